@@ -1,0 +1,39 @@
+# `make run` serves the demo on http://127.0.0.1:5000; `make test` lints and runs the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test lint format bench venv clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+run: venv
+	$(FLASK) db upgrade
+	$(FLASK) demo-data
+	@echo "正在启动：http://$(HOST):$(PORT)  （Ctrl+C 停止）"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: lint
+	$(BIN)/pytest
+
+bench: venv
+	$(BIN)/python bench/submit.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

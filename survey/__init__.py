@@ -1,0 +1,99 @@
+"""The survey service: ``create_app`` builds the Flask app."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from survey import config, errors
+from survey.db import configure_sqlite, db, migrate, render_migration_item
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def database_uri(url: str, instance_path: str) -> str:
+    """The SQLAlchemy URL for ``DATABASE_URL``: SQLite in ``instance/`` when empty, and
+    psycopg 3 for the ``postgres://`` and ``postgresql://`` spellings hosts hand out."""
+    if not url:
+        return f"sqlite:///{Path(instance_path) / 'survey.db'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def instance_secret(instance_path: str) -> str:
+    """The secret key kept in ``instance/secret_key``, created on first use.
+
+    Created with O_EXCL so that two processes starting at once agree on one key.
+    """
+    path = Path(instance_path) / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app from the environment (``survey.config``) and ``overrides``."""
+    app = Flask(
+        __name__,
+        instance_path=str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_object(config)
+    app.config.update(
+        API_TITLE="民生实事满意度评价 API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        TRUSTED_PROXIES=int(os.environ.get("TRUSTED_PROXIES", "0")),
+    )
+    app.config.update(overrides or {})
+    app.json.ensure_ascii = False  # Chinese stays readable in API answers
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = instance_secret(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(
+        app.config["DATABASE_URL"], app.instance_path
+    )
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(ROOT / "migrations"),
+        render_as_batch=True,
+        render_item=render_migration_item,
+    )
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    from survey import health
+    from survey.accounts import models as _accounts  # noqa: F401  (registers the table)
+    from survey.api import api
+    from survey.api.views import blp as api_blueprint
+    from survey.demo.cli import demo_data_command
+    from survey.responses.views import bp as form_blueprint
+    from survey.sites.cli import sites_command
+
+    app.register_blueprint(form_blueprint)
+    app.register_blueprint(health.bp)
+    api.init_app(app)
+    api.register_blueprint(api_blueprint)
+    errors.register(app)
+    app.cli.add_command(sites_command)
+    app.cli.add_command(demo_data_command)
+    return app

@@ -1,0 +1,49 @@
+"""Creating users and handling their passwords."""
+
+import secrets
+
+from argon2 import PasswordHasher
+from sqlalchemy.orm import Session
+
+from survey.accounts.models import ROLES, User
+from survey.sites.models import Region
+
+# OWASP's argon2id recommendation: 19 MiB memory, 2 iterations, 1 lane.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+# No 0/O, 1/l/I: a one-time password is read off a screen and typed by hand.
+_PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def one_time_password() -> str:
+    """A random 14-character password that is easy to type."""
+    return "".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(14))
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def create_user(
+    session: Session, username: str, role: str, region: Region | None = None
+) -> tuple[User, str]:
+    """Add a user with a one-time password. Returns the user and the password to hand over.
+
+    Raises ValueError for an unknown role.
+    """
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}")
+    password = one_time_password()
+    user = User(username=username, role=role, region=region, password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    return user, password
+
+
+def reset_one_time_password(user: User) -> str:
+    """Give the user a new one-time password and return it."""
+    password = one_time_password()
+    user.password_hash = hash_password(password)
+    user.must_change_password = True
+    return password

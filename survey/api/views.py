@@ -1,0 +1,100 @@
+"""API endpoints: projects, sites, and resident submissions (for kiosks or a mini-program)."""
+
+from flask import current_app
+from flask_smorest import Blueprint, abort
+from marshmallow import ValidationError
+
+from survey.api.schemas import (
+    ProjectSchema,
+    SiteFormSchema,
+    SiteSchema,
+    SubmissionResultSchema,
+)
+from survey.db import db
+from survey.responses import nonces, services
+from survey.responses.schemas import SubmissionSchema, answers_schema
+from survey.sites.models import Project
+from survey.sites.services import find_live_token, list_projects, list_sites
+
+blp = Blueprint("api", __name__, url_prefix="/api/v1", description="民生实事满意度评价")
+
+
+def _link_or_404(token: str):
+    link = find_live_token(db.session, token)
+    if link is None:
+        abort(404, message="没有这个点位，或它的二维码已停用。")
+    return link
+
+
+@blp.get("/projects")
+@blp.response(200, ProjectSchema(many=True))
+def projects():
+    """All projects."""
+    return list_projects(db.session)
+
+
+@blp.get("/projects/<int:project_id>")
+@blp.response(200, ProjectSchema)
+def project(project_id):
+    """One project with its per-county targets."""
+    return db.get_or_404(Project, project_id, description="没有这个项目。")
+
+
+@blp.get("/projects/<int:project_id>/sites")
+@blp.response(200, SiteSchema(many=True))
+def project_sites(project_id):
+    """A project's sites (their link tokens are printed on the posters, not listed here)."""
+    db.get_or_404(Project, project_id, description="没有这个项目。")
+    return list_sites(db.session, project_id)
+
+
+@blp.get("/sites/<token>")
+@blp.response(200, SiteFormSchema)
+def site_form(token):
+    """A site's form: its questions and a nonce for one submission."""
+    link = _link_or_404(token)
+    version = link.site.project.questionnaire.current_version
+    return {
+        "site": link.site,
+        "project": link.site.project,
+        "questionnaire": version,
+        "nonce": nonces.issue(current_app.config["SECRET_KEY"], link.token, version.id),
+    }
+
+
+@blp.post("/sites/<token>/responses")
+@blp.arguments(SubmissionSchema)
+@blp.response(201, SubmissionResultSchema)
+@blp.alt_response(200, schema=SubmissionResultSchema, description="这个 nonce 已提交过，未重复记录")
+def submit(data, token):
+    """Submit a resident's answers; the same rules as the form, a nonce counts once."""
+    link = _link_or_404(token)
+    config = current_app.config
+    try:
+        version, nonce = services.version_for_nonce(
+            db.session,
+            link,
+            data["nonce"],
+            config["SECRET_KEY"],
+            config["FORM_NONCE_MAX_AGE_HOURS"] * 3600,
+        )
+    except nonces.NonceError:
+        abort(
+            422, message="nonce 无效或已过期，请重新获取表单。", errors={"nonce": ["无效或已过期"]}
+        )
+    try:
+        answers = answers_schema(version.questions).load(data["answers"])
+    except ValidationError as err:
+        abort(422, message="回答有误。", errors={"answers": err.messages})
+    result = services.submit_response(
+        db.session,
+        link.site,
+        version,
+        channel="qr",
+        answers=answers,
+        comment=data["comment"],
+        nonce=nonce,
+    )
+    db.session.commit()
+    status = 200 if result.outcome == "duplicate" else 201
+    return {"id": result.response.id, "outcome": result.outcome}, status

@@ -1,0 +1,25 @@
+"""Every setting, read from the environment with a default that works on a laptop.
+
+Production overrides these through the environment (see README, "Production").
+"""
+
+import os
+
+#: SQLAlchemy URL. Empty means the embedded SQLite file ``instance/survey.db``.
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+#: Signs form nonces and session cookies. Empty means: generated once into ``instance/``.
+#: Several machines serving the same site must share one value.
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+#: Where residents reach the service; survey links and QR codes are built from it.
+PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+#: Optional Redis, shared by every app process (rate limits, later).
+REDIS_URL = os.environ.get("REDIS_URL", "")
+#: A second answer from the same phone for the same site within this many hours
+#: replaces the first one instead of counting twice.
+DEVICE_WINDOW_HOURS = float(os.environ.get("DEVICE_WINDOW_HOURS", "12"))
+#: How long a rendered form may be left open before its nonce expires.
+FORM_NONCE_MAX_AGE_HOURS = float(os.environ.get("FORM_NONCE_MAX_AGE_HOURS", "72"))
+#: Request bodies above this many bytes answer 413. A resident's answer is well under 4 KB.
+MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024)))
+#: Milliseconds a SQLite writer waits for the lock before giving up.
+SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))

@@ -1,0 +1,33 @@
+"""``flask demo-data``: load the demo once; print how to log in and a link to try."""
+
+import click
+from flask import current_app
+
+from survey.db import db
+from survey.demo.services import ADMIN_USERNAME, load_demo
+from survey.sites.services import list_sites, survey_url
+
+
+@click.command("demo-data")
+def demo_data_command():
+    """Create the seed projects with sites and answers (idempotent) and the admin account."""
+    result = load_demo(db.session)
+    db.session.commit()
+    for name in result["projects"]:
+        click.echo(f"已创建演示项目：{name}")
+    if result["responses"]:
+        click.echo(f"已生成演示评价 {result['responses']} 条")
+    if not result["projects"]:
+        click.echo("演示数据已存在，未重复创建。")
+    sites = list_sites(db.session)
+    if sites:
+        url = survey_url(current_app.config["PUBLIC_BASE_URL"], sites[0].token)
+        click.echo(f"试一试居民评价页：{url}")
+        click.echo("全部点位链接：flask --app wsgi sites")
+    if result["admin_password"]:
+        click.echo(
+            f"管理员账号 {ADMIN_USERNAME}，一次性密码：{result['admin_password']}"
+            "（首次登录后须修改；每次运行本命令前未修改则重新生成）"
+        )
+    else:
+        click.echo(f"管理员账号 {ADMIN_USERNAME} 已设置过自己的密码。")

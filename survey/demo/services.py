@@ -1,0 +1,132 @@
+"""Building the demo: regions, the two seed projects, their sites, and weeks of answers."""
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey.accounts.models import User
+from survey.accounts.services import create_user, reset_one_time_password
+from survey.db import now_utc
+from survey.demo.content import COMMENTS, LISHUI, PLACES, STREETS, WENZHOU
+from survey.responses.defaults import DEFAULT_QUESTIONS
+from survey.responses.models import Answer, Response
+from survey.responses.services import create_questionnaire
+from survey.sites.models import Project, ProjectTarget, Region, Site
+from survey.sites.services import issue_token
+
+ADMIN_USERNAME = "admin"
+DEMO_DAYS = 42
+#: How often each overall score (5 … 1) is given at an ordinary site and a struggling one.
+USUAL_SCORES = [46, 34, 12, 5, 3]
+STRUGGLING_SCORES = [15, 25, 25, 20, 15]
+
+
+def _region(session: Session, name: str, level: str, parent: Region | None) -> Region:
+    found = session.scalars(
+        select(Region).where(Region.name == name, Region.parent == parent)
+    ).first()
+    if found is None:
+        found = Region(name=name, level=level, parent=parent)
+        session.add(found)
+    return found
+
+
+def _site_names(seed: dict, county: str, count: int, rng: random.Random):
+    """(name, level) for ``count`` sites in ``county``: a county-level one first for
+    康养联合体, the rest named after towns and communities."""
+    towns = seed["towns"][county]
+    for i in range(count):
+        if seed["kind"] == "康养联合体":
+            if i == 0:
+                yield f"{county}社会福利中心康养联合体", "city_county"
+            else:
+                yield f"{towns[i % len(towns)]}康养联合体", "township"
+        else:
+            town = towns[i % len(towns)]
+            unit = "村" if town.endswith(("镇", "乡")) else "社区"
+            place = PLACES[(i * 7 + rng.randrange(3)) % len(PLACES)]
+            name = town if town.endswith("社区") else f"{town}{place}{unit}"
+            yield f"{name}居家养老服务照料中心", "township"
+
+
+def _add_project(session: Session, seed: dict, rng: random.Random) -> Project | None:
+    exists = session.scalars(
+        select(Project).where(Project.name == seed["project"], Project.year == seed["year"])
+    ).first()
+    if exists is not None:
+        return None
+    city = _region(session, seed["city"], "city", None)
+    questionnaire = create_questionnaire(session, f"{seed['kind']}满意度问卷", DEFAULT_QUESTIONS)
+    project = Project(
+        name=seed["project"], year=seed["year"], region=city, questionnaire=questionnaire
+    )
+    session.add(project)
+    for county_name, count in seed["targets"].items():
+        county = _region(session, county_name, "county", city)
+        project.targets.append(ProjectTarget(region=county, site_count=count))
+        for name, level in _site_names(seed, county_name, count, rng):
+            address = f"{seed['city']}{county_name}{rng.choice(STREETS)}{rng.randint(1, 300)}号"
+            site = Site(project=project, region=county, name=name, level=level, address=address)
+            session.add(site)
+            issue_token(session, site)
+    session.flush()
+    return project
+
+
+def _add_responses(session: Session, project: Project, rng: random.Random) -> int:
+    """A few weeks of plausible answers for every site of ``project``; returns how many."""
+    version = project.questionnaire.current_version
+    questions = {q.key: q for q in version.questions}
+    now = now_utc()
+    count = 0
+    for site in project.sites:
+        weights = STRUGGLING_SCORES if rng.random() < 0.08 else USUAL_SCORES
+        for _ in range(rng.randint(12, 50)):
+            overall = rng.choices([5, 4, 3, 2, 1], weights)[0]
+            channel = rng.choices(["qr", "phone", "visit"], [80, 15, 5])[0]
+            created = now - timedelta(days=rng.uniform(0, DEMO_DAYS))
+            response = Response(
+                site=site,
+                version=version,
+                channel=channel,
+                overall=overall,
+                created_at=created,
+                comment=rng.choice(COMMENTS[overall]) if rng.random() < 0.15 else "",
+                device_id=f"{rng.getrandbits(128):032x}" if channel == "qr" else None,
+            )
+            response.answers.append(Answer(question=questions["overall"], choice=overall))
+            for key in ("attitude", "facilities", "services"):
+                if rng.random() < 0.6:
+                    good = overall >= 4 or rng.random() < 0.3
+                    choice = 0 if good else rng.choice([1, 2])
+                    response.answers.append(Answer(question=questions[key], choice=choice))
+            session.add(response)
+            count += 1
+    session.flush()
+    return count
+
+
+def load_demo(session: Session, seed: int = 2022) -> dict:
+    """Create the demo projects (once) and make sure the admin can log in.
+
+    Returns what was done: project names added, responses added, and the admin's new
+    one-time password (None when the admin already chose their own).
+    """
+    rng = random.Random(seed)
+    added, responses = [], 0
+    for content in (LISHUI, WENZHOU):
+        project = _add_project(session, content, rng)
+        if project is not None:
+            added.append(project.name)
+            responses += _add_responses(session, project, rng)
+
+    admin = session.scalars(select(User).where(User.username == ADMIN_USERNAME)).first()
+    password = None
+    if admin is None:
+        _, password = create_user(session, ADMIN_USERNAME, "admin")
+    elif admin.must_change_password:
+        password = reset_one_time_password(admin)
+    session.flush()
+    return {"projects": added, "responses": responses, "admin_password": password}

@@ -1,0 +1,51 @@
+"""One HTML error page and one JSON error shape for the whole app. No stack trace leaves."""
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+#: status → (title, what the person can do), in the words a resident understands.
+MESSAGES = {
+    400: ("提交的内容有误", "请返回上一页，检查后再提交。"),
+    404: ("没有找到这个页面", "二维码可能已经停用或链接不完整。如需评价，请咨询现场工作人员。"),
+    405: ("不支持这种访问方式", "请从二维码或链接重新打开页面。"),
+    413: ("提交的内容太长了", "请把留言缩短一些后再提交。"),
+    422: ("提交的内容有误", "请检查后再提交。"),
+    429: ("访问太频繁了", "请稍等一会儿再试。"),
+    500: ("系统出了点问题", "请稍后再试。您的评价如果没有提交成功，可以重新提交。"),
+    503: ("系统正在维护", "请稍后再试。"),
+}
+DEFAULT_MESSAGE = ("出了点问题", "请稍后再试。")
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _json(error: HTTPException) -> tuple[dict, int]:
+    title, hint = MESSAGES.get(error.code, DEFAULT_MESSAGE)
+    body = {"code": error.code, "status": error.name, "message": f"{title}。{hint}"}
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    if errors:
+        body["errors"] = errors
+    if data.get("message"):
+        body["message"] = data["message"]
+    return body, error.code
+
+
+def handle_http_error(error: HTTPException):
+    """Answer an HTTP error as JSON under /api/ and as a Chinese page everywhere else."""
+    # Keep headers such as Allow (405) or Retry-After (429); the body is ours.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+    if wants_json():
+        body, status = _json(error)
+        return body, status, headers
+    title, message = MESSAGES.get(error.code, DEFAULT_MESSAGE)
+    return render_template("errors/error.html", title=title, message=message), error.code, headers
+
+
+def register(app: Flask) -> None:
+    """Install the handlers; call after every extension that installs its own."""
+    app.register_error_handler(HTTPException, handle_http_error)
+    # Flask logs the original exception before calling this; the person sees only the page.
+    app.register_error_handler(InternalServerError, handle_http_error)

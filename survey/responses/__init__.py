@@ -1,0 +1,1 @@
+"""Questionnaires, the resident form and the responses every channel stores."""

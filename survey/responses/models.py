@@ -1,0 +1,146 @@
+"""Questionnaires with versions, and responses with their answers, the same for every channel."""
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.db import db, now_utc
+from survey.sites.models import Site
+
+#: The national 5-level scale, best first: stored score → label.
+SATISFACTION_LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+QUESTION_KINDS = ("satisfaction", "choice", "text")
+CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "随机暗访"}
+#: Every questionnaire opens with this question; satisfaction rates are computed from it.
+OVERALL_KEY = "overall"
+
+
+class Questionnaire(db.Model):
+    """A questionnaire; what residents answer is always one of its immutable versions."""
+
+    __tablename__ = "questionnaires"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    versions: Mapped[list["QuestionnaireVersion"]] = relationship(
+        back_populates="questionnaire", order_by="QuestionnaireVersion.number"
+    )
+
+    @property
+    def current_version(self) -> "QuestionnaireVersion":
+        return self.versions[-1]
+
+
+class QuestionnaireVersion(db.Model):
+    """One wording of a questionnaire. Once answered it is never changed again."""
+
+    __tablename__ = "questionnaire_versions"
+    __table_args__ = (UniqueConstraint("questionnaire_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id"), index=True)
+    number: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="versions")
+    questions: Mapped[list["Question"]] = relationship(
+        back_populates="version", order_by="Question.position", cascade="all, delete-orphan"
+    )
+
+
+class Question(db.Model):
+    """A question of one questionnaire version."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        UniqueConstraint("version_id", "key"),
+        UniqueConstraint("version_id", "position"),
+        CheckConstraint("kind in ('satisfaction', 'choice', 'text')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"), index=True)
+    position: Mapped[int]
+    #: Stable name within the version, used in form fields and the API (``overall``, ``attitude``).
+    key: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    prompt: Mapped[str] = mapped_column(String(200))
+    required: Mapped[bool] = mapped_column(default=False)
+    #: Option labels of a ``choice`` question; an answer stores the option's index.
+    options: Mapped[list[str] | None] = mapped_column(JSON)
+
+    version: Mapped[QuestionnaireVersion] = relationship(back_populates="questions")
+
+
+class Response(db.Model):
+    """One person's answers about one site, from any channel."""
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        CheckConstraint("channel in ('qr', 'phone', 'visit')", name="channel"),
+        CheckConstraint("overall between 1 and 5", name="overall"),
+        Index("ix_responses_site_created", "site_id", "created_at"),
+        Index("ix_responses_device", "device_id", "site_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    #: The overall score (1–5), also kept among the answers: copied here so that rates
+    #: per site and period are one indexed scan, not a join per response.
+    overall: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    #: Random id from the resident's cookie; lets a second answer replace the first.
+    device_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
+    updated_at: Mapped[datetime | None]
+
+    site: Mapped[Site] = relationship()
+    version: Mapped[QuestionnaireVersion] = relationship()
+    answers: Mapped[list["Answer"]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", order_by="Answer.question_id"
+    )
+
+
+class Answer(db.Model):
+    """The answer to one question: a score or option index, or a short text."""
+
+    __tablename__ = "answers"
+    __table_args__ = (
+        UniqueConstraint("response_id", "question_id"),
+        CheckConstraint("choice is not null or text is not null", name="has_value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    choice: Mapped[int | None] = mapped_column(SmallInteger)
+    text: Mapped[str | None] = mapped_column(String(500))
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+    question: Mapped[Question] = relationship()
+
+
+class FormNonce(db.Model):
+    """A used form nonce. The primary key is what stops a double tap from storing twice."""
+
+    __tablename__ = "form_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), index=True
+    )
+    used_at: Mapped[datetime] = mapped_column(default=now_utc)

@@ -1,0 +1,175 @@
+"""The resident form: ``GET /s/<token>`` shows it, ``POST /s/<token>`` stores the answer."""
+
+import re
+import secrets
+from datetime import timedelta
+from urllib.parse import parse_qsl
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from survey.db import db
+from survey.responses import nonces, services
+from survey.responses.form import build_form, stray_error
+from survey.responses.schemas import answers_schema, submission_schema
+from survey.sites.models import SiteToken
+from survey.sites.services import find_live_token
+
+bp = Blueprint("form", __name__)
+
+# Each route also answers under /S/: an all-upper-case link fits the QR code's compact
+# alphanumeric mode. The lower-case rule is registered first (decorators apply bottom-up),
+# so url_for builds the canonical /s/ links.
+
+DEVICE_COOKIE = "sid"
+_DEVICE_ID = re.compile(r"^[0-9a-f]{32}$")
+UNREADABLE = "提交的内容里有无法识别的字符，请检查后重新提交。"
+NONCE_EXPIRED = "这个页面打开太久了，您的选择还在，请再点一次“提交评价”。"
+
+
+def _link_or_404(token: str) -> SiteToken:
+    link = find_live_token(db.session, token)
+    if link is None:
+        abort(404)
+    return link
+
+
+def _render(
+    link: SiteToken, version, *, chosen=None, comment="", errors=None, nonce=None, status=200
+):
+    errors = errors or {}
+    page = render_template(
+        "responses/form.html",
+        site=link.site,
+        questions=build_form(version.questions, chosen or {}, errors),
+        comment=comment,
+        comment_error=errors.get("comment"),
+        page_error=stray_error(version.questions, errors),
+        nonce=nonce or nonces.issue(current_app.config["SECRET_KEY"], link.token, version.id),
+        action=url_for(".submit", token=link.token),
+    )
+    # WeChat's in-app browser would otherwise show a cached form with a used nonce.
+    return page, status, {"Cache-Control": "no-store"}
+
+
+def _posted() -> dict:
+    """The submission as the schema expects it, from the urlencoded form."""
+    form = request.form
+    return {
+        "answers": {k[2:]: v for k, v in form.items() if k.startswith("q.")},
+        "comment": form.get("comment", ""),
+        "nonce": form.get("nonce", ""),
+    }
+
+
+def _readable_body() -> bool:
+    """Whether every percent-escape in an urlencoded body is valid UTF-8.
+
+    Werkzeug keeps undecodable escapes as literal text (``%FF``), which would be stored as
+    if the resident had typed it; checked here because no parser option refuses it.
+    """
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return True
+    try:
+        parse_qsl(request.get_data(cache=True).decode(), errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return True
+
+
+def _device_id() -> str | None:
+    value = request.cookies.get(DEVICE_COOKIE, "")
+    return value if _DEVICE_ID.match(value) else None
+
+
+@bp.get("/S/<token>")
+@bp.get("/s/<token>")
+def show(token):
+    """The form for one site."""
+    link = _link_or_404(token)
+    return _render(link, link.site.project.questionnaire.current_version)
+
+
+@bp.post("/S/<token>")
+@bp.post("/s/<token>")
+def submit(token):
+    """Store a resident's answer once, then send them to the thank-you page."""
+    link = _link_or_404(token)
+    site = link.site
+    readable = _readable_body()  # before the form parser consumes the body
+    posted = _posted()
+    config = current_app.config
+    try:
+        version, nonce = services.version_for_nonce(
+            db.session,
+            link,
+            posted["nonce"],
+            config["SECRET_KEY"],
+            config["FORM_NONCE_MAX_AGE_HOURS"] * 3600,
+        )
+    except nonces.NonceError:
+        return _render(
+            link,
+            site.project.questionnaire.current_version,
+            chosen=posted["answers"],
+            comment=posted["comment"],
+            errors={"_page": [NONCE_EXPIRED]},
+            status=400,
+        )
+    # Check the envelope and the answers both, so the page names every problem at once.
+    errors = {} if readable else {"_page": [UNREADABLE]}
+    try:
+        data = submission_schema.load(posted)
+    except ValidationError as err:
+        errors |= err.messages
+    try:
+        answers = answers_schema(version.questions).load(posted["answers"])
+    except ValidationError as err:
+        errors |= err.messages
+    if errors:
+        return _render(
+            link,
+            version,
+            chosen=posted["answers"],
+            comment=posted["comment"],
+            errors=errors,
+            nonce=posted["nonce"],
+            status=400,
+        )
+
+    result = services.submit_response(
+        db.session,
+        site,
+        version,
+        channel="qr",
+        answers=answers,
+        comment=data["comment"],
+        nonce=nonce,
+        device_id=_device_id() or secrets.token_hex(16),
+        device_window=timedelta(hours=config["DEVICE_WINDOW_HOURS"]),
+    )
+    db.session.commit()
+    updated = 1 if result.outcome == "updated" else None
+    response = redirect(url_for(".thanks", token=link.token, updated=updated), code=303)
+    if result.response.device_id:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            result.response.device_id,
+            max_age=365 * 24 * 3600,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+    return response
+
+
+@bp.get("/S/<token>/thanks")
+@bp.get("/s/<token>/thanks")
+def thanks(token):
+    """The thank-you page after a submission."""
+    link = _link_or_404(token)
+    updated = request.args.get("updated") == "1"
+    hours = current_app.config["DEVICE_WINDOW_HOURS"]
+    return render_template(
+        "responses/thanks.html", site=link.site, updated=updated, window_hours=f"{hours:g}"
+    )

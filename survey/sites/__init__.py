@@ -1,0 +1,1 @@
+"""Regions, projects, sites and the tokens in their survey links."""

@@ -1,0 +1,130 @@
+"""Regions (city → county), livelihood projects, their sites and the sites' public tokens."""
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.db import db, now_utc
+
+REGION_LEVELS = ("city", "county")
+
+#: Site levels from seed 000 §一(一)3, as stored → as shown.
+SITE_LEVELS = {"city_county": "市县级", "township": "乡镇级"}
+
+
+class Region(db.Model):
+    """A city or one of its counties (县、市、区)."""
+
+    __tablename__ = "regions"
+    __table_args__ = (
+        UniqueConstraint("parent_id", "name"),
+        CheckConstraint("level in ('city', 'county')", name="level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    level: Mapped[str] = mapped_column(String(10))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+
+    parent: Mapped["Region | None"] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Region"]] = relationship(back_populates="parent", order_by="Region.id")
+
+
+class Project(db.Model):
+    """A livelihood project (民生实事项目) owned by a city, answered with one questionnaire."""
+
+    __tablename__ = "projects"
+    __table_args__ = (CheckConstraint("year between 2000 and 2100", name="year"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    year: Mapped[int]
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    region: Mapped[Region] = relationship()
+    questionnaire: Mapped["Questionnaire"] = relationship()  # noqa: F821
+    targets: Mapped[list["ProjectTarget"]] = relationship(
+        back_populates="project", cascade="all, delete-orphan", order_by="ProjectTarget.region_id"
+    )
+    sites: Mapped[list["Site"]] = relationship(back_populates="project", order_by="Site.id")
+
+
+class ProjectTarget(db.Model):
+    """How many sites a county must complete for a project (seed 000 §一(一)2)."""
+
+    __tablename__ = "project_targets"
+    __table_args__ = (CheckConstraint("site_count >= 0", name="site_count"),)
+
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), primary_key=True, index=True)
+    site_count: Mapped[int]
+
+    project: Mapped[Project] = relationship(back_populates="targets")
+    region: Mapped[Region] = relationship()
+
+
+class Site(db.Model):
+    """A project site (点位) where residents are served and the feedback QR code hangs."""
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        UniqueConstraint("project_id", "region_id", "name"),
+        CheckConstraint("level in ('city_county', 'township')", name="level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    #: The county the site lies in.
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    level: Mapped[str] = mapped_column(String(20), default="township")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    project: Mapped[Project] = relationship(back_populates="sites")
+    region: Mapped[Region] = relationship()
+    tokens: Mapped[list["SiteToken"]] = relationship(
+        back_populates="site", order_by="SiteToken.created_at"
+    )
+
+    @property
+    def token(self) -> str | None:
+        """The token of the site's current survey link, if it has one."""
+        live = [t.token for t in self.tokens if t.retired_at is None]
+        return live[0] if live else None
+
+    @property
+    def level_label(self) -> str:
+        return SITE_LEVELS[self.level]
+
+
+class SiteToken(db.Model):
+    """The public token in a site's survey link; retired tokens are kept so old links are known."""
+
+    __tablename__ = "site_tokens"
+    __table_args__ = (
+        # At most one live token per site.
+        Index(
+            "uq_site_tokens_live",
+            "site_id",
+            unique=True,
+            sqlite_where=db.text("retired_at IS NULL"),
+            postgresql_where=db.text("retired_at IS NULL"),
+        ),
+    )
+
+    #: Upper-case base32 (see ``sites.services.new_token``); links accept any case.
+    token: Mapped[str] = mapped_column(String(16), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    retired_at: Mapped[datetime | None]
+
+    site: Mapped[Site] = relationship(back_populates="tokens")
+
+    @property
+    def is_live(self) -> bool:
+        return self.retired_at is None

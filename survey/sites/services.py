@@ -1,0 +1,86 @@
+"""Looking up sites by their link token, issuing tokens, and building survey links."""
+
+import base64
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from survey.sites.models import Project, Site, SiteToken
+
+TOKEN_LENGTH = 10
+
+
+def new_token() -> str:
+    """A fresh site token: 10 upper-case base32 characters (50 random bits).
+
+    Upper-case base32 keeps the whole link inside the QR code's compact alphanumeric mode.
+    """
+    return base64.b32encode(secrets.token_bytes(7)).decode()[:TOKEN_LENGTH]
+
+
+def issue_token(session: Session, site: Site) -> SiteToken:
+    """Give a site its (first) live token and return it."""
+    token = SiteToken(token=new_token(), site=site)
+    session.add(token)
+    return token
+
+
+def normalize_token(token: str) -> str | None:
+    """The stored form of a token typed or scanned in any case, or None if it cannot be one."""
+    token = token.strip().upper()
+    if len(token) != TOKEN_LENGTH or not token.isascii() or not token.isalnum():
+        return None
+    return token
+
+
+def find_site_token(session: Session, token: str) -> SiteToken | None:
+    """The token row with its site, project and current questionnaire, or None if unknown."""
+    token = normalize_token(token)
+    if token is None:
+        return None
+    return session.scalars(
+        select(SiteToken)
+        .where(SiteToken.token == token)
+        .options(
+            joinedload(SiteToken.site).joinedload(Site.project).joinedload(Project.questionnaire),
+            joinedload(SiteToken.site).joinedload(Site.region),
+        )
+    ).first()
+
+
+def survey_url(base_url: str, token: str) -> str:
+    """The short link a site's QR code points to."""
+    return f"{base_url.rstrip('/')}/s/{token}"
+
+
+def list_sites(session: Session, project_id: int | None = None) -> list[Site]:
+    """Sites (of one project, or all) ordered by project, county and name, tokens loaded."""
+    query = (
+        select(Site)
+        .join(Site.project)
+        .options(joinedload(Site.project), joinedload(Site.region), selectinload(Site.tokens))
+        .order_by(Site.project_id, Site.region_id, Site.id)
+    )
+    if project_id is not None:
+        query = query.where(Site.project_id == project_id)
+    return list(session.scalars(query))
+
+
+def find_live_token(session: Session, token: str) -> SiteToken | None:
+    """The live token row of an active site, or None (unknown, retired, or site inactive)."""
+    row = find_site_token(session, token)
+    if row is None or not row.is_live or not row.site.active:
+        return None
+    return row
+
+
+def list_projects(session: Session) -> list[Project]:
+    """All projects, newest first, with their owning region and targets loaded."""
+    return list(
+        session.scalars(
+            select(Project)
+            .options(joinedload(Project.region), selectinload(Project.targets))
+            .order_by(Project.year.desc(), Project.id)
+        )
+    )

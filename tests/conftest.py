@@ -1,0 +1,137 @@
+"""Fixtures: an app per test on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set.
+
+The schema is built once per backend by running the migrations (so they are tested too);
+each test starts from empty tables.
+"""
+
+import os
+from dataclasses import dataclass
+
+import flask_migrate
+import pytest
+from sqlalchemy import create_engine, func, text
+
+from survey import create_app
+from survey.db import db
+from survey.responses.defaults import DEFAULT_QUESTIONS
+from survey.responses.services import create_questionnaire
+from survey.sites.models import Project, Region, Site
+from survey.sites.services import issue_token
+
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+SECRET = "test-secret-key"
+
+
+def _reset_postgresql(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _settings(url: str) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "PUBLIC_BASE_URL": "http://survey.test",
+    }
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(request, tmp_path_factory):
+    """A migrated, empty database per backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        url = os.environ["TEST_DATABASE_URL"]
+        _reset_postgresql(url)
+    app = create_app(_settings(url))
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+    return url
+
+
+def _empty_tables() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+    with db.engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def app(database_url):
+    """The app on an empty database."""
+    app = create_app(_settings(database_url))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class SiteRef:
+    """What tests need of a site, usable outside the app context that made it."""
+
+    id: int
+    token: str
+    project_id: int
+    name: str
+    project_name: str
+
+
+def _first(model, **filters):
+    return db.session.scalars(db.select(model).filter_by(**filters)).first()
+
+
+@pytest.fixture
+def make_site(app):
+    """Create a site (with its project, regions and default questionnaire) and return a SiteRef.
+
+    Sites made with the same ``project`` name share one project.
+    """
+
+    def make(name="紫金街道康养联合体", project="2022年建成康养联合体20家", county="莲都区", **kw):
+        with app.app_context():
+            session = db.session
+            city = _first(Region, name="丽水市") or Region(name="丽水市", level="city")
+            region = _first(Region, name=county) or Region(name=county, level="county", parent=city)
+            proj = _first(Project, name=project)
+            if proj is None:
+                questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
+                proj = Project(name=project, year=2022, region=city, questionnaire=questionnaire)
+            site = Site(project=proj, region=region, name=name, **kw)
+            session.add(site)
+            token = issue_token(session, site).token
+            session.commit()
+            return SiteRef(site.id, token, proj.id, site.name, proj.name)
+
+    return make
+
+
+@pytest.fixture
+def count(app):
+    """count(Model, **filters): rows in the database now, read in a fresh app context."""
+
+    def count(model, **filters):
+        with app.app_context():
+            query = db.select(func.count()).select_from(model).filter_by(**filters)
+            return db.session.scalar(query)
+
+    return count

@@ -1,0 +1,62 @@
+"""GET /s/<token>: the form a resident sees after scanning a site's QR code."""
+
+import gzip
+import re
+
+from survey.db import db, now_utc
+from survey.sites.models import Site, SiteToken
+
+
+def test_form_names_the_project_and_site(client, make_site):
+    site = make_site(name="碧湖镇康养联合体")
+    page = client.get(f"/s/{site.token}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "碧湖镇康养联合体" in text
+    assert "2022年建成康养联合体20家" in text
+    assert "莲都区" in text
+
+
+def test_form_offers_the_five_national_levels_best_first(client, make_site):
+    text = client.get(f"/s/{make_site().token}").get_data(as_text=True)
+    labels = re.findall(r'for="q\.overall-\d">.*?</span>(.*?)</label>', text)
+    assert labels == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+
+
+def test_form_is_not_cached_and_fits_one_round_trip(client, make_site):
+    page = client.get(f"/s/{make_site(name='名' * 60).token}")
+    assert page.headers["Cache-Control"] == "no-store"
+    head = "".join(f"{k}: {v}\r\n" for k, v in page.headers.items())
+    assert len(gzip.compress(head.encode() + page.data)) <= 14 * 1024
+
+
+def test_form_loads_nothing_from_elsewhere_and_needs_no_script(client, make_site):
+    text = client.get(f"/s/{make_site().token}").get_data(as_text=True)
+    assert "<script" not in text
+    assert not re.search(r'(src|href)="(https?:)?//', text)
+    assert "<link" not in text
+    assert '<form method="post"' in text
+
+
+def test_token_is_accepted_in_any_case(client, make_site):
+    site = make_site()
+    assert client.get(f"/s/{site.token.lower()}").status_code == 200
+    assert client.get(f"/S/{site.token}").status_code == 200
+
+
+def test_unknown_token_answers_404_in_chinese(client, make_site):
+    make_site()
+    for token in ["AAAAAAAAAA", "short", "%E4%B8%AD" * 4, "A" * 200]:
+        page = client.get(f"/s/{token}")
+        assert page.status_code == 404
+        assert "没有找到这个页面" in page.get_data(as_text=True)
+
+
+def test_retired_token_and_inactive_site_answer_404(app, client, make_site):
+    retired, inactive = make_site(name="甲"), make_site(name="乙")
+    with app.app_context():
+        db.session.get(SiteToken, retired.token).retired_at = now_utc()
+        db.session.get(Site, inactive.id).active = False
+        db.session.commit()
+    assert client.get(f"/s/{retired.token}").status_code == 404
+    assert client.get(f"/s/{inactive.token}").status_code == 404
