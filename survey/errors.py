@@ -16,14 +16,26 @@ MESSAGES = {
 }
 DEFAULT_MESSAGE = ("出了点问题", "请稍后再试。")
 
+#: status → message for API clients (the people who write kiosks and mini-programs).
+API_MESSAGES = {
+    400: "请求无法解析：请发送 UTF-8 编码的 JSON。",
+    404: "没有这个资源。",
+    405: "不支持这个请求方法。",
+    413: "请求内容超过了大小上限。",
+    422: "提交的内容有误，详见 errors。",
+    429: "请求太频繁，请稍后再试。",
+    500: "服务器内部错误，请稍后再试。",
+    503: "服务暂不可用，请稍后再试。",
+}
+
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
 def _json(error: HTTPException) -> tuple[dict, int]:
-    title, hint = MESSAGES.get(error.code, DEFAULT_MESSAGE)
-    body = {"code": error.code, "status": error.name, "message": f"{title}。{hint}"}
+    message = API_MESSAGES.get(error.code, DEFAULT_MESSAGE[1])
+    body = {"code": error.code, "status": error.name, "message": message}
     data = getattr(error, "data", None) or {}
     errors = data.get("errors") or data.get("messages")
     if errors:

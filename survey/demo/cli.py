@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from survey.db import db
 from survey.demo.services import ADMIN_USERNAME, load_demo
@@ -9,6 +10,7 @@ from survey.sites.services import list_sites, survey_url
 
 
 @click.command("demo-data")
+@with_appcontext
 def demo_data_command():
     """Create the seed projects with sites and answers (idempotent) and the admin account."""
     result = load_demo(db.session)

@@ -2,6 +2,7 @@
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from survey.db import db
 from survey.sites.models import Project
@@ -14,6 +15,7 @@ def _cell(text: str) -> str:
 
 
 @click.command("sites")
+@with_appcontext
 @click.option("--project", "project_id", type=int, help="Only this project's sites.")
 def sites_command(project_id):
     """Print a TSV of project, county, site and survey URL."""

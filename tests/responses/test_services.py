@@ -1,0 +1,125 @@
+"""Questionnaire versions and once-only storage, at the service level."""
+
+import pytest
+
+from survey.db import db
+from survey.responses import services
+from survey.responses.defaults import DEFAULT_QUESTIONS
+from survey.responses.models import FormNonce, Question, Response
+from survey.sites.models import Site
+
+TEXT_QUESTION = {"key": "wish", "kind": "text", "prompt": "您还希望增加什么服务？"}
+
+
+def _site(site_id) -> Site:
+    return db.session.get(Site, site_id)
+
+
+def _submit(site, nonce=None, **answers):
+    version = site.project.questionnaire.current_version
+    return services.submit_response(
+        db.session, site, version, channel="phone", answers=answers or {"overall": 5}, nonce=nonce
+    )
+
+
+def test_unanswered_questionnaire_is_edited_in_place(app, make_site):
+    ref = make_site()
+    with app.app_context():
+        questionnaire = _site(ref.id).project.questionnaire
+        version = services.revise_questionnaire(
+            db.session, questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
+        )
+        db.session.commit()
+        assert version.number == 1
+        assert [q.key for q in version.questions] == ["overall", "wish"]
+        assert len(questionnaire.versions) == 1
+
+
+def test_answered_questionnaire_gets_a_new_version_and_old_answers_keep_theirs(app, make_site):
+    ref = make_site()
+    with app.app_context():
+        site = _site(ref.id)
+        old = _submit(site, overall=4, attitude=1).response
+        new_version = services.revise_questionnaire(
+            db.session, site.project.questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
+        )
+        db.session.commit()
+        assert new_version.number == 2
+        assert site.project.questionnaire.current_version is new_version
+        assert old.version.number == 1
+        assert [a.question.key for a in old.answers] == ["overall", "attitude"]
+        answered = _submit(site, overall=3, wish="多些文体活动").response
+        db.session.commit()
+        assert answered.version is new_version
+        assert [a.text for a in answered.answers if a.text] == ["多些文体活动"]
+
+
+@pytest.mark.parametrize(
+    "questions",
+    [[], [TEXT_QUESTION], [DEFAULT_QUESTIONS[1], DEFAULT_QUESTIONS[0]]],
+)
+def test_questionnaire_must_open_with_the_overall_question(app, make_site, questions):
+    ref = make_site()
+    with app.app_context():
+        with pytest.raises(ValueError):
+            services.revise_questionnaire(
+                db.session, _site(ref.id).project.questionnaire, questions
+            )
+
+
+def test_used_nonce_returns_the_earlier_response(app, make_site):
+    ref = make_site()
+    with app.app_context():
+        site = _site(ref.id)
+        first = _submit(site, nonce="n1")
+        db.session.commit()
+        again = _submit(site, nonce="n1", overall=1)
+        assert (first.outcome, again.outcome) == ("created", "duplicate")
+        assert again.response.id == first.response.id
+        assert again.response.overall == 5
+
+
+def test_nonce_committed_concurrently_is_a_duplicate_not_an_error(app, make_site, monkeypatch):
+    """Two requests with one nonce both pass the look-up; the primary key decides."""
+    ref = make_site()
+    with app.app_context():
+        site = _site(ref.id)
+        winner = _submit(site, nonce="race")
+        db.session.commit()
+        real_lookup = services.nonce_response
+        calls = []
+
+        def missed_once(session, nonce):
+            calls.append(nonce)
+            return None if len(calls) == 1 else real_lookup(session, nonce)
+
+        monkeypatch.setattr(services, "nonce_response", missed_once)
+        loser = _submit(site, nonce="race", overall=1)
+        db.session.commit()
+        assert loser.outcome == "duplicate"
+        assert loser.response.id == winner.response.id
+        assert db.session.scalar(db.select(db.func.count()).select_from(Response)) == 1
+        assert db.session.scalar(db.select(db.func.count()).select_from(FormNonce)) == 1
+
+
+def test_question_kinds_are_stored_alike_for_every_channel(app, make_site):
+    ref = make_site()
+    with app.app_context():
+        site = _site(ref.id)
+        services.revise_questionnaire(
+            db.session, site.project.questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
+        )
+        for channel in ("qr", "phone", "visit"):
+            services.submit_response(
+                db.session,
+                site,
+                site.project.questionnaire.current_version,
+                channel=channel,
+                answers={"overall": 3, "wish": "助浴"},
+            )
+        db.session.commit()
+        rows = db.session.scalars(db.select(Response).order_by(Response.id)).all()
+        assert [r.channel for r in rows] == ["qr", "phone", "visit"]
+        assert all(r.overall == 3 for r in rows)
+        keys = {db.session.get(Question, a.question_id).key for r in rows for a in r.answers}
+        assert keys == {"overall", "wish"}

@@ -1,0 +1,121 @@
+"""The app as a whole: configuration, health check, error pages, database settings."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import event, text
+from sqlalchemy.exc import StatementError
+
+from survey import create_app, database_uri, instance_secret
+from survey.db import db
+from survey.responses.models import Questionnaire
+from tests.conftest import _settings
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("", "sqlite:////srv/instance/survey.db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+    ],
+)
+def test_database_url_defaults_to_sqlite_and_uses_psycopg3(url, expected):
+    assert database_uri(url, "/srv/instance") == expected
+
+
+def test_secret_key_is_generated_once_and_kept(tmp_path):
+    first = instance_secret(str(tmp_path))
+    assert len(first) == 64
+    assert instance_secret(str(tmp_path)) == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_healthz_answers_ok_when_the_database_answers(client):
+    reply = client.get("/healthz")
+    assert reply.status_code == 200
+    assert reply.get_json() == {"status": "ok"}
+
+
+def test_healthz_answers_503_when_the_database_is_gone():
+    app = create_app(_settings("postgresql+psycopg://nobody@127.0.0.1:9/none"))
+    reply = app.test_client().get("/healthz")
+    assert reply.status_code == 503
+    assert reply.get_json()["status"] == "unavailable"
+
+
+def test_errors_are_chinese_pages_without_stack_traces(app):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # behave as in production, not as in tests
+    client = app.test_client()
+    page = client.get("/boom")
+    assert page.status_code == 500
+    text_ = page.get_data(as_text=True)
+    assert "系统出了点问题" in text_
+    assert "secret internals" not in text_ and "Traceback" not in text_
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "没有找到这个页面" in missing.get_data(as_text=True)
+    wrong = client.delete("/healthz")
+    assert wrong.status_code == 405 and "GET" in wrong.headers["Allow"]
+
+
+def test_api_errors_are_json(app):
+    @app.get("/api/v1/boom")
+    def api_boom():
+        raise RuntimeError("secret internals")
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    reply = app.test_client().get("/api/v1/boom")
+    assert reply.status_code == 500
+    assert reply.is_json and "secret internals" not in reply.get_data(as_text=True)
+    missing = app.test_client().get("/api/v1/nothing")
+    assert missing.status_code == 404 and missing.get_json()["code"] == 404
+
+
+def test_sqlite_is_durable_and_writes_begin_immediate(app):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite settings; PostgreSQL has its own durability (fsync on commit)")
+    begun = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *a: begun.append(a[2]))
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+        assert db.session.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        db.session.rollback()
+        with app.test_request_context("/s/X", method="POST"):
+            db.session.execute(text("SELECT 1"))
+            db.session.rollback()
+        with app.test_request_context("/s/X", method="GET"):
+            db.session.execute(text("SELECT 1"))
+            db.session.rollback()
+    # Outside a request (CLI, this test) and for POST: IMMEDIATE; for GET: a plain BEGIN.
+    assert [s for s in begun if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE"] * 2 + ["BEGIN"]
+
+
+def test_times_come_back_aware_in_utc_and_naive_ones_are_refused(app):
+    east8 = timezone(timedelta(hours=8))
+    with app.app_context():
+        q = Questionnaire(name="q", created_at=datetime(2026, 1, 1, 8, tzinfo=east8))
+        db.session.add(q)
+        db.session.commit()
+        db.session.expire_all()
+        stored = db.session.get(Questionnaire, q.id).created_at
+        assert stored == datetime(2026, 1, 1, tzinfo=UTC)
+        assert stored.utcoffset() == timedelta(0)
+        db.session.add(Questionnaire(name="n", created_at=datetime(2026, 1, 1)))
+        with pytest.raises(StatementError, match="naive"):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_migrations_match_the_models(app):
+    with app.app_context(), db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    assert diff == []
