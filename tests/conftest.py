@@ -5,11 +5,13 @@ each test starts from empty tables.
 """
 
 import os
+import threading
 from dataclasses import dataclass
 
 import flask_migrate
 import pytest
 from sqlalchemy import create_engine, func, text
+from werkzeug.serving import make_server
 
 from survey import create_app
 from survey.db import db
@@ -78,6 +80,17 @@ def app(database_url):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on 127.0.0.1 by a threaded server; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
 
 
 @pytest.fixture
