@@ -1,0 +1,761 @@
+"""Resident submission benchmark: the app under gunicorn against raw-WSGI baselines.
+
+Run from the repository root::
+
+    .venv/bin/python bench/submit.py              # 10 s per scenario, 32 connections
+    .venv/bin/python bench/submit.py --smoke      # 2 s, 4 connections (CI)
+
+In one invocation, with one temporary directory and the same gunicorn settings (2 sync
+workers on 127.0.0.1) and the same wrk settings for every scenario, it measures:
+
+* ``form GET``: ``GET /s/<token>`` of the app, over every demo site;
+* ``raw static GET``: a plain WSGI function returning a static 5 KB HTML page;
+* ``submission POST``: ``POST /s/<token>`` of the app, each with its own signed nonce;
+* ``raw insert POST``: a plain WSGI function that parses the same bodies and inserts one
+  row with ``sqlite3`` under the app's durability settings (WAL, ``synchronous=FULL``,
+  busy timeout, ``BEGIN IMMEDIATE`` ... ``COMMIT``), answering 303.
+
+It prints requests/s, p50/p99 and errors per scenario, the app/baseline ratios against their
+targets, and checks that the rows stored equal the submissions acknowledged with a 303.
+Exits non-zero on any error or a row-count mismatch. Results: docs/PERFORMANCE.md.
+
+The two baseline WSGI apps live in this module (``static_app``, ``insert_app``) and are served
+by gunicorn as ``bench.submit:static_app`` and ``bench.submit:insert_app``.
+"""
+
+import argparse
+import contextlib
+import functools
+import math
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+WRK = "/usr/bin/wrk"
+GUNICORN_WORKERS = 2
+#: Seconds after the measuring window during which wrk sends nothing new, so that every
+#: request sent inside the window is answered before wrk exits.
+DRAIN_SECONDS = 3
+#: Seconds between starting wrk and the common start of its threads (file loading happens
+#: in between, one thread after the other).
+LEAD_SECONDS = 0.5
+WRK_TIMEOUT = "5s"
+SECRET_KEY = "bench-submit-secret-key-not-for-production-use-0123456789abcdef"
+STATIC_PAGE_BYTES = 5 * 1024
+#: Targets from the issue: app throughput as a share of its raw baseline.
+GET_TARGET = 0.5
+POST_TARGET = 0.4
+POST_STRETCH = 0.5
+SCORES = [5, 4, 5, 3, 4, 5, 2, 4, 5, 1]
+COMMENTS = ["服务很好，谢谢工作人员", "饭菜可以再软一点", "活动室希望晚上也开放"]
+
+# --------------------------------------------------------------------------------------------
+# Baseline WSGI apps (imported by the gunicorn workers; keep this part free of app imports).
+# --------------------------------------------------------------------------------------------
+
+
+def _static_page(size: int) -> bytes:
+    """A plain HTML page of exactly ``size`` bytes, about as much markup as the form."""
+    head = (
+        '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        "<title>满意度评价</title></head><body><main><h1>居家养老服务照料中心</h1>"
+    )
+    tail = "</main></body></html>\n"
+    item = (
+        '<p class="q">总的来说，您对这里的服务满意吗？<label><input type="radio">满意</label></p>'
+    )
+    body = head
+    while len((body + item + tail).encode()) <= size:
+        body += item
+    page = (body + tail).encode()
+    return page.replace(b"</main>", b" " * (size - len(page)) + b"</main>", 1)
+
+
+STATIC_PAGE = _static_page(STATIC_PAGE_BYTES)
+
+
+def static_app(environ, start_response):
+    """Raw WSGI baseline for the form GET: the same static 5 KB page for every request."""
+    start_response(
+        "200 OK",
+        [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Content-Length", str(len(STATIC_PAGE))),
+            ("Cache-Control", "no-store"),
+        ],
+    )
+    return [STATIC_PAGE]
+
+
+@functools.cache
+def _insert_connection() -> sqlite3.Connection:
+    """This worker's connection to the baseline database, with the app's durability settings."""
+    conn = sqlite3.connect(os.environ["BENCH_INSERT_DB"], isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA busy_timeout={int(os.environ.get('BENCH_BUSY_TIMEOUT_MS', '10000'))}")
+    return conn
+
+
+def insert_app(environ, start_response):
+    """Raw WSGI baseline for the submission POST: parse the form, insert one row, answer 303."""
+    if environ["REQUEST_METHOD"] != "POST":
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    form = parse_qs(environ["wsgi.input"].read(length).decode("utf-8"))
+    nonce = form.get("nonce", [""])[0]
+    overall = form.get("q.overall", [""])[0]
+    if not nonce or overall not in ("1", "2", "3", "4", "5"):
+        start_response("400 Bad Request", [("Content-Type", "text/plain"), ("Content-Length", "0")])
+        return [b""]
+    conn = _insert_connection()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "INSERT INTO submissions (nonce, overall, comment, created_at) VALUES (?, ?, ?, ?)",
+            (nonce, int(overall), form.get("comment", [""])[0], datetime.now(UTC).isoformat()),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    start_response(
+        "303 See Other",
+        [("Location", "/thanks"), ("Content-Type", "text/plain"), ("Content-Length", "0")],
+    )
+    return [b""]
+
+
+def create_insert_db(path: Path) -> None:
+    """Create the baseline database: one table, nonce unique like the app's form_nonces."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(
+        "CREATE TABLE submissions (id INTEGER PRIMARY KEY, nonce TEXT NOT NULL UNIQUE,"
+        " overall INTEGER NOT NULL, comment TEXT NOT NULL, created_at TEXT NOT NULL)"
+    )
+    conn.close()
+
+
+# --------------------------------------------------------------------------------------------
+# wrk driver script
+# --------------------------------------------------------------------------------------------
+
+#: One request per line of a file. GET lines are paths (cycled); POST lines are
+#: "path<TAB>body" and each is sent at most once (thread i takes lines i, i+n, i+2n, ...).
+#: All threads start at one CLOCK_MONOTONIC instant and share one deadline; after it nothing
+#: new is sent (delay() parks the connection) so that every request sent in the window is
+#: answered before wrk exits. With one thread this is exact: a sync gunicorn worker that picks
+#: up a parked (silent) connection blocks on it, but parked connections always queue behind the
+#: in-flight ones because one event loop sees connections in the order they were established.
+LUA_SCRIPT = r"""
+local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec_t;
+int clock_gettime(int clk_id, bench_timespec_t *tp);
+]]
+local CLOCK_MONOTONIC = 1
+local ts = ffi.new("bench_timespec_t")
+local function now()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+  return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) * 1e-9
+end
+
+local PARK_MS = 3600000
+local threads = {}
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+local mode, start_at, deadline, expect
+local paths, bodies = {}, {}
+local pos, reserved = 0, 0
+local armed, running = false, false
+local headers = {}
+sent, ok, bad, in_window, exhausted, late_ms, bad_status = 0, 0, 0, 0, 0, 0, "-"
+
+function init(args)
+  mode = args[1]
+  start_at = tonumber(args[3])
+  deadline = start_at + tonumber(args[4])
+  local nthreads = tonumber(args[5])
+  expect = tonumber(args[6])
+  local i = 0
+  for line in io.lines(args[2]) do
+    if i % nthreads == tid then
+      local tab = string.find(line, "\t", 1, true)
+      if tab then
+        paths[#paths + 1] = string.sub(line, 1, tab - 1)
+        bodies[#bodies + 1] = string.sub(line, tab + 1)
+      else
+        paths[#paths + 1] = line
+      end
+    end
+    i = i + 1
+  end
+  if mode == "post" then
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+  end
+end
+
+function delay()
+  local t = now()
+  armed = true
+  if t >= deadline then
+    return PARK_MS
+  end
+  if mode == "post" then
+    if reserved >= #paths then
+      exhausted = 1
+      return PARK_MS
+    end
+    reserved = reserved + 1
+  end
+  if t < start_at then
+    return math.ceil((start_at - t) * 1000)
+  end
+  return 0
+end
+
+local function build(i)
+  if mode == "post" then
+    return wrk.format("POST", paths[i], headers, bodies[i])
+  end
+  return wrk.format("GET", paths[i])
+end
+
+function request()
+  if not armed then
+    -- wrk's dry run that checks the script (before any delay()): never sent, uses nothing
+    return build(1)
+  end
+  if not running then
+    running = true
+    late_ms = math.max(0, (now() - start_at) * 1000)
+  end
+  sent = sent + 1
+  if mode == "post" then
+    pos = pos + 1
+    if pos > #paths then
+      exhausted = 1
+      return wrk.format("GET", "/bench-nonce-pool-exhausted")
+    end
+    return build(pos)
+  end
+  pos = pos % #paths + 1
+  return build(pos)
+end
+
+function response(status, hdrs, body)
+  if status == expect then
+    ok = ok + 1
+    if now() <= deadline then
+      in_window = in_window + 1
+    end
+  else
+    bad = bad + 1
+    bad_status = tostring(status)
+  end
+end
+
+function done(summary, latency, requests)
+  local total = {sent = 0, ok = 0, bad = 0, in_window = 0, exhausted = 0}
+  local status, late = "-", 0
+  for _, thread in ipairs(threads) do
+    for key, value in pairs(total) do
+      total[key] = value + thread:get(key)
+    end
+    if thread:get("bad_status") ~= "-" then
+      status = thread:get("bad_status")
+    end
+    late = math.max(late, thread:get("late_ms"))
+  end
+  local e = summary.errors
+  io.write(string.format(
+    "BENCH sent=%d ok=%d bad=%d in_window=%d exhausted=%d bad_status=%s late_ms=%d"
+      .. " completed=%d connect=%d read=%d write=%d timeout=%d http_errors=%d"
+      .. " p50_us=%d p99_us=%d mean_us=%d max_us=%d\n",
+    total.sent, total.ok, total.bad, total.in_window, total.exhausted, status, late,
+    summary.requests, e.connect, e.read, e.write, e.timeout, e.status,
+    math.floor(latency:percentile(50)), math.floor(latency:percentile(99)),
+    math.floor(latency.mean), math.floor(latency.max)))
+end
+"""
+
+# --------------------------------------------------------------------------------------------
+# Driver
+# --------------------------------------------------------------------------------------------
+
+
+class BenchError(Exception):
+    """The benchmark could not run (a server did not start, wrk failed, ...)."""
+
+
+@dataclass
+class Result:
+    """What one wrk run measured."""
+
+    name: str
+    window: float
+    stats: dict
+
+    @property
+    def rps(self) -> float:
+        """Requests answered as expected inside the window, per second."""
+        return self.stats["in_window"] / self.window
+
+    @property
+    def socket_errors(self) -> int:
+        """Connect, read, write and timeout errors reported by wrk."""
+        return sum(self.stats[k] for k in ("connect", "read", "write", "timeout"))
+
+    @property
+    def unanswered(self) -> int:
+        """Requests sent that got no response before wrk stopped."""
+        return self.stats["sent"] - self.stats["ok"] - self.stats["bad"]
+
+    @property
+    def errors(self) -> int:
+        """Everything that is not the expected answer, plus an exhausted nonce pool."""
+        return (
+            self.stats["bad"]
+            + self.socket_errors
+            + max(self.unanswered, 0)
+            + self.stats["exhausted"]
+        )
+
+
+class Server:
+    """A gunicorn serving one WSGI app on 127.0.0.1 at a free port, in its own session."""
+
+    def __init__(self, name: str, app: str, env: dict, tmp: Path, probe: str):
+        """Remember how to start it; ``probe`` is the path polled until it answers."""
+        self.name, self.app, self.env, self.tmp, self.probe = name, app, env, tmp, probe
+        self.proc: subprocess.Popen | None = None
+        self.port = 0
+        self.log = tmp / f"gunicorn-{name}.log"
+
+    @property
+    def base(self) -> str:
+        """The server's base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, gunicorn: str) -> None:
+        """Start gunicorn and wait until it answers; retry on a port taken meanwhile."""
+        for _ in range(3):
+            self.port = free_port()
+            cmd = [
+                gunicorn,
+                "--workers", str(GUNICORN_WORKERS),
+                "--worker-class", "sync",
+                "--bind", f"127.0.0.1:{self.port}",
+                "--chdir", str(ROOT),
+                "--worker-tmp-dir", str(self.tmp),
+                "--no-control-socket",
+                "--graceful-timeout", "5",
+                "--log-level", "warning",
+                self.app,
+            ]  # fmt: skip
+            with open(self.log, "ab") as log:
+                self.proc = subprocess.Popen(
+                    cmd,
+                    cwd=ROOT,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            if self._wait_ready(30):
+                return
+            self.stop()
+        raise BenchError(f"gunicorn for {self.name} did not start; log:\n{tail(self.log)}")
+
+    def _wait_ready(self, seconds: float) -> bool:
+        """Poll the probe path until it answers; False if gunicorn exits or time runs out."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(self.base + self.probe, timeout=2) as reply:
+                    reply.read()
+                return True
+            except urllib.error.HTTPError:
+                return True
+            except OSError:
+                time.sleep(0.1)
+        return False
+
+    def stop(self) -> None:
+        """Stop gunicorn (SIGTERM to the master, SIGKILL to its session if it lingers)."""
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    """The last lines of a log file."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def find_gunicorn() -> str:
+    """The gunicorn next to this Python, else the project's venv one, else the one on PATH."""
+    for candidate in (Path(sys.executable).parent / "gunicorn", ROOT / ".venv/bin/gunicorn"):
+        if candidate.exists():
+            return str(candidate)
+    found = shutil.which("gunicorn")
+    if not found:
+        raise BenchError("gunicorn not found; install requirements.txt into .venv")
+    return found
+
+
+def flask_cli(env: dict, *args: str) -> None:
+    """Run ``flask --app wsgi <args>`` against the benchmark database."""
+    flask = Path(sys.executable).parent / "flask"
+    cmd = [str(flask) if flask.exists() else "flask", "--app", "wsgi", *args]
+    done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise BenchError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+def site_targets(database_url: str) -> list[tuple[str, int, list]]:
+    """(token, current questionnaire version id, questions) of every live demo site."""
+    from survey import create_app
+    from survey.db import db
+    from survey.sites.services import list_sites
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY})
+    with app.app_context():
+        targets = []
+        for site in list_sites(db.session):
+            if not site.active or not site.token:
+                continue
+            version = site.project.questionnaire.current_version
+            questions = [(q.key, q.kind, len(q.options or [])) for q in version.questions]
+            targets.append((site.token, version.id, questions))
+        db.engine.dispose()
+    return targets
+
+
+def post_body(i: int, nonce: str, questions: list) -> str:
+    """The urlencoded body a resident's browser sends: every choice answered, some comments."""
+    fields = [("nonce", nonce)]
+    for key, kind, n_options in questions:
+        if key == "overall":
+            fields.append(("q.overall", str(SCORES[i % len(SCORES)])))
+        elif kind == "choice" and n_options:
+            fields.append((f"q.{key}", str((i // 3) % n_options)))
+    fields.append(("comment", COMMENTS[i % len(COMMENTS)] if i % 4 == 0 else ""))
+    return urlencode(fields)
+
+
+def write_posts(path: Path, targets: list, count: int, offset: int = 0) -> None:
+    """Write ``count`` POST lines with freshly minted nonces, round-robin over the sites."""
+    from survey.responses import nonces
+
+    with open(path, "w") as out:
+        for i in range(offset, offset + count):
+            token, version_id, questions = targets[i % len(targets)]
+            nonce = nonces.issue(SECRET_KEY, token, version_id)
+            out.write(f"/s/{token}\t{post_body(i, nonce, questions)}\n")
+
+
+def warm_up(server: Server, paths: list[str], posts: Path | None = None) -> None:
+    """A few sequential requests, so both workers have loaded templates and connections."""
+    for path in paths:
+        with urllib.request.urlopen(server.base + path, timeout=10) as reply:
+            reply.read()
+    if posts is None:
+        return
+    opener = urllib.request.build_opener(NoRedirect)
+    for line in posts.read_text().splitlines():
+        path, body = line.split("\t", 1)
+        request = urllib.request.Request(server.base + path, data=body.encode(), method="POST")
+        try:
+            with opener.open(request, timeout=10) as reply:
+                status = reply.status
+        except urllib.error.HTTPError as err:
+            status = err.code
+        if status != 303:
+            raise BenchError(f"warm-up POST {path} answered {status}, expected 303")
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Let urllib report a 303 instead of following it."""
+
+    def redirect_request(self, *args, **kwargs):
+        """Never follow."""
+        return None
+
+
+def run_wrk(name: str, url: str, mode: str, lines: Path, expect: int, args, tmp: Path) -> Result:
+    """Drive ``url`` with wrk for the window plus the drain and return what it measured."""
+    threads = min(args.threads, args.connections)
+    start_at = time.clock_gettime(time.CLOCK_MONOTONIC) + LEAD_SECONDS
+    cmd = [
+        WRK,
+        "-t", str(threads),
+        "-c", str(args.connections),
+        "-d", f"{math.ceil(LEAD_SECONDS + args.duration + DRAIN_SECONDS)}s",
+        "--timeout", WRK_TIMEOUT,
+        "-s", str(tmp / "bench.lua"),
+        url, mode, str(lines), f"{start_at:.6f}", str(args.duration), str(threads), str(expect),
+    ]  # fmt: skip
+    limit = args.duration + DRAIN_SECONDS + 60
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=limit, cwd=tmp)
+    found = [line for line in done.stdout.splitlines() if line.startswith("BENCH ")]
+    if done.returncode != 0 or not found:
+        raise BenchError(f"wrk failed for {name}:\n{done.stdout}\n{done.stderr}")
+    stats = {}
+    for token in found[-1].split()[1:]:
+        key, _, value = token.partition("=")
+        stats[key] = value if key == "bad_status" else int(float(value))
+    return Result(name, args.duration, stats)
+
+
+def count_rows(path: Path, *tables: str) -> dict[str, int]:
+    """Row counts of ``tables`` in the SQLite file at ``path``."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+    finally:
+        conn.close()
+
+
+def ratio_line(label: str, app: Result, base: Result, target: float, stretch=None) -> str:
+    """One line comparing app and baseline throughput with the target."""
+    ratio = app.rps / base.rps if base.rps else 0.0
+    verdict = "PASS" if ratio >= target else "MISS"
+    line = f"  {label:<40} {ratio:5.2f}x   target >= {target:.2f}x  {verdict}"
+    if stretch is not None:
+        line += f"   (stretch >= {stretch:.2f}x: {'PASS' if ratio >= stretch else 'MISS'})"
+    return line
+
+
+def report(results: list[Result], checks: list[tuple[str, bool]], info: dict) -> str:
+    """The printed summary: the table, the ratios and the consistency checks."""
+    by_name = {r.name: r for r in results}
+    out = [
+        "",
+        f"wrk: {info['connections']} connections, {info['threads']} threads, "
+        f"{info['duration']:g} s window (+{DRAIN_SECONDS} s drain); "
+        f"gunicorn: {GUNICORN_WORKERS} sync workers; {os.cpu_count()} CPUs",
+        "",
+        f"  {'scenario':<22} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'answered':>9} "
+        f"{'errors':>7}",
+    ]
+    for r in results:
+        out.append(
+            f"  {r.name:<22} {r.rps:9.1f} {r.stats['p50_us'] / 1000:8.1f} "
+            f"{r.stats['p99_us'] / 1000:8.1f} {r.stats['ok']:9d} {r.errors:7d}"
+        )
+    for r in results:
+        if r.errors:
+            out.append(
+                f"  ! {r.name}: bad status {r.stats['bad']} (last {r.stats['bad_status']}), "
+                f"connect {r.stats['connect']}, read {r.stats['read']}, "
+                f"write {r.stats['write']}, timeout {r.stats['timeout']}, "
+                f"unanswered {r.unanswered}, "
+                f"nonce pool exhausted {r.stats['exhausted']} (raise --nonces)"
+            )
+    out += [
+        "",
+        "Ratios app/baseline (same run):",
+        ratio_line("form GET / raw static GET", by_name["form GET"], by_name["raw static GET"],
+                   GET_TARGET),
+        ratio_line("submission POST / raw insert POST", by_name["submission POST"],
+                   by_name["raw insert POST"], POST_TARGET, POST_STRETCH),
+        "",
+        f"Submissions/s: {by_name['submission POST'].rps:.1f} "
+        f"(raw insert: {by_name['raw insert POST'].rps:.1f}); "
+        f"nonces used {info['nonces_used']} of {info['nonces']}",
+        "",
+        "Checks:",
+    ]  # fmt: skip
+    out += [f"  [{'ok' if passed else 'FAIL'}] {text}" for text, passed in checks]
+    return "\n".join(out)
+
+
+def parse_args(argv=None):
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=10, help="seconds per scenario")
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="wrk threads (1 keeps the drain exact)"
+    )
+    parser.add_argument(
+        "--nonces", type=int, default=0, help="POST bodies to mint (default: 5000 per second)"
+    )
+    parser.add_argument("--smoke", action="store_true", help="tiny run: 2 s, 4 connections")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.duration, args.connections = 2, 4
+    if args.duration <= 0 or args.connections < 1 or args.threads < 1:
+        parser.error("--duration, --connections and --threads must be positive")
+    if not args.nonces:
+        args.nonces = max(5000, int(5000 * args.duration))
+    return args
+
+
+def run(args, tmp: Path, servers: list[Server]) -> int:
+    """Prepare the databases and inputs, serve, measure, check; the exit status."""
+    from survey import config
+
+    started = time.monotonic()
+    app_db, insert_db = tmp / "app.db", tmp / "baseline.db"
+    database_url = f"sqlite:///{app_db}"
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET_KEY,
+        PUBLIC_BASE_URL="http://127.0.0.1:5000",
+        BENCH_INSERT_DB=str(insert_db),
+        BENCH_BUSY_TIMEOUT_MS=str(config.SQLITE_BUSY_TIMEOUT_MS),
+        PYTHONDONTWRITEBYTECODE="1",
+    )
+    print(f"temporary directory: {tmp}")
+    print("creating the schema and the demo data ...", flush=True)
+    flask_cli(env, "db", "upgrade")
+    flask_cli(env, "demo-data")
+    create_insert_db(insert_db)
+
+    targets = site_targets(database_url)
+    if not targets:
+        raise BenchError("the demo data has no live sites")
+    print(f"minting {args.nonces} nonces over {len(targets)} sites ...", flush=True)
+    posts, warm_posts, gets = tmp / "posts.tsv", tmp / "warm-posts.tsv", tmp / "gets.txt"
+    write_posts(posts, targets, args.nonces)
+    write_posts(warm_posts, targets, 2 * GUNICORN_WORKERS, offset=args.nonces)
+    gets.write_text("".join(f"/s/{token}\n" for token, _, _ in targets))
+    (tmp / "bench.lua").write_text(LUA_SCRIPT)
+
+    gunicorn = find_gunicorn()
+    app = Server("app", "wsgi:app", env, tmp, "/healthz")
+    static = Server("static", "bench.submit:static_app", env, tmp, "/")
+    insert = Server("insert", "bench.submit:insert_app", env, tmp, "/")
+    for server in (app, static, insert):
+        servers.append(server)
+        server.start(gunicorn)
+    form_paths = [f"/s/{token}" for token, _, _ in targets[:8]]
+    warm_up(static, ["/"] * 8)
+    warm_up(insert, ["/"] * 8)
+    warm_up(app, form_paths, warm_posts)
+    with urllib.request.urlopen(app.base + form_paths[0], timeout=10) as reply:
+        page = reply.read()
+    print(
+        f"servers up (app :{app.port}, static :{static.port}, insert :{insert.port}); "
+        f"form page {len(page)} B, static page {len(STATIC_PAGE)} B",
+        flush=True,
+    )
+
+    before = count_rows(app_db, "responses", "form_nonces", "answers")
+    scenarios = [
+        ("raw static GET", static.base + "/", "get", gets, 200),
+        ("form GET", app.base + "/", "get", gets, 200),
+        ("raw insert POST", insert.base + "/", "post", posts, 303),
+        ("submission POST", app.base + "/", "post", posts, 303),
+    ]
+    results = []
+    for name, url, mode, lines, expect in scenarios:
+        print(f"running {name} ...", flush=True)
+        results.append(run_wrk(name, url, mode, lines, expect, args, tmp))
+    after = count_rows(app_db, "responses", "form_nonces", "answers")
+    baseline_rows = count_rows(insert_db, "submissions")["submissions"]
+    for server in (app, static, insert):
+        server.stop()
+
+    by_name = {r.name: r for r in results}
+    post, raw = by_name["submission POST"], by_name["raw insert POST"]
+    new = {t: after[t] - before[t] for t in after}
+    checks = [(f"{r.name}: 0 errors (got {r.errors})", r.errors == 0) for r in results]
+    checks += [
+        (
+            f"responses: {before['responses']} before (demo + warm-up), {after['responses']} "
+            f"after, {new['responses']} new == {post.stats['ok']} acknowledged (303)",
+            new["responses"] == post.stats["ok"],
+        ),
+        (
+            f"form_nonces: {before['form_nonces']} before, {after['form_nonces']} after, "
+            f"{new['form_nonces']} new == {post.stats['ok']} acknowledged",
+            new["form_nonces"] == post.stats["ok"],
+        ),
+        (
+            f"raw insert baseline: {baseline_rows} rows == {raw.stats['ok']} acknowledged",
+            baseline_rows == raw.stats["ok"],
+        ),
+    ]
+    info = {
+        "connections": args.connections,
+        "threads": min(args.threads, args.connections),
+        "duration": args.duration,
+        "nonces": args.nonces,
+        "nonces_used": max(post.stats["sent"], raw.stats["sent"]),
+    }
+    print(report(results, checks, info))
+    print(f"\nnew answer rows: {new['answers']}; total time {time.monotonic() - started:.0f} s")
+    return 0 if all(passed for _, passed in checks) else 1
+
+
+def main(argv=None) -> int:
+    """Entry point: check wrk, run everything in a temporary directory, always clean up."""
+    args = parse_args(argv)
+    if not os.access(WRK, os.X_OK):
+        print(
+            f"{WRK} not found. Install it with: sudo apt-get install wrk (Debian/Ubuntu)",
+            file=sys.stderr,
+        )
+        return 2
+    sys.path.insert(0, str(ROOT))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    servers: list[Server] = []
+    with tempfile.TemporaryDirectory(prefix="bench-submit-") as tmp:
+        try:
+            return run(args, Path(tmp), servers)
+        except BenchError as err:
+            print(f"benchmark failed: {err}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130
+        finally:
+            for server in servers:
+                server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
