@@ -79,21 +79,31 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"], app.testing)
 
     from survey import health
-    from survey.accounts import models as _accounts  # noqa: F401  (registers the table)
+    from survey.accounts.access import csrf, login_manager
+    from survey.accounts.views import bp as accounts_blueprint
     from survey.api import api
     from survey.api.views import blp as api_blueprint
     from survey.demo.cli import demo_data_command
     from survey.responses.views import bp as form_blueprint
-    from survey.sites.cli import sites_command
+    from survey.sites.cli import posters_command, sites_command
+    from survey.sites.views import bp as sites_blueprint
 
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    # Residents and API clients carry no session: their forms are protected by the nonce.
+    csrf.exempt(form_blueprint)
+    csrf.exempt(api_blueprint)
     app.register_blueprint(form_blueprint)
     app.register_blueprint(health.bp)
+    app.register_blueprint(accounts_blueprint)
+    app.register_blueprint(sites_blueprint)
     api.init_app(app)
     api.register_blueprint(api_blueprint)
     errors.register(app)
     app.cli.add_command(sites_command)
+    app.cli.add_command(posters_command)
     app.cli.add_command(demo_data_command)
     return app

@@ -23,3 +23,7 @@ FORM_NONCE_MAX_AGE_HOURS = float(os.environ.get("FORM_NONCE_MAX_AGE_HOURS", "72"
 MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024)))
 #: Milliseconds a SQLite writer waits for the lock before giving up.
 SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
+#: Printed on posters and on the page of a retired QR code, for residents who cannot scan.
+HOTLINE = os.environ.get("HOTLINE", "12345")
+#: Seconds a process reuses a rendered resident form (0 turns the cache off).
+FORM_CACHE_SECONDS = float(os.environ.get("FORM_CACHE_SECONDS", "10"))

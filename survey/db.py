@@ -1,8 +1,9 @@
 """The database handle, the declarative base and the engine settings every model relies on."""
 
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
-from flask import has_request_context, request
+from flask import has_request_context
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, MetaData, event
@@ -57,18 +58,40 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+# Loaded objects stay usable after a commit: a request ends its read phase with a commit
+# (see begin_write) and must not reload everything it already holds.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 
+#: Set while begin_write() opens a transaction: that one takes SQLite's write lock up front.
+_writing: ContextVar[bool] = ContextVar("writing", default=False)
 
-def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+
+def begin_write(session) -> None:
+    """End the request's read phase and start the transaction that writes.
+
+    Requests read first (site, questionnaire, validation) in a plain transaction that holds
+    no lock; only the write phase takes SQLite's write lock, with ``BEGIN IMMEDIATE``, so
+    concurrent writers queue for as short a time as possible and never deadlock upgrading a
+    read lock. On PostgreSQL this is just a transaction boundary.
+    """
+    session.commit()
+    token = _writing.set(True)
+    try:
+        session.connection()
+    finally:
+        _writing.reset(token)
+
+
+def configure_sqlite(engine: Engine, busy_timeout_ms: int, strict: bool = False) -> None:
     """Make SQLite durable and deadlock-free for concurrent writers.
 
     WAL lets readers run beside one writer; ``synchronous=FULL`` fsyncs every commit, so an
-    acknowledged answer survives a power cut. pysqlite's own implicit BEGIN is switched off
-    so that we emit the BEGIN ourselves: ``BEGIN IMMEDIATE`` takes the write lock up front for
-    anything but GET/HEAD, so two submissions never both read under a shared lock and then
-    deadlock upgrading it (SQLITE_BUSY without waiting for the busy timeout).
+    acknowledged answer survives a power cut. pysqlite's own implicit BEGIN is switched off so
+    that we emit the BEGIN ourselves: ``BEGIN IMMEDIATE`` inside begin_write() and outside
+    requests (CLI commands), a plain ``BEGIN`` for a request's read phase. With ``strict``
+    (tests), a request that writes without begin_write() raises instead of risking
+    SQLITE_BUSY when its read lock cannot be upgraded.
     """
 
     @event.listens_for(engine, "connect")
@@ -83,8 +106,20 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        read_only = has_request_context() and request.method in ("GET", "HEAD")
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        immediate = _writing.get() or not has_request_context()
+        connection.info["immediate"] = immediate
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    if strict:
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _check_write(connection, _cursor, statement, *_args):
+            if connection.info.get("immediate") is False and statement.lstrip()[:6].upper() in (
+                "INSERT",
+                "UPDATE",
+                "DELETE",
+            ):
+                raise RuntimeError("a request wrote outside begin_write(): " + statement[:60])
 
 
 def render_migration_item(type_, obj, _autogen_context):

@@ -1,13 +1,15 @@
 """One HTML error page and one JSON error shape for the whole app. No stack trace leaves."""
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 #: status → (title, what the person can do), in the words a resident understands.
 MESSAGES = {
     400: ("提交的内容有误", "请返回上一页，检查后再提交。"),
+    403: ("没有权限", "您的账号不能查看这个页面。"),
     404: ("没有找到这个页面", "二维码可能已经停用或链接不完整。如需评价，请咨询现场工作人员。"),
     405: ("不支持这种访问方式", "请从二维码或链接重新打开页面。"),
+    410: ("此二维码已停用", "请扫描现场新张贴的二维码，或拨打 {hotline} 评价。"),
     413: ("提交的内容太长了", "请把留言缩短一些后再提交。"),
     422: ("提交的内容有误", "请检查后再提交。"),
     429: ("访问太频繁了", "请稍等一会儿再试。"),
@@ -19,7 +21,9 @@ DEFAULT_MESSAGE = ("出了点问题", "请稍后再试。")
 #: status → message for API clients (the people who write kiosks and mini-programs).
 API_MESSAGES = {
     400: "请求无法解析：请发送 UTF-8 编码的 JSON。",
+    403: "没有权限。",
     404: "没有这个资源。",
+    410: "已停用。",
     405: "不支持这个请求方法。",
     413: "请求内容超过了大小上限。",
     422: "提交的内容有误，详见 errors。",
@@ -53,6 +57,7 @@ def handle_http_error(error: HTTPException):
         body, status = _json(error)
         return body, status, headers
     title, message = MESSAGES.get(error.code, DEFAULT_MESSAGE)
+    message = message.format(hotline=current_app.config["HOTLINE"])
     return render_template("errors/error.html", title=title, message=message), error.code, headers
 
 

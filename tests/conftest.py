@@ -5,6 +5,7 @@ each test starts from empty tables.
 """
 
 import os
+import re
 import threading
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ from sqlalchemy import create_engine, func, text
 from werkzeug.serving import make_server
 
 from survey import create_app
+from survey.accounts.models import User
+from survey.accounts.services import hash_password
 from survey.db import db
 from survey.responses.defaults import DEFAULT_QUESTIONS
 from survey.responses.services import create_questionnaire
@@ -148,3 +151,38 @@ def count(app):
             return db.session.scalar(query)
 
     return count
+
+
+CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def csrf_of(page: bytes) -> str:
+    """The CSRF token in a rendered staff page."""
+    return CSRF.search(page.decode()).group(1)
+
+
+@pytest.fixture
+def make_user(app):
+    """make_user(username, role="admin", password=...) → the password, for logging in."""
+
+    def make(username="admin", role="admin", password="correct horse battery"):
+        with app.app_context():
+            db.session.add(
+                User(username=username, role=role, password_hash=hash_password(password))
+            )
+            db.session.commit()
+        return password
+
+    return make
+
+
+@pytest.fixture
+def admin(client, make_user):
+    """The test client, logged in as an admin."""
+    password = make_user()
+    token = csrf_of(client.get("/login").data)
+    reply = client.post(
+        "/login", data={"username": "admin", "password": password, "csrf_token": token}
+    )
+    assert reply.status_code == 302
+    return client

@@ -9,7 +9,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import StatementError
 
 from survey import create_app, database_uri, instance_secret
-from survey.db import db
+from survey.db import begin_write, db
 from survey.responses.models import Questionnaire
 from tests.conftest import _settings
 
@@ -78,7 +78,7 @@ def test_api_errors_are_json(app):
     assert missing.status_code == 404 and missing.get_json()["code"] == 404
 
 
-def test_sqlite_is_durable_and_writes_begin_immediate(app):
+def test_sqlite_is_durable_and_writes_take_the_lock_up_front(app):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         pytest.skip("SQLite settings; PostgreSQL has its own durability (fsync on commit)")
     begun = []
@@ -90,13 +90,23 @@ def test_sqlite_is_durable_and_writes_begin_immediate(app):
         assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
         db.session.rollback()
         with app.test_request_context("/s/X", method="POST"):
+            db.session.execute(text("SELECT 1"))  # the read phase holds no lock
+            begin_write(db.session)
+            db.session.add(Questionnaire(name="q"))
+            db.session.commit()
             db.session.execute(text("SELECT 1"))
+            with pytest.raises(RuntimeError, match="outside begin_write"):
+                db.session.add(Questionnaire(name="q2"))
+                db.session.flush()
             db.session.rollback()
-        with app.test_request_context("/s/X", method="GET"):
-            db.session.execute(text("SELECT 1"))
-            db.session.rollback()
-    # Outside a request (CLI, this test) and for POST: IMMEDIATE; for GET: a plain BEGIN.
-    assert [s for s in begun if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE"] * 2 + ["BEGIN"]
+    # Outside a request (CLI, this test): IMMEDIATE; a request reads under a plain BEGIN and
+    # writes only after begin_write(), under BEGIN IMMEDIATE.
+    assert [s for s in begun if s.startswith("BEGIN")] == [
+        "BEGIN IMMEDIATE",
+        "BEGIN",
+        "BEGIN IMMEDIATE",
+        "BEGIN",
+    ]
 
 
 def test_times_come_back_aware_in_utc_and_naive_ones_are_refused(app):

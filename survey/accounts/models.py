@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -11,7 +12,7 @@ from survey.sites.models import Region
 ROLES = {"admin": "系统管理员", "city": "市级用户", "county": "县级用户"}
 
 
-class User(db.Model):
+class User(UserMixin, db.Model):
     """A bureau staff member."""
 
     __tablename__ = "users"
@@ -29,3 +30,8 @@ class User(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     region: Mapped[Region | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        """Disabled users cannot log in (Flask-Login asks this)."""
+        return self.active

@@ -3,6 +3,8 @@
 import secrets
 
 from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import ROLES, User
@@ -23,6 +25,20 @@ def one_time_password() -> str:
 def hash_password(password: str) -> str:
     """The argon2id hash of ``password``."""
     return _hasher.hash(password)
+
+
+#: Verified against when the username is unknown, so both answers take as long.
+_DUMMY_HASH = _hasher.hash("not a real password")
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active user with this username and password, or None."""
+    user = session.scalars(select(User).where(User.username == username.strip())).first()
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    return user if user is not None and user.active else None
 
 
 def create_user(

@@ -10,17 +10,20 @@ from survey.api.schemas import (
     SiteSchema,
     SubmissionResultSchema,
 )
-from survey.db import db
+from survey.db import begin_write, db
 from survey.responses import nonces, services
 from survey.responses.schemas import SubmissionSchema, answers_schema
 from survey.sites.models import Project
-from survey.sites.services import find_live_token, list_projects, list_sites
+from survey.sites.services import RetiredToken, find_live_token, list_projects, list_sites
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="民生实事满意度评价")
 
 
 def _link_or_404(token: str):
-    link = find_live_token(db.session, token)
+    try:
+        link = find_live_token(db.session, token)
+    except RetiredToken:
+        abort(410, message="此二维码已停用，请使用现场新张贴的二维码。")
     if link is None:
         abort(404, message="没有这个点位，或它的二维码已停用。")
     return link
@@ -86,6 +89,7 @@ def submit(data, token):
         answers = answers_schema(version.questions).load(data["answers"])
     except ValidationError as err:
         abort(422, message="回答有误。", errors={"answers": err.messages})
+    begin_write(db.session)
     result = services.submit_response(
         db.session,
         link.site,
@@ -97,4 +101,4 @@ def submit(data, token):
     )
     db.session.commit()
     status = 200 if result.outcome == "duplicate" else 201
-    return {"id": result.response.id, "outcome": result.outcome}, status
+    return {"id": result.response_id, "outcome": result.outcome}, status

@@ -29,7 +29,7 @@ def demo_data_command():
     if result["admin_password"]:
         click.echo(
             f"管理员账号 {ADMIN_USERNAME}，一次性密码：{result['admin_password']}"
-            "（首次登录后须修改；每次运行本命令前未修改则重新生成）"
+            "（首次登录须改密码；改密码之前，每次运行本命令都会换一个新的一次性密码）"
         )
     else:
         click.echo(f"管理员账号 {ADMIN_USERNAME} 已设置过自己的密码。")

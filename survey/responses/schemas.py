@@ -4,6 +4,8 @@ The envelope is fixed (:data:`submission_schema`); the answers are checked again
 questions of the version that was shown (:func:`answers_schema`).
 """
 
+from functools import lru_cache
+
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from survey.responses.models import SATISFACTION_LEVELS, Question
@@ -63,22 +65,22 @@ class _AnswersBase(Schema):
         return {k: v for k, v in data.items() if v not in (None, "")}
 
 
-def _answer_field(question: Question) -> fields.Field:
-    messages = {"required": f"请回答“{question.prompt}”。"}
-    if question.kind == "satisfaction":
+def _answer_field(kind: str, prompt: str, required: bool, options: int) -> fields.Field:
+    messages = {"required": f"请回答“{prompt}”。"}
+    if kind == "satisfaction":
         return fields.Integer(
-            required=question.required,
+            required=required,
             validate=validate.OneOf(list(SATISFACTION_LEVELS), error="请从五个选项中选择一个。"),
             error_messages=messages | {"invalid": "请从五个选项中选择一个。"},
         )
-    if question.kind == "choice":
+    if kind == "choice":
         return fields.Integer(
-            required=question.required,
-            validate=validate.Range(0, len(question.options) - 1, error="请从给出的选项中选择。"),
+            required=required,
+            validate=validate.Range(0, options - 1, error="请从给出的选项中选择。"),
             error_messages=messages | {"invalid": "请从给出的选项中选择。"},
         )
     return fields.String(
-        required=question.required,
+        required=required,
         validate=[
             validate.Length(max=TEXT_ANSWER_MAX, error=f"请不超过{TEXT_ANSWER_MAX}字。"),
             readable_text,
@@ -89,7 +91,16 @@ def _answer_field(question: Question) -> fields.Field:
 
 def answers_schema(questions: list[Question]) -> Schema:
     """A schema that loads ``{key: value}`` answers to these questions into typed values."""
-    return _AnswersBase.from_dict({q.key: _answer_field(q) for q in questions}, name="Answers")()
+    spec = tuple((q.key, q.kind, q.prompt, q.required, len(q.options or ())) for q in questions)
+    return _answers_schema(spec)
+
+
+@lru_cache(maxsize=256)
+def _answers_schema(spec: tuple) -> Schema:
+    # Cached by the questions' content, not their version (an unanswered version may still be
+    # edited): building a schema class costs more than validating a submission.
+    fields_ = {key: _answer_field(*question) for key, *question in spec}
+    return _AnswersBase.from_dict(fields_, name="Answers")()
 
 
 submission_schema = SubmissionSchema()

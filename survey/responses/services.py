@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from survey.db import now_utc
 from survey.responses import nonces
@@ -20,13 +20,22 @@ from survey.responses.models import (
 )
 from survey.sites.models import Site, SiteToken
 
+# Statements of the submission hot path, built once. They run on the session's connection
+# as plain Core: the ORM's unit of work would cost several times more while SQLite's write
+# lock is held (docs/PERFORMANCE.md).
+_responses, _answers, _nonces = Response.__table__, Answer.__table__, FormNonce.__table__
+_INSERT_RESPONSE = insert(_responses).returning(_responses.c.id)
+_INSERT_ANSWERS = insert(_answers)
+_INSERT_NONCE = insert(_nonces)
+_NONCE_RESPONSE = select(_nonces.c.response_id).where(_nonces.c.nonce == bindparam("nonce"))
+
 
 @dataclass
 class Submission:
     """What became of a submission: ``created``, ``updated`` (same device, within the
     window) or ``duplicate`` (its nonce was used before; nothing was stored)."""
 
-    response: Response
+    response_id: int
     outcome: str
 
 
@@ -39,22 +48,23 @@ def version_for_nonce(
     version the site's questionnaire no longer has.
     """
     version_id, nonce = nonces.verify(secret_key, link.token, signed_nonce, max_age_seconds)
-    version = session.get(QuestionnaireVersion, version_id)
+    version = session.get(
+        QuestionnaireVersion, version_id, options=[joinedload(QuestionnaireVersion.questions)]
+    )
     if version is None or version.questionnaire_id != link.site.project.questionnaire_id:
         raise nonces.NonceError("the form's questionnaire version is gone")
     return version, nonce
 
 
-def _answer_rows(questions: list[Question], answers: dict) -> list[Answer]:
+def _answer_values(questions: list[Question], answers: dict) -> list[dict]:
+    """Column values of the answer rows: text for text questions, a number otherwise."""
     rows = []
     for question in questions:
-        if question.key not in answers:
-            continue
-        value = answers[question.key]
-        if question.kind == "text":
-            rows.append(Answer(question=question, text=value))
-        else:
-            rows.append(Answer(question=question, choice=value))
+        if question.key in answers:
+            value = answers[question.key]
+            text = value if question.kind == "text" else None
+            choice = None if question.kind == "text" else value
+            rows.append({"question_id": question.id, "choice": choice, "text": text})
     return rows
 
 
@@ -94,7 +104,7 @@ def submit_response(
     ``device_window`` replaces that earlier answer. Flushes, never commits.
     """
     if nonce is not None:
-        earlier = nonce_response(session, nonce)
+        earlier = nonce_response_id(session, nonce)
         if earlier is not None:
             return Submission(earlier, "duplicate")
     try:
@@ -103,10 +113,11 @@ def submit_response(
                 session, site, version, channel, answers, comment, device_id, device_window
             )
             if nonce is not None:
-                session.add(FormNonce(nonce=nonce, response_id=submission.response.id))
-                session.flush()
+                session.connection().execute(
+                    _INSERT_NONCE, {"nonce": nonce, "response_id": submission.response_id}
+                )
     except IntegrityError:
-        earlier = nonce_response(session, nonce) if nonce is not None else None
+        earlier = nonce_response_id(session, nonce) if nonce is not None else None
         if earlier is None:
             raise
         return Submission(earlier, "duplicate")
@@ -114,30 +125,38 @@ def submit_response(
 
 
 def _store(session, site, version, channel, answers, comment, device_id, device_window):
+    rows = _answer_values(version.questions, answers)
     earlier = None
     if device_id and device_window:
         earlier = _recent_from_device(session, site, device_id, device_window)
     if earlier is not None:
-        response, outcome = earlier, "updated"
-        response.answers.clear()
+        earlier.answers.clear()
         session.flush()  # delete the old answer rows before their (response, question) twins
-        response.version = version
-        response.updated_at = now_utc()
-    else:
-        response = Response(site=site, channel=channel, device_id=device_id, version=version)
-        outcome = "created"
-        session.add(response)
-    response.overall = answers[OVERALL_KEY]
-    response.comment = comment
-    response.answers.extend(_answer_rows(version.questions, answers))
-    session.flush()
-    return Submission(response, outcome)
+        earlier.version = version
+        earlier.overall = answers[OVERALL_KEY]
+        earlier.comment = comment
+        earlier.updated_at = now_utc()
+        earlier.answers.extend(Answer(**row) for row in rows)
+        session.flush()
+        return Submission(earlier.id, "updated")
+    values = {
+        "site_id": site.id,
+        "version_id": version.id,
+        "channel": channel,
+        "overall": answers[OVERALL_KEY],
+        "comment": comment,
+        "device_id": device_id,
+    }
+    connection = session.connection()
+    response_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
+    if rows:
+        connection.execute(_INSERT_ANSWERS, [row | {"response_id": response_id} for row in rows])
+    return Submission(response_id, "created")
 
 
-def nonce_response(session: Session, nonce: str) -> Response | None:
-    """The response stored with ``nonce``, if any."""
-    used = session.get(FormNonce, nonce)
-    return session.get(Response, used.response_id) if used else None
+def nonce_response_id(session: Session, nonce: str) -> int | None:
+    """The id of the response stored with ``nonce``, if any."""
+    return session.connection().execute(_NONCE_RESPONSE, {"nonce": nonce}).scalar()
 
 
 def has_responses(session: Session, version: QuestionnaireVersion) -> bool:

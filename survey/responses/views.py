@@ -8,12 +8,13 @@ from urllib.parse import parse_qsl
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from survey.db import db
+from survey.db import begin_write, db
 from survey.responses import nonces, services
 from survey.responses.form import build_form, stray_error
+from survey.responses.page_cache import NONCE_SLOT, form_pages
 from survey.responses.schemas import answers_schema, submission_schema
 from survey.sites.models import SiteToken
-from survey.sites.services import find_live_token
+from survey.sites.services import RetiredToken, find_live_token, normalize_token
 
 bp = Blueprint("form", __name__)
 
@@ -24,32 +25,39 @@ bp = Blueprint("form", __name__)
 DEVICE_COOKIE = "sid"
 _DEVICE_ID = re.compile(r"^[0-9a-f]{32}$")
 UNREADABLE = "提交的内容里有无法识别的字符，请检查后重新提交。"
+#: WeChat's in-app browser would otherwise show a cached form with a used nonce.
+NO_STORE = {"Cache-Control": "no-store"}
 NONCE_EXPIRED = "这个页面打开太久了，您的选择还在，请再点一次“提交评价”。"
 
 
 def _link_or_404(token: str) -> SiteToken:
-    link = find_live_token(db.session, token)
+    try:
+        link = find_live_token(db.session, token)
+    except RetiredToken:
+        abort(410)
     if link is None:
         abort(404)
     return link
 
 
-def _render(
-    link: SiteToken, version, *, chosen=None, comment="", errors=None, nonce=None, status=200
-):
+def _page(link: SiteToken, version, nonce: str, chosen=None, comment="", errors=None) -> str:
     errors = errors or {}
-    page = render_template(
+    return render_template(
         "responses/form.html",
         site=link.site,
         questions=build_form(version.questions, chosen or {}, errors),
         comment=comment,
         comment_error=errors.get("comment"),
         page_error=stray_error(version.questions, errors),
-        nonce=nonce or nonces.issue(current_app.config["SECRET_KEY"], link.token, version.id),
+        nonce=nonce,
         action=url_for(".submit", token=link.token),
     )
-    # WeChat's in-app browser would otherwise show a cached form with a used nonce.
-    return page, status, {"Cache-Control": "no-store"}
+
+
+def _render(link: SiteToken, version, *, nonce=None, status=200, **kept):
+    """The form page again, with what the resident chose (``kept``) and why it was refused."""
+    nonce = nonce or nonces.issue(current_app.config["SECRET_KEY"], link.token, version.id)
+    return _page(link, version, nonce, **kept), status, NO_STORE
 
 
 def _posted() -> dict:
@@ -86,8 +94,15 @@ def _device_id() -> str | None:
 @bp.get("/s/<token>")
 def show(token):
     """The form for one site."""
-    link = _link_or_404(token)
-    return _render(link, link.site.project.questionnaire.current_version)
+    key = normalize_token(token)
+    cache = form_pages()
+    page = cache.get(key) if key else None
+    if page is None:
+        link = _link_or_404(token)
+        version = link.site.project.questionnaire.current_version
+        page = cache.put(link.token, version.id, _page(link, version, NONCE_SLOT))
+    nonce = nonces.issue(current_app.config["SECRET_KEY"], page.token, page.version_id)
+    return page.with_nonce(nonce), 200, NO_STORE
 
 
 @bp.post("/S/<token>")
@@ -137,6 +152,11 @@ def submit(token):
             status=400,
         )
 
+    # A phone without our cookie gets a new id; only a known one can have answered before.
+    known_device = _device_id()
+    device = known_device or secrets.token_hex(16)
+    window = timedelta(hours=config["DEVICE_WINDOW_HOURS"])
+    begin_write(db.session)
     result = services.submit_response(
         db.session,
         site,
@@ -145,21 +165,20 @@ def submit(token):
         answers=answers,
         comment=data["comment"],
         nonce=nonce,
-        device_id=_device_id() or secrets.token_hex(16),
-        device_window=timedelta(hours=config["DEVICE_WINDOW_HOURS"]),
+        device_id=device,
+        device_window=window if known_device else None,
     )
     db.session.commit()
     updated = 1 if result.outcome == "updated" else None
     response = redirect(url_for(".thanks", token=link.token, updated=updated), code=303)
-    if result.response.device_id:
-        response.set_cookie(
-            DEVICE_COOKIE,
-            result.response.device_id,
-            max_age=365 * 24 * 3600,
-            httponly=True,
-            samesite="Lax",
-            secure=request.is_secure,
-        )
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
     return response
 
 

@@ -2,10 +2,13 @@
 
 import base64
 import secrets
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from qr.symbol import ALPHANUMERIC
+from survey.db import now_utc
 from survey.sites.models import Project, Site, SiteToken
 
 TOKEN_LENGTH = 10
@@ -35,30 +38,40 @@ def normalize_token(token: str) -> str | None:
 
 
 def find_site_token(session: Session, token: str) -> SiteToken | None:
-    """The token row with its site, project and current questionnaire, or None if unknown."""
+    """The token row with its site and project, or None if unknown."""
     token = normalize_token(token)
     if token is None:
         return None
     return session.scalars(
         select(SiteToken)
         .where(SiteToken.token == token)
-        .options(
-            joinedload(SiteToken.site).joinedload(Site.project).joinedload(Project.questionnaire),
-            joinedload(SiteToken.site).joinedload(Site.region),
-        )
+        .options(joinedload(SiteToken.site).joinedload(Site.project))
     ).first()
 
 
 def survey_url(base_url: str, token: str) -> str:
-    """The short link a site's QR code points to."""
+    """The short link to a site's form, as people read and type it."""
     return f"{base_url.rstrip('/')}/s/{token}"
+
+
+def printed_url(base_url: str, token: str) -> str:
+    """The link a site's QR code encodes: upper case when that reaches the same page.
+
+    Scheme and host ignore case and the form answers ``/S/<TOKEN>``, so a base URL without a
+    path fits the QR code's alphanumeric mode in upper case: a smaller, sturdier symbol.
+    """
+    url = survey_url(base_url, token)
+    parts = urlsplit(base_url)
+    upper = url.upper()
+    if parts.path.strip("/") or parts.query or parts.fragment or not set(upper) <= ALPHANUMERIC:
+        return url
+    return upper
 
 
 def list_sites(session: Session, project_id: int | None = None) -> list[Site]:
     """Sites (of one project, or all) ordered by project, county and name, tokens loaded."""
     query = (
         select(Site)
-        .join(Site.project)
         .options(joinedload(Site.project), joinedload(Site.region), selectinload(Site.tokens))
         .order_by(Site.project_id, Site.region_id, Site.id)
     )
@@ -67,12 +80,33 @@ def list_sites(session: Session, project_id: int | None = None) -> list[Site]:
     return list(session.scalars(query))
 
 
+class RetiredToken(Exception):
+    """The token was retired (its poster stolen or moved); the site has a new one."""
+
+
 def find_live_token(session: Session, token: str) -> SiteToken | None:
-    """The live token row of an active site, or None (unknown, retired, or site inactive)."""
+    """The live token row of an active site, or None when unknown or the site is inactive.
+
+    Raises RetiredToken for a token that was replaced, so the caller can say so.
+    """
     row = find_site_token(session, token)
-    if row is None or not row.is_live or not row.site.active:
+    if row is None or not row.site.active:
         return None
+    if not row.is_live:
+        raise RetiredToken(row.token)
     return row
+
+
+def rotate_token(session: Session, site: Site) -> SiteToken:
+    """Retire the site's live token and issue a new one; returns the new one.
+
+    Old links then answer "retired"; earlier responses stay with the site.
+    """
+    for old in site.tokens:
+        if old.is_live:
+            old.retired_at = now_utc()
+    session.flush()  # the partial unique index allows one live token per site
+    return issue_token(session, site)
 
 
 def list_projects(session: Session) -> list[Project]:

@@ -4,7 +4,9 @@ import gzip
 import re
 
 from survey.db import db, now_utc
+from survey.responses.models import Response
 from survey.sites.models import Site, SiteToken
+from tests.responses.helpers import answer, nonce_of
 
 
 def test_form_names_the_project_and_site(client, make_site):
@@ -52,11 +54,35 @@ def test_unknown_token_answers_404_in_chinese(client, make_site):
         assert "没有找到这个页面" in page.get_data(as_text=True)
 
 
-def test_retired_token_and_inactive_site_answer_404(app, client, make_site):
+def test_retired_token_answers_410_and_inactive_site_404(app, client, make_site):
     retired, inactive = make_site(name="甲"), make_site(name="乙")
     with app.app_context():
         db.session.get(SiteToken, retired.token).retired_at = now_utc()
         db.session.get(Site, inactive.id).active = False
         db.session.commit()
-    assert client.get(f"/s/{retired.token}").status_code == 404
+    page = client.get(f"/s/{retired.token}")
+    assert page.status_code == 410
+    assert "此二维码已停用" in page.get_data(as_text=True)
+    assert "12345" in page.get_data(as_text=True)  # the hotline, for residents who cannot scan
+    assert client.post(f"/s/{retired.token}", data={"q.overall": "5"}).status_code == 410
     assert client.get(f"/s/{inactive.token}").status_code == 404
+
+
+def test_every_view_of_a_cached_form_has_its_own_nonce(app, make_site, count):
+    site = make_site()
+    client = app.test_client(use_cookies=False)
+    first, second = (nonce_of(client.get(f"/s/{site.token}").data) for _ in range(2))
+    assert first != second
+    assert answer(client, site.token, first, overall="5").status_code == 303
+    assert answer(client, site.token, second, overall="4").status_code == 303
+    assert count(Response) == 2
+
+
+def test_form_cache_can_be_turned_off(app, client, make_site):
+    site = make_site(name="旧名")
+    app.config["FORM_CACHE_SECONDS"] = 0
+    assert "旧名" in client.get(f"/s/{site.token}").get_data(as_text=True)
+    with app.app_context():
+        db.session.get(Site, site.id).name = "新名"
+        db.session.commit()
+    assert "新名" in client.get(f"/s/{site.token}").get_data(as_text=True)

@@ -1,0 +1,39 @@
+"""Who may do what: staff sessions (Flask-Login), CSRF protection (Flask-WTF), role checks."""
+
+from functools import wraps
+
+from flask import abort
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+
+from survey.accounts.models import User
+from survey.db import db
+
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = "请先登录。"
+login_manager.login_message_category = "info"
+csrf = CSRFProtect()
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    return user if user is not None and user.active else None
+
+
+def role_required(*roles: str):
+    """View decorator: anonymous users go to the login page, other roles get 403."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator

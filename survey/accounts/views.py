@@ -1,0 +1,40 @@
+"""Logging staff in and out."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required, login_user, logout_user
+
+from survey.accounts.forms import LoginForm
+from survey.accounts.services import authenticate
+from survey.db import db
+
+bp = Blueprint("accounts", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect would let a phishing link borrow our login."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("sites.projects")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """The staff login page."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = authenticate(db.session, form.username.data, form.password.data)
+        if user is not None:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append("用户名或密码不对。")
+    status = 400 if form.errors else 200
+    return render_template("accounts/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """End the session."""
+    logout_user()
+    flash("已退出登录。", "info")
+    return redirect(url_for(".login"))

@@ -1,0 +1,66 @@
+"""A short-lived, per-process cache of rendered resident forms.
+
+A form page is the same for every resident of a site except its one-time nonce, so it is
+rendered once and the nonce spliced in per request: serving it then costs no database query
+and no template rendering (docs/PERFORMANCE.md). Entries live ``FORM_CACHE_SECONDS``
+(default 10); a process drops a site's page at once when it retires the site's token, other
+processes within that time. A submission always checks the database, so a stale page can
+never store an answer for a retired link. Written by hand: a dict with expiry is all it takes,
+and a shared cache (Redis) would cost the round trip this saves.
+"""
+
+import time
+from dataclasses import dataclass
+
+from flask import current_app
+
+#: Stands in for the nonce while the page is rendered; only URL-safe characters, so
+#: autoescaping leaves it as it is.
+NONCE_SLOT = "NONCE-SLOT-3f9c2a"
+MAX_ENTRIES = 2048
+
+
+@dataclass(frozen=True)
+class CachedForm:
+    token: str
+    version_id: int
+    head: str
+    tail: str
+    expires: float
+
+    def with_nonce(self, nonce: str) -> str:
+        return self.head + nonce + self.tail
+
+
+class FormPageCache:
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._pages: dict[str, CachedForm] = {}
+
+    def get(self, token: str) -> CachedForm | None:
+        """The cached page for ``token``, if still fresh."""
+        page = self._pages.get(token)
+        return page if page is not None and page.expires > time.monotonic() else None
+
+    def put(self, token: str, version_id: int, html: str) -> CachedForm:
+        """Keep ``html`` (rendered with NONCE_SLOT as its nonce) and return it as an entry."""
+        head, tail = html.split(NONCE_SLOT, 1)
+        page = CachedForm(token, version_id, head, tail, time.monotonic() + self.seconds)
+        if self.seconds > 0:
+            if len(self._pages) >= MAX_ENTRIES:
+                self._pages.clear()  # rare, and cheaper than tracking recency per hit
+            self._pages[token] = page
+        return page
+
+    def discard(self, token: str) -> None:
+        self._pages.pop(token, None)
+
+
+def form_pages() -> FormPageCache:
+    """This app's cache, made on first use."""
+    cache = current_app.extensions.get("form_pages")
+    if cache is None:
+        cache = current_app.extensions["form_pages"] = FormPageCache(
+            current_app.config["FORM_CACHE_SECONDS"]
+        )
+    return cache

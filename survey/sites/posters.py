@@ -1,0 +1,60 @@
+"""What a site's poster says, and the project batches the print shop gets."""
+
+import zipfile
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+
+from qr import poster
+from survey.sites.models import Site
+from survey.sites.services import printed_url
+
+
+def poster_content(site: Site, base_url: str, hotline: str) -> poster.PosterContent:
+    """The poster of ``site``: its printed link, code, names, bureau and hotline."""
+    city = site.project.region.name
+    return poster.PosterContent(
+        url=printed_url(base_url, site.token),
+        code=site.token,
+        project=site.project.name,
+        site=site.name,
+        county=f"{city}{site.region.name}",
+        bureau=f"{city}民政局",
+        hotline=hotline,
+    )
+
+
+def _png(args: tuple[poster.PosterContent, str]) -> bytes:
+    content, size = args
+    return poster.png_bytes(content, size)
+
+
+def rendered_pngs(
+    contents: list[poster.PosterContent], size: str = "A5", workers: int | None = None
+) -> Iterator[tuple[str, bytes]]:
+    """(file name, 300-dpi PNG) per poster, in order.
+
+    Rasterising is the slow part, so it runs in worker processes (one per core by default)
+    while the caller streams finished posters to disk.
+    """
+    with ProcessPoolExecutor(workers) as pool:
+        jobs = ((content, size) for content in contents)
+        yield from zip(_file_names(contents), pool.map(_png, jobs, chunksize=4), strict=True)
+
+
+def write_png_zip(
+    contents: list[poster.PosterContent], out, size: str = "A5", workers: int | None = None
+) -> int:
+    """Write a ZIP of one PNG poster per site to ``out`` (path or file); returns how many."""
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in rendered_pngs(contents, size, workers):
+            archive.writestr(name, data)
+    return len(contents)
+
+
+def _file_names(contents: Iterable[poster.PosterContent]) -> list[str]:
+    """``<code>-<county><site>.png``: the code keeps names unique; slashes are replaced."""
+    names = []
+    for content in contents:
+        label = f"{content.county}{content.site}"[:60].replace("/", "_").replace("\\", "_")
+        names.append(f"{content.code}-{label}.png")
+    return names

@@ -1,0 +1,145 @@
+"""Admin downloads of QR codes and posters, the print-shop batches, token rotation, the CLI."""
+
+import io
+import zipfile
+
+import pytest
+from PIL import Image
+
+from survey.db import db
+from survey.responses.models import Response
+from survey.sites.models import Project
+from tests.conftest import csrf_of
+from tests.qr.test_poster import pdf_pages
+from tests.qr.test_symbol import decode
+from tests.responses.helpers import answer
+
+PRINTED = "HTTP://SURVEY.TEST/S/"  # PUBLIC_BASE_URL in tests, upper-cased for the QR code
+
+
+def test_downloads_need_an_admin(client, make_site, make_user):
+    site = make_site()
+    assert client.get(f"/admin/sites/{site.id}/qr.png").status_code == 302
+    assert client.get("/admin/").headers["Location"].startswith("/login")
+    password = make_user("county-user", role="county")
+    login = {"username": "county-user", "password": password}
+    client.post("/login", data=login | {"csrf_token": csrf_of(client.get("/login").data)})
+    assert client.get(f"/admin/sites/{site.id}/qr.png").status_code == 403
+
+
+def test_project_page_lists_sites_with_links_and_downloads(admin, make_site):
+    site = make_site()
+    page = admin.get(f"/admin/projects/{site.project_id}").get_data(as_text=True)
+    assert site.name in page
+    assert f"http://survey.test/s/{site.token}" in page
+    assert f"/admin/sites/{site.id}/poster.pdf?size=A5" in page
+    assert f"/admin/projects/{site.project_id}/posters.pdf?size=A5" in page
+
+
+def test_qr_png_and_svg_hold_the_sites_printed_link(admin, make_site):
+    site = make_site()
+    png = admin.get(f"/admin/sites/{site.id}/qr.png")
+    assert png.headers["Content-Type"] == "image/png"
+    assert decode(Image.open(io.BytesIO(png.data))) == [PRINTED + site.token]
+    svg = admin.get(f"/admin/sites/{site.id}/qr.svg")
+    assert svg.headers["Content-Type"].startswith("image/svg+xml")
+    assert svg.data.startswith(b"<svg")
+
+
+@pytest.mark.parametrize("size", ["A5", "A4"])
+def test_site_posters_scan_to_the_site(admin, make_site, size):
+    site = make_site()
+    png = admin.get(f"/admin/sites/{site.id}/poster.png?size={size}")
+    assert png.status_code == 200
+    assert decode(Image.open(io.BytesIO(png.data))) == [PRINTED + site.token]
+    pdf = admin.get(f"/admin/sites/{site.id}/poster.pdf?size={size}")
+    assert pdf.headers["Content-Type"] == "application/pdf"
+    assert [decode(p) for p in pdf_pages(pdf.data)] == [[PRINTED + site.token]]
+
+
+def test_unknown_paper_size_or_site_is_refused(admin, make_site):
+    site = make_site()
+    assert admin.get(f"/admin/sites/{site.id}/poster.pdf?size=B5").status_code == 400
+    assert admin.get("/admin/sites/999/poster.pdf").status_code == 404
+    assert admin.get("/admin/projects/999/posters.pdf").status_code == 404
+
+
+def test_demo_project_prints_as_one_pdf_with_a_scannable_page_per_site(app, admin, runner):
+    runner.invoke(args=["demo-data"])
+    with app.app_context():
+        wenzhou = db.session.scalars(
+            db.select(Project).where(Project.name == "居家养老服务照料中心改造提升")
+        ).one()
+        tokens = [s.token for s in sorted(wenzhou.sites, key=lambda s: (s.region_id, s.id))]
+    reply = admin.get(f"/admin/projects/{wenzhou.id}/posters.pdf?size=A5", buffered=True)
+    assert reply.status_code == 200
+    assert "attachment" in reply.headers["Content-Disposition"]
+    pages = pdf_pages(reply.data, dpi=72)
+    assert len(pages) == 110
+    assert [decode(p) for p in pages] == [[PRINTED + t] for t in tokens]
+
+
+def test_project_zip_has_a_png_poster_per_site(admin, make_site):
+    sites = [make_site(name=f"第{i}照料中心") for i in range(3)]
+    reply = admin.get(f"/admin/projects/{sites[0].project_id}/posters.zip?size=A5", buffered=True)
+    assert reply.headers["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(reply.data))
+    names = archive.namelist()
+    assert [n.split("-")[0] for n in names] == [s.token for s in sites]
+    for name, site in zip(names, sites, strict=True):
+        assert decode(Image.open(archive.open(name))) == [PRINTED + site.token]
+
+
+def test_a_name_the_font_cannot_draw_is_reported_not_printed_as_boxes(admin, make_site):
+    site = make_site(name="𪚥康养联合体")
+    for url in (
+        f"/admin/sites/{site.id}/poster.pdf",
+        f"/admin/projects/{site.project_id}/posters.pdf",
+    ):
+        reply = admin.get(url, follow_redirects=True)
+        assert "海报字体缺少这些字：𪚥" in reply.get_data(as_text=True)
+
+
+def test_rotating_retires_the_old_link_and_keeps_the_answers(app, admin, make_site, count):
+    site = make_site()
+    answer(admin, site.token, overall="5")
+    assert admin.get(f"/s/{site.token}").status_code == 200  # now cached in this process
+    page = admin.get(f"/admin/projects/{site.project_id}")
+    assert admin.post(f"/admin/sites/{site.id}/rotate").status_code == 400  # no CSRF token
+    reply = admin.post(f"/admin/sites/{site.id}/rotate", data={"csrf_token": csrf_of(page.data)})
+    assert reply.status_code == 302
+    old = admin.get(f"/s/{site.token}")
+    assert old.status_code == 410
+    assert "此二维码已停用" in old.get_data(as_text=True)
+    assert "12345" in old.get_data(as_text=True)
+    assert admin.get(f"/api/v1/sites/{site.token}").status_code == 410
+    with app.app_context():
+        new_token = db.session.get(Project, site.project_id).sites[0].token
+    assert new_token != site.token
+    assert admin.get(f"/s/{new_token}").status_code == 200
+    assert count(Response, site_id=site.id) == 1
+    answer(app.test_client(use_cookies=False), new_token, overall="4")  # another resident
+    assert count(Response, site_id=site.id) == 2
+
+
+def test_posters_command_writes_a_pdf_or_pngs(runner, make_site, tmp_path):
+    site = make_site()
+    make_site(name="另一个")
+    result = runner.invoke(
+        args=["posters", "--project", str(site.project_id), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    (pdf,) = tmp_path.glob("*.pdf")
+    assert len(pdf_pages(pdf.read_bytes(), dpi=72)) == 2
+    out = tmp_path / "png"
+    png_args = ["posters", "--project", str(site.project_id), "--out", str(out), "--format", "png"]
+    assert runner.invoke(args=png_args).exit_code == 0
+    pngs = sorted(out.glob("*.png"))
+    assert len(pngs) == 2
+    assert any(decode(Image.open(p)) == [PRINTED + site.token] for p in pngs)
+
+
+def test_posters_command_refuses_an_unknown_project(runner, tmp_path):
+    result = runner.invoke(args=["posters", "--project", "999", "--out", str(tmp_path)])
+    assert result.exit_code != 0
+    assert "没有编号为 999 的项目" in result.output
