@@ -54,7 +54,6 @@ def create_app(overrides: dict | None = None) -> Flask:
         OPENAPI_VERSION="3.0.3",
         OPENAPI_URL_PREFIX="/api/v1",
         OPENAPI_JSON_PATH="openapi.json",
-        TRUSTED_PROXIES=int(os.environ.get("TRUSTED_PROXIES", "0")),
     )
     app.config.update(overrides or {})
     app.json.ensure_ascii = False  # Chinese stays readable in API answers
@@ -64,7 +63,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(
         app.config["DATABASE_URL"], app.instance_path
     )
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A database server may restart under us; an embedded file cannot.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
@@ -79,10 +80,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"], app.testing)
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
     from survey import health
-    from survey.accounts.access import csrf, login_manager
+    from survey.accounts.access import SessionInterface, csrf, login_manager
     from survey.accounts.views import bp as accounts_blueprint
     from survey.api import api
     from survey.api.views import blp as api_blueprint
@@ -91,6 +92,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.sites.cli import posters_command, sites_command
     from survey.sites.views import bp as sites_blueprint
 
+    app.session_interface = SessionInterface()
     login_manager.init_app(app)
     csrf.init_app(app)
     # Residents and API clients carry no session: their forms are protected by the nonce.

@@ -3,8 +3,10 @@
 from functools import wraps
 
 from flask import abort
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from itsdangerous import URLSafeTimedSerializer
 
 from survey.accounts.models import User
 from survey.db import db
@@ -37,3 +39,17 @@ def role_required(*roles: str):
         return wrapped
 
     return decorator
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signer built once per key instead of on
+    every request: it showed in the profile of every resident page, which has no session."""
+
+    def __init__(self):
+        self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app):
+        key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if key not in self._serializers:
+            self._serializers[key] = super().get_signing_serializer(app)
+        return self._serializers[key]

@@ -14,18 +14,28 @@ from survey.db import begin_write, db
 from survey.responses import nonces, services
 from survey.responses.schemas import SubmissionSchema, answers_schema
 from survey.sites.models import Project
-from survey.sites.services import RetiredToken, find_live_token, list_projects, list_sites
+from survey.sites.services import (
+    RetiredToken,
+    find_live_token,
+    list_projects,
+    list_sites,
+    normalize_token,
+)
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="民生实事满意度评价")
+
+
+RETIRED = "此二维码已停用，请使用现场新张贴的二维码。"
+UNKNOWN = "没有这个点位，或它的二维码已停用。"
 
 
 def _link_or_404(token: str):
     try:
         link = find_live_token(db.session, token)
     except RetiredToken:
-        abort(410, message="此二维码已停用，请使用现场新张贴的二维码。")
+        abort(410, message=RETIRED)
     if link is None:
-        abort(404, message="没有这个点位，或它的二维码已停用。")
+        abort(404, message=UNKNOWN)
     return link
 
 
@@ -71,29 +81,38 @@ def site_form(token):
 @blp.alt_response(200, schema=SubmissionResultSchema, description="这个 nonce 已提交过，未重复记录")
 def submit(data, token):
     """Submit a resident's answers; the same rules as the form, a nonce counts once."""
-    link = _link_or_404(token)
     config = current_app.config
+    key = normalize_token(token)
     try:
-        version, nonce = services.version_for_nonce(
-            db.session,
-            link,
-            data["nonce"],
+        version_id, nonce = nonces.verify(
             config["SECRET_KEY"],
+            key or "",
+            data["nonce"],
             config["FORM_NONCE_MAX_AGE_HOURS"] * 3600,
         )
+        target = services.submission_target(db.session, key, version_id)
+    except RetiredToken:
+        abort(410, message=RETIRED)
     except nonces.NonceError:
+        _link_or_404(token)  # an unknown or retired link says so before the nonce does
         abort(
-            422, message="nonce 无效或已过期，请重新获取表单。", errors={"nonce": ["无效或已过期"]}
+            422,
+            message="nonce 无效或已过期，请重新获取表单。",
+            errors={"nonce": ["无效或已过期。"]},
         )
+    if target is None:
+        abort(404, message=UNKNOWN)
+    questions = target.questions
     try:
-        answers = answers_schema(version.questions).load(data["answers"])
+        answers = answers_schema(questions).load(data["answers"])
     except ValidationError as err:
         abort(422, message="回答有误。", errors={"answers": err.messages})
     begin_write(db.session)
     result = services.submit_response(
         db.session,
-        link.site,
-        version,
+        target.site_id,
+        version_id,
+        questions,
         channel="qr",
         answers=answers,
         comment=data["comment"],

@@ -26,6 +26,7 @@ def demo_data_command():
         url = survey_url(current_app.config["PUBLIC_BASE_URL"], sites[0].token)
         click.echo(f"试一试居民评价页：{url}")
         click.echo("全部点位链接：flask --app wsgi sites")
+    click.echo(f"工作人员登录：{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/login")
     if result["admin_password"]:
         click.echo(
             f"管理员账号 {ADMIN_USERNAME}，一次性密码：{result['admin_password']}"

@@ -5,6 +5,7 @@ The signature proves the nonce came from us, for this site and questionnaire ver
 """
 
 import secrets
+from functools import lru_cache
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
@@ -13,7 +14,9 @@ class NonceError(Exception):
     """The nonce is forged, from another site, or too old."""
 
 
+@lru_cache(maxsize=4)
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    # Built once per key: deriving the signer costs more than signing a nonce.
     return URLSafeTimedSerializer(secret_key, salt="form-nonce")
 
 

@@ -3,9 +3,9 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from survey.db import now_utc
 from survey.responses import nonces
@@ -18,7 +18,8 @@ from survey.responses.models import (
     QuestionnaireVersion,
     Response,
 )
-from survey.sites.models import Site, SiteToken
+from survey.sites.models import Project, Site, SiteToken
+from survey.sites.services import RetiredToken
 
 # Statements of the submission hot path, built once. They run on the session's connection
 # as plain Core: the ORM's unit of work would cost several times more while SQLite's write
@@ -26,8 +27,45 @@ from survey.sites.models import Site, SiteToken
 _responses, _answers, _nonces = Response.__table__, Answer.__table__, FormNonce.__table__
 _INSERT_RESPONSE = insert(_responses).returning(_responses.c.id)
 _INSERT_ANSWERS = insert(_answers)
-_INSERT_NONCE = insert(_nonces)
-_NONCE_RESPONSE = select(_nonces.c.response_id).where(_nonces.c.nonce == bindparam("nonce"))
+#: INSERT … ON CONFLICT DO NOTHING RETURNING for the nonce, in each supported dialect.
+_CLAIM_NONCE = {
+    name: dialect.insert(_nonces)
+    .on_conflict_do_nothing(index_elements=[_nonces.c.nonce])
+    .returning(_nonces.c.nonce)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_NONCE_RESPONSE = (
+    select(_responses.c.id, _responses.c.device_id)
+    .join_from(_nonces, _responses, _nonces.c.response_id == _responses.c.id)
+    .where(_nonces.c.nonce == bindparam("nonce"))
+)
+_tokens, _sites, _projects = SiteToken.__table__, Site.__table__, Project.__table__
+_questions, _versions = Question.__table__, QuestionnaireVersion.__table__
+#: One row per question of the version; the version and question columns are NULL when the
+#: version is not of the site's questionnaire.
+_TARGET = (
+    select(
+        _tokens.c.retired_at,
+        _sites.c.id.label("site_id"),
+        _sites.c.active,
+        _questions.c.id,
+        _questions.c.key,
+        _questions.c.kind,
+        _questions.c.prompt,
+        _questions.c.required,
+        _questions.c.options,
+    )
+    .join_from(_tokens, _sites, _tokens.c.site_id == _sites.c.id)
+    .join(_projects, _sites.c.project_id == _projects.c.id)
+    .outerjoin(
+        _versions,
+        (_versions.c.questionnaire_id == _projects.c.questionnaire_id)
+        & (_versions.c.id == bindparam("version_id")),
+    )
+    .outerjoin(_questions, _questions.c.version_id == _versions.c.id)
+    .where(_tokens.c.token == bindparam("token"))
+    .order_by(_questions.c.position)
+)
 
 
 @dataclass
@@ -37,26 +75,36 @@ class Submission:
 
     response_id: int
     outcome: str
+    #: The device the stored answer counts for (the phone's cookie should carry it).
+    device_id: str | None = None
 
 
-def version_for_nonce(
-    session: Session, link: SiteToken, signed_nonce: str, secret_key: str, max_age_seconds: float
-) -> tuple[QuestionnaireVersion, str]:
-    """The questionnaire version a form showed, and its raw nonce, from the form's signed nonce.
+@dataclass
+class SubmissionTarget:
+    """Where an answer goes: the site, and the questions of the version the form showed."""
 
-    Raises nonces.NonceError when the nonce is forged, expired, another site's, or names a
-    version the site's questionnaire no longer has.
+    site_id: int
+    questions: list
+
+
+def submission_target(session: Session, token: str, version_id: int) -> SubmissionTarget | None:
+    """The site of a live ``token`` and the questions of ``version_id``, read with one plain
+    query for the submission hot path.
+
+    Returns None for an unknown token or an inactive site. Raises RetiredToken for a replaced
+    token, and nonces.NonceError when the version is not of the site's questionnaire.
     """
-    version_id, nonce = nonces.verify(secret_key, link.token, signed_nonce, max_age_seconds)
-    version = session.get(
-        QuestionnaireVersion, version_id, options=[joinedload(QuestionnaireVersion.questions)]
-    )
-    if version is None or version.questionnaire_id != link.site.project.questionnaire_id:
+    rows = session.connection().execute(_TARGET, {"token": token, "version_id": version_id}).all()
+    if not rows or not rows[0].active:
+        return None
+    if rows[0].retired_at is not None:
+        raise RetiredToken(token)
+    if rows[0].id is None:
         raise nonces.NonceError("the form's questionnaire version is gone")
-    return version, nonce
+    return SubmissionTarget(rows[0].site_id, rows)
 
 
-def _answer_values(questions: list[Question], answers: dict) -> list[dict]:
+def _answer_values(questions: list, answers: dict) -> list[dict]:
     """Column values of the answer rows: text for text questions, a number otherwise."""
     rows = []
     for question in questions:
@@ -69,13 +117,13 @@ def _answer_values(questions: list[Question], answers: dict) -> list[dict]:
 
 
 def _recent_from_device(
-    session: Session, site: Site, device_id: str, window: timedelta
+    session: Session, site_id: int, device_id: str, window: timedelta
 ) -> Response | None:
     return session.scalars(
         select(Response)
         .where(
             Response.device_id == device_id,
-            Response.site_id == site.id,
+            Response.site_id == site_id,
             Response.created_at >= now_utc() - window,
         )
         .order_by(Response.created_at.desc())
@@ -85,8 +133,9 @@ def _recent_from_device(
 
 def submit_response(
     session: Session,
-    site: Site,
-    version: QuestionnaireVersion,
+    site_id: int,
+    version_id: int,
+    questions: list,
     *,
     channel: str,
     answers: dict,
@@ -95,68 +144,67 @@ def submit_response(
     device_id: str | None = None,
     device_window: timedelta | None = None,
 ) -> Submission:
-    """Store validated ``answers`` (question key → value) about ``site``.
+    """Store validated ``answers`` (question key → value) to ``questions`` (rows or models
+    with id, key and kind) of a questionnaire version, about a site.
 
-    A ``nonce`` used before stores nothing and returns the earlier response as a duplicate,
-    also when a concurrent request with the same nonce commits first (the primary key of
-    ``form_nonces`` decides; the loser's work is rolled back to a savepoint). With a
-    ``device_id``, an answer from the same device for the same site within
-    ``device_window`` replaces that earlier answer. Flushes, never commits.
+    A ``nonce`` used before stores nothing and returns the earlier response as a duplicate.
+    The primary key of ``form_nonces`` decides, also between concurrent requests: the nonce
+    is claimed with INSERT … ON CONFLICT DO NOTHING, and a submission that finds it taken
+    removes the rows it had just added (nothing extra on the common path: repeats are rare).
+    With a ``device_id``, an answer from the same device for the same site within
+    ``device_window`` replaces that earlier answer. Never commits.
     """
-    if nonce is not None:
-        earlier = nonce_response_id(session, nonce)
-        if earlier is not None:
-            return Submission(earlier, "duplicate")
-    try:
-        with session.begin_nested():
-            submission = _store(
-                session, site, version, channel, answers, comment, device_id, device_window
-            )
-            if nonce is not None:
-                session.connection().execute(
-                    _INSERT_NONCE, {"nonce": nonce, "response_id": submission.response_id}
-                )
-    except IntegrityError:
-        earlier = nonce_response_id(session, nonce) if nonce is not None else None
-        if earlier is None:
-            raise
-        return Submission(earlier, "duplicate")
-    return submission
-
-
-def _store(session, site, version, channel, answers, comment, device_id, device_window):
-    rows = _answer_values(version.questions, answers)
+    connection = session.connection()
     earlier = None
     if device_id and device_window:
-        earlier = _recent_from_device(session, site, device_id, device_window)
+        earlier = _recent_from_device(session, site_id, device_id, device_window)
+    rows = _answer_values(questions, answers)
     if earlier is not None:
+        if nonce is not None and not _claim_nonce(connection, nonce, earlier.id):
+            return _duplicate(session, nonce)
         earlier.answers.clear()
         session.flush()  # delete the old answer rows before their (response, question) twins
-        earlier.version = version
+        earlier.version_id = version_id
         earlier.overall = answers[OVERALL_KEY]
         earlier.comment = comment
         earlier.updated_at = now_utc()
         earlier.answers.extend(Answer(**row) for row in rows)
         session.flush()
-        return Submission(earlier.id, "updated")
+        return Submission(earlier.id, "updated", earlier.device_id)
+
     values = {
-        "site_id": site.id,
-        "version_id": version.id,
+        "site_id": site_id,
+        "version_id": version_id,
         "channel": channel,
         "overall": answers[OVERALL_KEY],
         "comment": comment,
         "device_id": device_id,
     }
-    connection = session.connection()
     response_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
     if rows:
         connection.execute(_INSERT_ANSWERS, [row | {"response_id": response_id} for row in rows])
-    return Submission(response_id, "created")
+    if nonce is not None and not _claim_nonce(connection, nonce, response_id):
+        # Its answers go with it (ON DELETE CASCADE).
+        connection.execute(delete(_responses).where(_responses.c.id == response_id))
+        return _duplicate(session, nonce)
+    return Submission(response_id, "created", device_id)
 
 
-def nonce_response_id(session: Session, nonce: str) -> int | None:
-    """The id of the response stored with ``nonce``, if any."""
-    return session.connection().execute(_NONCE_RESPONSE, {"nonce": nonce}).scalar()
+def _claim_nonce(connection, nonce: str, response_id: int) -> bool:
+    """Record ``nonce`` for ``response_id``; False when it was used already. A concurrent
+    claim waits for the other transaction, then finds it taken (PostgreSQL)."""
+    params = {"nonce": nonce, "response_id": response_id}
+    return connection.execute(_CLAIM_NONCE[connection.dialect.name], params).first() is not None
+
+
+def _duplicate(session: Session, nonce: str) -> Submission:
+    earlier = nonce_response(session, nonce)
+    return Submission(earlier.id, "duplicate", earlier.device_id)
+
+
+def nonce_response(session: Session, nonce: str):
+    """``(id, device_id)`` of the response stored with ``nonce``, or None."""
+    return session.connection().execute(_NONCE_RESPONSE, {"nonce": nonce}).first()
 
 
 def has_responses(session: Session, version: QuestionnaireVersion) -> bool:

@@ -11,6 +11,7 @@ from marshmallow import ValidationError
 from survey.db import begin_write, db
 from survey.responses import nonces, services
 from survey.responses.form import build_form, stray_error
+from survey.responses.models import QuestionnaireVersion
 from survey.responses.page_cache import NONCE_SLOT, form_pages
 from survey.responses.schemas import answers_schema, submission_schema
 from survey.sites.models import SiteToken
@@ -60,29 +61,30 @@ def _render(link: SiteToken, version, *, nonce=None, status=200, **kept):
     return _page(link, version, nonce, **kept), status, NO_STORE
 
 
-def _posted() -> dict:
-    """The submission as the schema expects it, from the urlencoded form."""
-    form = request.form
-    return {
-        "answers": {k[2:]: v for k, v in form.items() if k.startswith("q.")},
-        "comment": form.get("comment", ""),
-        "nonce": form.get("nonce", ""),
-    }
+def _posted() -> tuple[dict, bool]:
+    """The submission as the schema expects it, and whether the body was readable UTF-8.
 
-
-def _readable_body() -> bool:
-    """Whether every percent-escape in an urlencoded body is valid UTF-8.
-
-    Werkzeug keeps undecodable escapes as literal text (``%FF``), which would be stored as
-    if the resident had typed it; checked here because no parser option refuses it.
+    An urlencoded body is parsed here rather than by ``request.form``: Werkzeug keeps
+    undecodable escapes as literal text (``%FF``), which would be stored as if the resident
+    had typed it, and no parser option refuses it. The first value of a repeated field counts.
     """
-    if request.mimetype != "application/x-www-form-urlencoded":
-        return True
-    try:
-        parse_qsl(request.get_data(cache=True).decode(), errors="strict")
-    except (UnicodeDecodeError, ValueError):
-        return False
-    return True
+    if request.mimetype == "application/x-www-form-urlencoded":
+        body = request.get_data()
+        try:
+            pairs, readable = parse_qsl(body.decode(), errors="strict"), True
+        except (UnicodeDecodeError, ValueError):
+            pairs, readable = parse_qsl(body.decode(errors="replace"), errors="replace"), False
+        fields: dict[str, str] = {}
+        for key, value in pairs:
+            fields.setdefault(key, value)
+    else:
+        fields, readable = request.form.to_dict(), True
+    posted = {
+        "answers": {k[2:]: v for k, v in fields.items() if k.startswith("q.")},
+        "comment": fields.get("comment", ""),
+        "nonce": fields.get("nonce", ""),
+    }
+    return posted, readable
 
 
 def _device_id() -> str | None:
@@ -105,32 +107,45 @@ def show(token):
     return page.with_nonce(nonce), 200, NO_STORE
 
 
+def _refuse(token: str, posted: dict, errors: dict, version_id: int | None = None):
+    """The form again (400) with what the resident chose and what was wrong. Off the hot
+    path, so it loads the site and questionnaire as objects."""
+    link = _link_or_404(token)
+    version = db.session.get(QuestionnaireVersion, version_id) if version_id else None
+    nonce = posted["nonce"] if version is not None else None
+    return _render(
+        link,
+        version or link.site.project.questionnaire.current_version,
+        chosen=posted["answers"],
+        comment=posted["comment"],
+        errors=errors,
+        nonce=nonce,
+        status=400,
+    )
+
+
 @bp.post("/S/<token>")
 @bp.post("/s/<token>")
 def submit(token):
     """Store a resident's answer once, then send them to the thank-you page."""
-    link = _link_or_404(token)
-    site = link.site
-    readable = _readable_body()  # before the form parser consumes the body
-    posted = _posted()
+    posted, readable = _posted()
     config = current_app.config
+    key = normalize_token(token)
     try:
-        version, nonce = services.version_for_nonce(
-            db.session,
-            link,
-            posted["nonce"],
+        version_id, nonce = nonces.verify(
             config["SECRET_KEY"],
+            key or "",
+            posted["nonce"],
             config["FORM_NONCE_MAX_AGE_HOURS"] * 3600,
         )
+        target = services.submission_target(db.session, key, version_id)
+    except RetiredToken:
+        abort(410)
     except nonces.NonceError:
-        return _render(
-            link,
-            site.project.questionnaire.current_version,
-            chosen=posted["answers"],
-            comment=posted["comment"],
-            errors={"_page": [NONCE_EXPIRED]},
-            status=400,
-        )
+        return _refuse(token, posted, {"_page": [NONCE_EXPIRED]})
+    if target is None:
+        abort(404)
+    questions = target.questions
     # Check the envelope and the answers both, so the page names every problem at once.
     errors = {} if readable else {"_page": [UNREADABLE]}
     try:
@@ -138,19 +153,11 @@ def submit(token):
     except ValidationError as err:
         errors |= err.messages
     try:
-        answers = answers_schema(version.questions).load(posted["answers"])
+        answers = answers_schema(questions).load(posted["answers"])
     except ValidationError as err:
         errors |= err.messages
     if errors:
-        return _render(
-            link,
-            version,
-            chosen=posted["answers"],
-            comment=posted["comment"],
-            errors=errors,
-            nonce=posted["nonce"],
-            status=400,
-        )
+        return _refuse(token, posted, errors, version_id)
 
     # A phone without our cookie gets a new id; only a known one can have answered before.
     known_device = _device_id()
@@ -159,8 +166,9 @@ def submit(token):
     begin_write(db.session)
     result = services.submit_response(
         db.session,
-        site,
-        version,
+        target.site_id,
+        version_id,
+        questions,
         channel="qr",
         answers=answers,
         comment=data["comment"],
@@ -170,10 +178,10 @@ def submit(token):
     )
     db.session.commit()
     updated = 1 if result.outcome == "updated" else None
-    response = redirect(url_for(".thanks", token=link.token, updated=updated), code=303)
+    response = redirect(url_for(".thanks", token=key, updated=updated), code=303)
     response.set_cookie(
         DEVICE_COOKIE,
-        device,
+        result.device_id or device,  # a repeat keeps the phone on the answer it repeats
         max_age=365 * 24 * 3600,
         httponly=True,
         samesite="Lax",

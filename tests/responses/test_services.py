@@ -5,7 +5,7 @@ import pytest
 from survey.db import db
 from survey.responses import services
 from survey.responses.defaults import DEFAULT_QUESTIONS
-from survey.responses.models import FormNonce, Question, Response
+from survey.responses.models import FormNonce, Question, Questionnaire, Response
 from survey.sites.models import Site
 
 TEXT_QUESTION = {"key": "wish", "kind": "text", "prompt": "您还希望增加什么服务？"}
@@ -18,7 +18,13 @@ def _site(site_id) -> Site:
 def _submit(site, nonce=None, **answers):
     version = site.project.questionnaire.current_version
     return services.submit_response(
-        db.session, site, version, channel="phone", answers=answers or {"overall": 5}, nonce=nonce
+        db.session,
+        site.id,
+        version.id,
+        version.questions,
+        channel="phone",
+        answers=answers or {"overall": 5},
+        nonce=nonce,
     )
 
 
@@ -81,27 +87,22 @@ def test_used_nonce_returns_the_earlier_response(app, make_site):
         assert db.session.get(Response, first.response_id).overall == 5
 
 
-def test_nonce_committed_concurrently_is_a_duplicate_not_an_error(app, make_site, monkeypatch):
-    """Two requests with one nonce both pass the look-up; the primary key decides."""
+def test_a_repeated_nonce_rolls_back_only_its_own_rows(app, make_site):
+    """The primary key decides between two uses of a nonce (also concurrent ones); the
+    loser's rows go, and other work of the same transaction stays."""
     ref = make_site()
     with app.app_context():
         site = _site(ref.id)
         winner = _submit(site, nonce="race")
         db.session.commit()
-        real_lookup = services.nonce_response_id
-        calls = []
-
-        def missed_once(session, nonce):
-            calls.append(nonce)
-            return None if len(calls) == 1 else real_lookup(session, nonce)
-
-        monkeypatch.setattr(services, "nonce_response_id", missed_once)
+        db.session.add(Questionnaire(name="别的工作"))
         loser = _submit(site, nonce="race", overall=1)
         db.session.commit()
         assert loser.outcome == "duplicate"
         assert loser.response_id == winner.response_id
         assert db.session.scalar(db.select(db.func.count()).select_from(Response)) == 1
         assert db.session.scalar(db.select(db.func.count()).select_from(FormNonce)) == 1
+        assert db.session.scalar(db.select(Questionnaire).filter_by(name="别的工作"))
 
 
 def test_question_kinds_are_stored_alike_for_every_channel(app, make_site):
@@ -112,10 +113,12 @@ def test_question_kinds_are_stored_alike_for_every_channel(app, make_site):
             db.session, site.project.questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
         )
         for channel in ("qr", "phone", "visit"):
+            version = site.project.questionnaire.current_version
             services.submit_response(
                 db.session,
-                site,
-                site.project.questionnaire.current_version,
+                site.id,
+                version.id,
+                version.questions,
                 channel=channel,
                 answers={"overall": 3, "wish": "助浴"},
             )

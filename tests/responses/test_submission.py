@@ -190,3 +190,20 @@ def test_retired_or_unknown_token_cannot_be_answered(client, make_site, count):
     assert page.status_code == 404
     assert count(Response) == 0
     assert site  # the real site is untouched
+
+
+def test_a_repeat_from_a_new_phone_cookie_keeps_the_phone_on_its_first_answer(
+    app, client, make_site, count
+):
+    """A double tap sends two posts without a cookie; whichever answer arrives last must
+    leave the phone with the cookie of the stored answer, so a later change replaces it."""
+    site = make_site()
+    nonce = open_form(client, site.token)
+    answer(client, site.token, nonce, overall="5")
+    stored = client.get_cookie("sid").value
+    client.delete_cookie("sid")
+    repeat = answer(client, site.token, nonce, overall="5")
+    assert "/thanks" in repeat.headers["Location"]
+    assert client.get_cookie("sid").value == stored
+    answer(client, site.token, overall="2")
+    assert count(Response) == 1
