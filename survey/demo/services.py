@@ -33,7 +33,7 @@ def _region(session: Session, name: str, level: str, parent: Region | None) -> R
     return found
 
 
-def _site_names(seed: dict, county: str, count: int, rng: random.Random):
+def site_names(seed: dict, county: str, count: int, rng: random.Random):
     """(name, level) for ``count`` sites in ``county``: a county-level one first for
     康养联合体, the rest named after towns and communities."""
     towns = seed["towns"][county]
@@ -66,7 +66,7 @@ def _add_project(session: Session, seed: dict, rng: random.Random) -> Project | 
     for county_name, count in seed["targets"].items():
         county = _region(session, county_name, "county", city)
         project.targets.append(ProjectTarget(region=county, site_count=count))
-        for name, level in _site_names(seed, county_name, count, rng):
+        for name, level in site_names(seed, county_name, count, rng):
             address = f"{seed['city']}{county_name}{rng.choice(STREETS)}{rng.randint(1, 300)}号"
             site = Site(project=project, region=county, name=name, level=level, address=address)
             session.add(site)

@@ -1,13 +1,15 @@
 """qr.poster: posters that scan, fit the page and never print an empty box."""
 
 import io
+import random
 
 import pypdfium2
 import pytest
 from PIL import Image
 
 from qr import fonts, poster
-from survey.demo.content import LISHUI, PLACES, WENZHOU
+from survey.demo.content import LISHUI, WENZHOU
+from survey.demo.services import site_names
 from tests.qr.test_symbol import decode
 
 CONTENT = poster.PosterContent(
@@ -90,11 +92,22 @@ def test_text_the_font_cannot_draw_is_an_error_not_an_empty_box():
 
 
 def test_every_demo_name_is_covered_by_the_font():
-    names = [LISHUI["project"], WENZHOU["project"], *PLACES]
+    rng = random.Random(0)
     for seed in (LISHUI, WENZHOU):
-        names += [seed["city"], f"{seed['city']}民政局", *seed["targets"]]
-        names += [town for towns in seed["towns"].values() for town in towns]
-    fonts.check_coverage(*names, "社会福利中心康养联合体居家养老服务照料中心村社区")
+        for county, count in seed["targets"].items():
+            for name, _level in site_names(seed, county, max(count, 20), rng):
+                page = poster.layout(
+                    poster.PosterContent(
+                        url="HTTPS://X.CN/S/ABCDEFGH23",
+                        code="ABCDEFGH23",
+                        project=seed["project"],
+                        site=name,
+                        county=f"{seed['city']}{county}",
+                        bureau=f"{seed['city']}民政局",
+                        hotline="12345",
+                    )
+                )
+                _inside(page)
 
 
 def test_batch_pdf_has_a_page_per_site_that_scans_to_that_site(tmp_path):
