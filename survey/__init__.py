@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask
@@ -27,16 +28,24 @@ def database_uri(url: str, instance_path: str) -> str:
 def instance_secret(instance_path: str) -> str:
     """The secret key kept in ``instance/secret_key``, created on first use.
 
-    Created with O_EXCL so that two processes starting at once agree on one key.
+    Written to a temporary file and linked into place, so that two processes starting at
+    once agree on one key and neither ever reads a half-written file.
     """
     path = Path(instance_path) / "secret_key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    if not path.exists():
+        with tempfile.NamedTemporaryFile("w", dir=instance_path, delete=False) as draft:
+            draft.write(secrets.token_hex(32))
+        os.chmod(draft.name, 0o600)
+        try:
+            os.link(draft.name, path)  # fails if another process linked its key first
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft.name)
+    key = path.read_text().strip()
+    if not key:
+        raise RuntimeError(f"{path} is empty: delete it or set SECRET_KEY")
+    return key
 
 
 def create_app(overrides: dict | None = None) -> Flask:

@@ -23,7 +23,7 @@ FORM_NONCE_MAX_AGE_HOURS = float(os.environ.get("FORM_NONCE_MAX_AGE_HOURS", "72"
 MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024)))
 #: How many reverse proxies stand in front (their X-Forwarded-* headers are then trusted).
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
-#: Milliseconds a SQLite writer waits for the lock before giving up.
+#: Milliseconds a SQLite writer waits for the write lock before giving up (503, nothing stored).
 SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
 #: Printed on posters and on the page of a retired QR code, for residents who cannot scan.
 HOTLINE = os.environ.get("HOTLINE", "12345")

@@ -2,6 +2,8 @@
 
 import fcntl
 import os
+import time
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 from flask import has_request_context
@@ -65,26 +67,59 @@ db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 
 
-def begin_write(session) -> None:
-    """Start the request's write phase; call before the first INSERT, UPDATE or DELETE.
+class DatabaseBusy(Exception):
+    """Another writer held SQLite's write lock for longer than the busy timeout."""
 
-    On SQLite a request reads without a transaction and without locks; this starts the
-    transaction that writes with ``BEGIN IMMEDIATE``, after queueing on a file lock, so
-    concurrent writers never deadlock upgrading a read lock and hold the write lock only
-    while writing. On PostgreSQL the request's transaction simply goes on.
+
+#: Set while begin_write() opens a new transaction outside a request (CLI commands).
+_writing: ContextVar[bool] = ContextVar("writing", default=False)
+
+
+def begin_write(session) -> None:
+    """Start the write phase; call before the first INSERT, UPDATE or DELETE.
+
+    On SQLite a request reads without a transaction and without locks, and a CLI command
+    reads in a plain (deferred) transaction; this starts the transaction that writes with
+    ``BEGIN IMMEDIATE``, after queueing on a file lock, so concurrent writers never deadlock
+    upgrading a read lock and hold the write lock only while writing. On PostgreSQL the
+    transaction simply goes on.
     """
     connection = session.connection()
-    if connection.dialect.name == "sqlite" and not connection.info.get("immediate"):
+    if connection.dialect.name != "sqlite" or connection.info.get("immediate"):
+        return
+    if connection.info.get("immediate") is False:  # a request: no transaction is open yet
         _begin_immediate(connection)
+        return
+    session.commit()  # end the command's read transaction; the next one writes
+    token = _writing.set(True)
+    try:
+        session.connection()
+    finally:
+        _writing.reset(token)
+
+
+def _acquire(lock: int, timeout_s: float) -> None:
+    """Take the writers' file lock, waiting at most ``timeout_s``. Raises DatabaseBusy.
+
+    flock() has no timeout, so a waiter naps 1 ms between tries: next to a write that holds
+    the lock about half a millisecond that hands over promptly, where SQLite's own busy
+    handler backs off to 100 ms naps (measured: 2 workers then wrote less than 1).
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() > deadline:
+                raise DatabaseBusy("another writer holds the database") from None
+            time.sleep(0.001)
 
 
 def _begin_immediate(connection) -> None:
-    lock = connection.connection._connection_record.info.get("write_lock")
-    if lock is not None:
-        # Writers queue on a file lock first: the kernel wakes the next one the moment the
-        # lock is free, where SQLite's busy handler would poll with sleeps of up to 100 ms
-        # (measured: 2 workers wrote fewer answers per second than 1).
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    record = connection.connection._connection_record
+    if record.info.get("write_lock") is not None:
+        _acquire(record.info["write_lock"], record.info["busy_timeout_s"])
     connection.exec_driver_sql("BEGIN IMMEDIATE")
     connection.info["immediate"] = True
 
@@ -96,8 +131,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     acknowledged answer survives a power cut. pysqlite's implicit transactions are switched off
     and we begin them ourselves: a request's reads run without a transaction (each statement
     sees the latest commit, as under PostgreSQL's READ COMMITTED) and its writes inside
-    begin_write(); outside requests (CLI commands) every transaction is IMMEDIATE. A request
-    that writes without begin_write() raises rather than write outside a transaction.
+    begin_write(); a request that writes without it raises rather than write outside a
+    transaction. Outside requests (CLI commands, migrations) transactions begin deferred, so
+    a long read takes no lock; commands that write call begin_write() first.
     """
     lock_path = f"{engine.url.database}.write-lock" if engine.url.database else None
 
@@ -105,6 +141,7 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     def _on_connect(dbapi_connection, record):
         if lock_path:
             record.info["write_lock"] = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        record.info["busy_timeout_s"] = busy_timeout_ms / 1000
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -115,9 +152,13 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.info["immediate"] = False
-        if not has_request_context():
+        if _writing.get():
             _begin_immediate(connection)
+        elif has_request_context():
+            connection.info["immediate"] = False  # reads without a transaction
+        else:
+            connection.info["immediate"] = None
+            connection.exec_driver_sql("BEGIN")
 
     @event.listens_for(engine, "before_cursor_execute")
     def _check_write(connection, _cursor, statement, *_args):

@@ -1,7 +1,9 @@
 """One HTML error page and one JSON error shape for the whole app. No stack trace leaves."""
 
 from flask import Flask, current_app, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
+
+from survey.db import DatabaseBusy
 
 #: status → (title, what the person can do), in the words a resident understands.
 MESSAGES = {
@@ -66,3 +68,5 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_error)
     # Flask logs the original exception before calling this; the person sees only the page.
     app.register_error_handler(InternalServerError, handle_http_error)
+    # A writer waited out the busy timeout: nothing was stored, the person may try again.
+    app.register_error_handler(DatabaseBusy, lambda _err: handle_http_error(ServiceUnavailable()))

@@ -1,5 +1,7 @@
 """The app as a whole: configuration, health check, error pages, database settings."""
 
+import fcntl
+import os
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -10,8 +12,9 @@ from sqlalchemy.exc import StatementError
 
 from survey import create_app, database_uri, instance_secret
 from survey.db import begin_write, db
-from survey.responses.models import Questionnaire
+from survey.responses.models import Questionnaire, Response
 from tests.conftest import _settings
+from tests.responses.helpers import answer
 
 
 @pytest.mark.parametrize(
@@ -99,9 +102,56 @@ def test_sqlite_is_durable_and_writes_take_the_lock_up_front(app):
                 db.session.add(Questionnaire(name="q2"))
                 db.session.flush()
             db.session.rollback()
-    # Outside a request (CLI, this test): IMMEDIATE; a request reads without a transaction
+    # Outside a request (CLI, this test) a plain BEGIN; a request reads without a transaction
     # and writes only after begin_write(), under BEGIN IMMEDIATE.
-    assert [s for s in begun if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE"] * 2
+    assert [s for s in begun if s.startswith("BEGIN")] == ["BEGIN", "BEGIN IMMEDIATE"]
+
+
+def _sqlite_only(app):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("the writers' file lock exists on SQLite only")
+
+
+def _lock_path(app) -> str:
+    with app.app_context():
+        return f"{db.engine.url.database}.write-lock"
+
+
+def test_a_writer_that_waits_out_the_busy_timeout_gets_503_and_stores_nothing(
+    app, make_site, count
+):
+    _sqlite_only(app)
+    site = make_site()
+    holder = os.open(_lock_path(app), os.O_RDWR)
+    try:
+        fcntl.flock(holder, fcntl.LOCK_EX)  # another process is writing, and stays
+        busy = create_app(app.config | {"SQLITE_BUSY_TIMEOUT_MS": 200})
+        client = busy.test_client()
+        reply = answer(client, site.token, overall="5")
+        assert reply.status_code == 503
+        assert "稍后再试" in reply.get_data(as_text=True)
+    finally:
+        os.close(holder)
+    assert count(Response) == 0
+    assert answer(client, site.token, overall="5").status_code == 303  # the lock was let go
+
+
+def test_a_command_that_only_reads_holds_no_lock(app, make_site):
+    _sqlite_only(app)
+    make_site()
+    probe = os.open(_lock_path(app), os.O_RDWR)
+    try:
+        with app.app_context():
+            db.session.scalars(db.select(Questionnaire)).all()  # a CLI read, still open
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # would raise if it were held
+            fcntl.flock(probe, fcntl.LOCK_UN)
+            begin_write(db.session)
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            db.session.commit()
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released with the commit
+    finally:
+        os.close(probe)
 
 
 def test_times_come_back_aware_in_utc_and_naive_ones_are_refused(app):

@@ -1,5 +1,7 @@
 """Logging staff in and out."""
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required, login_user, logout_user
 
@@ -11,10 +13,18 @@ bp = Blueprint("accounts", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site paths: an open redirect would let a phishing link borrow our login."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("sites.projects")
+    """Only same-site paths: an open redirect would let a phishing link borrow our login.
+
+    Browsers drop tabs and newlines and read ``\\`` as ``/``, so ``/\t/evil.example`` would
+    leave the site: such characters are refused, then the path must name no host.
+    """
+    fallback = url_for("sites.projects")
+    if not target or any(c in target for c in "\\\t\r\n") or not target.isprintable():
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return fallback
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -19,7 +19,6 @@ from survey.sites.services import (
     find_live_token,
     list_projects,
     list_sites,
-    normalize_token,
 )
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="民生实事满意度评价")
@@ -82,15 +81,14 @@ def site_form(token):
 def submit(data, token):
     """Submit a resident's answers; the same rules as the form, a nonce counts once."""
     config = current_app.config
-    key = normalize_token(token)
     try:
-        version_id, nonce = nonces.verify(
-            config["SECRET_KEY"],
-            key or "",
+        target = services.submission_target(
+            db.session,
+            token,
             data["nonce"],
+            config["SECRET_KEY"],
             config["FORM_NONCE_MAX_AGE_HOURS"] * 3600,
         )
-        target = services.submission_target(db.session, key, version_id)
     except RetiredToken:
         abort(410, message=RETIRED)
     except nonces.NonceError:
@@ -102,21 +100,20 @@ def submit(data, token):
         )
     if target is None:
         abort(404, message=UNKNOWN)
-    questions = target.questions
     try:
-        answers = answers_schema(questions).load(data["answers"])
+        answers = answers_schema(target.questions).load(data["answers"])
     except ValidationError as err:
         abort(422, message="回答有误。", errors={"answers": err.messages})
     begin_write(db.session)
     result = services.submit_response(
         db.session,
         target.site_id,
-        version_id,
-        questions,
+        target.version_id,
+        target.questions,
         channel="qr",
         answers=answers,
         comment=data["comment"],
-        nonce=nonce,
+        nonce=target.nonce,
     )
     db.session.commit()
     status = 200 if result.outcome == "duplicate" else 201

@@ -4,7 +4,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from survey.db import db
+from survey.db import begin_write, db
 from survey.demo.services import ADMIN_USERNAME, load_demo
 from survey.sites.services import list_sites, survey_url
 
@@ -13,6 +13,7 @@ from survey.sites.services import list_sites, survey_url
 @with_appcontext
 def demo_data_command():
     """Create the seed projects with sites and answers (idempotent) and the admin account."""
+    begin_write(db.session)
     result = load_demo(db.session)
     db.session.commit()
     for name in result["projects"]:

@@ -19,8 +19,6 @@ from survey.sites.models import Site
 
 #: The national 5-level scale, best first: stored score → label.
 SATISFACTION_LEVELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
-QUESTION_KINDS = ("satisfaction", "choice", "text")
-CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "随机暗访"}
 #: Every questionnaire opens with this question; satisfaction rates are computed from it.
 OVERALL_KEY = "overall"
 

@@ -48,6 +48,18 @@ class SubmissionSchema(Schema):
     )
 
 
+class WholeNumber(fields.Integer):
+    """An int, or a string of ASCII digits (what an HTML form posts); never a fraction or a
+    boolean, which a plain Integer would quietly turn into a score."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class _AnswersBase(Schema):
     """Base of the per-version answer schemas: unknown question keys are refused."""
 
@@ -68,13 +80,13 @@ class _AnswersBase(Schema):
 def _answer_field(kind: str, prompt: str, required: bool, options: int) -> fields.Field:
     messages = {"required": f"请回答“{prompt}”。"}
     if kind == "satisfaction":
-        return fields.Integer(
+        return WholeNumber(
             required=required,
             validate=validate.OneOf(list(SATISFACTION_LEVELS), error="请从五个选项中选择一个。"),
             error_messages=messages | {"invalid": "请从五个选项中选择一个。"},
         )
     if kind == "choice":
-        return fields.Integer(
+        return WholeNumber(
             required=required,
             validate=validate.Range(0, options - 1, error="请从给出的选项中选择。"),
             error_messages=messages | {"invalid": "请从给出的选项中选择。"},

@@ -1,9 +1,10 @@
 """Storing responses exactly once, and versioning questionnaires."""
 
+import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from survey.responses.models import (
     Response,
 )
 from survey.sites.models import Project, Site, SiteToken
-from survey.sites.services import RetiredToken
+from survey.sites.services import RetiredToken, normalize_token
 
 # Statements of the submission hot path, built once. They run on the session's connection
 # as plain Core: the ORM's unit of work would cost several times more while SQLite's write
@@ -81,27 +82,37 @@ class Submission:
 
 @dataclass
 class SubmissionTarget:
-    """Where an answer goes: the site, and the questions of the version the form showed."""
+    """Where an answer goes: the site, the version the form showed and its questions (plain
+    rows with id, key, kind, prompt, required, options), and the form's one-time nonce."""
 
+    token: str
     site_id: int
+    version_id: int
+    nonce: str
     questions: list
 
 
-def submission_target(session: Session, token: str, version_id: int) -> SubmissionTarget | None:
-    """The site of a live ``token`` and the questions of ``version_id``, read with one plain
+def submission_target(
+    session: Session, token: str, signed_nonce: str, secret_key: str, max_age_seconds: float
+) -> SubmissionTarget | None:
+    """What a form submitted to ``token`` with ``signed_nonce`` answers, read with one plain
     query for the submission hot path.
 
     Returns None for an unknown token or an inactive site. Raises RetiredToken for a replaced
-    token, and nonces.NonceError when the version is not of the site's questionnaire.
+    token, and nonces.NonceError for a nonce that is forged, expired, another site's, or
+    names a version that is not of the site's questionnaire.
     """
-    rows = session.connection().execute(_TARGET, {"token": token, "version_id": version_id}).all()
+    key = normalize_token(token) or ""
+    version_id, nonce = nonces.verify(secret_key, key, signed_nonce, max_age_seconds)
+    params = {"token": key, "version_id": version_id}
+    rows = session.connection().execute(_TARGET, params).all()
     if not rows or not rows[0].active:
         return None
     if rows[0].retired_at is not None:
-        raise RetiredToken(token)
+        raise RetiredToken(key)
     if rows[0].id is None:
         raise nonces.NonceError("the form's questionnaire version is gone")
-    return SubmissionTarget(rows[0].site_id, rows)
+    return SubmissionTarget(key, rows[0].site_id, version_id, nonce, rows)
 
 
 def _answer_values(questions: list, answers: dict) -> list[dict]:
@@ -157,6 +168,7 @@ def submit_response(
     connection = session.connection()
     earlier = None
     if device_id and device_window:
+        _serialize_device(connection, site_id, device_id)
         earlier = _recent_from_device(session, site_id, device_id, device_window)
     rows = _answer_values(questions, answers)
     if earlier is not None:
@@ -190,6 +202,15 @@ def submit_response(
     return Submission(response_id, "created", device_id)
 
 
+def _serialize_device(connection, site_id: int, device_id: str) -> None:
+    """On PostgreSQL, make two answers from one phone for one site take turns until commit,
+    so the second finds the first and replaces it. (SQLite's write lock already does.)"""
+    if connection.dialect.name == "postgresql":
+        digest = hashlib.blake2b(f"{site_id}:{device_id}".encode(), digest_size=8).digest()
+        key = int.from_bytes(digest, "big", signed=True)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
 def _claim_nonce(connection, nonce: str, response_id: int) -> bool:
     """Record ``nonce`` for ``response_id``; False when it was used already. A concurrent
     claim waits for the other transaction, then finds it taken (PostgreSQL)."""
@@ -217,8 +238,12 @@ def _question_rows(questions: list[dict]) -> list[Question]:
     """Question rows in the given order. Raises ValueError unless the overall 5-level
     question comes first, so every project's satisfaction rate stays comparable."""
     first = questions[0] if questions else {}
-    if first.get("key") != OVERALL_KEY or first.get("kind") != "satisfaction":
-        raise ValueError("the first question must be the overall satisfaction question")
+    if (first.get("key"), first.get("kind"), first.get("required")) != (
+        OVERALL_KEY,
+        "satisfaction",
+        True,
+    ):
+        raise ValueError("the first question must be the required overall satisfaction question")
     return [Question(position=i, **q) for i, q in enumerate(questions)]
 
 

@@ -130,22 +130,20 @@ def submit(token):
     """Store a resident's answer once, then send them to the thank-you page."""
     posted, readable = _posted()
     config = current_app.config
-    key = normalize_token(token)
     try:
-        version_id, nonce = nonces.verify(
-            config["SECRET_KEY"],
-            key or "",
+        target = services.submission_target(
+            db.session,
+            token,
             posted["nonce"],
+            config["SECRET_KEY"],
             config["FORM_NONCE_MAX_AGE_HOURS"] * 3600,
         )
-        target = services.submission_target(db.session, key, version_id)
     except RetiredToken:
         abort(410)
     except nonces.NonceError:
         return _refuse(token, posted, {"_page": [NONCE_EXPIRED]})
     if target is None:
         abort(404)
-    questions = target.questions
     # Check the envelope and the answers both, so the page names every problem at once.
     errors = {} if readable else {"_page": [UNREADABLE]}
     try:
@@ -153,11 +151,11 @@ def submit(token):
     except ValidationError as err:
         errors |= err.messages
     try:
-        answers = answers_schema(questions).load(posted["answers"])
+        answers = answers_schema(target.questions).load(posted["answers"])
     except ValidationError as err:
         errors |= err.messages
     if errors:
-        return _refuse(token, posted, errors, version_id)
+        return _refuse(token, posted, errors, target.version_id)
 
     # A phone without our cookie gets a new id; only a known one can have answered before.
     known_device = _device_id()
@@ -167,18 +165,18 @@ def submit(token):
     result = services.submit_response(
         db.session,
         target.site_id,
-        version_id,
-        questions,
+        target.version_id,
+        target.questions,
         channel="qr",
         answers=answers,
         comment=data["comment"],
-        nonce=nonce,
+        nonce=target.nonce,
         device_id=device,
         device_window=window if known_device else None,
     )
     db.session.commit()
     updated = 1 if result.outcome == "updated" else None
-    response = redirect(url_for(".thanks", token=key, updated=updated), code=303)
+    response = redirect(url_for(".thanks", token=target.token, updated=updated), code=303)
     response.set_cookie(
         DEVICE_COOKIE,
         result.device_id or device,  # a repeat keeps the phone on the answer it repeats

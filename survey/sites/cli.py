@@ -56,6 +56,7 @@ def posters_command(project_id, out_dir, fmt, size):
     config = current_app.config
     try:
         contents = [poster_content(s, config["PUBLIC_BASE_URL"], config["HOTLINE"]) for s in sites]
+        db.session.close()  # the rendering below needs no database
         out_dir.mkdir(parents=True, exist_ok=True)
         if fmt == "pdf":
             path = out_dir / f"project-{project_id}-posters-{size}.pdf"

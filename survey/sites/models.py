@@ -51,6 +51,11 @@ class Project(db.Model):
     )
     sites: Mapped[list["Site"]] = relationship(back_populates="project", order_by="Site.id")
 
+    @property
+    def target_total(self) -> int:
+        """Sites the project must complete, over all counties."""
+        return sum(target.site_count for target in self.targets)
+
 
 class ProjectTarget(db.Model):
     """How many sites a county must complete for a project (seed 000 §一(一)2)."""

@@ -1,12 +1,15 @@
 """Query parameters of the site pages."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from qr.poster import PAGE_SIZES
 
 
 class PosterQuerySchema(Schema):
-    """``?size=A5`` (default) or ``?size=A4``."""
+    """``?size=A5`` (default) or ``?size=A4``; other parameters (tracking tags) are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
 
     size = fields.String(
         load_default="A5",

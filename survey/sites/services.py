@@ -102,9 +102,11 @@ def rotate_token(session: Session, site: Site) -> SiteToken:
 
     Old links then answer "retired"; earlier responses stay with the site.
     """
-    for old in site.tokens:
-        if old.is_live:
-            old.retired_at = now_utc()
+    # Read the live token again inside the write transaction: another admin may have
+    # rotated it since the page was loaded.
+    live = select(SiteToken).where(SiteToken.site_id == site.id, SiteToken.retired_at.is_(None))
+    for old in session.scalars(live):
+        old.retired_at = now_utc()
     session.flush()  # the partial unique index allows one live token per site
     return issue_token(session, site)
 

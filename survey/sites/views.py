@@ -49,6 +49,11 @@ def _live_site(site_id: int) -> Site:
     return site
 
 
+def _file_name(name: str) -> str:
+    """A download name without line breaks or slashes (it travels in a header)."""
+    return " ".join(name.split()).replace("/", "_").replace("\\", "_")
+
+
 def _content(site: Site) -> poster.PosterContent:
     config = current_app.config
     return poster_content(site, config["PUBLIC_BASE_URL"], config["HOTLINE"])
@@ -105,7 +110,7 @@ def site_poster(site_id, fmt):
     except MissingGlyphError as err:
         flash(f"“{site.name}”的海报字体缺少这些字：{err.characters}，请修改名称。", "error")
         return redirect(url_for(".project", project_id=site.project_id))
-    name = f"{site.token}-{site.name}-{size}.{fmt}"
+    name = _file_name(f"{site.token}-{site.name}-{size}.{fmt}")
     mimetype = "image/png" if fmt == "png" else "application/pdf"
     return send_file(io.BytesIO(data), mimetype=mimetype, download_name=name, as_attachment=True)
 
@@ -123,7 +128,7 @@ def project_posters(project_id, fmt):
     except MissingGlyphError as err:
         flash(f"海报字体缺少这些字：{err.characters}，请先修改相关名称。", "error")
         return redirect(url_for(".project", project_id=project_id))
-    name = f"{project.name}-海报-{size}.{fmt}"
+    name = _file_name(f"{project.name}-海报-{size}.{fmt}")
     if fmt == "pdf":
         return _spooled(lambda f: poster.write_pdf(contents, f, size), name, "application/pdf")
     return _spooled(lambda f: write_png_zip(contents, f, size), name, "application/zip")
@@ -134,11 +139,12 @@ def project_posters(project_id, fmt):
 def rotate(site_id):
     """Retire the site's QR code and issue a new one (its poster was stolen or moved)."""
     site = _live_site(site_id)
-    old = site.token
     begin_write(db.session)
+    retired = [t.token for t in site.tokens if t.is_live]
     new = rotate_token(db.session, site)
     db.session.commit()
-    form_pages().discard(old)
+    for token in retired:
+        form_pages().discard(token)
     flash(
         f"“{site.name}”已换新二维码（点位码 {new.token}），旧二维码已停用，请打印新海报。", "info"
     )

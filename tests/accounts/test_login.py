@@ -49,5 +49,15 @@ def test_login_redirects_only_within_the_site(client, make_user):
     password = make_user()
     assert _login(client, "admin", password, "?next=/admin/").headers["Location"] == "/admin/"
     client.post("/logout", data={"csrf_token": csrf_of(client.get("/admin/").data)})
-    reply = _login(client, "admin", password, "?next=//evil.example/")
-    assert reply.headers["Location"] == "/admin/"
+    for hostile in (
+        "//evil.example/",
+        "/%09/evil.example",
+        "/%0A/x",
+        "/%5C/evil.example",
+        "https://evil.example/",
+        "/\\evil.example",
+    ):
+        client.post("/logout", data={"csrf_token": csrf_of(client.get("/login").data)})
+        reply = _login(client, "admin", password, f"?next={hostile}")
+        assert reply.status_code == 302, hostile
+        assert reply.headers["Location"] == "/admin/", hostile

@@ -25,18 +25,17 @@ def _version_id(app, site_id):
         return db.session.get(Site, site_id).project.questionnaire.current_version.id
 
 
-def _post(base, token, nonce, overall="5", timeout=10):
-    """POST one answer without cookies; returns the status, or None if the server went away."""
+def _post(base, token, nonce, overall="5", timeout=10, cookie=None):
+    """POST one answer (without cookies unless given); returns the status, or None if the
+    server went away."""
     host, port = urllib.parse.urlsplit(base).netloc.split(":")
     body = urllib.parse.urlencode({"nonce": nonce, "q.overall": overall})
     conn = HTTPConnection(host, int(port), timeout=timeout)
     try:
-        conn.request(
-            "POST",
-            f"/s/{token}",
-            body,
-            {"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if cookie:
+            headers["Cookie"] = cookie
+        conn.request("POST", f"/s/{token}", body, headers)
         return conn.getresponse().status
     except OSError:
         return None
@@ -62,6 +61,18 @@ def test_concurrent_answers_are_all_stored(app, live_server, make_site, count):
         statuses = list(pool.map(lambda n: _post(live_server, site.token, n), forms))
     assert statuses == [303] * 40
     assert count(Response) == 40
+
+
+def test_one_phone_answering_many_times_at_once_counts_once(app, live_server, make_site, count):
+    site = make_site()
+    version = _version_id(app, site.id)
+    phone = "sid=" + "ab" * 16
+    forms = [nonces.issue(SECRET, site.token, version) for _ in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda n: _post(live_server, site.token, n, cookie=phone), forms))
+    assert statuses == [303] * 12
+    assert count(Response) == 1
+    assert count(FormNonce) == 12
 
 
 def _free_port() -> int:

@@ -64,7 +64,12 @@ def test_answered_questionnaire_gets_a_new_version_and_old_answers_keep_theirs(a
 
 @pytest.mark.parametrize(
     "questions",
-    [[], [TEXT_QUESTION], [DEFAULT_QUESTIONS[1], DEFAULT_QUESTIONS[0]]],
+    [
+        [],
+        [TEXT_QUESTION],
+        [DEFAULT_QUESTIONS[1], DEFAULT_QUESTIONS[0]],
+        [DEFAULT_QUESTIONS[0] | {"required": False}],
+    ],
 )
 def test_questionnaire_must_open_with_the_overall_question(app, make_site, questions):
     ref = make_site()

@@ -4,9 +4,10 @@ from datetime import timedelta
 
 import pytest
 
-from survey.db import db
+from survey.db import db, now_utc
 from survey.responses import nonces
 from survey.responses.models import Answer, FormNonce, Response
+from survey.sites.models import SiteToken
 from tests.conftest import SECRET
 from tests.responses.helpers import answer, nonce_of, open_form
 
@@ -183,13 +184,24 @@ def test_oversize_body_answers_413_in_chinese(client, make_site, count):
     assert count(Response) == 0
 
 
-def test_retired_or_unknown_token_cannot_be_answered(client, make_site, count):
-    site = make_site()
+def test_unknown_token_cannot_be_answered(client, make_site, count):
+    make_site()
     nonce = nonces.issue(SECRET, "ZZZZZZZZZZ", 1)
     page = client.post("/s/ZZZZZZZZZZ", data={"nonce": nonce, "q.overall": "5"})
     assert page.status_code == 404
     assert count(Response) == 0
-    assert site  # the real site is untouched
+
+
+def test_retired_token_cannot_be_answered_even_with_its_own_form(app, client, make_site, count):
+    site = make_site()
+    nonce = open_form(client, site.token)
+    with app.app_context():
+        db.session.get(SiteToken, site.token).retired_at = now_utc()
+        db.session.commit()
+    page = answer(client, site.token, nonce, overall="5")
+    assert page.status_code == 410
+    assert "此二维码已停用" in page.get_data(as_text=True)
+    assert count(Response) == 0
 
 
 def test_a_repeat_from_a_new_phone_cookie_keeps_the_phone_on_its_first_answer(

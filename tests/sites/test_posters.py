@@ -57,6 +57,14 @@ def test_site_posters_scan_to_the_site(admin, make_site, size):
     assert [decode(p) for p in pdf_pages(pdf.data)] == [[PRINTED + site.token]]
 
 
+def test_downloads_survive_tracking_tags_and_line_breaks_in_names(admin, make_site):
+    site = make_site(name="第一\n照料中心", project="项目\n名称")
+    assert admin.get(f"/admin/sites/{site.id}/poster.png?size=A4&utm_source=x").status_code == 200
+    reply = admin.get(f"/admin/projects/{site.project_id}/posters.pdf", buffered=True)
+    assert reply.status_code == 200
+    assert "\n" not in reply.headers["Content-Disposition"]
+
+
 def test_unknown_paper_size_or_site_is_refused(admin, make_site):
     site = make_site()
     assert admin.get(f"/admin/sites/{site.id}/poster.pdf?size=B5").status_code == 400
