@@ -163,12 +163,17 @@ def csrf_of(page: bytes) -> str:
 
 @pytest.fixture
 def make_user(app):
-    """make_user(username, role="admin", password=...) → the password, for logging in."""
+    """make_user(username, role="admin", password=..., one_time=False) → the password."""
 
-    def make(username="admin", role="admin", password="correct horse battery"):
+    def make(username="admin", role="admin", password="correct horse battery", one_time=False):
         with app.app_context():
             db.session.add(
-                User(username=username, role=role, password_hash=hash_password(password))
+                User(
+                    username=username,
+                    role=role,
+                    password_hash=hash_password(password),
+                    must_change_password=one_time,
+                )
             )
             db.session.commit()
         return password

@@ -2,7 +2,7 @@
 
 from functools import wraps
 
-from flask import abort
+from flask import abort, redirect, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
@@ -32,6 +32,8 @@ def role_required(*roles: str):
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
+            if current_user.must_change_password:
+                return redirect(url_for("accounts.password"))
             if current_user.role not in roles:
                 abort(403)
             return view(*args, **kwargs)

@@ -41,6 +41,22 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
     return user if user is not None and user.active else None
 
 
+def change_password(user: User, current: str, new: str) -> None:
+    """Give ``user`` the password ``new`` and end the one-time password.
+
+    Raises ValueError (with a message for the person) when ``current`` is wrong or ``new``
+    is the same as it.
+    """
+    try:
+        _hasher.verify(user.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise ValueError("现在的密码不对。") from None
+    if new == current:
+        raise ValueError("新密码不能和现在的一样。")
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+
+
 def create_user(
     session: Session, username: str, role: str, region: Region | None = None
 ) -> tuple[User, str]:

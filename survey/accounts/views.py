@@ -3,11 +3,11 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
-from survey.accounts.forms import LoginForm
-from survey.accounts.services import authenticate
-from survey.db import db
+from survey.accounts.forms import LoginForm, PasswordForm
+from survey.accounts.services import authenticate, change_password
+from survey.db import begin_write, db
 
 bp = Blueprint("accounts", __name__)
 
@@ -35,10 +35,32 @@ def login():
         user = authenticate(db.session, form.username.data, form.password.data)
         if user is not None:
             login_user(user)
+            if user.must_change_password:
+                return redirect(url_for(".password"))
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append("用户名或密码不对。")
     status = 400 if form.errors else 200
     return render_template("accounts/login.html", form=form), status
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Choose a new password (required after a one-time password)."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        begin_write(db.session)
+        try:
+            change_password(current_user, form.current.data, form.new.data)
+        except ValueError as err:
+            db.session.rollback()
+            form.current.errors.append(str(err))
+        else:
+            db.session.commit()
+            flash("密码已修改。", "info")
+            return redirect(url_for("sites.projects"))
+    status = 400 if form.errors else 200
+    return render_template("accounts/password.html", form=form), status
 
 
 @bp.post("/logout")

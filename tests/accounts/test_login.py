@@ -61,3 +61,40 @@ def test_login_redirects_only_within_the_site(client, make_user):
         reply = _login(client, "admin", password, f"?next={hostile}")
         assert reply.status_code == 302, hostile
         assert reply.headers["Location"] == "/admin/", hostile
+
+
+def _change(client, current, new, confirm=None):
+    token = csrf_of(client.get("/account/password").data)
+    data = {"current": current, "new": new, "confirm": confirm or new, "csrf_token": token}
+    return client.post("/account/password", data=data)
+
+
+def test_a_one_time_password_must_be_replaced_before_anything_else(app, client, make_user):
+    password = make_user(one_time=True)
+    assert _login(client, "admin", password).headers["Location"] == "/account/password"
+    assert client.get("/admin/").headers["Location"] == "/account/password"
+    for current, new, confirm, message in [
+        ("wrong password", "a new good password", None, "现在的密码不对"),
+        (password, "short", None, "至少 10 位"),
+        (password, "a new good password", "another one here", "不一样"),
+        (password, password, None, "不能和现在的一样"),
+    ]:
+        reply = _change(client, current, new, confirm)
+        assert reply.status_code == 400
+        assert message in reply.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 302
+    assert _change(client, password, "a new good password").status_code == 302
+    assert client.get("/admin/").status_code == 200
+    with app.app_context():
+        user = db.session.scalars(db.select(User)).one()
+        assert not user.must_change_password
+    client.post("/logout", data={"csrf_token": csrf_of(client.get("/admin/").data)})
+    assert _login(client, "admin", password).status_code == 400
+    assert _login(client, "admin", "a new good password").headers["Location"] == "/admin/"
+
+
+def test_changing_the_password_needs_a_csrf_token(client, make_user):
+    password = make_user()
+    _login(client, "admin", password)
+    data = {"current": password, "new": "a new good password", "confirm": "a new good password"}
+    assert client.post("/account/password", data=data).status_code == 400
