@@ -92,7 +92,7 @@ def create_app(overrides: dict | None = None) -> Flask:
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
     from survey import health
-    from survey.accounts.access import SessionInterface, csrf, login_manager
+    from survey.accounts.access import SessionInterface, csrf, login_manager, security_headers
     from survey.accounts.views import bp as accounts_blueprint
     from survey.api import api
     from survey.api.views import blp as api_blueprint
@@ -102,6 +102,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.sites.views import bp as sites_blueprint
 
     app.session_interface = SessionInterface()
+    app.after_request(security_headers)
     login_manager.init_app(app)
     csrf.init_app(app)
     # Residents and API clients carry no session: their forms are protected by the nonce.

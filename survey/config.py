@@ -12,6 +12,11 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 #: Where residents reach the service; survey links and QR codes are built from it.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+#: Staff session cookies: never readable by scripts, not sent on cross-site posts, and only
+#: over HTTPS when the service is served over HTTPS.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PUBLIC_BASE_URL.startswith("https://")
 #: Optional Redis, shared by every app process (rate limits, later).
 REDIS_URL = os.environ.get("REDIS_URL", "")
 #: A second answer from the same phone for the same site within this many hours

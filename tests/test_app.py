@@ -134,6 +134,8 @@ def test_a_writer_that_waits_out_the_busy_timeout_gets_503_and_stores_nothing(
         os.close(holder)
     assert count(Response) == 0
     assert answer(client, site.token, overall="5").status_code == 303  # the lock was let go
+    with busy.app_context():
+        db.engine.dispose()
 
 
 def test_a_command_that_only_reads_holds_no_lock(app, make_site):

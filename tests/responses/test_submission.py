@@ -4,11 +4,12 @@ from datetime import timedelta
 
 import pytest
 
+from survey import create_app
 from survey.db import db, now_utc
 from survey.responses import nonces
 from survey.responses.models import Answer, FormNonce, Response
 from survey.sites.models import SiteToken
-from tests.conftest import SECRET
+from tests.conftest import SECRET, _settings
 from tests.responses.helpers import answer, nonce_of, open_form
 
 
@@ -219,3 +220,33 @@ def test_a_repeat_from_a_new_phone_cookie_keeps_the_phone_on_its_first_answer(
     assert client.get_cookie("sid").value == stored
     answer(client, site.token, overall="2")
     assert count(Response) == 1
+
+
+def test_device_window_comes_from_the_configuration(app, client, make_site, count):
+    site = make_site()
+    app.config["DEVICE_WINDOW_HOURS"] = 1
+    answer(client, site.token, overall="2")
+    with app.app_context():
+        db.session.scalars(db.select(Response)).one().created_at -= timedelta(hours=2)
+        db.session.commit()
+    answer(client, site.token, overall="5")
+    assert count(Response) == 2
+
+
+def test_device_cookie_is_secure_behind_an_https_proxy(make_site, database_url):
+    site = make_site()
+    app = create_app(_settings(database_url) | {"TRUSTED_PROXIES": 1})
+    client = app.test_client()
+    nonce = nonce_of(client.get(f"/s/{site.token}").data)
+    reply = client.post(
+        f"/s/{site.token}",
+        data={"nonce": nonce, "q.overall": "5"},
+        headers={"X-Forwarded-Proto": "https"},
+    )
+    cookie = reply.headers["Set-Cookie"]
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    plain = answer(app.test_client(), site.token, overall="4")
+    assert "Secure" not in plain.headers["Set-Cookie"]
+    assert plain.headers["X-Frame-Options"] == "DENY"
+    with app.app_context():
+        db.engine.dispose()
