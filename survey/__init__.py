@@ -69,6 +69,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(
         app.config["DATABASE_URL"], app.instance_path
     )
@@ -92,7 +93,14 @@ def create_app(overrides: dict | None = None) -> Flask:
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
     from survey import health
-    from survey.accounts.access import SessionInterface, csrf, login_manager, security_headers
+    from survey.accounts.access import (
+        SessionInterface,
+        csrf,
+        limit_logins,
+        login_manager,
+        security_headers,
+    )
+    from survey.accounts.cli import create_user_command
     from survey.accounts.views import bp as accounts_blueprint
     from survey.api import api
     from survey.api.views import blp as api_blueprint
@@ -111,6 +119,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(form_blueprint)
     app.register_blueprint(health.bp)
     app.register_blueprint(accounts_blueprint)
+    limit_logins(app)
     app.register_blueprint(sites_blueprint)
     api.init_app(app)
     api.register_blueprint(api_blueprint)
@@ -118,4 +127,5 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.cli.add_command(sites_command)
     app.cli.add_command(posters_command)
     app.cli.add_command(demo_data_command)
+    app.cli.add_command(create_user_command)
     return app

@@ -17,8 +17,14 @@ PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PUBLIC_BASE_URL.startswith("https://")
-#: Optional Redis, shared by every app process (rate limits, later).
+#: A staff session unused this long ends (the signed cookie carries its age).
+PERMANENT_SESSION_LIFETIME = int(os.environ.get("STAFF_IDLE_MINUTES", "30")) * 60
+#: Optional Redis, shared by every app process (login rate limits).
 REDIS_URL = os.environ.get("REDIS_URL", "")
+RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+RATELIMIT_SWALLOW_ERRORS = True
+#: Login attempts allowed per client address.
+LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
 #: A second answer from the same phone for the same site within this many hours
 #: replaces the first one instead of counting twice.
 DEVICE_WINDOW_HOURS = float(os.environ.get("DEVICE_WINDOW_HOURS", "12"))

@@ -2,8 +2,10 @@
 
 from functools import wraps
 
-from flask import abort, redirect, url_for
+from flask import abort, current_app, redirect, url_for
 from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
 from itsdangerous import URLSafeTimedSerializer
@@ -18,10 +20,30 @@ login_manager.login_message_category = "info"
 csrf = CSRFProtect()
 
 
+def limit_logins(app) -> Limiter:
+    """Limit login attempts per client address to ``LOGIN_RATE_LIMIT``.
+
+    Behind a proxy, TRUSTED_PROXIES makes the address the real client's. Counts are shared
+    through Redis when REDIS_URL is set, so every process counts together; if Redis is down,
+    each process falls back to its memory and logs a warning, and logins keep working. One
+    limiter per app, not per module: Flask-Limiter keeps storage state on the instance.
+    """
+    limiter = Limiter(key_func=get_remote_address, app=app)
+    login = app.view_functions["accounts.login"]
+    limit = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+    app.view_functions["accounts.login"] = limit(login)
+    return limiter
+
+
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def _load_user(session_id: str) -> User | None:
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
 
 
 def role_required(*roles: str):

@@ -1,6 +1,7 @@
 """Creating users and handling their passwords."""
 
 import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -8,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import ROLES, User
+from survey.db import now_utc
 from survey.sites.models import Region
 
 # OWASP's argon2id recommendation: 19 MiB memory, 2 iterations, 1 lane.
@@ -31,14 +33,36 @@ def hash_password(password: str) -> str:
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 
+MAX_FAILED_LOGINS = 5
+LOCK_TIME = timedelta(minutes=15)
+
+
+class AccountLocked(Exception):
+    """Too many failed logins: the account is locked for a while."""
+
+
 def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with this username and password, or None."""
+    """The active user with this username and password, or None.
+
+    Counts failures: the fifth in a row locks the account for LOCK_TIME (raises
+    AccountLocked while locked, even for the right password). Writes; call begin_write first.
+    """
     user = session.scalars(select(User).where(User.username == username.strip())).first()
+    now = now_utc()
+    if user is not None and user.is_locked(now):
+        raise AccountLocked(user.username)
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.failed_logins, user.locked_until = 0, now + LOCK_TIME
         return None
-    return user if user is not None and user.active else None
+    if not user.active:
+        return None
+    user.failed_logins, user.locked_until = 0, None
+    return user
 
 
 def change_password(user: User, current: str, new: str) -> None:
@@ -55,6 +79,7 @@ def change_password(user: User, current: str, new: str) -> None:
         raise ValueError("新密码不能和现在的一样。")
     user.password_hash = hash_password(new)
     user.must_change_password = False
+    user.end_sessions()
 
 
 def create_user(

@@ -2,11 +2,19 @@
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from survey.accounts.forms import LoginForm, PasswordForm
-from survey.accounts.services import authenticate, change_password
+from survey.accounts.services import AccountLocked, authenticate, change_password
 from survey.db import begin_write, db
 
 bp = Blueprint("accounts", __name__)
@@ -32,13 +40,21 @@ def login():
     """The staff login page."""
     form = LoginForm()
     if form.validate_on_submit():
-        user = authenticate(db.session, form.username.data, form.password.data)
+        begin_write(db.session)
+        try:
+            user = authenticate(db.session, form.username.data, form.password.data)
+        except AccountLocked:
+            user = None
+            form.password.errors.append("登录失败次数太多，账号已锁定 15 分钟，请稍后再试。")
+        db.session.commit()
         if user is not None:
+            session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME without use
             login_user(user)
             if user.must_change_password:
                 return redirect(url_for(".password"))
             return redirect(_safe_next(request.args.get("next")))
-        form.password.errors.append("用户名或密码不对。")
+        if not form.password.errors:
+            form.password.errors.append("用户名或密码不对。")
     status = 400 if form.errors else 200
     return render_template("accounts/login.html", form=form), status
 
@@ -57,6 +73,7 @@ def password():
             form.current.errors.append(str(err))
         else:
             db.session.commit()
+            login_user(current_user._get_current_object())  # this session goes on; others end
             flash("密码已修改。", "info")
             return redirect(url_for("sites.projects"))
     status = 400 if form.errors else 200
@@ -66,7 +83,10 @@ def password():
 @bp.post("/logout")
 @login_required
 def logout():
-    """End the session."""
+    """End this session and every other session of the user."""
+    begin_write(db.session)
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     flash("已退出登录。", "info")
     return redirect(url_for(".login"))

@@ -1,0 +1,42 @@
+"""``flask create-user``: add a staff account and print its one-time password."""
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from survey.accounts.models import ROLES, User
+from survey.accounts.services import create_user
+from survey.db import begin_write, db
+from survey.sites.models import Region
+
+#: The region level each role is bound to, as named to people (admins see everything).
+ROLE_LEVELS = {"city": ("city", "市"), "county": ("county", "县（市、区）")}
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(list(ROLES)), required=True)
+@click.option(
+    "--region", "region_name", help="The user's city (role city) or county (role county)."
+)
+@with_appcontext
+def create_user_command(username, role, region_name):
+    """Add a staff account; prints a one-time password to hand over."""
+    region = None
+    if role in ROLE_LEVELS:
+        if not region_name:
+            raise click.ClickException(f"角色 {role} 需要用 --region 指定所属地区。")
+        level, level_name = ROLE_LEVELS[role]
+        region = db.session.scalars(
+            select(Region).where(Region.name == region_name, Region.level == level)
+        ).first()
+        if region is None:
+            raise click.ClickException(
+                f"没有名为“{region_name}”的{'市' if level == 'city' else '县（市、区）'}。"
+            )
+    if db.session.scalars(select(User).where(User.username == username)).first():
+        raise click.ClickException(f"用户名 {username} 已存在。")
+    begin_write(db.session)
+    _, password = create_user(db.session, username, role, region)
+    db.session.commit()
+    click.echo(f"已创建 {username}（{ROLES[role]}）。一次性密码：{password}（首次登录须修改）")
