@@ -5,7 +5,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from survey.accounts.models import ROLES, User
-from survey.accounts.services import create_user
+from survey.accounts.services import create_user, record
 from survey.db import begin_write, db
 from survey.sites.models import Region
 
@@ -37,6 +37,8 @@ def create_user_command(username, role, region_name):
     if db.session.scalars(select(User).where(User.username == username)).first():
         raise click.ClickException(f"用户名 {username} 已存在。")
     begin_write(db.session)
-    _, password = create_user(db.session, username, role, region)
+    user, password = create_user(db.session, username, role, region)
+    detail = f"{ROLES[role]}" + (f" · {region.name}" if region else "")
+    record(db.session, "user_created", user=user, detail=detail, ip="cli")
     db.session.commit()
     click.echo(f"已创建 {username}（{ROLES[role]}）。一次性密码：{password}（首次登录须修改）")

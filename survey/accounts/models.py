@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import db, now_utc
@@ -52,3 +52,37 @@ class User(UserMixin, db.Model):
     def end_sessions(self) -> None:
         """Make every existing session of this user invalid."""
         self.session_version += 1
+
+
+#: What the audit log records, as stored → as shown.
+AUDIT_ACTIONS = {
+    "login": "登录",
+    "login_failed": "登录失败",
+    "logout": "退出",
+    "password_changed": "修改密码",
+    "user_created": "新建用户",
+    "token_rotated": "更换二维码",
+}
+
+
+class AuditEntry(db.Model):
+    """One line of the audit log: who did what, when, from where. Only ever added to."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_action_at", "action", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The name as typed (kept for failed logins of unknown names, and after renames).
+    username: Mapped[str] = mapped_column(String(50), default="")
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    #: Client address ("cli" for commands).
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def action_label(self) -> str:
+        return AUDIT_ACTIONS.get(self.action, self.action)

@@ -8,7 +8,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey.accounts.models import ROLES, User
+from survey.accounts.models import ROLES, AuditEntry, User
 from survey.db import now_utc
 from survey.sites.models import Region
 
@@ -80,6 +80,37 @@ def change_password(user: User, current: str, new: str) -> None:
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.end_sessions()
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    user: User | None = None,
+    username: str = "",
+    detail: str = "",
+    ip: str = "",
+) -> AuditEntry:
+    """Add a line to the audit log (within the caller's write transaction)."""
+    entry = AuditEntry(
+        action=action,
+        user=user,
+        username=(username or (user.username if user else ""))[:50],
+        detail=detail[:500],
+        ip=ip[:64],
+    )
+    session.add(entry)
+    return entry
+
+
+def audit_entries(session: Session, action: str | None = None, username: str | None = None):
+    """The newest 500 audit lines, optionally of one action or user name."""
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(500)
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if username:
+        query = query.where(AuditEntry.username == username)
+    return list(session.scalars(query))
 
 
 def create_user(

@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    abort,
     flash,
     redirect,
     render_template,
@@ -12,9 +13,19 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
+from marshmallow import ValidationError
 
+from survey.accounts.access import role_required
 from survey.accounts.forms import LoginForm, PasswordForm
-from survey.accounts.services import AccountLocked, authenticate, change_password
+from survey.accounts.models import AUDIT_ACTIONS
+from survey.accounts.schemas import audit_query_schema
+from survey.accounts.services import (
+    AccountLocked,
+    audit_entries,
+    authenticate,
+    change_password,
+    record,
+)
 from survey.db import begin_write, db
 
 bp = Blueprint("accounts", __name__)
@@ -41,11 +52,16 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         begin_write(db.session)
+        username = form.username.data.strip()
         try:
-            user = authenticate(db.session, form.username.data, form.password.data)
+            user = authenticate(db.session, username, form.password.data)
         except AccountLocked:
             user = None
             form.password.errors.append("登录失败次数太多，账号已锁定 15 分钟，请稍后再试。")
+        if user is None:
+            record(db.session, "login_failed", username=username, ip=request.remote_addr or "")
+        else:
+            record(db.session, "login", user=user, ip=request.remote_addr or "")
         db.session.commit()
         if user is not None:
             session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME without use
@@ -72,6 +88,7 @@ def password():
             db.session.rollback()
             form.current.errors.append(str(err))
         else:
+            record(db.session, "password_changed", user=current_user, ip=request.remote_addr or "")
             db.session.commit()
             login_user(current_user._get_current_object())  # this session goes on; others end
             flash("密码已修改。", "info")
@@ -86,7 +103,22 @@ def logout():
     """End this session and every other session of the user."""
     begin_write(db.session)
     current_user.end_sessions()
+    record(db.session, "logout", user=current_user, ip=request.remote_addr or "")
     db.session.commit()
     logout_user()
     flash("已退出登录。", "info")
     return redirect(url_for(".login"))
+
+
+@bp.get("/admin/audit")
+@role_required("admin", "city")
+def audit():
+    """The audit log, newest first, filtered by action or user name (read-only)."""
+    try:
+        filters = audit_query_schema.load(request.args.to_dict())
+    except ValidationError:
+        abort(400)
+    entries = audit_entries(db.session, filters.get("action"), filters.get("username"))
+    return render_template(
+        "accounts/audit.html", entries=entries, actions=AUDIT_ACTIONS, filters=filters
+    )

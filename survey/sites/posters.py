@@ -1,5 +1,6 @@
 """What a site's poster says, and the project batches the print shop gets."""
 
+import multiprocessing
 import zipfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -36,7 +37,9 @@ def rendered_pngs(
     Rasterising is the slow part, so it runs in worker processes (one per core by default)
     while the caller streams finished posters to disk.
     """
-    with ProcessPoolExecutor(workers) as pool:
+    # Workers come from a clean fork server, never forked from this process: a child that
+    # inherits the app's database connections could close them under the parent's feet.
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver")) as pool:
         jobs = ((content, size) for content in contents)
         yield from zip(_file_names(contents), pool.map(_png, jobs, chunksize=4), strict=True)
 

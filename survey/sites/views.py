@@ -14,11 +14,13 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_login import current_user
 from marshmallow import ValidationError
 
 from qr import poster, symbol
 from qr.fonts import MissingGlyphError
 from survey.accounts.access import role_required
+from survey.accounts.services import record
 from survey.db import begin_write, db
 from survey.responses.page_cache import form_pages
 from survey.sites.models import Project, Site
@@ -142,6 +144,13 @@ def rotate(site_id):
     begin_write(db.session)
     retired = [t.token for t in site.tokens if t.is_live]
     new = rotate_token(db.session, site)
+    record(
+        db.session,
+        "token_rotated",
+        user=current_user,
+        detail=f"{site.name}（点位 {site.id}）：{'、'.join(retired)} → {new.token}",
+        ip=request.remote_addr or "",
+    )
     db.session.commit()
     for token in retired:
         form_pages().discard(token)

@@ -1,0 +1,59 @@
+"""The audit log: logins (and failures), logouts, password changes, new users, rotations."""
+
+from survey.accounts.models import AuditEntry
+from survey.db import db
+from tests.accounts.test_login import _change, _login
+from tests.conftest import csrf_of
+
+
+def _log(app):
+    with app.app_context():
+        rows = db.session.scalars(db.select(AuditEntry).order_by(AuditEntry.id)).all()
+        return [(r.action, r.username, r.ip) for r in rows]
+
+
+def test_logins_failures_changes_and_logouts_are_recorded_with_the_address(app, client, make_user):
+    password = make_user()
+    _login(client, "admin", "wrong password!")
+    _login(client, "nobody", "whatever12")
+    _login(client, "admin", password)
+    _change(client, password, "a new good password")
+    client.post("/logout", data={"csrf_token": csrf_of(client.get("/admin/").data)})
+    assert _log(app) == [
+        ("login_failed", "admin", "127.0.0.1"),
+        ("login_failed", "nobody", "127.0.0.1"),
+        ("login", "admin", "127.0.0.1"),
+        ("password_changed", "admin", "127.0.0.1"),
+        ("logout", "admin", "127.0.0.1"),
+    ]
+
+
+def test_rotations_and_new_users_are_recorded(app, admin, runner, make_site):
+    site = make_site()
+    page = admin.get(f"/admin/projects/{site.project_id}")
+    admin.post(f"/admin/sites/{site.id}/rotate", data={"csrf_token": csrf_of(page.data)})
+    runner.invoke(args=["create-user", "city-user", "--role", "city", "--region", "丽水市"])
+    with app.app_context():
+        rotated = db.session.scalars(db.select(AuditEntry).filter_by(action="token_rotated")).one()
+        assert site.token in rotated.detail and rotated.username == "admin"
+        created = db.session.scalars(db.select(AuditEntry).filter_by(action="user_created")).one()
+        assert (created.username, created.ip) == ("city-user", "cli")
+
+
+def test_admins_and_city_users_read_and_filter_it_county_users_cannot(app, make_user, make_site):
+    make_site()
+    for name, role in (("admin", "admin"), ("city", "city"), ("county", "county")):
+        make_user(name, role=role)
+    clients = {}
+    for name in ("admin", "city", "county"):
+        clients[name] = app.test_client()
+        _login(clients[name], name, "correct horse battery")
+    _login(app.test_client(), "admin", "wrong password!")
+    page = clients["city"].get("/admin/audit?action=login_failed").get_data(as_text=True)
+    assert "登录失败" in page and "<td>county</td>" not in page
+    page = clients["admin"].get("/admin/audit?username=county").get_data(as_text=True)
+    assert "<td>county</td>" in page and "<td>city</td>" not in page
+    assert clients["county"].get("/admin/audit").status_code == 403
+    assert clients["admin"].get("/admin/audit?action=drop_tables").status_code == 400
+    # Read-only: the log has no way in to change or remove a line.
+    assert clients["admin"].post("/admin/audit").status_code in (400, 405)
