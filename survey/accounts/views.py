@@ -88,9 +88,10 @@ def password():
             db.session.rollback()
             form.current.errors.append(str(err))
         else:
-            record(db.session, "password_changed", user=current_user, ip=request.remote_addr or "")
+            user = current_user._get_current_object()
+            record(db.session, "password_changed", user=user, ip=request.remote_addr or "")
             db.session.commit()
-            login_user(current_user._get_current_object())  # this session goes on; others end
+            login_user(user)  # this session goes on; the others have ended
             flash("密码已修改。", "info")
             return redirect(url_for("sites.projects"))
     status = 400 if form.errors else 200
@@ -103,7 +104,8 @@ def logout():
     """End this session and every other session of the user."""
     begin_write(db.session)
     current_user.end_sessions()
-    record(db.session, "logout", user=current_user, ip=request.remote_addr or "")
+    user = current_user._get_current_object()
+    record(db.session, "logout", user=user, ip=request.remote_addr or "")
     db.session.commit()
     logout_user()
     flash("已退出登录。", "info")

@@ -147,7 +147,7 @@ def rotate(site_id):
     record(
         db.session,
         "token_rotated",
-        user=current_user,
+        user=current_user._get_current_object(),
         detail=f"{site.name}（点位 {site.id}）：{'、'.join(retired)} → {new.token}",
         ip=request.remote_addr or "",
     )
