@@ -10,7 +10,7 @@ from qr.fonts import MissingGlyphError
 from qr.poster import PAGE_SIZES, write_pdf
 from survey.db import db
 from survey.sites.models import Project
-from survey.sites.posters import poster_content, rendered_pngs
+from survey.sites.posters import print_batch, rendered_pngs
 from survey.sites.services import list_sites, survey_url
 
 
@@ -52,10 +52,9 @@ def posters_command(project_id, out_dir, fmt, size):
     project = db.session.get(Project, project_id)
     if project is None:
         raise click.ClickException(f"没有编号为 {project_id} 的项目。")
-    sites = [s for s in list_sites(db.session, project_id) if s.active and s.token]
     config = current_app.config
     try:
-        contents = [poster_content(s, config["PUBLIC_BASE_URL"], config["HOTLINE"]) for s in sites]
+        contents = print_batch(db.session, project_id, config["PUBLIC_BASE_URL"], config["HOTLINE"])
         db.session.close()  # the rendering below needs no database
         out_dir.mkdir(parents=True, exist_ok=True)
         if fmt == "pdf":

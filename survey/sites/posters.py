@@ -5,9 +5,11 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 
+from sqlalchemy.orm import Session
+
 from qr import poster
 from survey.sites.models import Site
-from survey.sites.services import printed_url
+from survey.sites.services import list_sites, printed_url
 
 
 def poster_content(site: Site, base_url: str, hotline: str) -> poster.PosterContent:
@@ -22,6 +24,20 @@ def poster_content(site: Site, base_url: str, hotline: str) -> poster.PosterCont
         bureau=f"{city}民政局",
         hotline=hotline,
     )
+
+
+def print_batch(
+    session: Session, project_id: int, base_url: str, hotline: str
+) -> list[poster.PosterContent]:
+    """The posters of a project's active sites, in print order.
+
+    Raises qr.fonts.MissingGlyphError before anything is drawn if a name cannot be printed.
+    """
+    sites = [s for s in list_sites(session, project_id) if s.active and s.token]
+    contents = [poster_content(site, base_url, hotline) for site in sites]
+    for content in contents:
+        poster.check(content)
+    return contents
 
 
 def _png(args: tuple[poster.PosterContent, str]) -> bytes:

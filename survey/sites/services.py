@@ -37,18 +37,6 @@ def normalize_token(token: str) -> str | None:
     return token
 
 
-def find_site_token(session: Session, token: str) -> SiteToken | None:
-    """The token row with its site and project, or None if unknown."""
-    token = normalize_token(token)
-    if token is None:
-        return None
-    return session.scalars(
-        select(SiteToken)
-        .where(SiteToken.token == token)
-        .options(joinedload(SiteToken.site).joinedload(Site.project))
-    ).first()
-
-
 def survey_url(base_url: str, token: str) -> str:
     """The short link to a site's form, as people read and type it."""
     return f"{base_url.rstrip('/')}/s/{token}"
@@ -89,7 +77,14 @@ def find_live_token(session: Session, token: str) -> SiteToken | None:
 
     Raises RetiredToken for a token that was replaced, so the caller can say so.
     """
-    row = find_site_token(session, token)
+    token = normalize_token(token)
+    row = None
+    if token is not None:
+        row = session.scalars(
+            select(SiteToken)
+            .where(SiteToken.token == token)
+            .options(joinedload(SiteToken.site).joinedload(Site.project))
+        ).first()
     if row is None or not row.site.active:
         return None
     if not row.is_live:

@@ -24,7 +24,7 @@ from survey.accounts.services import record
 from survey.db import begin_write, db
 from survey.responses.page_cache import form_pages
 from survey.sites.models import Project, Site
-from survey.sites.posters import poster_content, write_png_zip
+from survey.sites.posters import poster_content, print_batch, write_png_zip
 from survey.sites.schemas import poster_query_schema
 from survey.sites.services import (
     list_projects,
@@ -122,11 +122,9 @@ def site_poster(site_id, fmt):
 def project_posters(project_id, fmt):
     """A project's posters for the print shop: one PDF (a site per page) or a ZIP of PNGs."""
     project, size = db.get_or_404(Project, project_id), _size()
-    sites = [s for s in list_sites(db.session, project_id) if s.active and s.token]
+    config = current_app.config
     try:
-        contents = [_content(s) for s in sites]
-        for content in contents:
-            poster.check(content)  # a missing glyph is reported before anything is sent
+        contents = print_batch(db.session, project_id, config["PUBLIC_BASE_URL"], config["HOTLINE"])
     except MissingGlyphError as err:
         flash(f"海报字体缺少这些字：{err.characters}，请先修改相关名称。", "error")
         return redirect(url_for(".project", project_id=project_id))

@@ -151,3 +151,12 @@ def test_posters_command_refuses_an_unknown_project(runner, tmp_path):
     result = runner.invoke(args=["posters", "--project", "999", "--out", str(tmp_path)])
     assert result.exit_code != 0
     assert "没有编号为 999 的项目" in result.output
+
+
+def test_posters_command_names_characters_the_font_cannot_draw(runner, make_site, tmp_path):
+    site = make_site(name="𪚥康养联合体")
+    args = ["posters", "--project", str(site.project_id), "--out", str(tmp_path / "out")]
+    result = runner.invoke(args=args)
+    assert result.exit_code != 0
+    assert "海报字体缺少这些字：𪚥" in result.output
+    assert not (tmp_path / "out").exists()  # nothing half-written
