@@ -91,18 +91,17 @@ def run_migrations_online():
             # Batch migrations copy a table and drop the original. With foreign keys on,
             # SQLite's DROP TABLE first deletes every row, and ON DELETE CASCADE would carry
             # that into the child tables (all answers, say). So they are off while migrating,
-            # checked at the end, and on again after. The pragma does nothing inside a
+            # checked at the end, and the connection is not reused. The pragma does nothing inside a
             # transaction, hence the raw connection before the migration's transaction.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
-        try:
-            context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-            with context.begin_transaction():
-                context.run_migrations()
-                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
-                    raise RuntimeError("the migration left rows whose foreign keys point nowhere")
-        finally:
-            if sqlite:
-                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+        context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        with context.begin_transaction():
+            context.run_migrations()
+            if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                raise RuntimeError("the migration left rows whose foreign keys point nowhere")
+    if sqlite:
+        # Drop the pooled connection that has them off: new ones switch them on (db.py).
+        connectable.dispose()
 
 
 if context.is_offline_mode():
