@@ -9,6 +9,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from survey import config, errors
+from survey.checks.calls import CallingHours
+from survey.checks.personal import FieldCipher, new_key
 from survey.db import configure_sqlite, db, migrate, render_migration_item
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,16 +27,17 @@ def database_uri(url: str, instance_path: str) -> str:
     return url
 
 
-def instance_secret(instance_path: str) -> str:
-    """The secret key kept in ``instance/secret_key``, created on first use.
+def instance_secret(instance_path: str, name: str = "secret_key", make=None) -> str:
+    """The secret kept in ``instance/<name>``, created on first use with ``make()`` (default:
+    64 random hex digits).
 
     Written to a temporary file and linked into place, so that two processes starting at
     once agree on one key and neither ever reads a half-written file.
     """
-    path = Path(instance_path) / "secret_key"
+    path = Path(instance_path) / name
     if not path.exists():
         with tempfile.NamedTemporaryFile("w", dir=instance_path, delete=False) as draft:
-            draft.write(secrets.token_hex(32))
+            draft.write(make() if make else secrets.token_hex(32))
         os.chmod(draft.name, 0o600)
         try:
             os.link(draft.name, path)  # fails if another process linked its key first
@@ -44,7 +47,7 @@ def instance_secret(instance_path: str) -> str:
             os.unlink(draft.name)
     key = path.read_text().strip()
     if not key:
-        raise RuntimeError(f"{path} is empty: delete it or set SECRET_KEY")
+        raise RuntimeError(f"{path} is empty: delete it or set it in the environment")
     return key
 
 
@@ -69,6 +72,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)
+    field_key = app.config["FIELD_ENCRYPTION_KEY"] or instance_secret(
+        app.instance_path, "field_key", new_key
+    )
+    app.extensions["field_cipher"] = FieldCipher(field_key)
+    app.extensions["calling_hours"] = CallingHours.parse(
+        app.config["CALLING_HOURS"], app.config["TIMEZONE"]
+    )
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(
         app.config["DATABASE_URL"], app.instance_path
@@ -104,12 +114,17 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.accounts.views import bp as accounts_blueprint
     from survey.api import api
     from survey.api.views import blp as api_blueprint
+    from survey.checks.cli import purge_roster_command
+    from survey.checks.views import bp as checks_blueprint
     from survey.demo.cli import demo_data_command
     from survey.responses.views import bp as form_blueprint
     from survey.sites.cli import posters_command, sites_command
     from survey.sites.views import bp as sites_blueprint
+    from survey.uploads import apply_upload_limit
 
     app.session_interface = SessionInterface()
+    # Before CSRF protection reads the form: an upload view's own body limit must apply.
+    app.before_request(apply_upload_limit)
     app.after_request(security_headers)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -121,6 +136,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(accounts_blueprint)
     limit_logins(app)
     app.register_blueprint(sites_blueprint)
+    app.register_blueprint(checks_blueprint)
     api.init_app(app)
     api.register_blueprint(api_blueprint)
     errors.register(app)
@@ -128,4 +144,5 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.cli.add_command(posters_command)
     app.cli.add_command(demo_data_command)
     app.cli.add_command(create_user_command)
+    app.cli.add_command(purge_roster_command)
     return app

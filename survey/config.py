@@ -40,3 +40,23 @@ SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
 HOTLINE = os.environ.get("HOTLINE", "12345")
 #: Seconds a process reuses a rendered resident form (0 turns the cache off).
 FORM_CACHE_SECONDS = float(os.environ.get("FORM_CACHE_SECONDS", "10"))
+
+# Resident rosters, phone spot-checks and visits (survey.checks).
+#: Fernet key that encrypts residents' names and phone numbers. Empty means: generated once
+#: into ``instance/field_key``. Losing it loses the rosters: back it up apart from the database.
+FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
+#: Largest roster file accepted for import, in bytes.
+ROSTER_MAX_BYTES = int(os.environ.get("ROSTER_MAX_BYTES", str(20 * 1024 * 1024)))
+#: Roster entries older than this many days are purged by ``flask purge-roster``.
+ROSTER_RETENTION_DAYS = int(os.environ.get("ROSTER_RETENTION_DAYS", "730"))
+#: Residents called within this many days are left out of a new sample.
+CALL_EXCLUDE_DAYS = int(os.environ.get("CALL_EXCLUDE_DAYS", "90"))
+#: Unanswered attempts before a call task closes as unreachable.
+CALL_MAX_ATTEMPTS = int(os.environ.get("CALL_MAX_ATTEMPTS", "3"))
+#: When residents may be called, local time: comma-separated HH:MM-HH:MM ranges.
+CALLING_HOURS = os.environ.get("CALLING_HOURS", "09:00-11:30,14:30-17:30")
+#: The bureaus' time zone: calling hours, half-days and dates are counted in it.
+TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+#: Largest visit photo, in bytes, and most photos per visit.
+PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))
+VISIT_MAX_PHOTOS = int(os.environ.get("VISIT_MAX_PHOTOS", "6"))

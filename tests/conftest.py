@@ -25,6 +25,7 @@ from survey.sites.services import issue_token
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 SECRET = "test-secret-key"
+FIELD_KEY = "q2GvW8mW3bJ5kC6b0k2mN7r1s9tX4yZ6aB8cD0eF2gE="
 
 
 def _reset_postgresql(url: str) -> None:
@@ -41,6 +42,7 @@ def _settings(url: str) -> dict:
         "DATABASE_URL": url,
         "SECRET_KEY": SECRET,
         "PUBLIC_BASE_URL": "http://survey.test",
+        "FIELD_ENCRYPTION_KEY": FIELD_KEY,
     }
 
 
@@ -127,7 +129,10 @@ def make_site(app):
         with app.app_context():
             session = db.session
             city = _first(Region, name="丽水市") or Region(name="丽水市", level="city")
-            region = _first(Region, name=county) or Region(name=county, level="county", parent=city)
+            region = _first(Region, name=county)
+            if region is None:
+                region = Region(name=county, level="county", parent=city)
+                session.add(region)
             proj = _first(Project, name=project)
             if proj is None:
                 questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
@@ -163,9 +168,16 @@ def csrf_of(page: bytes) -> str:
 
 @pytest.fixture
 def make_user(app):
-    """make_user(username, role="admin", password=..., one_time=False) → the password."""
+    """make_user(username, role="admin", password=..., one_time=False, region=None) → the
+    password; ``region`` names the user's city or county (made by ``make_site`` first)."""
 
-    def make(username="admin", role="admin", password="correct horse battery", one_time=False):
+    def make(
+        username="admin",
+        role="admin",
+        password="correct horse battery",
+        one_time=False,
+        region=None,
+    ):
         with app.app_context():
             db.session.add(
                 User(
@@ -173,6 +185,7 @@ def make_user(app):
                     role=role,
                     password_hash=hash_password(password),
                     must_change_password=one_time,
+                    region=_first(Region, name=region) if region else None,
                 )
             )
             db.session.commit()
@@ -181,13 +194,17 @@ def make_user(app):
     return make
 
 
+def log_in(client, username: str, password: str):
+    """Log ``client`` in; returns it."""
+    token = csrf_of(client.get("/login").data)
+    reply = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+    assert reply.status_code == 302, reply.data.decode()[:500]
+    return client
+
+
 @pytest.fixture
 def admin(client, make_user):
     """The test client, logged in as an admin."""
-    password = make_user()
-    token = csrf_of(client.get("/login").data)
-    reply = client.post(
-        "/login", data={"username": "admin", "password": password, "csrf_token": token}
-    )
-    assert reply.status_code == 302
-    return client
+    return log_in(client, "admin", make_user())

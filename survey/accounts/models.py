@@ -62,6 +62,18 @@ AUDIT_ACTIONS = {
     "password_changed": "修改密码",
     "user_created": "新建用户",
     "token_rotated": "更换二维码",
+    "phone_revealed": "查看电话号码",
+    "roster_imported": "导入名单",
+    "roster_import_cancelled": "取消导入名单",
+    "resident_deleted": "删除名单人员",
+    "roster_purged": "清理过期名单",
+    "sample_drawn": "抽取电话抽查样本",
+    "call_logged": "记录通话",
+    "exported": "导出",
+    "visit_recorded": "记录暗访",
+    "visit_deleted": "删除暗访记录",
+    "interview_recorded": "记录现场访谈",
+    "notice_published": "修改告知语",
 }
 
 

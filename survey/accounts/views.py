@@ -31,13 +31,19 @@ from survey.db import begin_write, db
 bp = Blueprint("accounts", __name__)
 
 
-def _safe_next(target: str | None) -> str:
+def home_url(user) -> str:
+    """Where a user lands after logging in: admins manage sites, city and county staff
+    run spot-checks and visits."""
+    return url_for("sites.projects") if user.role == "admin" else url_for("checks.index")
+
+
+def _safe_next(target: str | None, user) -> str:
     """Only same-site paths: an open redirect would let a phishing link borrow our login.
 
     Browsers drop tabs and newlines and read ``\\`` as ``/``, so ``/\t/evil.example`` would
     leave the site: such characters are refused, then the path must name no host.
     """
-    fallback = url_for("sites.projects")
+    fallback = home_url(user)
     if not target or any(c in target for c in "\\\t\r\n") or not target.isprintable():
         return fallback
     parts = urlsplit(target)
@@ -68,7 +74,7 @@ def login():
             login_user(user)
             if user.must_change_password:
                 return redirect(url_for(".password"))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), user))
         if not form.password.errors:
             form.password.errors.append("用户名或密码不对。")
     status = 400 if form.errors else 200
@@ -93,7 +99,7 @@ def password():
             db.session.commit()
             login_user(user)  # this session goes on; the others have ended
             flash("密码已修改。", "info")
-            return redirect(url_for("sites.projects"))
+            return redirect(home_url(user))
     status = 400 if form.errors else 200
     return render_template("accounts/password.html", form=form), status
 

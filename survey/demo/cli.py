@@ -4,15 +4,16 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from survey.accounts.models import ROLES
 from survey.db import begin_write, db
-from survey.demo.services import ADMIN_USERNAME, load_demo
+from survey.demo.services import DEMO_USERS, load_demo
 from survey.sites.services import list_sites, survey_url
 
 
 @click.command("demo-data")
 @with_appcontext
 def demo_data_command():
-    """Create the seed projects with sites and answers (idempotent) and the admin account."""
+    """Create the seed projects with sites and answers (idempotent) and the demo staff."""
     begin_write(db.session)
     result = load_demo(db.session)
     db.session.commit()
@@ -28,10 +29,11 @@ def demo_data_command():
         click.echo(f"试一试居民评价页：{url}")
         click.echo("全部点位链接：flask --app wsgi sites")
     click.echo(f"工作人员登录：{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/login")
-    if result["admin_password"]:
-        click.echo(
-            f"管理员账号 {ADMIN_USERNAME}，一次性密码：{result['admin_password']}"
-            "（首次登录须改密码；改密码之前，每次运行本命令都会换一个新的一次性密码）"
-        )
-    else:
-        click.echo(f"管理员账号 {ADMIN_USERNAME} 已设置过自己的密码。")
+    for username, role, region in DEMO_USERS:
+        who = f"{ROLES[role]} {username}" + (f"（{region}）" if region else "")
+        if username in result["passwords"]:
+            click.echo(f"{who}，一次性密码：{result['passwords'][username]}")
+        else:
+            click.echo(f"{who} 已设置过自己的密码。")
+    if result["passwords"]:
+        click.echo("首次登录须改密码；改密码之前，每次运行本命令都会换一个新的一次性密码。")

@@ -16,7 +16,12 @@ from survey.responses.services import create_questionnaire
 from survey.sites.models import Project, ProjectTarget, Region, Site
 from survey.sites.services import issue_token
 
-ADMIN_USERNAME = "admin"
+#: The demo's staff: (user name, role, region name) — one of each role.
+DEMO_USERS = [
+    ("admin", "admin", None),
+    ("lishui", "city", "丽水市"),
+    ("liandu", "county", "莲都区"),
+]
 DEMO_DAYS = 42
 #: How often each overall score (5 … 1) is given at an ordinary site and a struggling one.
 USUAL_SCORES = [46, 34, 12, 5, 3]
@@ -60,7 +65,11 @@ def _add_project(session: Session, seed: dict, rng: random.Random) -> Project | 
     city = _region(session, seed["city"], "city", None)
     questionnaire = create_questionnaire(session, f"{seed['kind']}满意度问卷", DEFAULT_QUESTIONS)
     project = Project(
-        name=seed["project"], year=seed["year"], region=city, questionnaire=questionnaire
+        name=seed["project"],
+        year=seed["year"],
+        region=city,
+        questionnaire=questionnaire,
+        checklist=seed.get("checklist"),
     )
     session.add(project)
     for county_name, count in seed["targets"].items():
@@ -109,10 +118,10 @@ def _add_responses(session: Session, project: Project, rng: random.Random) -> in
 
 
 def load_demo(session: Session, seed: int = 2022) -> dict:
-    """Create the demo projects (once) and make sure the admin can log in.
+    """Create the demo projects (once) and make sure the demo staff can log in.
 
-    Returns what was done: project names added, responses added, and the admin's new
-    one-time password (None when the admin already chose their own).
+    Returns what was done: project names added, responses added, and a new one-time
+    password for each demo user who has not chosen their own yet.
     """
     rng = random.Random(seed)
     added, responses = [], 0
@@ -122,11 +131,13 @@ def load_demo(session: Session, seed: int = 2022) -> dict:
             added.append(project.name)
             responses += _add_responses(session, project, rng)
 
-    admin = session.scalars(select(User).where(User.username == ADMIN_USERNAME)).first()
-    password = None
-    if admin is None:
-        _, password = create_user(session, ADMIN_USERNAME, "admin")
-    elif admin.must_change_password:
-        password = reset_one_time_password(admin)
+    passwords = {}
+    for username, role, region_name in DEMO_USERS:
+        user = session.scalars(select(User).where(User.username == username)).first()
+        if user is None:
+            region = session.scalars(select(Region).where(Region.name == region_name)).first()
+            _, passwords[username] = create_user(session, username, role, region)
+        elif user.must_change_password:
+            passwords[username] = reset_one_time_password(user)
     session.flush()
-    return {"projects": added, "responses": responses, "admin_password": password}
+    return {"projects": added, "responses": responses, "passwords": passwords}

@@ -11,6 +11,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -103,6 +104,12 @@ class Response(db.Model):
     comment: Mapped[str] = mapped_column(Text, default="")
     #: Random id from the resident's cookie; lets a second answer replace the first.
     device_id: Mapped[str | None] = mapped_column(String(32))
+    #: Answered by a family member on the resident's behalf (phone): reported apart.
+    proxy: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: The unannounced visit during which this interview was held (channel ``visit``).
+    visit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visits.id", ondelete="CASCADE"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
     updated_at: Mapped[datetime | None]
 

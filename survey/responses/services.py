@@ -154,6 +154,8 @@ def submit_response(
     nonce: str | None = None,
     device_id: str | None = None,
     device_window: timedelta | None = None,
+    proxy: bool = False,
+    visit_id: int | None = None,
 ) -> Submission:
     """Store validated ``answers`` (question key → value) to ``questions`` (rows or models
     with id, key and kind) of a questionnaire version, about a site.
@@ -191,6 +193,8 @@ def submit_response(
         "overall": answers[OVERALL_KEY],
         "comment": comment,
         "device_id": device_id,
+        "proxy": proxy,
+        "visit_id": visit_id,
     }
     response_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
     if rows:

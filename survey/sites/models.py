@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import db, now_utc
@@ -42,6 +42,9 @@ class Project(db.Model):
     year: Mapped[int]
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id"), index=True)
+    #: What an unannounced visit checks, from the project's acceptance standard (None: the
+    #: general list in ``survey.checks.visits``).
+    checklist: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     region: Mapped[Region] = relationship()

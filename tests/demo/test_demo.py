@@ -61,3 +61,14 @@ def test_demo_admin_gets_a_one_time_password_hashed_with_argon2id(app, runner):
         from argon2 import PasswordHasher
 
         assert PasswordHasher().verify(admin.password_hash, password)
+
+
+def test_demo_has_a_city_and_a_county_user_and_the_acceptance_checklist(app, runner):
+    output = runner.invoke(args=["demo-data"]).output
+    assert "市级用户 lishui（丽水市）" in output and "县级用户 liandu（莲都区）" in output
+    with app.app_context():
+        users = {u.username: u for u in db.session.scalars(select(User))}
+        assert users["lishui"].region.name == "丽水市" and users["lishui"].role == "city"
+        assert users["liandu"].region.name == "莲都区" and users["liandu"].role == "county"
+        lishui = db.session.scalars(select(Project).where(Project.year == 2022)).one()
+        assert len(lishui.checklist) == 5 and "康复区域" in lishui.checklist[0]

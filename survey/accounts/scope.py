@@ -1,0 +1,84 @@
+"""Region scoping: which regions a staff member may see. Every staff query goes through it.
+
+A county user sees their county, a city user the city and its counties, an admin everything.
+A record outside the scope is treated as if it did not exist (404), so a county user learns
+nothing about another county's records, not even that they exist.
+"""
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import NotFound
+
+from survey.accounts.models import User
+from survey.sites.models import Project, Region, Site
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The regions visible to one user; ``region_ids`` None means every region."""
+
+    region_ids: frozenset[int] | None
+
+    def where(self, region_column) -> ColumnElement[bool]:
+        """A WHERE condition keeping rows whose ``region_column`` is in scope."""
+        if self.region_ids is None:
+            return true()
+        return region_column.in_(sorted(self.region_ids))
+
+    def covers(self, region_id: int | None) -> bool:
+        return self.region_ids is None or region_id in self.region_ids
+
+    def require(self, region_id: int | None) -> None:
+        """Raise NotFound (404) unless ``region_id`` is in scope."""
+        if not self.covers(region_id):
+            raise NotFound()
+
+
+EVERYTHING = Scope(None)
+
+
+def scope_of(session: Session, user: User) -> Scope:
+    """The scope of ``user``: admins everything, city users their city and its counties,
+    county users their county. A city or county user without a region sees nothing."""
+    if user.role == "admin":
+        return EVERYTHING
+    if user.region_id is None:
+        return Scope(frozenset())
+    if user.role == "county":
+        return Scope(frozenset({user.region_id}))
+    children = session.scalars(select(Region.id).where(Region.parent_id == user.region_id))
+    return Scope(frozenset({user.region_id, *children}))
+
+
+def get_in_scope(session: Session, scope: Scope, model, ident, region_of):
+    """``session.get(model, ident)``, or NotFound (404) when it does not exist or
+    ``region_of(obj)`` — the region it belongs to — is outside ``scope``."""
+    obj = session.get(model, ident)
+    if obj is None:
+        raise NotFound()
+    scope.require(region_of(obj))
+    return obj
+
+
+def _project_visible(scope: Scope):
+    """A project is visible when it is its city's and the city is in scope, or when one of
+    its sites lies in scope (a county user sees the city's projects that reach them)."""
+    has_site = exists().where(Site.project_id == Project.id, scope.where(Site.region_id))
+    return or_(scope.where(Project.region_id), has_site)
+
+
+def projects_in_scope(session: Session, scope: Scope) -> list[Project]:
+    """The projects a user may work on, newest year first."""
+    query = select(Project).where(_project_visible(scope)).order_by(Project.year.desc(), Project.id)
+    return list(session.scalars(query))
+
+
+def project_in_scope(session: Session, scope: Scope, project_id: int) -> Project:
+    """The project, or NotFound (404) when it does not exist or is not visible."""
+    query = select(Project).where(Project.id == project_id, _project_visible(scope))
+    project = session.scalars(query).first()
+    if project is None:
+        raise NotFound()
+    return project

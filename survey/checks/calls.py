@@ -1,0 +1,238 @@
+"""Phone spot-check calls: outcomes, when a task may be called, and the batch's results."""
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from survey.accounts.models import User
+from survey.accounts.scope import Scope
+from survey.checks.models import TASK_STATUSES, CallAttempt, CallTask, SampleBatch
+from survey.checks.notices import notice_in_force
+from survey.responses.services import submit_response
+
+#: Every outcome a caller can record, as stored → as shown, in the order offered.
+OUTCOMES = {
+    "completed": "接通完成",
+    "proxy": "家属代答",
+    "no_answer": "无人接听",
+    "busy": "占线",
+    "switched_off": "关机",
+    "suspended": "停机",
+    "invalid_number": "空号",
+    "refused": "拒访",
+    "wrong_person": "非本人",
+    "callback": "要求回拨",
+    "hearing": "听力困难（改为上门）",
+    "away": "住院或外出",
+    "deceased": "已故",
+}
+#: Outcomes that come with the questionnaire's answers.
+ANSWERED = {"completed", "proxy"}
+#: Nobody reached this time: try again, on another half-day, up to the attempt limit.
+RETRY = {"no_answer", "busy", "switched_off", "away"}
+#: Outcomes that close the task at once, and the status they close it with. 已故 also keeps
+#: the resident out of every later sample; 空号, 停机 and 非本人 mean the roster's number
+#: cannot reach the person, so calling again would not help.
+CLOSING = {
+    "refused": "refused",
+    "hearing": "to_visit",
+    "deceased": "ineligible",
+    "invalid_number": "unreachable",
+    "suspended": "unreachable",
+    "wrong_person": "unreachable",
+}
+
+
+class CallRefused(ValueError):
+    """The attempt cannot be recorded now; the message says why, for the caller."""
+
+
+@dataclass(frozen=True)
+class CallingHours:
+    """The local times when residents may be called."""
+
+    ranges: tuple[tuple[time, time], ...]
+    zone: ZoneInfo
+
+    @classmethod
+    def parse(cls, spec: str, zone: str) -> "CallingHours":
+        """From ``"09:00-11:30,14:30-17:30"``; raises ValueError for a malformed spec."""
+        ranges = []
+        for part in spec.split(","):
+            start, end = (time.fromisoformat(t.strip()) for t in part.split("-"))
+            if start >= end:
+                raise ValueError(f"calling hours {part!r}: the start must come before the end")
+            ranges.append((start, end))
+        return cls(tuple(ranges), ZoneInfo(zone))
+
+    def local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self.zone)
+
+    def is_open(self, moment: datetime) -> bool:
+        clock = self.local(moment).time()
+        return any(start <= clock < end for start, end in self.ranges)
+
+    def describe(self) -> str:
+        return "、".join(f"{s:%H:%M}–{e:%H:%M}" for s, e in self.ranges)
+
+    def half_day(self, moment: datetime) -> tuple:
+        """(local date, morning or afternoon): retries must fall in different half-days."""
+        local = self.local(moment)
+        return local.date(), local.hour < 12
+
+
+def wait_reason(task: CallTask, now: datetime, hours: CallingHours) -> str | None:
+    """Why ``task`` cannot be called now, or None when it can."""
+    if not task.is_open:
+        return f"此任务已结束（{task.status_label}）。"
+    if not hours.is_open(now):
+        return f"现在不是通话时间（{hours.describe()}）。"
+    if task.callback_at is not None:
+        if task.callback_at > now:
+            when = hours.local(task.callback_at)
+            return f"对方要求 {when:%m月%d日 %H:%M} 后回拨。"
+        return None
+    tried = {hours.half_day(a.at) for a in task.attempts if a.outcome in RETRY}
+    if hours.half_day(now) in tried:
+        return "本半天已经拨打过，请换一个半天（上午/下午）或另一天再拨。"
+    return None
+
+
+def callable_tasks(
+    session: Session, batch: SampleBatch, now: datetime, hours: CallingHours
+) -> list[CallTask]:
+    """The batch's tasks that may be called now, due call-backs first."""
+    tasks = session.scalars(
+        select(CallTask)
+        .where(CallTask.batch_id == batch.id, CallTask.status == "open")
+        .options(selectinload(CallTask.attempts), selectinload(CallTask.site))
+        .order_by(CallTask.id)
+    )
+    ready = [t for t in tasks if wait_reason(t, now, hours) is None]
+    return sorted(ready, key=lambda t: (t.callback_at is None, t.id))
+
+
+def record_attempt(
+    session: Session,
+    task: CallTask,
+    caller: User,
+    *,
+    outcome: str,
+    now: datetime,
+    hours: CallingHours,
+    max_attempts: int,
+    note: str = "",
+    callback_at: datetime | None = None,
+    questions: list | None = None,
+    answers: dict | None = None,
+) -> CallAttempt:
+    """Log one dialling of ``task`` and move the task on.
+
+    ``completed`` and ``proxy`` need the validated ``answers`` to the project's current
+    ``questions``: they are stored as a ``phone`` response (a proxy's marked as such) with the
+    notice version in force. ``callback`` needs ``callback_at``. Raises CallRefused when the
+    task cannot be called now. Call inside the write transaction, with ``task`` locked.
+    """
+    reason = wait_reason(task, now, hours)
+    if reason:
+        raise CallRefused(reason)
+    attempt = CallAttempt(
+        task=task, at=now, caller=caller, outcome=outcome, note=note, callback_at=callback_at
+    )
+    session.add(attempt)
+    if outcome in ANSWERED:
+        version_id = questions[0].version_id
+        submission = submit_response(
+            session,
+            task.site_id,
+            version_id,
+            questions,
+            channel="phone",
+            answers=answers,
+            comment=note,
+            proxy=outcome == "proxy",
+        )
+        task.response_id = submission.response_id
+        task.notice = notice_in_force(session)
+        _close(task, "completed", now)
+    elif outcome == "callback":
+        task.callback_at = callback_at
+    elif outcome in CLOSING:
+        _close(task, CLOSING[outcome], now)
+        if outcome == "deceased" and task.resident is not None:
+            task.resident.deceased_at = now
+    else:  # RETRY
+        task.callback_at = None
+        failed = sum(1 for a in task.attempts if a.outcome in RETRY)
+        if failed >= max_attempts:
+            _close(task, "unreachable", now)
+    return attempt
+
+
+def _close(task: CallTask, status: str, now: datetime) -> None:
+    task.status, task.closed_at, task.callback_at = status, now, None
+
+
+@dataclass
+class BatchReport:
+    """A batch's results: tasks by status, attempts by outcome, and the response rate."""
+
+    sampled: int
+    statuses: dict[str, int]
+    outcomes: dict[str, int]
+    completed: int
+    proxy: int
+    eligible: int
+
+    @property
+    def response_rate(self) -> float | None:
+        """AAPOR RR1-style: completed calls over sampled residents still eligible (not
+        deceased, not removed from the roster)."""
+        return self.completed / self.eligible if self.eligible else None
+
+
+def batch_report(session: Session, batch: SampleBatch) -> BatchReport:
+    """Counts for one batch (two grouped queries)."""
+    statuses = Counter(
+        dict(
+            session.execute(
+                select(CallTask.status, func.count())
+                .where(CallTask.batch_id == batch.id)
+                .group_by(CallTask.status)
+            ).all()
+        )
+    )
+    outcomes = Counter(
+        dict(
+            session.execute(
+                select(CallAttempt.outcome, func.count())
+                .join(CallTask, CallAttempt.task_id == CallTask.id)
+                .where(CallTask.batch_id == batch.id)
+                .group_by(CallAttempt.outcome)
+            ).all()
+        )
+    )
+    sampled = sum(statuses.values())
+    return BatchReport(
+        sampled=sampled,
+        statuses={status: statuses.get(status, 0) for status in TASK_STATUSES},
+        outcomes={outcome: outcomes.get(outcome, 0) for outcome in OUTCOMES},
+        completed=statuses.get("completed", 0),
+        proxy=outcomes.get("proxy", 0),
+        eligible=sampled - statuses.get("ineligible", 0) - statuses.get("removed", 0),
+    )
+
+
+def batches(session: Session, project_id: int, scope: Scope) -> list[SampleBatch]:
+    """The project's batches drawn within ``scope``, newest first."""
+    return list(
+        session.scalars(
+            select(SampleBatch)
+            .where(SampleBatch.project_id == project_id, scope.where(SampleBatch.region_id))
+            .order_by(SampleBatch.created_at.desc())
+        )
+    )

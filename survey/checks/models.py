@@ -1,0 +1,259 @@
+"""Resident rosters, spot-check samples with their call tasks and attempts, and visits."""
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.accounts.models import User
+from survey.db import db, now_utc
+from survey.responses.models import Response
+from survey.sites.models import Project, Region, Site
+
+
+class Notice(db.Model):
+    """The text a caller reads at the start of a call: who calls, why, what is kept.
+
+    Versioned: a new wording is a new row, and every completed call keeps the version read.
+    """
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(unique=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+IMPORT_STATUSES = {"staged": "待确认", "imported": "已导入", "cancelled": "已取消"}
+
+
+class RosterImport(db.Model):
+    """An uploaded roster file: staged (checked, waiting for the user), imported or cancelled.
+
+    The file itself is kept, encrypted, only while staged.
+    """
+
+    __tablename__ = "roster_imports"
+    __table_args__ = (
+        CheckConstraint("status in ('staged', 'imported', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    #: The region of the user who uploaded it; only its sites may be imported.
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="staged")
+    #: The uploaded file, Fernet-encrypted; emptied once imported or cancelled.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    valid_rows: Mapped[int] = mapped_column(default=0)
+    bad_rows: Mapped[int] = mapped_column(default=0)
+    #: The report's bad rows, ``[[line, reason], …]`` (reasons never quote a phone number).
+    problems: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    finished_at: Mapped[datetime | None]
+
+    project: Mapped[Project] = relationship()
+    user: Mapped[User] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return IMPORT_STATUSES[self.status]
+
+
+class Resident(db.Model):
+    """A person served at a site, on the roster for phone spot-checks. Name, phone and note
+    are stored encrypted only (``survey.checks.personal``)."""
+
+    __tablename__ = "residents"
+    __table_args__ = (UniqueConstraint("project_id", "phone_digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("roster_imports.id"), index=True)
+    name_token: Mapped[str] = mapped_column(Text)
+    phone_token: Mapped[str] = mapped_column(Text)
+    #: Keyed hash of the normalised number: finds duplicates and searches without decrypting.
+    phone_digest: Mapped[str] = mapped_column(String(64))
+    note_token: Mapped[str | None] = mapped_column(Text)
+    #: When the roster learned the person had died: never sampled again.
+    deceased_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
+
+    site: Mapped[Site] = relationship()
+
+
+SAMPLE_MODES = {"count": "每个点位抽 N 人", "percent": "每个点位抽 P %（不少于最低人数）"}
+
+
+class SampleBatch(db.Model):
+    """A drawn sample of residents to call. The seed makes the draw reproducible."""
+
+    __tablename__ = "sample_batches"
+    __table_args__ = (CheckConstraint("mode in ('count', 'percent')", name="mode"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    #: The drawer's county or city: the batch holds only that region's sites.
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    seed: Mapped[str] = mapped_column(String(40))
+    mode: Mapped[str] = mapped_column(String(10))
+    #: N residents per site (count), or P percent (percent).
+    size: Mapped[int]
+    #: Fewest residents per site in percent mode.
+    minimum: Mapped[int] = mapped_column(default=0)
+    #: Residents called within this many days before the draw were left out.
+    exclude_days: Mapped[int]
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    project: Mapped[Project] = relationship()
+    region: Mapped[Region | None] = relationship()
+    created_by: Mapped[User] = relationship()
+    tasks: Mapped[list["CallTask"]] = relationship(
+        back_populates="batch", order_by="CallTask.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def mode_label(self) -> str:
+        if self.mode == "count":
+            return f"每个点位 {self.size} 人"
+        return f"每个点位 {self.size}%，不少于 {self.minimum} 人"
+
+
+#: Final states of a call task, as stored → as shown. ``open`` tasks are still to be called.
+TASK_STATUSES = {
+    "open": "待拨打",
+    "completed": "已完成",
+    "unreachable": "联系不上",
+    "refused": "拒访",
+    "to_visit": "改为上门",
+    "ineligible": "不在调查范围",
+    "removed": "已移出名单",
+}
+
+
+class CallTask(db.Model):
+    """One sampled resident to be called, with its attempts and, once reached, the answers."""
+
+    __tablename__ = "call_tasks"
+    __table_args__ = (
+        UniqueConstraint("batch_id", "resident_id"),
+        CheckConstraint(
+            "status in ('open', 'completed', 'unreachable', 'refused', 'to_visit', "
+            "'ineligible', 'removed')",
+            name="status",
+        ),
+        Index("ix_call_tasks_resident_created", "resident_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("sample_batches.id"), index=True)
+    #: Emptied when the resident is deleted from the roster; the task's outcome is kept.
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id", ondelete="SET NULL"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    #: When the resident asked to be called back.
+    callback_at: Mapped[datetime | None]
+    #: The answers given on the completed call (channel ``phone``).
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("responses.id", ondelete="SET NULL"), index=True
+    )
+    #: The notice read at the start of the completed call.
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    closed_at: Mapped[datetime | None]
+
+    batch: Mapped[SampleBatch] = relationship(back_populates="tasks")
+    resident: Mapped[Resident | None] = relationship()
+    site: Mapped[Site] = relationship()
+    response: Mapped[Response | None] = relationship()
+    notice: Mapped[Notice | None] = relationship()
+    attempts: Mapped[list["CallAttempt"]] = relationship(
+        back_populates="task", order_by="CallAttempt.at", cascade="all, delete-orphan"
+    )
+
+    @property
+    def status_label(self) -> str:
+        return TASK_STATUSES[self.status]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+class CallAttempt(db.Model):
+    """One dialling of a call task: when, by whom, and what came of it."""
+
+    __tablename__ = "call_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("call_tasks.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
+    caller_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: One of ``survey.checks.calls.OUTCOMES``.
+    outcome: Mapped[str] = mapped_column(String(20))
+    callback_at: Mapped[datetime | None]
+    note: Mapped[str] = mapped_column(String(500), default="")
+
+    task: Mapped[CallTask] = relationship(back_populates="attempts")
+    caller: Mapped[User] = relationship()
+
+
+class Visit(db.Model):
+    """An unannounced visit (随机暗访) to a site: checklist, findings, photos, interviews."""
+
+    __tablename__ = "visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    visited_on: Mapped[date] = mapped_column(Date)
+    inspectors: Mapped[str] = mapped_column(String(200))
+    #: ``[{"item": "...", "ok": true|false}]``, from the project's acceptance standard.
+    checklist: Mapped[list] = mapped_column(JSON)
+    findings: Mapped[str] = mapped_column(Text, default="")
+    #: The seed of the random draw that picked the site, if it was drawn.
+    draw_seed: Mapped[str | None] = mapped_column(String(40))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    site: Mapped[Site] = relationship()
+    created_by: Mapped[User] = relationship()
+    photos: Mapped[list["VisitPhoto"]] = relationship(
+        back_populates="visit", order_by="VisitPhoto.id", cascade="all, delete-orphan"
+    )
+    interviews: Mapped[list[Response]] = relationship(
+        order_by=Response.id, cascade="all, delete-orphan", foreign_keys=[Response.visit_id]
+    )
+
+
+class VisitPhoto(db.Model):
+    """A photo taken on a visit, re-encoded on upload (no EXIF, no GPS)."""
+
+    __tablename__ = "visit_photos"
+    __table_args__ = (
+        CheckConstraint("content_type in ('image/jpeg', 'image/png')", name="content_type"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"), index=True)
+    content_type: Mapped[str] = mapped_column(String(20))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    width: Mapped[int]
+    height: Mapped[int]
+
+    visit: Mapped[Visit] = relationship(back_populates="photos")

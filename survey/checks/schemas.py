@@ -1,0 +1,128 @@
+"""What the staff forms of rosters, spot-checks and visits may post, with messages in Chinese."""
+
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+from survey.checks.calls import OUTCOMES
+from survey.checks.models import SAMPLE_MODES
+from survey.responses.schemas import WholeNumber, readable_text
+
+SEED = validate.Regexp(
+    r"^[0-9A-Za-z_-]{0,40}$", error="随机种子只能用字母、数字、- 和 _，最多 40 个。"
+)
+
+
+def _text(max_length: int, what: str, required: bool = False) -> fields.String:
+    length = validate.Length(
+        min=1 if required else 0,
+        max=max_length,
+        error=f"请填写{what}（不超过 {max_length} 个字）。",
+    )
+    messages = {"required": f"请填写{what}。", "invalid": f"{what}的格式不对。"}
+    if required:
+        return fields.String(
+            required=True, validate=[length, readable_text], error_messages=messages
+        )
+    return fields.String(load_default="", validate=[length, readable_text], error_messages=messages)
+
+
+class _Form(Schema):
+    """Staff forms carry fields we do not read here (csrf_token, answers): ignored.
+    Text is trimmed first, so a field of spaces counts as empty."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def trim(self, data, **_kwargs):
+        return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+
+
+class RosterQuerySchema(_Form):
+    phone = fields.String(load_default="")
+    page = WholeNumber(load_default=1, validate=validate.Range(1, 100000))
+
+
+class SampleSchema(_Form):
+    mode = fields.String(
+        required=True, validate=validate.OneOf(list(SAMPLE_MODES), error="请选择抽样方式。")
+    )
+    size = WholeNumber(
+        required=True,
+        validate=validate.Range(1, 1000, error="抽样数量应在 1 到 1000 之间。"),
+        error_messages={"required": "请填写抽样数量。", "invalid": "抽样数量应是整数。"},
+    )
+    minimum = WholeNumber(
+        load_default=0,
+        validate=validate.Range(0, 1000, error="最低人数应在 0 到 1000 之间。"),
+        error_messages={"invalid": "最低人数应是整数。"},
+    )
+    seed = fields.String(load_default="", validate=SEED)
+
+    @validates_schema
+    def percent_at_most_100(self, data, **_kwargs):
+        if data.get("mode") == "percent" and data.get("size", 0) > 100:
+            raise ValidationError("百分比应在 1 到 100 之间。", "size")
+
+
+class AttemptSchema(_Form):
+    outcome = fields.String(
+        required=True,
+        validate=validate.OneOf(list(OUTCOMES), error="请选择通话结果。"),
+        error_messages={"required": "请选择通话结果。"},
+    )
+    note = _text(500, "备注")
+    callback_at = fields.NaiveDateTime(
+        load_default=None,
+        format="%Y-%m-%dT%H:%M",
+        error_messages={"invalid": "回拨时间的格式不对。"},
+    )
+
+    @validates_schema
+    def callback_needs_time(self, data, **_kwargs):
+        if data.get("outcome") == "callback" and data.get("callback_at") is None:
+            raise ValidationError("要求回拨时，请填写回拨时间。", "callback_at")
+
+
+class PickSchema(_Form):
+    count = WholeNumber(
+        load_default=3,
+        validate=validate.Range(1, 200, error="抽取点位数应在 1 到 200 之间。"),
+        error_messages={"invalid": "抽取点位数应是整数。"},
+    )
+    seed = fields.String(load_default="", validate=SEED)
+
+
+class VisitSchema(_Form):
+    visited_on = fields.Date(
+        required=True,
+        error_messages={"required": "请填写暗访日期。", "invalid": "日期的格式不对。"},
+    )
+    inspectors = _text(200, "暗访人员", required=True)
+    findings = _text(5000, "发现的问题")
+    passed = fields.List(WholeNumber(), load_default=list)
+    draw_seed = fields.String(load_default="", validate=SEED)
+
+
+class InterviewSchema(_Form):
+    comment = _text(500, "访谈记录")
+
+
+class NoticeSchema(_Form):
+    body = _text(1000, "告知语", required=True)
+
+
+roster_query_schema = RosterQuerySchema()
+sample_schema = SampleSchema()
+attempt_schema = AttemptSchema()
+pick_schema = PickSchema()
+visit_schema = VisitSchema()
+interview_schema = InterviewSchema()
+notice_schema = NoticeSchema()

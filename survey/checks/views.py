@@ -1,0 +1,673 @@
+"""Staff pages for rosters, phone spot-checks and unannounced visits.
+
+Every record is fetched through ``survey.accounts.scope``: a county user asking for another
+county's roster entry, batch, call, visit or photo gets 404, from any URL.
+"""
+
+import csv
+import io
+from datetime import datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_login import current_user
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from survey.accounts.access import role_required
+from survey.accounts.models import User
+from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_scope, scope_of
+from survey.accounts.services import record
+from survey.checks import calls, notices, roster, sampling, visits
+from survey.checks.models import CallTask, Resident, RosterImport, SampleBatch, Visit, VisitPhoto
+from survey.checks.phones import BadPhone, mask_phone, normalize_phone
+from survey.checks.photos import BadPhoto, clean_photo
+from survey.checks.roster_files import RosterFileError
+from survey.checks.schemas import (
+    attempt_schema,
+    interview_schema,
+    notice_schema,
+    pick_schema,
+    roster_query_schema,
+    sample_schema,
+    visit_schema,
+)
+from survey.db import begin_write, db, now_utc
+from survey.responses.form import build_form
+from survey.responses.schemas import answers_schema
+from survey.sites.models import Site
+from survey.uploads import FORM_OVERHEAD, upload_limit
+
+bp = Blueprint("checks", __name__, url_prefix="/checks")
+
+#: Who works with residents' data: city and county staff (admins manage the system only).
+STAFF = ("city", "county")
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _scope():
+    return scope_of(db.session, _user())
+
+
+def _cipher():
+    return current_app.extensions["field_cipher"]
+
+
+def _hours() -> calls.CallingHours:
+    return current_app.extensions["calling_hours"]
+
+
+def _now() -> datetime:
+    """The current time, from the app's clock (tests set another one)."""
+    return current_app.extensions.get("clock", now_utc)()
+
+
+def _audit(action: str, detail: str) -> None:
+    record(db.session, action, user=_user(), detail=detail, ip=request.remote_addr or "")
+
+
+def _errors(err: ValidationError) -> dict:
+    return err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
+
+
+def _first_error(errors: dict) -> str:
+    messages = next(iter(errors.values()))
+    return messages[0] if isinstance(messages, list) else str(messages)
+
+
+def _questions(project):
+    return project.questionnaire.current_version.questions
+
+
+def _answers(questions) -> dict:
+    """The questionnaire answers posted as ``q.<key>``, validated. Raises ValidationError."""
+    posted = {k[2:]: v for k, v in request.form.items() if k.startswith("q.")}
+    return answers_schema(questions).load(posted)
+
+
+def _answer_form(questions, errors=None):
+    posted = {k[2:]: v for k, v in request.form.items() if k.startswith("q.")}
+    return build_form(questions, posted, errors or {})
+
+
+@bp.app_template_filter("local")
+def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored UTC time as the bureau's local time."""
+    return _hours().local(moment).strftime(fmt) if moment else ""
+
+
+# -- overview --------------------------------------------------------------------------
+
+
+@bp.get("/")
+@role_required(*STAFF)
+def index():
+    """The projects this user works on, with their roster, samples and visits."""
+    scope = _scope()
+    rows = [
+        (project, roster.roster_size(db.session, project.id, scope))
+        for project in projects_in_scope(db.session, scope)
+    ]
+    return render_template("checks/index.html", rows=rows)
+
+
+# -- roster ----------------------------------------------------------------------------
+
+
+def _roster_page(project, status=200, **extra):
+    scope = _scope()
+    # The number searched for comes in a POST body, never the URL: URLs end up in access logs.
+    values = request.args.to_dict() | request.form.to_dict()
+    try:
+        query = roster_query_schema.load(values)
+    except ValidationError:
+        abort(400)
+    phone, search_error = "", None
+    if query["phone"]:
+        try:
+            phone = normalize_phone(query["phone"])
+        except BadPhone as err:
+            search_error = f"电话有误：{err}"
+    entries, total = roster.roster_page(
+        db.session, _cipher(), project.id, scope, phone=phone or None, page=query["page"]
+    )
+    imports = db.session.scalars(
+        select(RosterImport)
+        .where(RosterImport.project_id == project.id, scope.where(RosterImport.region_id))
+        .order_by(RosterImport.created_at.desc())
+        .limit(10)
+    )
+    return render_template(
+        "checks/roster.html",
+        project=project,
+        entries=entries,
+        total=total,
+        page=query["page"],
+        pages=max(1, -(-total // 100)),
+        search=query["phone"],
+        search_error=search_error,
+        imports=list(imports),
+        max_mb=current_app.config["ROSTER_MAX_BYTES"] // (1024 * 1024),
+        **extra,
+    ), status
+
+
+@bp.get("/projects/<int:project_id>/roster")
+@role_required(*STAFF)
+def roster_list(project_id):
+    """The project's roster within the user's region, masked, with the import form."""
+    return _roster_page(project_in_scope(db.session, _scope(), project_id))
+
+
+@bp.post("/projects/<int:project_id>/roster/search")
+@role_required(*STAFF)
+def roster_search(project_id):
+    """Find a number on the roster (posted, so it never appears in a URL or a log)."""
+    return _roster_page(project_in_scope(db.session, _scope(), project_id))
+
+
+@bp.post("/projects/<int:project_id>/roster/import")
+@role_required(*STAFF)
+@upload_limit(lambda config: config["ROSTER_MAX_BYTES"] + FORM_OVERHEAD)
+def roster_upload(project_id):
+    """Check an uploaded roster file and keep it for the user to confirm; writes no rows."""
+    scope = _scope()
+    project = project_in_scope(db.session, scope, project_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _roster_page(project, 422, upload_error="请选择要上传的名单文件。")
+    try:
+        check = roster.check_file(
+            db.session, _cipher(), project.id, scope, upload.stream, upload.filename
+        )
+    except RosterFileError as err:
+        return _roster_page(project, 422, upload_error=str(err))
+    upload.stream.seek(0)
+    begin_write(db.session)
+    staged = roster.stage_import(
+        db.session, _cipher(), project, _user(), upload.filename, upload.stream.read(), check
+    )
+    db.session.commit()
+    return redirect(url_for(".import_report", import_id=staged.id))
+
+
+def _staged(import_id: int) -> RosterImport:
+    """A roster import of the current user's (others' are not theirs to confirm)."""
+    staged = get_in_scope(db.session, _scope(), RosterImport, import_id, lambda i: i.region_id)
+    if staged.user_id != _user().id:
+        abort(404)
+    return staged
+
+
+@bp.get("/imports/<int:import_id>")
+@role_required(*STAFF)
+def import_report(import_id):
+    """The check of an uploaded file: every bad row with its line and reason."""
+    return render_template("checks/import.html", staged=_staged(import_id))
+
+
+@bp.post("/imports/<int:import_id>/confirm")
+@role_required(*STAFF)
+def import_confirm(import_id):
+    """Import the valid rows of a checked file, all at once or not at all."""
+    staged = _staged(import_id)
+    if staged.status != "staged":
+        flash(f"这份文件已{staged.status_label}，没有重复导入。", "info")
+        return redirect(url_for(".roster_list", project_id=staged.project_id))
+    values = roster.prepared_rows(db.session, _cipher(), staged, _scope())
+    begin_write(db.session)
+    db.session.refresh(staged, with_for_update=True)
+    if staged.status != "staged":  # confirmed twice at once: the other request imported it
+        db.session.rollback()
+        return redirect(url_for(".roster_list", project_id=staged.project_id))
+    added = roster.import_rows(db.session, staged, values)
+    _audit(
+        "roster_imported",
+        f"{staged.project.name}：文件“{staged.filename}”导入 {added} 人（导入编号 {staged.id}）",
+    )
+    db.session.commit()
+    flash(f"已导入 {added} 人。", "info")
+    return redirect(url_for(".roster_list", project_id=staged.project_id))
+
+
+@bp.post("/imports/<int:import_id>/cancel")
+@role_required(*STAFF)
+def import_cancel(import_id):
+    """Drop a checked file; nothing is imported."""
+    staged = _staged(import_id)
+    if staged.status == "staged":
+        begin_write(db.session)
+        roster.cancel_import(staged)
+        _audit("roster_import_cancelled", f"文件“{staged.filename}”（导入编号 {staged.id}）")
+        db.session.commit()
+        flash("已取消，名单没有任何改动。", "info")
+    return redirect(url_for(".roster_list", project_id=staged.project_id))
+
+
+@bp.post("/residents/<int:resident_id>/delete")
+@role_required(*STAFF)
+def resident_delete(resident_id):
+    """Delete one person from the roster (on their request, or entered by mistake)."""
+    resident = get_in_scope(db.session, _scope(), Resident, resident_id, lambda r: r.site.region_id)
+    project_id = resident.project_id
+    begin_write(db.session)
+    roster.remove_residents(db.session, Resident.id == resident.id)
+    _audit("resident_deleted", f"名单人员 {resident_id}（点位 {resident.site.name}）")
+    db.session.commit()
+    flash("已从名单中删除。", "info")
+    return redirect(url_for(".roster_list", project_id=project_id))
+
+
+# -- samples ---------------------------------------------------------------------------
+
+
+def _samples_page(project, status=200, errors=None):
+    scope = _scope()
+    config = current_app.config
+    frame = sampling.sampling_frame(
+        db.session, project.id, scope, _now(), config["CALL_EXCLUDE_DAYS"]
+    )
+    return render_template(
+        "checks/samples.html",
+        project=project,
+        frame=frame,
+        batches=calls.batches(db.session, project.id, scope),
+        exclude_days=config["CALL_EXCLUDE_DAYS"],
+        form=request.form,
+        errors=errors or {},
+    ), status
+
+
+@bp.get("/projects/<int:project_id>/samples")
+@role_required(*STAFF)
+def samples(project_id):
+    """Sample sizes per site (with the ±5 % guidance) and the project's batches."""
+    return _samples_page(project_in_scope(db.session, _scope(), project_id))
+
+
+@bp.post("/projects/<int:project_id>/samples")
+@role_required(*STAFF)
+def sample_draw(project_id):
+    """Draw a batch of residents to call."""
+    scope = _scope()
+    project = project_in_scope(db.session, scope, project_id)
+    try:
+        data = sample_schema.load(request.form.to_dict())
+    except ValidationError as err:
+        return _samples_page(project, 422, _errors(err))
+    begin_write(db.session)
+    batch = sampling.draw_sample(
+        db.session,
+        project.id,
+        scope,
+        _user(),
+        mode=data["mode"],
+        size=data["size"],
+        minimum=data["minimum"],
+        seed=data["seed"] or None,
+        now=_now(),
+        exclude_days=current_app.config["CALL_EXCLUDE_DAYS"],
+    )
+    db.session.flush()
+    _audit(
+        "sample_drawn",
+        f"{project.name}：批次 {batch.id}，{batch.mode_label}，种子 {batch.seed}，"
+        f"{len(batch.tasks)} 人",
+    )
+    db.session.commit()
+    flash(f"已抽取 {len(batch.tasks)} 人（随机种子 {batch.seed}）。", "info")
+    return redirect(url_for(".batch", batch_id=batch.id))
+
+
+def _batch(batch_id: int) -> SampleBatch:
+    return get_in_scope(db.session, _scope(), SampleBatch, batch_id, lambda b: b.region_id)
+
+
+@bp.get("/batches/<int:batch_id>")
+@role_required(*STAFF)
+def batch(batch_id):
+    """A batch: who can be called now, every task's state, and the response rate."""
+    batch = _batch(batch_id)
+    return render_template(
+        "checks/batch.html",
+        batch=batch,
+        report=calls.batch_report(db.session, batch),
+        ready=calls.callable_tasks(db.session, batch, _now(), _hours()),
+        hours=_hours(),
+        in_hours=_hours().is_open(_now()),
+        statuses=calls.TASK_STATUSES,
+        outcomes=calls.OUTCOMES,
+    )
+
+
+def _spreadsheet_safe(value) -> str:
+    """Text that Excel will not run as a formula (CSV injection)."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/batches/<int:batch_id>/tasks.csv")
+@role_required(*STAFF)
+def batch_export(batch_id):
+    """The batch's tasks for Excel (UTF-8 with BOM): masked numbers only, never names."""
+    batch, cipher = _batch(batch_id), _cipher()
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["任务编号", "县（市、区）", "点位", "电话（已隐藏）", "状态", "拨打次数", "结束时间"]
+    )
+    for task in batch.tasks:
+        phone = mask_phone(cipher.decrypt(task.resident.phone_token)) if task.resident else ""
+        row = [task.id, task.site.region.name, task.site.name, phone, task.status_label]
+        row += [len(task.attempts), local_time(task.closed_at)]
+        writer.writerow([_spreadsheet_safe(cell) for cell in row])
+    begin_write(db.session)
+    _audit("exported", f"电话抽查批次 {batch.id} 的任务清单（{len(batch.tasks)} 行）")
+    db.session.commit()
+    data = io.BytesIO(out.getvalue().encode("utf-8-sig"))
+    name = f"电话抽查-批次{batch.id}.csv"
+    return send_file(data, mimetype="text/csv", as_attachment=True, download_name=name)
+
+
+# -- calls -----------------------------------------------------------------------------
+
+
+def _task(task_id: int) -> CallTask:
+    return get_in_scope(db.session, _scope(), CallTask, task_id, lambda t: t.site.region_id)
+
+
+def _call_page(task: CallTask, status=200, *, phone=None, errors=None, answer_errors=None):
+    questions = _questions(task.batch.project)
+    resident = task.resident
+    name = _cipher().decrypt(resident.name_token) if resident else "（已移出名单）"
+    masked = mask_phone(_cipher().decrypt(resident.phone_token)) if resident else ""
+    return render_template(
+        "checks/call.html",
+        task=task,
+        name=name,
+        masked=masked,
+        phone=phone,
+        notice=notices.current_notice(db.session),
+        wait=calls.wait_reason(task, _now(), _hours()),
+        outcomes=calls.OUTCOMES,
+        form=request.form,
+        errors=errors or {},
+        questions=_answer_form(questions, answer_errors),
+    ), status
+
+
+@bp.get("/tasks/<int:task_id>")
+@role_required(*STAFF)
+def task(task_id):
+    """The call page: notice to read, the masked number, attempts so far, the answers."""
+    return _call_page(_task(task_id))
+
+
+@bp.post("/tasks/<int:task_id>/reveal")
+@role_required(*STAFF)
+def reveal(task_id):
+    """Show the whole number once, to dial it; every reveal goes into the audit log."""
+    task = _task(task_id)
+    if task.resident is None:
+        abort(404)
+    begin_write(db.session)
+    _audit("phone_revealed", f"电话抽查任务 {task.id}（名单人员 {task.resident_id}）")
+    db.session.commit()
+    return _call_page(task, phone=_cipher().decrypt(task.resident.phone_token))
+
+
+@bp.post("/tasks/<int:task_id>/attempts")
+@role_required(*STAFF)
+def attempt(task_id):
+    """Log an attempt; a completed call stores its answers as a ``phone`` response."""
+    task = _task(task_id)
+    questions = _questions(task.batch.project)
+    try:
+        data = attempt_schema.load(request.form.to_dict())
+    except ValidationError as err:
+        return _call_page(task, 422, errors=_errors(err))
+    answers = None
+    if data["outcome"] in calls.ANSWERED:
+        try:
+            answers = _answers(questions)
+        except ValidationError as err:
+            return _call_page(task, 422, answer_errors=_errors(err))
+    callback_at = data["callback_at"]
+    if callback_at is not None:
+        callback_at = callback_at.replace(tzinfo=_hours().zone)
+    begin_write(db.session)
+    db.session.refresh(task, with_for_update=True)
+    try:
+        calls.record_attempt(
+            db.session,
+            task,
+            _user(),
+            outcome=data["outcome"],
+            now=_now(),
+            hours=_hours(),
+            max_attempts=current_app.config["CALL_MAX_ATTEMPTS"],
+            note=data["note"],
+            callback_at=callback_at,
+            questions=questions,
+            answers=answers,
+        )
+    except calls.CallRefused as err:
+        db.session.rollback()
+        return _call_page(task, 409, errors={"outcome": [str(err)]})
+    _audit("call_logged", f"电话抽查任务 {task.id}：{calls.OUTCOMES[data['outcome']]}")
+    db.session.commit()
+    flash(f"已记录：{calls.OUTCOMES[data['outcome']]}（{task.status_label}）。", "info")
+    return redirect(url_for(".batch", batch_id=task.batch_id))
+
+
+# -- visits ----------------------------------------------------------------------------
+
+
+@bp.get("/projects/<int:project_id>/visits")
+@role_required(*STAFF)
+def visit_list(project_id):
+    """The project's visits, and a reproducible random pick of sites to visit next."""
+    scope = _scope()
+    project = project_in_scope(db.session, scope, project_id)
+    try:
+        pick = pick_schema.load(request.args.to_dict())
+    except ValidationError as err:
+        pick, pick_error = None, _first_error(_errors(err))
+    else:
+        pick_error = None
+    picked, seed = [], None
+    if pick is not None and "count" in request.args:
+        seed = pick["seed"] or sampling.new_seed()
+        picked = visits.draw_sites(db.session, project.id, scope, pick["count"], seed)
+    return render_template(
+        "checks/visits.html",
+        project=project,
+        visits=visits.visits_of(db.session, project.id, scope),
+        sites=visits.sites_in_scope(db.session, project.id, scope),
+        picked=picked,
+        seed=seed,
+        pick_error=pick_error,
+    ), 422 if pick_error else 200
+
+
+def _site(site_id: int) -> Site:
+    return get_in_scope(db.session, _scope(), Site, site_id, lambda s: s.region_id)
+
+
+def _visit_form(site: Site, status=200, errors=None):
+    return render_template(
+        "checks/visit_form.html",
+        site=site,
+        checklist=visits.checklist_for(site.project),
+        form=request.form,
+        passed=set(request.form.getlist("passed")),
+        errors=errors or {},
+        draw_seed=request.values.get("draw_seed", ""),
+        max_photos=current_app.config["VISIT_MAX_PHOTOS"],
+        max_mb=current_app.config["PHOTO_MAX_BYTES"] // (1024 * 1024),
+        today=_hours().local(_now()).date().isoformat(),
+    ), status
+
+
+@bp.get("/sites/<int:site_id>/visits/new")
+@role_required(*STAFF)
+def visit_new(site_id):
+    """The form for a visit to one site."""
+    return _visit_form(_site(site_id))
+
+
+def _photos() -> list:
+    """The uploaded photos, cleaned. Aborts 413 for one over PHOTO_MAX_BYTES; raises BadPhoto."""
+    config = current_app.config
+    files = [f for f in request.files.getlist("photos") if f.filename]
+    if len(files) > config["VISIT_MAX_PHOTOS"]:
+        raise BadPhoto(f"每次最多上传 {config['VISIT_MAX_PHOTOS']} 张照片。")
+    cleaned = []
+    for upload in files:
+        data = upload.stream.read(config["PHOTO_MAX_BYTES"] + 1)
+        if len(data) > config["PHOTO_MAX_BYTES"]:
+            abort(413)
+        cleaned.append(clean_photo(data))
+    return cleaned
+
+
+@bp.post("/sites/<int:site_id>/visits/new")
+@role_required(*STAFF)
+@upload_limit(lambda c: c["PHOTO_MAX_BYTES"] * c["VISIT_MAX_PHOTOS"] + FORM_OVERHEAD)
+def visit_create(site_id):
+    """Record a visit with its checklist, findings and photos."""
+    site = _site(site_id)
+    data = request.form.to_dict() | {"passed": request.form.getlist("passed")}
+    try:
+        values = visit_schema.load(data)
+        photos = _photos()
+    except ValidationError as err:
+        return _visit_form(site, 422, _errors(err))
+    except BadPhoto as err:
+        return _visit_form(site, 422, {"photos": [str(err)]})
+    begin_write(db.session)
+    visit = visits.record_visit(
+        db.session,
+        site,
+        _user(),
+        visited_on=values["visited_on"],
+        inspectors=values["inspectors"],
+        passed=set(values["passed"]),
+        findings=values["findings"],
+        photos=photos,
+        draw_seed=values["draw_seed"] or None,
+    )
+    _audit(
+        "visit_recorded", f"暗访 {visit.id}：{site.name}，{visit.visited_on}，{len(photos)} 张照片"
+    )
+    db.session.commit()
+    flash("暗访记录已保存。可以继续录入现场访谈。", "info")
+    return redirect(url_for(".visit", visit_id=visit.id))
+
+
+def _visit(visit_id: int) -> Visit:
+    return get_in_scope(db.session, _scope(), Visit, visit_id, lambda v: v.site.region_id)
+
+
+def _visit_page(visit: Visit, status=200, answer_errors=None):
+    return render_template(
+        "checks/visit.html",
+        visit=visit,
+        questions=_answer_form(_questions(visit.site.project), answer_errors),
+        comment=request.form.get("comment", ""),
+    ), status
+
+
+@bp.get("/visits/<int:visit_id>")
+@role_required(*STAFF)
+def visit(visit_id):
+    """A visit's record, photos and interviews, with the form for another interview."""
+    return _visit_page(_visit(visit_id))
+
+
+@bp.post("/visits/<int:visit_id>/interviews")
+@role_required(*STAFF)
+def interview(visit_id):
+    """Store one resident's answers from the visit (channel ``visit``)."""
+    visit = _visit(visit_id)
+    questions = _questions(visit.site.project)
+    try:
+        answers = _answers(questions)
+        comment = interview_schema.load(request.form.to_dict())["comment"]
+    except ValidationError as err:
+        return _visit_page(visit, 422, _errors(err))
+    begin_write(db.session)
+    visits.add_interview(db.session, visit, questions, answers, comment)
+    _audit("interview_recorded", f"暗访 {visit.id}：{visit.site.name}")
+    db.session.commit()
+    flash("访谈已保存。", "info")
+    return redirect(url_for(".visit", visit_id=visit.id))
+
+
+@bp.post("/visits/<int:visit_id>/delete")
+@role_required(*STAFF)
+def visit_delete(visit_id):
+    """Delete a visit recorded by mistake, with its photos and interviews."""
+    visit = _visit(visit_id)
+    project_id = visit.site.project_id
+    begin_write(db.session)
+    _audit("visit_deleted", f"暗访 {visit.id}：{visit.site.name}，{visit.visited_on}")
+    db.session.delete(visit)
+    db.session.commit()
+    flash("暗访记录已删除。", "info")
+    return redirect(url_for(".visit_list", project_id=project_id))
+
+
+@bp.get("/photos/<int:photo_id>")
+@role_required(*STAFF)
+def photo(photo_id):
+    """A visit photo."""
+    image = get_in_scope(
+        db.session, _scope(), VisitPhoto, photo_id, lambda p: p.visit.site.region_id
+    )
+    reply = send_file(io.BytesIO(image.data), mimetype=image.content_type)
+    reply.headers["Cache-Control"] = "private, max-age=3600"
+    return reply
+
+
+# -- the notice read at the start of calls ---------------------------------------------
+
+
+@bp.route("/notice", methods=["GET", "POST"])
+@role_required("admin", "city")
+def notice():
+    """The notice callers read, and publishing a new wording of it."""
+    errors = {}
+    if request.method == "POST":
+        try:
+            body = notice_schema.load(request.form.to_dict())["body"]
+        except ValidationError as err:
+            errors = _errors(err)
+        else:
+            begin_write(db.session)
+            published = notices.publish_notice(db.session, body, _user())
+            _audit("notice_published", f"告知语第 {published.version} 版")
+            db.session.commit()
+            flash(f"已发布告知语第 {published.version} 版。", "info")
+            return redirect(url_for(".notice"))
+    return render_template(
+        "checks/notice.html",
+        current=notices.current_notice(db.session),
+        form=request.form,
+        errors=errors,
+    ), 422 if errors else 200
