@@ -34,3 +34,9 @@ def test_submission_benchmark_stores_every_acknowledged_answer_once():
 def test_qr_benchmark_prints_and_scans():
     done = _run("bench/qr.py")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_roster_benchmark_imports_every_row_and_samples():
+    done = _run("bench/roster.py")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert '"errors": 0' in done.stdout
