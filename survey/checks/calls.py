@@ -13,6 +13,7 @@ from survey.accounts.scope import Scope
 from survey.checks.models import TASK_STATUSES, CallAttempt, CallTask, SampleBatch
 from survey.checks.notices import notice_in_force
 from survey.responses.services import submit_response
+from survey.sites.models import Site
 
 #: Every outcome a caller can record, as stored → as shown, in the order offered.
 OUTCOMES = {
@@ -224,6 +225,23 @@ def batch_report(session: Session, batch: SampleBatch) -> BatchReport:
         completed=statuses.get("completed", 0),
         proxy=outcomes.get("proxy", 0),
         eligible=sampled - statuses.get("ineligible", 0) - statuses.get("removed", 0),
+    )
+
+
+def batch_tasks(session: Session, batch: SampleBatch) -> list[CallTask]:
+    """Every task of the batch with its site, county, attempts and resident loaded (a
+    batch may hold thousands: one query each, not one per task)."""
+    return list(
+        session.scalars(
+            select(CallTask)
+            .where(CallTask.batch_id == batch.id)
+            .options(
+                selectinload(CallTask.site).selectinload(Site.region),
+                selectinload(CallTask.attempts),
+                selectinload(CallTask.resident),
+            )
+            .order_by(CallTask.id)
+        )
     )
 
 
