@@ -85,23 +85,30 @@ def run_migrations_online():
 
     connectable = get_engine()
 
+    try:
+        _migrate(connectable, conf_args)
+    finally:
+        if connectable.dialect.name == "sqlite":
+            # Drop the pooled connection that has them off (see _migrate), even after a
+            # failed migration: new connections switch them on (survey/db.py).
+            connectable.dispose()
+
+
+def _migrate(connectable, conf_args):
     with connectable.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
             # Batch migrations copy a table and drop the original. With foreign keys on,
             # SQLite's DROP TABLE first deletes every row, and ON DELETE CASCADE would carry
-            # that into the child tables (all answers, say). So they are off while migrating,
-            # checked at the end, and the connection is not reused. The pragma does nothing inside a
-            # transaction, hence the raw connection before the migration's transaction.
+            # that into the child tables (all answers, say). So they are off while migrating
+            # and checked at the end, and the connection is not reused. The pragma does
+            # nothing inside a transaction: it goes on the raw connection before one begins.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
         with context.begin_transaction():
             context.run_migrations()
             if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
                 raise RuntimeError("the migration left rows whose foreign keys point nowhere")
-    if sqlite:
-        # Drop the pooled connection that has them off: new ones switch them on (db.py).
-        connectable.dispose()
 
 
 if context.is_offline_mode():

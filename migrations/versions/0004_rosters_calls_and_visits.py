@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-11-26 15:06:43.960538
+Create Date: 2026-11-26 15:27:54.880553
 
 """
 from alembic import op
@@ -81,6 +81,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('project_id', sa.Integer(), nullable=False),
     sa.Column('site_id', sa.Integer(), nullable=False),
+    sa.Column('region_id', sa.Integer(), nullable=False),
     sa.Column('import_id', sa.Integer(), nullable=True),
     sa.Column('name_token', sa.Text(), nullable=False),
     sa.Column('phone_token', sa.Text(), nullable=False),
@@ -90,13 +91,15 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['import_id'], ['roster_imports.id'], name=op.f('fk_residents_import_id_roster_imports')),
     sa.ForeignKeyConstraint(['project_id'], ['projects.id'], name=op.f('fk_residents_project_id_projects')),
+    sa.ForeignKeyConstraint(['region_id'], ['regions.id'], name=op.f('fk_residents_region_id_regions')),
     sa.ForeignKeyConstraint(['site_id'], ['sites.id'], name=op.f('fk_residents_site_id_sites')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_residents')),
-    sa.UniqueConstraint('project_id', 'phone_digest', name=op.f('uq_residents_project_id_phone_digest'))
+    sa.UniqueConstraint('project_id', 'region_id', 'phone_digest', name=op.f('uq_residents_project_id_region_id_phone_digest'))
     )
     with op.batch_alter_table('residents', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_residents_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_residents_import_id'), ['import_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_residents_region_id'), ['region_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_residents_site_id'), ['site_id'], unique=False)
 
     op.create_table('visits',
@@ -165,6 +168,7 @@ def upgrade():
     sa.Column('outcome', sa.String(length=20), nullable=False),
     sa.Column('callback_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=False),
+    sa.CheckConstraint("outcome in ('completed', 'proxy', 'no_answer', 'busy', 'switched_off', 'suspended', 'invalid_number', 'refused', 'wrong_person', 'callback', 'hearing', 'away', 'deceased')", name=op.f('ck_call_attempts_outcome')),
     sa.ForeignKeyConstraint(['caller_id'], ['users.id'], name=op.f('fk_call_attempts_caller_id_users')),
     sa.ForeignKeyConstraint(['task_id'], ['call_tasks.id'], name=op.f('fk_call_attempts_task_id_call_tasks')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_call_attempts'))
@@ -174,7 +178,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_call_attempts_caller_id'), ['caller_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_call_attempts_task_id'), ['task_id'], unique=False)
 
-    op.add_column('projects', sa.Column('checklist', sa.JSON(), nullable=True))
+    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('region_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_audit_entries_region_id'), ['region_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_audit_entries_region_id_regions'), 'regions', ['region_id'], ['id'])
+
+    with op.batch_alter_table('projects', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('checklist', sa.JSON(), nullable=True))
 
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.add_column(sa.Column('proxy', sa.Boolean(), server_default=sa.false(), nullable=False))
@@ -195,6 +205,11 @@ def downgrade():
 
     with op.batch_alter_table('projects', schema=None) as batch_op:
         batch_op.drop_column('checklist')
+
+    with op.batch_alter_table('audit_entries', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_audit_entries_region_id_regions'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_audit_entries_region_id'))
+        batch_op.drop_column('region_id')
 
     with op.batch_alter_table('call_attempts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_call_attempts_task_id'))
@@ -220,6 +235,7 @@ def downgrade():
     op.drop_table('visits')
     with op.batch_alter_table('residents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_residents_site_id'))
+        batch_op.drop_index(batch_op.f('ix_residents_region_id'))
         batch_op.drop_index(batch_op.f('ix_residents_import_id'))
         batch_op.drop_index(batch_op.f('ix_residents_created_at'))
 

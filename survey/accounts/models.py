@@ -92,6 +92,9 @@ class AuditEntry(db.Model):
     detail: Mapped[str] = mapped_column(String(500), default="")
     #: Client address ("cli" for commands).
     ip: Mapped[str] = mapped_column(String(64), default="")
+    #: The region of the user who acted (None: an admin, a command, an unknown name); the
+    #: log is scoped by it like every other staff list.
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
 
     user: Mapped[User | None] = relationship()
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import ROLES, AuditEntry, User
@@ -98,14 +98,23 @@ def record(
         username=(username or (user.username if user else ""))[:50],
         detail=detail[:500],
         ip=ip[:64],
+        region_id=user.region_id if user else None,
     )
     session.add(entry)
     return entry
 
 
-def audit_entries(session: Session, action: str | None = None, username: str | None = None):
-    """The newest 500 audit lines, optionally of one action or user name."""
-    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(500)
+def audit_entries(session: Session, scope, action: str | None = None, username: str | None = None):
+    """The newest 500 audit lines within ``scope`` (a Scope: the actors' regions; lines of
+    admins, commands and unknown names belong to no region and are shown to every reader),
+    optionally of one action or user name."""
+    in_scope = or_(scope.where(AuditEntry.region_id), AuditEntry.region_id.is_(None))
+    query = (
+        select(AuditEntry)
+        .where(in_scope)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+        .limit(500)
+    )
     if action:
         query = query.where(AuditEntry.action == action)
     if username:

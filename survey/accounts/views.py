@@ -19,6 +19,7 @@ from survey.accounts.access import role_required
 from survey.accounts.forms import LoginForm, PasswordForm
 from survey.accounts.models import AUDIT_ACTIONS
 from survey.accounts.schemas import audit_query_schema
+from survey.accounts.scope import scope_of
 from survey.accounts.services import (
     AccountLocked,
     audit_entries,
@@ -126,7 +127,8 @@ def audit():
         filters = audit_query_schema.load(request.args.to_dict())
     except ValidationError:
         abort(400)
-    entries = audit_entries(db.session, filters.get("action"), filters.get("username"))
+    scope = scope_of(db.session, current_user._get_current_object())
+    entries = audit_entries(db.session, scope, filters.get("action"), filters.get("username"))
     return render_template(
         "accounts/audit.html", entries=entries, actions=AUDIT_ACTIONS, filters=filters
     )

@@ -2,7 +2,7 @@
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -10,27 +10,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope
-from survey.checks.models import TASK_STATUSES, CallAttempt, CallTask, SampleBatch
+from survey.checks.models import OUTCOMES, TASK_STATUSES, CallAttempt, CallTask, SampleBatch
 from survey.checks.notices import notice_in_force
+from survey.checks.phones import mask_phone
 from survey.responses.services import submit_response
 from survey.sites.models import Site
 
-#: Every outcome a caller can record, as stored → as shown, in the order offered.
-OUTCOMES = {
-    "completed": "接通完成",
-    "proxy": "家属代答",
-    "no_answer": "无人接听",
-    "busy": "占线",
-    "switched_off": "关机",
-    "suspended": "停机",
-    "invalid_number": "空号",
-    "refused": "拒访",
-    "wrong_person": "非本人",
-    "callback": "要求回拨",
-    "hearing": "听力困难（改为上门）",
-    "away": "住院或外出",
-    "deceased": "已故",
-}
 #: Outcomes that come with the questionnaire's answers.
 ANSWERED = {"completed", "proxy"}
 #: Nobody reached this time: try again, on another half-day, up to the attempt limit.
@@ -46,6 +31,10 @@ CLOSING = {
     "suspended": "unreachable",
     "wrong_person": "unreachable",
 }
+
+
+#: How far ahead a call-back may be arranged.
+CALLBACK_HORIZON = timedelta(days=30)
 
 
 class CallRefused(ValueError):
@@ -84,6 +73,17 @@ class CallingHours:
         """(local date, morning or afternoon): retries must fall in different half-days."""
         local = self.local(moment)
         return local.date(), local.hour < 12
+
+
+def callback_time(local: datetime | None, now: datetime, hours: CallingHours) -> datetime | None:
+    """A call-back time typed in local time, as an aware datetime. Raises ValueError (with a
+    message for the caller) unless it lies ahead, within CALLBACK_HORIZON."""
+    if local is None:
+        return None
+    moment = local.replace(tzinfo=hours.zone)
+    if not now < moment <= now + CALLBACK_HORIZON:
+        raise ValueError(f"回拨时间应在现在之后的 {CALLBACK_HORIZON.days} 天之内。")
+    return moment
 
 
 def wait_reason(task: CallTask, now: datetime, hours: CallingHours) -> str | None:
@@ -154,7 +154,6 @@ def record_attempt(
             questions,
             channel="phone",
             answers=answers,
-            comment=note,
             proxy=outcome == "proxy",
         )
         task.response_id = submission.response_id
@@ -254,3 +253,20 @@ def batches(session: Session, project_id: int, scope: Scope) -> list[SampleBatch
             .order_by(SampleBatch.created_at.desc())
         )
     )
+
+
+def _spreadsheet_safe(value) -> str:
+    """Text that Excel will not run as a formula (CSV injection)."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def export_rows(tasks: list[CallTask], cipher, hours: CallingHours) -> list[list[str]]:
+    """A batch's tasks as spreadsheet rows, header first: masked numbers, never names."""
+    rows = [["任务编号", "县（市、区）", "点位", "电话（已隐藏）", "状态", "拨打次数", "结束时间"]]
+    for task in tasks:
+        phone = mask_phone(cipher.decrypt(task.resident.phone_token)) if task.resident else ""
+        closed = f"{hours.local(task.closed_at):%Y-%m-%d %H:%M}" if task.closed_at else ""
+        row = [task.id, task.site.region.name, task.site.name, phone, task.status_label]
+        rows.append([_spreadsheet_safe(cell) for cell in [*row, len(task.attempts), closed]])
+    return rows

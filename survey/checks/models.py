@@ -79,11 +79,15 @@ class Resident(db.Model):
     are stored encrypted only (``survey.checks.personal``)."""
 
     __tablename__ = "residents"
-    __table_args__ = (UniqueConstraint("project_id", "phone_digest"),)
+    # One entry per number and county: duplicates are found within the county, so that an
+    # import never tells a county user what another county's roster holds.
+    __table_args__ = (UniqueConstraint("project_id", "region_id", "phone_digest"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"))
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    #: The site's county, copied here for duplicate checks and scoping.
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
     import_id: Mapped[int | None] = mapped_column(ForeignKey("roster_imports.id"), index=True)
     name_token: Mapped[str] = mapped_column(Text)
     phone_token: Mapped[str] = mapped_column(Text)
@@ -196,16 +200,37 @@ class CallTask(db.Model):
         return self.status == "open"
 
 
+#: Every outcome a caller can record, as stored → as shown, in the order offered.
+OUTCOMES = {
+    "completed": "接通完成",
+    "proxy": "家属代答",
+    "no_answer": "无人接听",
+    "busy": "占线",
+    "switched_off": "关机",
+    "suspended": "停机",
+    "invalid_number": "空号",
+    "refused": "拒访",
+    "wrong_person": "非本人",
+    "callback": "要求回拨",
+    "hearing": "听力困难（改为上门）",
+    "away": "住院或外出",
+    "deceased": "已故",
+}
+
+
 class CallAttempt(db.Model):
     """One dialling of a call task: when, by whom, and what came of it."""
 
     __tablename__ = "call_attempts"
+    __table_args__ = (
+        CheckConstraint(f"outcome in ({', '.join(repr(o) for o in OUTCOMES)})", name="outcome"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("call_tasks.id"), index=True)
     at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
     caller_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    #: One of ``survey.checks.calls.OUTCOMES``.
+    #: One of OUTCOMES.
     outcome: Mapped[str] = mapped_column(String(20))
     callback_at: Mapped[datetime | None]
     note: Mapped[str] = mapped_column(String(500), default="")

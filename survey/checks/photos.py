@@ -8,7 +8,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Longer side of a stored photo, in pixels: enough to read a notice board on the wall.
 MAX_SIDE = 2560
-_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
+#: Larger images are refused before decoding (a 9000x9000 PNG of 300 KB decodes to 400 MB);
+#: phone cameras stay under 50 megapixels.
+MAX_PIXELS = 50_000_000
+#: Pillow names JPEGs with a multi-picture segment (many phone cameras) MPO.
+_FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png"}
 
 
 class BadPhoto(ValueError):
@@ -33,6 +37,8 @@ def clean_photo(data: bytes) -> CleanPhoto:
             image = Image.open(io.BytesIO(data))
             if image.format not in _FORMATS:
                 raise BadPhoto("只能上传 JPEG 或 PNG 格式的照片。")
+            if image.width * image.height > MAX_PIXELS:
+                raise BadPhoto("照片像素太多，请缩小后再上传。")
             image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         if isinstance(err, BadPhoto):
@@ -44,7 +50,7 @@ def clean_photo(data: bytes) -> CleanPhoto:
     image = ImageOps.exif_transpose(image)
     image.thumbnail((MAX_SIDE, MAX_SIDE))
     out = io.BytesIO()
-    if fmt == "JPEG":
+    if fmt != "PNG":  # JPEG or MPO: the first picture, as a plain JPEG
         image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)
     else:
         image.save(out, "PNG")

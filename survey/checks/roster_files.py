@@ -29,8 +29,11 @@ COLUMNS = {
 }
 REQUIRED = ("name", "phone", "site")
 COLUMN_LABELS = {"name": "姓名", "phone": "电话", "site": "点位码", "note": "备注"}
-#: An XLSX whose parts unpack to more than this is refused (a zip bomb, or not a roster).
-XLSX_MAX_UNPACKED = 500 * 1024 * 1024
+#: An XLSX whose parts unpack to more than this is refused (a zip bomb, or not a roster);
+#: a 50,000-row roster unpacks to about 10 MB.
+XLSX_MAX_UNPACKED = 100 * 1024 * 1024
+#: openpyxl holds the shared strings in memory even in read-only mode: about 5x their size.
+XLSX_MAX_SHARED_STRINGS = 20 * 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
 UNSAFE_XML = "这个 Excel 文件含有不安全的内容（XML 实体），已拒绝。请把名单复制到新工作簿后再上传。"
 
@@ -117,11 +120,12 @@ def _xlsx_rows(file: BinaryIO) -> Iterator[RawRow]:
     not_a_workbook = "这个文件不是有效的 Excel 工作簿（.xlsx），请检查后重新上传。"
     try:
         with zipfile.ZipFile(file) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
+            parts = archive.infolist()
     except zipfile.BadZipFile:
         raise RosterFileError(not_a_workbook) from None
     file.seek(0)
-    if unpacked > XLSX_MAX_UNPACKED:
+    shared = sum(p.file_size for p in parts if p.filename.lower().endswith("sharedstrings.xml"))
+    if sum(p.file_size for p in parts) > XLSX_MAX_UNPACKED or shared > XLSX_MAX_SHARED_STRINGS:
         raise RosterFileError("这个 Excel 文件解压后过大，请只保留名单后重新上传。")
     try:
         workbook = openpyxl.load_workbook(file, read_only=True, data_only=False)
@@ -145,7 +149,11 @@ def _xlsx_rows(file: BinaryIO) -> Iterator[RawRow]:
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
         )
         yield from _rows_from(numbered)
-    except ParseError:  # the sheets are parsed as rows are read
+    except (ParseError, IndexError, ValueError, TypeError, KeyError) as err:
+        # The sheets are parsed as rows are read: a broken cell (a number that is not one,
+        # a bad date) or a workbook without sheets surfaces here.
+        if isinstance(err, RosterFileError):
+            raise
         raise RosterFileError(not_a_workbook) from None
     except DefusedXmlException:
         raise RosterFileError(UNSAFE_XML) from None

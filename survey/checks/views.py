@@ -94,15 +94,17 @@ def _questions(project):
     return project.questionnaire.current_version.questions
 
 
+def _posted_answers() -> dict:
+    return {k[2:]: v for k, v in request.form.items() if k.startswith("q.")}
+
+
 def _answers(questions) -> dict:
     """The questionnaire answers posted as ``q.<key>``, validated. Raises ValidationError."""
-    posted = {k[2:]: v for k, v in request.form.items() if k.startswith("q.")}
-    return answers_schema(questions).load(posted)
+    return answers_schema(questions).load(_posted_answers())
 
 
 def _answer_form(questions, errors=None):
-    posted = {k[2:]: v for k, v in request.form.items() if k.startswith("q.")}
-    return build_form(questions, posted, errors or {})
+    return build_form(questions, _posted_answers(), errors or {})
 
 
 @bp.app_template_filter("local")
@@ -132,7 +134,7 @@ def index():
 def _roster_page(project, status=200, **extra):
     scope = _scope()
     # The number searched for comes in a POST body, never the URL: URLs end up in access logs.
-    values = request.args.to_dict() | request.form.to_dict()
+    values = {"page": request.args.get("page", "1"), "phone": request.form.get("phone", "")}
     try:
         query = roster_query_schema.load(values)
     except ValidationError:
@@ -356,28 +358,14 @@ def batch(batch_id):
     )
 
 
-def _spreadsheet_safe(value) -> str:
-    """Text that Excel will not run as a formula (CSV injection)."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 @bp.get("/batches/<int:batch_id>/tasks.csv")
 @role_required(*STAFF)
 def batch_export(batch_id):
     """The batch's tasks for Excel (UTF-8 with BOM): masked numbers only, never names."""
-    batch, cipher = _batch(batch_id), _cipher()
+    batch = _batch(batch_id)
     tasks = calls.batch_tasks(db.session, batch)
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["任务编号", "县（市、区）", "点位", "电话（已隐藏）", "状态", "拨打次数", "结束时间"]
-    )
-    for task in tasks:
-        phone = mask_phone(cipher.decrypt(task.resident.phone_token)) if task.resident else ""
-        row = [task.id, task.site.region.name, task.site.name, phone, task.status_label]
-        row += [len(task.attempts), local_time(task.closed_at)]
-        writer.writerow([_spreadsheet_safe(cell) for cell in row])
+    csv.writer(out).writerows(calls.export_rows(tasks, _cipher(), _hours()))
     begin_write(db.session)
     _audit("exported", f"电话抽查批次 {batch.id} 的任务清单（{len(tasks)} 行）")
     db.session.commit()
@@ -396,13 +384,16 @@ def _task(task_id: int) -> CallTask:
 def _call_page(task: CallTask, status=200, *, phone=None, errors=None, answer_errors=None):
     questions = _questions(task.batch.project)
     resident = task.resident
-    name = _cipher().decrypt(resident.name_token) if resident else "（已移出名单）"
-    masked = mask_phone(_cipher().decrypt(resident.phone_token)) if resident else ""
+    cipher = _cipher()
+    name = cipher.decrypt(resident.name_token) if resident else "（已移出名单）"
+    masked = mask_phone(cipher.decrypt(resident.phone_token)) if resident else ""
+    note = cipher.decrypt(resident.note_token) if resident and resident.note_token else ""
     return render_template(
         "checks/call.html",
         task=task,
         name=name,
         masked=masked,
+        note=note,
         phone=phone,
         notice=notices.current_notice(db.session),
         wait=calls.wait_reason(task, _now(), _hours()),
@@ -427,6 +418,8 @@ def reveal(task_id):
     task = _task(task_id)
     if task.resident is None:
         abort(404)
+    if not task.is_open:  # nobody is to be called: the number stays hidden
+        return _call_page(task, 409, errors={"reveal": ["此任务已结束，不再显示号码。"]})
     begin_write(db.session)
     _audit("phone_revealed", f"电话抽查任务 {task.id}（名单人员 {task.resident_id}）")
     db.session.commit()
@@ -449,9 +442,10 @@ def attempt(task_id):
             answers = _answers(questions)
         except ValidationError as err:
             return _call_page(task, 422, answer_errors=_errors(err))
-    callback_at = data["callback_at"]
-    if callback_at is not None:
-        callback_at = callback_at.replace(tzinfo=_hours().zone)
+    try:
+        callback_at = calls.callback_time(data["callback_at"], _now(), _hours())
+    except ValueError as err:
+        return _call_page(task, 422, errors={"callback_at": [str(err)]})
     begin_write(db.session)
     db.session.refresh(task, with_for_update=True)
     try:
@@ -626,6 +620,8 @@ def interview(visit_id):
 def visit_delete(visit_id):
     """Delete a visit recorded by mistake, with its photos and interviews."""
     visit = _visit(visit_id)
+    if not visits.may_delete(visit, _user()):
+        abort(403)
     project_id = visit.site.project_id
     begin_write(db.session)
     _audit("visit_deleted", f"暗访 {visit.id}：{visit.site.name}，{visit.visited_on}")

@@ -99,6 +99,12 @@ def add_interview(
     return submission.response_id
 
 
+def may_delete(visit: Visit, user: User) -> bool:
+    """Who may delete a visit: whoever recorded it, and city users (a county must not be
+    able to erase the city's inspection of its own sites)."""
+    return visit.created_by_id == user.id or user.role == "city"
+
+
 def visits_of(session: Session, project_id: int, scope: Scope) -> list[Visit]:
     """The project's visits within ``scope``, newest first."""
     return list(

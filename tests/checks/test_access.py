@@ -110,3 +110,18 @@ def test_posts_without_the_csrf_token_are_refused(staff, world, qingtian, count)
     for url in _post_urls(world, qingtian):
         assert client.post(url).status_code == 400, url
     assert count(AuditEntry, action="phone_revealed") == 0
+
+
+def test_the_audit_log_is_scoped_like_everything_else(app, staff, world, make_user):
+    from survey.db import db
+    from survey.sites.models import Region
+
+    with app.app_context():
+        db.session.add(Region(name="温州市", level="city"))
+        db.session.commit()
+    make_user("wenzhou", "city", "correct horse battery", region="温州市")
+    staff("liandu")  # a login of 莲都区
+    lishui = staff("lishui").get("/admin/audit?action=login").get_data(as_text=True)
+    wenzhou = staff("wenzhou").get("/admin/audit?action=login").get_data(as_text=True)
+    assert "<td>liandu</td>" in lishui
+    assert "<td>liandu</td>" not in wenzhou and "<td>wenzhou</td>" in wenzhou

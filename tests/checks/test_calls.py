@@ -185,7 +185,8 @@ def test_a_completed_call_stores_a_phone_response_with_the_notice_version(
         done = db.session.get(CallTask, task)
         assert done.status == "completed"
         assert done.response.channel == "phone" and done.response.overall == 4
-        assert done.response.proxy is False and done.response.comment == "老人说饭菜可口"
+        assert done.response.proxy is False and done.response.comment == ""
+        assert done.attempts[-1].note == "老人说饭菜可口"  # the caller's words stay with the call
         assert done.notice.version == 1
     # A second post of the same form stores nothing more.
     assert _attempt(client, task, "completed", **ANSWERS).status_code == 409
@@ -259,3 +260,29 @@ def test_a_new_notice_version_is_stored_with_later_calls(app, staff, world, cloc
     with app.app_context():
         versions = [db.session.get(CallTask, t).notice.version for t in tasks[:2]]
     assert versions == [1, 2] and count(Notice) == 2
+
+
+def test_callback_times_must_lie_ahead_within_30_days(app, staff, world, clock, count):
+    client = _roster(staff, world)
+    task = _tasks(app, _draw(client, world))[0]
+    for when in ("0001-01-01T00:00", "2026-11-24T09:00", "2027-06-01T10:00"):
+        reply = _attempt(client, task, "callback", callback_at=when)
+        assert reply.status_code == 422 and "30 天之内" in reply.get_data(as_text=True), when
+    assert count(CallAttempt) == 0
+
+
+def test_a_closed_task_no_longer_reveals_the_number(app, staff, world, clock, count):
+    client = _roster(staff, world, n=1)
+    task = _tasks(app, _draw(client, world))[0]
+    _attempt(client, task, "refused")
+    reply = post(client, f"/checks/tasks/{task}/reveal")
+    assert reply.status_code == 409 and "13800000000" not in reply.get_data(as_text=True)
+    assert count(AuditEntry, action="phone_revealed") == 0
+
+
+def test_the_roster_note_helps_the_caller(app, staff, world, clock):
+    client = staff("liandu")
+    rows = [("张三", phone(1), world.liandu.token, "听力不好，请大声说话")]
+    import_roster(client, world.project_id, roster_csv(rows))
+    task = _tasks(app, _draw(client, world))[0]
+    assert "听力不好，请大声说话" in client.get(f"/checks/tasks/{task}").get_data(as_text=True)

@@ -203,3 +203,35 @@ def test_a_very_long_file_name_keeps_its_extension(staff, world, count):
     reply = import_roster(staff("liandu"), world.project_id, roster_csv(_rows(world, 2)), name)
     assert reply.status_code == 302
     assert count(Resident) == 2
+
+
+def test_an_import_never_tells_a_county_what_another_county_holds(staff, world, count):
+    import_roster(
+        staff("qingtian"), world.project_id, roster_csv(_rows(world, 1, site=world.qingtian))
+    )
+    client = staff("liandu")
+    reply = upload(client, world.project_id, roster_csv(_rows(world, 1)))  # the same number
+    page = client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert "可以导入 1 行" in page and "名单中已有" not in page
+    post(client, reply.headers["Location"] + "/confirm")
+    assert count(Resident) == 2
+
+
+def test_broken_workbooks_are_refused_not_crashed_on(staff, world, count):
+    book = openpyxl.Workbook()
+    book.active.append(["姓名", "电话", "点位码"])
+    book.active.append(["张三", 13812345678, world.liandu.token])
+    good = io.BytesIO()
+    book.save(good)
+    broken = io.BytesIO()
+    import zipfile
+
+    with zipfile.ZipFile(good) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"<v>13812345678</v>", b"<v>abc</v>")
+            target.writestr(item, data)
+    reply = upload(staff("liandu"), world.project_id, broken.getvalue(), "broken.xlsx")
+    assert reply.status_code == 422 and "不是有效的 Excel" in reply.get_data(as_text=True)
+    assert count(RosterImport) == 0

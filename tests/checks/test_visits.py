@@ -3,11 +3,12 @@
 import io
 import re
 
+import pytest
 from PIL import Image
 
 from survey.accounts.models import AuditEntry
 from survey.checks.models import Visit, VisitPhoto
-from survey.checks.photos import clean_photo
+from survey.checks.photos import BadPhoto, clean_photo
 from survey.db import db
 from survey.responses.models import Response
 from tests.checks.conftest import jpeg_with_gps, post, record_visit
@@ -116,3 +117,25 @@ def test_interviews_are_visit_responses_and_go_with_a_deleted_visit(app, staff, 
     assert post(client, f"/checks/visits/{visit_id}/delete").status_code == 302
     assert count(Visit) == 0 and count(VisitPhoto) == 0 and count(Response) == 0
     assert count(AuditEntry, action="visit_deleted") == 1
+
+
+def test_a_county_cannot_delete_the_citys_visit_to_its_site(staff, world, count):
+    visit_id = _visit_id(record_visit(staff("lishui"), world.liandu))
+    assert post(staff("liandu"), f"/checks/visits/{visit_id}/delete").status_code == 403
+    assert count(Visit) == 1
+    assert post(staff("lishui"), f"/checks/visits/{visit_id}/delete").status_code == 302
+
+
+def test_oversized_and_multi_picture_photos():
+    huge = io.BytesIO()
+    Image.new("1", (9000, 9000)).save(huge, "PNG")
+    with pytest.raises(BadPhoto, match="像素太多"):
+        clean_photo(huge.getvalue())
+    first, second = Image.new("RGB", (40, 30), "red"), Image.new("RGB", (40, 30), "blue")
+    mpo = io.BytesIO()
+    first.save(mpo, "MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(mpo.getvalue())).format == "MPO"
+    photo = clean_photo(mpo.getvalue())
+    assert (
+        photo.content_type == "image/jpeg" and Image.open(io.BytesIO(photo.data)).format == "JPEG"
+    )
