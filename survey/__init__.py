@@ -120,6 +120,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.responses.views import bp as form_blueprint
     from survey.sites.cli import posters_command, sites_command
     from survey.sites.views import bp as sites_blueprint
+    from survey.stats.cli import rebuild_rollups_command
     from survey.uploads import apply_upload_limit
 
     app.session_interface = SessionInterface()
@@ -145,4 +146,5 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.cli.add_command(demo_data_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(purge_roster_command)
+    app.cli.add_command(rebuild_rollups_command)
     return app

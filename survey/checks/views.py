@@ -625,7 +625,7 @@ def visit_delete(visit_id):
     project_id = visit.site.project_id
     begin_write(db.session)
     _audit("visit_deleted", f"暗访 {visit.id}：{visit.site.name}，{visit.visited_on}")
-    db.session.delete(visit)
+    visits.delete_visit(db.session, visit)
     db.session.commit()
     flash("暗访记录已删除。", "info")
     return redirect(url_for(".visit_list", project_id=project_id))

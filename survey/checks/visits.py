@@ -12,6 +12,7 @@ from survey.checks.models import Visit, VisitPhoto
 from survey.checks.photos import CleanPhoto
 from survey.responses.services import submit_response
 from survey.sites.models import Project, Site
+from survey.stats import rollups
 
 #: What a visit checks when the project names no acceptance standard of its own.
 GENERAL_CHECKLIST = [
@@ -103,6 +104,13 @@ def may_delete(visit: Visit, user: User) -> bool:
     """Who may delete a visit: whoever recorded it, and city users (a county must not be
     able to erase the city's inspection of its own sites)."""
     return visit.created_by_id == user.id or user.role == "city"
+
+
+def delete_visit(session: Session, visit: Visit) -> None:
+    """Delete a visit with its photos and interviews, taking the interviews out of the
+    rollup counts in the same transaction."""
+    rollups.uncount(session, visit.interviews)
+    session.delete(visit)
 
 
 def visits_of(session: Session, project_id: int, scope: Scope) -> list[Visit]:

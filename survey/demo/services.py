@@ -15,6 +15,7 @@ from survey.responses.models import Answer, Response
 from survey.responses.services import create_questionnaire
 from survey.sites.models import Project, ProjectTarget, Region, Site
 from survey.sites.services import issue_token
+from survey.stats import rollups
 
 #: The demo's staff: (user name, role, region name) — one of each role.
 DEMO_USERS = [
@@ -131,6 +132,8 @@ def load_demo(session: Session, seed: int = 2022) -> dict:
             added.append(project.name)
             responses += _add_responses(session, project, rng)
 
+    if responses:
+        rollups.rebuild(session)  # the demo's answers were added directly, not one by one
     passwords = {}
     for username, role, region_name in DEMO_USERS:
         user = session.scalars(select(User).where(User.username == username)).first()

@@ -21,6 +21,7 @@ from survey.responses.models import (
 )
 from survey.sites.models import Project, Site, SiteToken
 from survey.sites.services import RetiredToken, normalize_token
+from survey.stats import rollups
 
 # Statements of the submission hot path, built once. They run on the session's connection
 # as plain Core: the ORM's unit of work would cost several times more while SQLite's write
@@ -178,12 +179,14 @@ def submit_response(
             return _duplicate(session, nonce)
         earlier.answers.clear()
         session.flush()  # delete the old answer rows before their (response, question) twins
+        _recount(session, earlier, -1)
         earlier.version_id = version_id
         earlier.overall = answers[OVERALL_KEY]
         earlier.comment = comment
         earlier.updated_at = now_utc()
         earlier.answers.extend(Answer(**row) for row in rows)
         session.flush()
+        _recount(session, earlier, +1)
         return Submission(earlier.id, "updated", earlier.device_id)
 
     values = {
@@ -195,6 +198,7 @@ def submit_response(
         "device_id": device_id,
         "proxy": proxy,
         "visit_id": visit_id,
+        "created_at": now_utc(),
     }
     response_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
     if rows:
@@ -203,7 +207,28 @@ def submit_response(
         # Its answers go with it (ON DELETE CASCADE).
         connection.execute(delete(_responses).where(_responses.c.id == response_id))
         return _duplicate(session, nonce)
+    rollups.count(
+        session,
+        site_id=site_id,
+        created_at=values["created_at"],
+        channel=channel,
+        proxy=proxy,
+        level=values["overall"],
+        delta=1,
+    )
     return Submission(response_id, "created", device_id)
+
+
+def _recount(session: Session, response: Response, delta: int) -> None:
+    rollups.count(
+        session,
+        site_id=response.site_id,
+        created_at=response.created_at,
+        channel=response.channel,
+        proxy=response.proxy,
+        level=response.overall,
+        delta=delta,
+    )
 
 
 def _serialize_device(connection, site_id: int, device_id: str) -> None:

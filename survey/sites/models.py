@@ -35,7 +35,10 @@ class Project(db.Model):
     """A livelihood project (民生实事项目) owned by a city, answered with one questionnaire."""
 
     __tablename__ = "projects"
-    __table_args__ = (CheckConstraint("year between 2000 and 2100", name="year"),)
+    __table_args__ = (
+        CheckConstraint("year between 2000 and 2100", name="year"),
+        CheckConstraint("satisfied_from between 1 and 5", name="satisfied_from"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -45,6 +48,8 @@ class Project(db.Model):
     #: What an unannounced visit checks, from the project's acceptance standard (None: the
     #: general list in ``survey.checks.visits``).
     checklist: Mapped[list[str] | None] = mapped_column(JSON)
+    #: The lowest overall level counted as satisfied (3: 非常满意, 满意 and 基本满意).
+    satisfied_from: Mapped[int] = mapped_column(default=3, server_default="3")
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     region: Mapped[Region] = relationship()

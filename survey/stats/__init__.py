@@ -1,0 +1,1 @@
+"""Satisfaction statistics: metrics, rollups, the bureau dashboard, exports and reports."""
