@@ -121,6 +121,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.sites.cli import posters_command, sites_command
     from survey.sites.views import bp as sites_blueprint
     from survey.stats.cli import rebuild_rollups_command
+    from survey.stats.views import bp as stats_blueprint
     from survey.uploads import apply_upload_limit
 
     app.session_interface = SessionInterface()
@@ -138,6 +139,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limit_logins(app)
     app.register_blueprint(sites_blueprint)
     app.register_blueprint(checks_blueprint)
+    app.register_blueprint(stats_blueprint)
     api.init_app(app)
     api.register_blueprint(api_blueprint)
     errors.register(app)

@@ -8,6 +8,7 @@ from survey.db import DatabaseBusy
 #: status → (title, what the person can do), in the words a resident understands.
 MESSAGES = {
     400: ("提交的内容有误", "请返回上一页，检查后再提交。"),
+    401: ("请先登录", "请登录后再试。"),
     403: ("没有权限", "您的账号不能查看这个页面。"),
     404: ("没有找到这个页面", "二维码可能已经停用或链接不完整。如需评价，请咨询现场工作人员。"),
     405: ("不支持这种访问方式", "请从二维码或链接重新打开页面。"),
@@ -23,6 +24,7 @@ DEFAULT_MESSAGE = ("出了点问题", "请稍后再试。")
 #: status → message for API clients (the people who write kiosks and mini-programs).
 API_MESSAGES = {
     400: "请求无法解析：请发送 UTF-8 编码的 JSON。",
+    401: "请先登录。",
     403: "没有权限。",
     404: "没有这个资源。",
     410: "已停用。",

@@ -1,9 +1,11 @@
 """API endpoints: projects, sites, and resident submissions (for kiosks or a mini-program)."""
 
 from flask import current_app
+from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 
+from survey.accounts.scope import project_in_scope, scope_of
 from survey.api.schemas import (
     ProjectSchema,
     SiteFormSchema,
@@ -20,6 +22,8 @@ from survey.sites.services import (
     list_projects,
     list_sites,
 )
+from survey.stats import summaries
+from survey.stats.schemas import StatsQuerySchema, StatsSchema
 
 blp = Blueprint("api", __name__, url_prefix="/api/v1", description="民生实事满意度评价")
 
@@ -118,3 +122,46 @@ def submit(data, token):
     db.session.commit()
     status = 200 if result.outcome == "duplicate" else 201
     return {"id": result.response_id, "outcome": result.outcome}, status
+
+
+@blp.get("/projects/<int:project_id>/stats")
+@blp.arguments(StatsQuerySchema, location="query")
+@blp.response(200, StatsSchema)
+@blp.alt_response(401, description="未登录：请先以市级或县级用户登录（会话 Cookie）。")
+def project_stats(query, project_id):
+    """Satisfaction per county or site (staff only; county users get their county only).
+
+    Rates are read from the rollups; every rate has its n and 95 % Wilson interval, and is
+    null below 10 answers (docs/METRICS.md).
+    """
+    if not current_user.is_authenticated or current_user.role not in ("city", "county"):
+        abort(401 if not current_user.is_authenticated else 403)
+    group = query.pop("group")
+    scope = scope_of(db.session, current_user._get_current_object())
+    project = project_in_scope(db.session, scope, project_id)
+    filters = summaries.Filters(**query)
+    read = summaries.by_county if group == "county" else summaries.by_site
+    rows = read(db.session, scope, project, filters)
+    return {"project_id": project.id, "group": group, "rows": [_row(r) for r in rows]}
+
+
+def _rate(rate):
+    low, high = rate.interval or (None, None)
+    return {
+        "n": rate.n,
+        "rate": rate.value,
+        "low": low,
+        "high": high,
+        "mean_score": rate.mean_score,
+    }
+
+
+def _row(summary):
+    return {
+        "id": summary.key,
+        "name": summary.name,
+        "combined": _rate(summary.combined),
+        "channels": {ch: _rate(r) for ch, r in summary.channels.items()},
+        "proxy": summary.proxy,
+        "discrepancy": summary.discrepancy,
+    }

@@ -1,6 +1,7 @@
 """Storing responses exactly once, and versioning questionnaires."""
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -28,6 +29,8 @@ from survey.stats import rollups
 # lock is held (docs/PERFORMANCE.md).
 _responses, _answers, _nonces = Response.__table__, Answer.__table__, FormNonce.__table__
 _INSERT_RESPONSE = insert(_responses).returning(_responses.c.id)
+#: Many at once, ids back in the order of the rows.
+_INSERT_RESPONSES = insert(_responses).returning(_responses.c.id, sort_by_parameter_order=True)
 _INSERT_ANSWERS = insert(_answers)
 #: INSERT … ON CONFLICT DO NOTHING RETURNING for the nonce, in each supported dialect.
 _CLAIM_NONCE = {
@@ -305,3 +308,44 @@ def revise_questionnaire(
     questionnaire.versions.append(version)
     session.flush()
     return version
+
+
+def import_responses(session: Session, rows: list[dict], chunk: int = 10_000) -> int:
+    """Store many already validated responses at once (historical or paper answers, or a
+    benchmark's load): dicts with site_id, version_id, channel, overall, created_at and
+    optionally proxy and comment. Each response gets its overall answer row; the rollup
+    counts grow by the same amounts in the same transaction. Returns how many were stored.
+    Call inside the write transaction."""
+    connection = session.connection()
+    overall_question = dict(
+        session.execute(
+            select(Question.version_id, Question.id).where(
+                Question.key == OVERALL_KEY,
+                Question.version_id.in_({row["version_id"] for row in rows}),
+            )
+        ).all()
+    )
+    cells: Counter = Counter()
+    for start in range(0, len(rows), chunk):
+        part = [
+            {"proxy": False, "comment": "", "device_id": None, "visit_id": None} | row
+            for row in rows[start : start + chunk]
+        ]
+        ids = connection.execute(_INSERT_RESPONSES, part).scalars().all()
+        connection.execute(
+            _INSERT_ANSWERS,
+            [
+                {
+                    "response_id": response_id,
+                    "question_id": overall_question[row["version_id"]],
+                    "choice": row["overall"],
+                    "text": None,
+                }
+                for response_id, row in zip(ids, part, strict=True)
+            ],
+        )
+        for row in part:
+            day = rollups.local_day(row["created_at"])
+            cells[(row["site_id"], day, row["channel"], row["proxy"], row["overall"])] += 1
+    rollups.add_counts(session, cells)
+    return len(rows)

@@ -84,6 +84,15 @@ def uncount(session: Session, responses) -> None:
         )
 
 
+def add_counts(session: Session, cells: Counter) -> None:
+    """Add many counts at once: ``cells`` maps (site_id, day, channel, proxy, level) to how
+    many answers to add (the bulk path of ``responses.services.import_responses``)."""
+    connection = session.connection()
+    values = [dict(zip(_KEY, key, strict=True), count=n) for key, n in cells.items()]
+    for start in range(0, len(values), 10_000):
+        connection.execute(_UPSERT[connection.dialect.name], values[start : start + 10_000])
+
+
 def rebuild(session: Session, batch: int = 10_000) -> int:
     """Recompute every count from the responses; returns how many responses were read.
     Call inside a write transaction."""

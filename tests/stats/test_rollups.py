@@ -131,3 +131,29 @@ def test_the_rebuild_command_repairs_damaged_counts(app, runner, make_site, clie
     assert result.exit_code == 0 and "1 条" in result.output
     with app.app_context():
         assert _rolled(db.session) == _raw(db.session) != Counter()
+
+
+def test_the_bulk_path_stores_answers_and_counts_together(app, make_site):
+    from datetime import UTC, datetime
+
+    from survey.responses.services import import_responses
+
+    site = make_site()
+    with app.app_context():
+        version = db.session.get(Site, site.id).project.questionnaire.current_version
+        at = datetime(2026, 5, 31, 17, 0, tzinfo=UTC)  # 1 June, 01:00 in Shanghai
+        rows = [
+            {
+                "site_id": site.id,
+                "version_id": version.id,
+                "channel": ch,
+                "overall": level,
+                "created_at": at,
+            }
+            for ch, level in [("qr", 5), ("qr", 5), ("phone", 2)]
+        ]
+        assert import_responses(db.session, rows) == 3
+        db.session.commit()
+        assert _rolled(db.session) == _raw(db.session)
+        assert {key[1] for key in _rolled(db.session)} == {date(2026, 6, 1)}
+        assert db.session.scalar(select(db.func.count()).select_from(Answer)) == 3

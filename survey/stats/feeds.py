@@ -1,0 +1,71 @@
+"""Residents' comments as the dashboard lists them: newest first, searchable."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey.accounts.scope import Scope
+from survey.responses.models import Response
+from survey.sites.models import Site
+from survey.stats.rollups import ZONE
+from survey.stats.summaries import CHANNELS, Filters
+
+#: Comments shown at most on one page.
+LIMIT = 100
+
+
+@dataclass
+class Comment:
+    at: datetime
+    site: str
+    channel: str
+    overall: int
+    text: str
+
+    @property
+    def negative(self) -> bool:
+        """不满意 or 非常不满意: shown highlighted."""
+        return self.overall <= 2
+
+
+def comments(
+    session: Session,
+    scope: Scope,
+    project_id: int,
+    filters: Filters,
+    *,
+    site_id: int | None = None,
+    search: str = "",
+) -> list[Comment]:
+    """The newest comments of a project (or one site) within scope and filters."""
+    query = (
+        select(Response.created_at, Site.name, Response.channel, Response.overall, Response.comment)
+        .join(Site, Response.site_id == Site.id)
+        .where(Site.project_id == project_id, scope.where(Site.region_id), Response.comment != "")
+        .order_by(Response.created_at.desc())
+        .limit(LIMIT)
+    )
+    if site_id:
+        query = query.where(Site.id == site_id)
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Response.comment.like(f"%{escaped}%", escape="\\"))
+    if filters.county_id:
+        query = query.where(Site.region_id == filters.county_id)
+    if filters.channel:
+        query = query.where(Response.channel == filters.channel)
+    if filters.date_from:
+        query = query.where(Response.created_at >= _start(filters.date_from))
+    if filters.date_to:
+        query = query.where(Response.created_at < _start(filters.date_to, 1))
+    return [
+        Comment(at, site, CHANNELS[channel], overall, text)
+        for at, site, channel, overall, text in session.execute(query)
+    ]
+
+
+def _start(day, plus_days: int = 0) -> datetime:
+    """The moment a local day begins (``plus_days`` later)."""
+    return datetime.combine(day + timedelta(days=plus_days), datetime.min.time(), ZONE)

@@ -1,0 +1,137 @@
+"""The monthly report of a project: the same content for the A4 page and the PDF."""
+
+import io
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from fpdf import FPDF
+from sqlalchemy.orm import Session
+
+from qr import fonts
+from survey.accounts.scope import Scope
+from survey.sites.models import Project
+from survey.stats import charts, summaries
+from survey.stats.metrics import Rate
+
+
+@dataclass
+class MonthlyReport:
+    project: Project
+    month: date
+    total: summaries.Summary
+    counties: list[summaries.Summary]
+    alerts: list[summaries.Alert]
+    months: list[tuple[str, dict[str, Rate], Rate]]
+
+    @property
+    def trend_svg(self):
+        return charts.trend(self.months)
+
+
+def monthly_report(session: Session, scope: Scope, project: Project, month: date) -> MonthlyReport:
+    """The report of ``month`` (its first day): totals, counties, alerts and a year's trend."""
+    start = month.replace(day=1)
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    filters = summaries.Filters(start, end)
+    total = summaries.project_overview(session, scope, [project], filters)[0]
+    year_ago = (start - timedelta(days=335)).replace(day=1)
+    site_ids = [s.id for s in project.sites if scope.covers(s.region_id)]
+    months = summaries.monthly(
+        session, scope, site_ids, summaries.Filters(year_ago, end), project.satisfied_from
+    )
+    return MonthlyReport(
+        project=project,
+        month=start,
+        total=total,
+        counties=summaries.by_county(session, scope, project, filters),
+        alerts=summaries.alerts(session, scope, project, filters, start),
+        months=months,
+    )
+
+
+def _pct(rate: Rate) -> str:
+    return "样本不足" if rate.value is None else f"{rate.value * 100:.1f}%"
+
+
+def pdf_bytes(report: MonthlyReport) -> bytes:
+    """The report as an A4 PDF with the CJK font from PyPI (the same as the posters)."""
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.set_margins(15, 15, 15)
+    pdf.set_auto_page_break(True, 15)
+    pdf.add_font("noto", fname=str(fonts.FONT_PATH))
+    pdf.set_title(f"{report.project.name} {report.month:%Y年%m月} 满意度月报")
+    pdf.add_page()
+    pdf.set_font("noto", size=16)
+    pdf.multi_cell(
+        0,
+        9,
+        f"{report.project.name}\n{report.month:%Y年%m月} 满意度月报",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font("noto", size=11)
+    total = report.total.combined
+    interval = (
+        f"，95% 区间 {total.interval[0] * 100:.1f}%–{total.interval[1] * 100:.1f}%"
+        if total.interval
+        else ""
+    )
+    pdf.multi_cell(
+        0, 7, f"本月满意率 {_pct(total)}（{total.n} 份{interval}）", new_x="LMARGIN", new_y="NEXT"
+    )
+    pdf.ln(2)
+    widths = [40, 30, 22, 30, 30, 28]
+    header = ["县（市、区）", "满意率", "回答", "扫码", "电话抽查", "现场暗访"]
+    pdf.set_fill_color(238, 243, 240)
+    for width, text in zip(widths, header, strict=True):
+        pdf.cell(width, 8, text, border=1, fill=True)
+    pdf.ln()
+    for row in report.counties:
+        cells = [row.name, _pct(row.combined), str(row.combined.n)]
+        cells += [_pct(row.channels[ch]) for ch in ("qr", "phone", "visit")]
+        for width, text in zip(widths, cells, strict=True):
+            pdf.cell(width, 7, text, border=1)
+        pdf.ln()
+    pdf.ln(4)
+    pdf.set_font("noto", size=13)
+    pdf.cell(0, 8, "近一年月度满意率", new_x="LMARGIN", new_y="NEXT")
+    _trend(pdf, report.months)
+    pdf.set_font("noto", size=13)
+    pdf.cell(0, 8, "提醒", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("noto", size=10)
+    kinds = {"low": "满意率偏低", "drop": "环比显著下降", "discrepancy": "自评与抽查差异显著"}
+    for alert in report.alerts or []:
+        pdf.multi_cell(
+            0,
+            6,
+            f"· {kinds[alert.kind]}：{alert.scope_name} {alert.message}",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+    if not report.alerts:
+        pdf.cell(0, 6, "本月没有需要关注的点位。", new_x="LMARGIN", new_y="NEXT")
+    out = io.BytesIO()
+    pdf.output(out)
+    for font in pdf.fonts.values():  # fpdf2 opens the font file lazily and never closes it
+        if getattr(font, "ttfont", None) is not None:
+            font.ttfont.close()
+    return out.getvalue()
+
+
+def _trend(pdf: FPDF, months) -> None:
+    """Monthly combined rates as vector bars on a 0–100 % scale (样本不足: no bar)."""
+    x0, height = pdf.get_x(), 40
+    y0 = pdf.get_y() + height
+    width = min(14, 180 / max(len(months), 1))
+    pdf.set_font("noto", size=7)
+    pdf.set_draw_color(200, 200, 200)
+    pdf.line(x0, y0, x0 + width * len(months), y0)
+    for i, (month, _, combined) in enumerate(months):
+        x = x0 + i * width
+        if combined.value is not None:
+            bar = height * combined.value
+            pdf.set_fill_color(4, 97, 47)
+            pdf.rect(x + 1, y0 - bar, width - 2, bar, style="F")
+            pdf.text(x + 1, y0 - bar - 1, f"{combined.value * 100:.0f}%")
+        pdf.text(x + 1, y0 + 4, month[2:])
+    pdf.set_y(y0 + 8)

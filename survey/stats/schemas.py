@@ -1,0 +1,67 @@
+"""Dashboard filters as they travel in URLs, and the stats API's query and answer."""
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from survey.stats.summaries import CHANNELS
+
+
+class FilterSchema(Schema):
+    """``?from=2026-01-01&to=2026-06-30&county=3&channel=qr``; every field optional."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    date_from = fields.Date(
+        data_key="from", load_default=None, error_messages={"invalid": "开始日期的格式不对。"}
+    )
+    date_to = fields.Date(
+        data_key="to", load_default=None, error_messages={"invalid": "结束日期的格式不对。"}
+    )
+    county_id = fields.Integer(
+        data_key="county", load_default=None, error_messages={"invalid": "县（市、区）不对。"}
+    )
+    channel = fields.String(
+        load_default=None,
+        validate=validate.OneOf(list(CHANNELS), error="渠道只能是 qr、phone 或 visit。"),
+    )
+
+    @validates_schema
+    def ordered(self, data, **_kwargs):
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            raise ValidationError("开始日期不能晚于结束日期。", "from")
+
+
+class StatsQuerySchema(FilterSchema):
+    group = fields.String(
+        load_default="county",
+        validate=validate.OneOf(["county", "site"], error="group 只能是 county 或 site。"),
+        metadata={"description": "按县（county）或按点位（site）汇总"},
+    )
+
+
+class RateSchema(Schema):
+    n = fields.Integer(metadata={"description": "有效回答数"})
+    rate = fields.Float(
+        allow_none=True, metadata={"description": "满意率（0–1），样本不足时为 null"}
+    )
+    low = fields.Float(allow_none=True, metadata={"description": "95% Wilson 区间下限"})
+    high = fields.Float(allow_none=True, metadata={"description": "95% Wilson 区间上限"})
+    mean_score = fields.Float(allow_none=True, metadata={"description": "百分制平均分"})
+
+
+class StatsRowSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    combined = fields.Nested(RateSchema)
+    channels = fields.Dict(keys=fields.String(), values=fields.Nested(RateSchema))
+    proxy = fields.Integer(metadata={"description": "家属代答份数（不计入满意率）"})
+    discrepancy = fields.Boolean(metadata={"description": "自评与抽查差异显著"})
+
+
+class StatsSchema(Schema):
+    project_id = fields.Integer()
+    group = fields.String()
+    rows = fields.List(fields.Nested(StatsRowSchema))
+
+
+filter_schema = FilterSchema()

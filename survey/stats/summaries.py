@@ -1,0 +1,288 @@
+"""Satisfaction per project, county, site and month, read from the rollups (docs/METRICS.md).
+
+Every function takes the reader's Scope: a county user's summaries hold their county only.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from survey.accounts.scope import Scope
+from survey.sites.models import Project, Region, Site
+from survey.stats.metrics import Rate, rate, significantly_higher
+from survey.stats.models import ResponseRollup
+
+CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "现场暗访"}
+GROUPS = ("project", "county", "site")
+#: A site under this combined rate (with enough answers) raises an alert.
+LOW_RATE = 0.9
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What a dashboard view is limited to; every field optional."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    county_id: int | None = None
+    channel: str | None = None
+
+
+@dataclass
+class Summary:
+    """One row of a summary: a project, county or site with its rates."""
+
+    key: int
+    name: str
+    channels: dict[str, Rate]
+    combined: Rate
+    proxy: int = 0
+    parent: str = ""
+    discrepancy: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def low(self) -> bool:
+        return self.combined.enough and self.combined.value < LOW_RATE
+
+
+def _cells(session: Session, scope: Scope, project_ids, group: str, filters: Filters):
+    """(group key, channel, proxy, level, count) summed over the rollups in scope."""
+    keys = {"project": Site.project_id, "county": Site.region_id, "site": Site.id}
+    key = keys[group]
+    query = (
+        select(
+            key,
+            ResponseRollup.channel,
+            ResponseRollup.proxy,
+            ResponseRollup.level,
+            func.sum(ResponseRollup.count),
+        )
+        .join(Site, ResponseRollup.site_id == Site.id)
+        .where(Site.project_id.in_(list(project_ids)), scope.where(Site.region_id))
+        .group_by(key, ResponseRollup.channel, ResponseRollup.proxy, ResponseRollup.level)
+    )
+    if filters.date_from:
+        query = query.where(ResponseRollup.day >= filters.date_from)
+    if filters.date_to:
+        query = query.where(ResponseRollup.day <= filters.date_to)
+    if filters.county_id:
+        query = query.where(Site.region_id == filters.county_id)
+    if filters.channel:
+        query = query.where(ResponseRollup.channel == filters.channel)
+    return session.execute(query).all()
+
+
+def _summaries(cells, names: dict[int, tuple[str, str]], satisfied_from) -> list[Summary]:
+    """Summaries of every key in ``names`` (empty ones too), from counted cells."""
+    counts = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    proxies = defaultdict(int)
+    for key, channel, proxy, level, n in cells:
+        if proxy:
+            proxies[key] += n  # reported apart, never in a rate
+        else:
+            counts[key][channel][level] += n
+    rows = []
+    for key, (name, parent) in names.items():
+        threshold = satisfied_from(key) if callable(satisfied_from) else satisfied_from
+        by_channel = {ch: rate(counts[key][ch], threshold) for ch in CHANNELS}
+        combined_counts = defaultdict(int)
+        for ch in CHANNELS:
+            for level, n in counts[key][ch].items():
+                combined_counts[level] += n
+        summary = Summary(
+            key, name, by_channel, rate(combined_counts, threshold), proxies[key], parent
+        )
+        summary.discrepancy = significantly_higher(by_channel["qr"], by_channel["phone"])
+        rows.append(summary)
+    return rows
+
+
+def project_overview(
+    session: Session, scope: Scope, projects: list[Project], filters: Filters
+) -> list[Summary]:
+    """One summary per project, in the given order."""
+    names = {p.id: (p.name, str(p.year)) for p in projects}
+    thresholds = {p.id: p.satisfied_from for p in projects}
+    cells = _cells(session, scope, names, "project", filters)
+    return _summaries(cells, names, thresholds.get)
+
+
+def by_county(session: Session, scope: Scope, project: Project, filters: Filters) -> list[Summary]:
+    """The project's counties within scope, best combined rate first (样本不足 last), each
+    with its target site count and how many sites it has."""
+    sites = session.execute(
+        select(Site.region_id, func.count(Site.id))
+        .where(Site.project_id == project.id, scope.where(Site.region_id))
+        .group_by(Site.region_id)
+    ).all()
+    targets = {t.region_id: t.site_count for t in project.targets}
+    region_ids = set(dict(sites)) | {r for r in targets if scope.covers(r)}
+    regions = session.scalars(select(Region).where(Region.id.in_(region_ids))).all()
+    names = {r.id: (r.name, "") for r in sorted(regions, key=lambda r: r.id)}
+    rows = _summaries(
+        _cells(session, scope, [project.id], "county", filters), names, project.satisfied_from
+    )
+    built = dict(sites)
+    for row in rows:
+        row.extra = {"target": targets.get(row.key, 0), "sites": built.get(row.key, 0)}
+    return sorted(rows, key=_rank)
+
+
+def by_site(session: Session, scope: Scope, project: Project, filters: Filters) -> list[Summary]:
+    """The project's sites within scope (one county with ``filters.county_id``), ranked."""
+    query = select(Site.id, Site.name, Region.name).join(Region, Site.region_id == Region.id)
+    query = query.where(Site.project_id == project.id, scope.where(Site.region_id))
+    if filters.county_id:
+        query = query.where(Site.region_id == filters.county_id)
+    names = {site_id: (name, county) for site_id, name, county in session.execute(query)}
+    cells = _cells(session, scope, [project.id], "site", filters)
+    return sorted(_summaries(cells, names, project.satisfied_from), key=_rank)
+
+
+def _rank(row: Summary):
+    value = row.combined.value
+    return (value is None, -(value or 0), -row.combined.n, row.name)
+
+
+def monthly(
+    session: Session, scope: Scope, site_ids: list[int], filters: Filters, satisfied_from: int
+) -> list[tuple[str, dict[str, Rate], Rate]]:
+    """(month "YYYY-MM", rate per channel, combined rate) for the sites, oldest first."""
+    query = (
+        select(
+            ResponseRollup.day,
+            ResponseRollup.channel,
+            ResponseRollup.level,
+            func.sum(ResponseRollup.count),
+        )
+        .join(Site, ResponseRollup.site_id == Site.id)
+        .where(
+            ResponseRollup.site_id.in_(site_ids),
+            scope.where(Site.region_id),
+            ResponseRollup.proxy.is_(False),
+        )
+        .group_by(ResponseRollup.day, ResponseRollup.channel, ResponseRollup.level)
+    )
+    if filters.date_from:
+        query = query.where(ResponseRollup.day >= filters.date_from)
+    if filters.date_to:
+        query = query.where(ResponseRollup.day <= filters.date_to)
+    counts = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    for day, channel, level, n in session.execute(query):
+        counts[f"{day:%Y-%m}"][channel][level] += n
+    months = []
+    for month in sorted(counts):
+        per_channel = {ch: rate(counts[month][ch], satisfied_from) for ch in CHANNELS}
+        combined = defaultdict(int)
+        for ch in CHANNELS:
+            for level, n in counts[month][ch].items():
+                combined[level] += n
+        months.append((month, per_channel, rate(combined, satisfied_from)))
+    return months
+
+
+def distribution(session: Session, scope: Scope, site_id: int, filters: Filters) -> dict:
+    """Answers per level (5 … 1) at one site, proxies left out."""
+    query = (
+        select(ResponseRollup.level, func.sum(ResponseRollup.count))
+        .join(Site, ResponseRollup.site_id == Site.id)
+        .where(
+            ResponseRollup.site_id == site_id,
+            scope.where(Site.region_id),
+            ResponseRollup.proxy.is_(False),
+        )
+        .group_by(ResponseRollup.level)
+    )
+    if filters.date_from:
+        query = query.where(ResponseRollup.day >= filters.date_from)
+    if filters.date_to:
+        query = query.where(ResponseRollup.day <= filters.date_to)
+    if filters.channel:
+        query = query.where(ResponseRollup.channel == filters.channel)
+    counts = dict(session.execute(query).all())
+    return {level: counts.get(level, 0) for level in (5, 4, 3, 2, 1)}
+
+
+@dataclass
+class Alert:
+    kind: str  # low | drop | discrepancy
+    scope_name: str  # site or county name
+    message: str
+    site_id: int | None = None
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def previous_month(day: date) -> date:
+    first = month_start(day)
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def drops(session: Session, scope: Scope, project: Project, month: date) -> list[Summary]:
+    """Sites whose combined rate in ``month`` fell below the month before beyond chance
+    (one-sided two-proportion test, both months with enough answers)."""
+    start, before = month_start(month), previous_month(month)
+    end = (start + timedelta(days=32)).replace(day=1)
+    latest = case((ResponseRollup.day >= start, 1), else_=0)
+    query = (
+        select(Site.id, Site.name, latest, ResponseRollup.level, func.sum(ResponseRollup.count))
+        .join(Site, ResponseRollup.site_id == Site.id)
+        .where(
+            Site.project_id == project.id,
+            scope.where(Site.region_id),
+            ResponseRollup.proxy.is_(False),
+            ResponseRollup.day >= before,
+            ResponseRollup.day < end,
+        )
+        .group_by(Site.id, Site.name, latest, ResponseRollup.level)
+    )
+    counts = defaultdict(lambda: ({}, {}))
+    names = {}
+    for site_id, name, is_latest, level, n in session.execute(query):
+        counts[site_id][is_latest][level] = n
+        names[site_id] = name
+    fallen = []
+    for site_id, (earlier, later) in counts.items():
+        then, now = rate(earlier, project.satisfied_from), rate(later, project.satisfied_from)
+        if significantly_higher(then, now):
+            fallen.append(Summary(site_id, names[site_id], {}, now, extra={"before": then}))
+    return sorted(fallen, key=lambda row: row.name)
+
+
+def alerts(
+    session: Session, scope: Scope, project: Project, filters: Filters, month: date
+) -> list[Alert]:
+    """Everything the bureau should look at in a project: low sites, sites and counties
+    whose QR rate is significantly above the phone rate, and month-over-month drops."""
+    found = []
+    for row in by_site(session, scope, project, filters):
+        if row.low:
+            found.append(
+                Alert(
+                    "low",
+                    row.name,
+                    f"满意率 {row.combined.value:.1%}（{row.combined.n} 份）",
+                    row.key,
+                )
+            )
+        if row.discrepancy:
+            found.append(Alert("discrepancy", row.name, _gap(row), row.key))
+    for row in by_county(session, scope, project, filters):
+        if row.discrepancy:
+            found.append(Alert("discrepancy", row.name, _gap(row)))
+    for row in drops(session, scope, project, month):
+        before = row.extra["before"]
+        message = f"{before.value:.1%} → {row.combined.value:.1%}（{month:%Y年%m月}）"
+        found.append(Alert("drop", row.name, message, row.key))
+    return found
+
+
+def _gap(row: Summary) -> str:
+    qr, phone = row.channels["qr"], row.channels["phone"]
+    return f"扫码 {qr.value:.1%}（{qr.n} 份） / 电话抽查 {phone.value:.1%}（{phone.n} 份）"

@@ -1,0 +1,237 @@
+"""The bureau dashboard: projects, counties, sites, comments, exports and monthly reports.
+
+Every page goes through the reader's Scope: a county user sees their county only.
+"""
+
+from datetime import date
+
+from flask import Blueprint, abort, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+
+from survey.accounts.access import role_required
+from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_scope, scope_of
+from survey.accounts.services import record
+from survey.checks.models import TASK_STATUSES, CallTask, Visit
+from survey.db import begin_write, db, now_utc
+from survey.responses.models import SATISFACTION_LEVELS
+from survey.sites.models import Region, Site
+from survey.stats import charts, exports, feeds, reports, summaries
+from survey.stats.rollups import local_day
+from survey.stats.schemas import filter_schema
+
+bp = Blueprint("stats", __name__, url_prefix="/dashboard")
+READERS = ("city", "county")
+ALERT_KINDS = {"low": "满意率低于 90%", "drop": "环比显著下降", "discrepancy": "自评与抽查差异显著"}
+
+
+def _scope():
+    return scope_of(db.session, current_user._get_current_object())
+
+
+def _filters() -> summaries.Filters:
+    try:
+        return summaries.Filters(**filter_schema.load(request.args.to_dict()))
+    except ValidationError:
+        abort(400)
+
+
+def _today() -> date:
+    return local_day(now_utc())
+
+
+def _page(template: str, **context):
+    context.setdefault("filters", _filters())
+    return render_template(
+        f"stats/{template}",
+        channels=summaries.CHANNELS,
+        alert_kinds=ALERT_KINDS,
+        args=request.args.to_dict(),
+        **context,
+    )
+
+
+@bp.get("/")
+@role_required(*READERS)
+def overview():
+    """Every project in the reader's region with its rates, volumes and alert counts."""
+    scope, filters = _scope(), _filters()
+    projects = projects_in_scope(db.session, scope)
+    rows = summaries.project_overview(db.session, scope, projects, filters)
+    alerts = {
+        p.id: len(summaries.alerts(db.session, scope, p, filters, filters.date_to or _today()))
+        for p in projects
+    }
+    return _page("overview.html", rows=rows, alerts=alerts)
+
+
+@bp.get("/projects/<int:project_id>")
+@role_required(*READERS)
+def project(project_id):
+    """A project's counties ranked, channels side by side, targets and alerts."""
+    scope, filters = _scope(), _filters()
+    project = project_in_scope(db.session, scope, project_id)
+    if filters.county_id:
+        scope.require(filters.county_id)
+    month = filters.date_to or _today()
+    return _page(
+        "project.html",
+        project=project,
+        rows=summaries.by_county(db.session, scope, project, filters),
+        alerts=summaries.alerts(db.session, scope, project, filters, month),
+        counties=_counties(scope, project),
+    )
+
+
+def _counties(scope, project):
+    return db.session.scalars(
+        select(Region)
+        .join(Site, Site.region_id == Region.id)
+        .where(Site.project_id == project.id, scope.where(Region.id))
+        .distinct()
+        .order_by(Region.id)
+    ).all()
+
+
+@bp.get("/projects/<int:project_id>/counties/<int:county_id>")
+@role_required(*READERS)
+def county(project_id, county_id):
+    """A county's sites in a project, ranked."""
+    scope, filters = _scope(), _filters()
+    project = project_in_scope(db.session, scope, project_id)
+    county = get_in_scope(db.session, scope, Region, county_id, lambda r: r.id)
+    filters = summaries.Filters(filters.date_from, filters.date_to, county.id, filters.channel)
+    return _page(
+        "county.html",
+        project=project,
+        county=county,
+        filters=filters,
+        rows=summaries.by_site(db.session, scope, project, filters),
+    )
+
+
+@bp.get("/sites/<int:site_id>")
+@role_required(*READERS)
+def site(site_id):
+    """One site: monthly trend, answer distribution, comments, calls and visits."""
+    scope, filters = _scope(), _filters()
+    site = get_in_scope(db.session, scope, Site, site_id, lambda s: s.region_id)
+    project = site.project
+    months = summaries.monthly(db.session, scope, [site.id], filters, project.satisfied_from)
+    counts = summaries.distribution(db.session, scope, site.id, filters)
+    calls = [
+        (TASK_STATUSES[status], n)
+        for status, n in db.session.execute(
+            select(CallTask.status, func.count())
+            .where(CallTask.site_id == site.id)
+            .group_by(CallTask.status)
+        )
+    ]
+    visits = db.session.scalars(
+        select(Visit).where(Visit.site_id == site.id).order_by(Visit.visited_on.desc()).limit(20)
+    ).all()
+    return _page(
+        "site.html",
+        site=site,
+        months=months,
+        trend=charts.trend(months),
+        bars=charts.bars(counts, SATISFACTION_LEVELS),
+        comments=feeds.comments(db.session, scope, project.id, filters, site_id=site.id),
+        calls=calls,
+        visits=visits,
+    )
+
+
+@bp.get("/projects/<int:project_id>/comments")
+@role_required(*READERS)
+def comments(project_id):
+    """The project's comments, newest first, searchable; unhappy answers highlighted."""
+    scope, filters = _scope(), _filters()
+    project = project_in_scope(db.session, scope, project_id)
+    query = request.args.get("q", "").strip()[:50]
+    return _page(
+        "comments.html",
+        project=project,
+        query=query,
+        comments=feeds.comments(db.session, scope, project.id, filters, search=query),
+    )
+
+
+def _audit_export(what: str) -> None:
+    begin_write(db.session)
+    record(
+        db.session,
+        "exported",
+        user=current_user._get_current_object(),
+        detail=what,
+        ip=request.remote_addr or "",
+    )
+    db.session.commit()
+
+
+@bp.get("/projects/<int:project_id>/summary.<any(csv, xlsx):fmt>")
+@role_required(*READERS)
+def summary_export(project_id, fmt):
+    """The per-county or per-site summary, for Excel."""
+    scope, filters = _scope(), _filters()
+    project = project_in_scope(db.session, scope, project_id)
+    group = request.args.get("group", "county")
+    if group not in ("county", "site"):
+        abort(400)
+    query = summaries.by_county if group == "county" else summaries.by_site
+    rows = exports.summary_rows(query(db.session, scope, project, filters), group)
+    _audit_export(f"{project.name}：按{'县' if group == 'county' else '点位'}汇总（{fmt}）")
+    return exports.send(rows, f"{project.name}-满意度汇总-{group}", fmt)
+
+
+@bp.get("/projects/<int:project_id>/responses.<any(csv, xlsx):fmt>")
+@role_required(*READERS)
+def responses_export(project_id, fmt):
+    """Every response of the project in scope, streamed (no personal data)."""
+    scope, filters = _scope(), _filters()
+    project = project_in_scope(db.session, scope, project_id)
+    _audit_export(f"{project.name}：评价明细（{fmt}）")
+    rows = exports.response_rows(db.session, scope, project.id, filters)
+    return exports.send(rows, f"{project.name}-评价明细", fmt)
+
+
+@bp.get("/projects/<int:project_id>/report")
+@role_required(*READERS)
+def report(project_id):
+    """The monthly report of a project, laid out for A4 paper."""
+    scope = _scope()
+    project = project_in_scope(db.session, scope, project_id)
+    content = reports.monthly_report(db.session, scope, project, _month())
+    return render_template("stats/report.html", report=content, channels=summaries.CHANNELS)
+
+
+@bp.get("/projects/<int:project_id>/report.pdf")
+@role_required(*READERS)
+def report_pdf(project_id):
+    """The monthly report as a PDF."""
+    scope = _scope()
+    project = project_in_scope(db.session, scope, project_id)
+    content = reports.monthly_report(db.session, scope, project, _month())
+    _audit_export(f"{project.name}：{content.month:%Y年%m月}月报（PDF）")
+    return exports.send_pdf(
+        reports.pdf_bytes(content), f"{project.name}-{content.month:%Y-%m}-月报"
+    )
+
+
+def _month() -> date:
+    """``?month=2026-11`` (default: the current month)."""
+    value = request.args.get("month")
+    if not value:
+        return _today().replace(day=1)
+    try:
+        return date.fromisoformat(value + "-01")
+    except ValueError:
+        abort(400)
+
+
+@bp.app_template_global()
+def filtered_url(endpoint: str, **values) -> str:
+    """``url_for`` that keeps the current filters (the URL is the view: bookmark, send)."""
+    keep = {k: v for k, v in request.args.items() if k in ("from", "to", "county", "channel")}
+    return url_for(endpoint, **(keep | values))
