@@ -9,8 +9,12 @@ from survey.accounts.services import create_user, record
 from survey.db import begin_write, db
 from survey.sites.models import Region
 
-#: The region level each role is bound to, as named to people (admins see everything).
-ROLE_LEVELS = {"city": ("city", "市"), "county": ("county", "县（市、区）")}
+#: The region levels each role may be bound to, as named to people (admins see everything;
+#: a city user bound to a province sees all its cities).
+ROLE_LEVELS = {
+    "city": (("city", "province"), "市（或省）"),
+    "county": (("county",), "县（市、区）"),
+}
 
 
 @click.command("create-user")
@@ -26,14 +30,12 @@ def create_user_command(username, role, region_name):
     if role in ROLE_LEVELS:
         if not region_name:
             raise click.ClickException(f"角色 {role} 需要用 --region 指定所属地区。")
-        level, level_name = ROLE_LEVELS[role]
+        levels, level_name = ROLE_LEVELS[role]
         region = db.session.scalars(
-            select(Region).where(Region.name == region_name, Region.level == level)
+            select(Region).where(Region.name == region_name, Region.level.in_(levels))
         ).first()
         if region is None:
-            raise click.ClickException(
-                f"没有名为“{region_name}”的{'市' if level == 'city' else '县（市、区）'}。"
-            )
+            raise click.ClickException(f"没有名为“{region_name}”的{level_name}。")
     if db.session.scalars(select(User).where(User.username == username)).first():
         raise click.ClickException(f"用户名 {username} 已存在。")
     begin_write(db.session)

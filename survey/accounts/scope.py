@@ -40,16 +40,21 @@ EVERYTHING = Scope(None)
 
 
 def scope_of(session: Session, user: User) -> Scope:
-    """The scope of ``user``: admins everything, city users their city and its counties,
-    county users their county. A city or county user without a region sees nothing."""
+    """The scope of ``user``: admins everything, city users their region and every region
+    under it (a city's counties; a province's cities and their counties), county users
+    their county. A city or county user without a region sees nothing."""
     if user.role == "admin":
         return EVERYTHING
     if user.region_id is None:
         return Scope(frozenset())
     if user.role == "county":
         return Scope(frozenset({user.region_id}))
-    children = session.scalars(select(Region.id).where(Region.parent_id == user.region_id))
-    return Scope(frozenset({user.region_id, *children}))
+    found, level = {user.region_id}, {user.region_id}
+    while level:  # a province has two levels below it, a city one
+        level = set(session.scalars(select(Region.id).where(Region.parent_id.in_(level))))
+        level -= found
+        found |= level
+    return Scope(frozenset(found))
 
 
 def get_in_scope(session: Session, scope: Scope, model, ident, region_of):

@@ -20,9 +20,12 @@ from survey.stats import rollups
 #: The demo's staff: (user name, role, region name) — one of each role.
 DEMO_USERS = [
     ("admin", "admin", None),
+    ("zhejiang", "city", "浙江省"),
     ("lishui", "city", "丽水市"),
     ("liandu", "county", "莲都区"),
 ]
+#: Both demo cities lie in it; its user sees both demo projects.
+PROVINCE = "浙江省"
 DEMO_DAYS = 42
 #: How often each overall score (5 … 1) is given at an ordinary site and a struggling one.
 USUAL_SCORES = [46, 34, 12, 5, 3]
@@ -63,7 +66,8 @@ def _add_project(session: Session, seed: dict, rng: random.Random) -> Project | 
     ).first()
     if exists is not None:
         return None
-    city = _region(session, seed["city"], "city", None)
+    province = _region(session, PROVINCE, "province", None)
+    city = _region(session, seed["city"], "city", province)
     questionnaire = create_questionnaire(session, f"{seed['kind']}满意度问卷", DEFAULT_QUESTIONS)
     project = Project(
         name=seed["project"],

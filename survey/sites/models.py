@@ -7,19 +7,20 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import db, now_utc
 
-REGION_LEVELS = ("city", "county")
+#: A province (for users who oversee several cities), a city, a county (县、市、区).
+REGION_LEVELS = ("province", "city", "county")
 
 #: Site levels from seed 000 §一(一)3, as stored → as shown.
 SITE_LEVELS = {"city_county": "市县级", "township": "乡镇级"}
 
 
 class Region(db.Model):
-    """A city or one of its counties (县、市、区)."""
+    """A province, a city or one of its counties (县、市、区)."""
 
     __tablename__ = "regions"
     __table_args__ = (
         UniqueConstraint("parent_id", "name"),
-        CheckConstraint("level in ('city', 'county')", name="level"),
+        CheckConstraint("level in ('province', 'city', 'county')", name="level"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
