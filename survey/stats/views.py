@@ -31,10 +31,14 @@ def _scope():
 
 
 def _filters() -> summaries.Filters:
+    """The filters in the URL; 400 when malformed, 404 for a county outside the scope."""
     try:
-        return summaries.Filters(**filter_schema.load(request.args.to_dict()))
+        filters = summaries.Filters(**filter_schema.load(request.args.to_dict()))
     except ValidationError:
         abort(400)
+    if filters.county_id:
+        _scope().require(filters.county_id)
+    return filters
 
 
 def _today() -> date:
@@ -72,8 +76,6 @@ def project(project_id):
     """A project's counties ranked, channels side by side, targets and alerts."""
     scope, filters = _scope(), _filters()
     project = project_in_scope(db.session, scope, project_id)
-    if filters.county_id:
-        scope.require(filters.county_id)
     month = filters.date_to or _today()
     return _page(
         "project.html",

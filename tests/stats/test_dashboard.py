@@ -70,6 +70,13 @@ def test_other_countys_page_is_404(app, staff, world):
     url = f"/dashboard/projects/{world.project_id}/counties/{qingtian}"
     assert client.get(url).status_code == 404
     assert staff("lishui").get(url).status_code == 200
+    for url in (
+        f"/dashboard/projects/{world.project_id}?county={qingtian}",
+        f"/dashboard/projects/{world.project_id}/responses.csv?county={qingtian}",
+        f"/dashboard/projects/{world.project_id}/summary.xlsx?county={qingtian}",
+        f"/dashboard/projects/{world.project_id}/comments?county={qingtian}",
+    ):
+        assert client.get(url).status_code == 404, url
 
 
 def test_exports_neutralise_formulas_and_open_in_excel(staff, world, answers):
