@@ -40,3 +40,9 @@ def test_roster_benchmark_imports_every_row_and_samples():
     done = _run("bench/roster.py")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert '"errors": 0' in done.stdout
+
+
+def test_dashboard_benchmark_agrees_with_duckdb():
+    done = _run("bench/dashboard.py")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert '"errors": 0' in done.stdout
