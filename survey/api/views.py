@@ -1,6 +1,6 @@
 """API endpoints: projects, sites, and resident submissions (for kiosks or a mini-program)."""
 
-from flask import current_app
+from flask import current_app, jsonify
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
@@ -142,7 +142,10 @@ def project_stats(query, project_id):
     filters = summaries.Filters(**query)
     read = summaries.by_county if group == "county" else summaries.by_site
     rows = read(db.session, scope, project, filters)
-    return {"project_id": project.id, "group": group, "rows": [_row(r) for r in rows]}
+    body = {"project_id": project.id, "group": group, "rows": [_row(r) for r in rows]}
+    # Built to StatsSchema's shape (the OpenAPI documents it) and sent as is: dumping
+    # 2,000 sites' nested rates through marshmallow took 55 ms, the whole query less.
+    return jsonify(body)
 
 
 def _rate(rate):

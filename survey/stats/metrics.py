@@ -58,6 +58,16 @@ def rate(counts: dict[int, int], satisfied_from: int = SATISFIED_FROM) -> Rate:
     )
 
 
+def rate_of(levels: list[int], satisfied_from: int = SATISFIED_FROM) -> Rate:
+    """The Rate of counts in a list indexed by level (``levels[5]`` answers of level 5;
+    index 0 unused): the dashboard's fast path, without a dict per cell."""
+    return Rate(
+        n=levels[1] + levels[2] + levels[3] + levels[4] + levels[5],
+        satisfied=sum(levels[satisfied_from:6]),
+        points=100 * levels[5] + 80 * levels[4] + 60 * levels[3] + 40 * levels[2] + 20 * levels[1],
+    )
+
+
 def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
     """Wilson score interval for a proportion; (0, 1) when n is 0."""
     if n == 0:

@@ -39,12 +39,13 @@ def monthly_report(session: Session, scope: Scope, project: Project, month: date
     months = summaries.monthly(
         session, scope, site_ids, summaries.Filters(year_ago, end), project.satisfied_from
     )
+    view = summaries.project_view(session, scope, project, filters)
     return MonthlyReport(
         project=project,
         month=start,
         total=total,
-        counties=summaries.by_county(session, scope, project, filters),
-        alerts=summaries.alerts(session, scope, project, filters, start),
+        counties=view.counties,
+        alerts=summaries.alerts(session, scope, project, filters, start, view),
         months=months,
     )
 

@@ -1,28 +1,32 @@
-"""Answer counts per site, local day, channel and level, kept in step with the responses.
+"""Answer counts per site, period, channel and level, kept in step with the responses.
 
-The dashboard reads these instead of the responses: its cost grows with sites × days, not
-with the number of answers. Every service that adds, changes or deletes a response adjusts
-the counts in the same transaction (``count``); ``rebuild`` recomputes them all from the
-responses (``flask rebuild-rollups``).
+The dashboard reads these instead of the responses. Each answer is counted three times: in
+its local day, its calendar month and all time (``models.GRAINS``); a read picks the
+coarsest cells that tile its date range (``period``), so without a date filter it scans at
+most sites × channels × 2 × 5 cells, however many answers there are. Every service that
+adds, changes or deletes a response adjusts the counts in the same transaction (``count``);
+``rebuild`` recomputes them all from the responses (``flask rebuild-rollups``).
 """
 
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from survey import config
 from survey.responses.models import Response
-from survey.stats.models import ResponseRollup
+from survey.stats.models import ALL_TIME, ResponseRollup
 
 #: Days are the bureaus' local days (a month's report ends at local midnight).
 ZONE = ZoneInfo(config.TIMEZONE)
+#: The open ends of a date range.
+EARLIEST, LATEST = ALL_TIME, date(2099, 12, 31)
 
 _rollups = ResponseRollup.__table__
-_KEY = ["site_id", "day", "channel", "proxy", "level"]
+_KEY = ["site_id", "grain", "day", "channel", "proxy", "level"]
 #: INSERT … ON CONFLICT DO UPDATE SET count = count + excluded.count, per dialect.
 _UPSERT = {}
 for _name, _dialect in (("sqlite", sqlite), ("postgresql", postgresql)):
@@ -30,8 +34,6 @@ for _name, _dialect in (("sqlite", sqlite), ("postgresql", postgresql)):
     _UPSERT[_name] = _statement.on_conflict_do_update(
         index_elements=_KEY, set_={"count": _rollups.c.count + _statement.excluded.count}
     )
-
-
 _DECREMENT = (
     update(_rollups)
     .where(*(_rollups.c[key] == bindparam(f"k_{key}") for key in _KEY))
@@ -41,6 +43,49 @@ _DECREMENT = (
 
 def local_day(moment: datetime) -> date:
     return moment.astimezone(ZONE).date()
+
+
+def _periods(day: date) -> list[tuple[str, date]]:
+    """The three cells an answer of ``day`` counts in."""
+    return [("day", day), ("month", day.replace(day=1)), ("all", ALL_TIME)]
+
+
+def month_after(first: date) -> date:
+    return (first.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def period(date_from: date | None, date_to: date | None):
+    """A WHERE condition selecting cells that together count each answer of the local
+    days from ``date_from`` to ``date_to`` (both inclusive, either open) exactly once:
+    all time when unbounded, whole months from the month cells, the days at either end
+    from the day cells."""
+    if date_from is None and date_to is None:
+        return ResponseRollup.grain == "all"
+    low, high = date_from or EARLIEST, date_to or LATEST
+    first_full = low if low.day == 1 else month_after(low)  # first whole month
+    after_last = month_after(high) if month_after(high) - timedelta(days=1) == high else None
+    after_last = after_last or high.replace(day=1)  # the day after the last whole month
+    if first_full >= after_last:  # no whole month inside: days only
+        return and_(ResponseRollup.grain == "day", ResponseRollup.day.between(low, high))
+    parts = [
+        and_(
+            ResponseRollup.grain == "month",
+            ResponseRollup.day >= first_full,
+            ResponseRollup.day < after_last,
+        )
+    ]
+    if low < first_full:
+        parts.append(
+            and_(
+                ResponseRollup.grain == "day",
+                ResponseRollup.day.between(low, first_full - timedelta(days=1)),
+            )
+        )
+    if after_last <= high:
+        parts.append(
+            and_(ResponseRollup.grain == "day", ResponseRollup.day.between(after_last, high))
+        )
+    return or_(*parts)
 
 
 def count(
@@ -53,21 +98,24 @@ def count(
     level: int,
     delta: int,
 ) -> None:
-    """Add ``delta`` (+1 or -1) to the count of one response's cell."""
+    """Add ``delta`` (+1 or -1) to the counts of one response's cells."""
     connection = session.connection()
-    values = {
-        "site_id": site_id,
-        "day": local_day(created_at),
-        "channel": channel,
-        "proxy": proxy,
-        "level": level,
-        "count": delta,
-    }
+    cells = [
+        {
+            "site_id": site_id,
+            "grain": grain,
+            "day": day,
+            "channel": channel,
+            "proxy": proxy,
+            "level": level,
+        }
+        for grain, day in _periods(local_day(created_at))
+    ]
     if delta > 0:
-        connection.execute(_UPSERT[connection.dialect.name], values)
-    else:  # the cell exists; an upsert would check count >= 0 on the row it tries first
-        keys = {f"k_{key}": values[key] for key in _KEY}
-        connection.execute(_DECREMENT, keys | {"delta": delta})
+        connection.execute(_UPSERT[connection.dialect.name], [c | {"count": delta} for c in cells])
+    else:  # the cells exist; an upsert would check count >= 0 on the row it tries first
+        rows = [{f"k_{key}": c[key] for key in _KEY} | {"delta": delta} for c in cells]
+        connection.execute(_DECREMENT, rows)
 
 
 def uncount(session: Session, responses) -> None:
@@ -84,9 +132,15 @@ def uncount(session: Session, responses) -> None:
         )
 
 
+def cells_of(site_id: int, day: date, channel: str, proxy: bool, level: int, counter: Counter):
+    """Count one answer of ``day`` into ``counter`` (keyed like the table) at every grain."""
+    for grain, start in _periods(day):
+        counter[(site_id, grain, start, channel, proxy, level)] += 1
+
+
 def add_counts(session: Session, cells: Counter) -> None:
-    """Add many counts at once: ``cells`` maps (site_id, day, channel, proxy, level) to how
-    many answers to add (the bulk path of ``responses.services.import_responses``)."""
+    """Add many counts at once (``cells`` as filled by ``cells_of``): the bulk path of
+    ``responses.services.import_responses``."""
     connection = session.connection()
     values = [dict(zip(_KEY, key, strict=True), count=n) for key, n in cells.items()]
     for start in range(0, len(values), 10_000):
@@ -108,7 +162,7 @@ def rebuild(session: Session, batch: int = 10_000) -> int:
     )
     read = 0
     for site_id, created_at, channel, proxy, level in rows:
-        cells[(site_id, local_day(created_at), channel, proxy, level)] += 1
+        cells_of(site_id, local_day(created_at), channel, proxy, level, cells)
         read += 1
     session.execute(delete(ResponseRollup))
     values = [dict(zip(_KEY, key, strict=True), count=n) for key, n in cells.items()]

@@ -3,7 +3,7 @@
 Every function takes the reader's Scope: a county user's summaries hold their county only.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from survey.accounts.scope import Scope
 from survey.sites.models import Project, Region, Site
-from survey.stats.metrics import Rate, rate, significantly_higher
+from survey.stats.metrics import Rate, rate, rate_of, significantly_higher
 from survey.stats.models import ResponseRollup
+from survey.stats.rollups import EARLIEST, period
 
 CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "现场暗访"}
 GROUPS = ("project", "county", "site")
@@ -50,7 +51,8 @@ class Summary:
 
 
 def _cells(session: Session, scope: Scope, project_ids, group: str, filters: Filters):
-    """(group key, channel, proxy, level, count) summed over the rollups in scope."""
+    """(group key, channel, proxy, level, count) summed over the rollups in scope, read
+    from the coarsest cells that cover the filters' dates (``rollups.period``)."""
     keys = {"project": Site.project_id, "county": Site.region_id, "site": Site.id}
     key = keys[group]
     query = (
@@ -62,13 +64,13 @@ def _cells(session: Session, scope: Scope, project_ids, group: str, filters: Fil
             func.sum(ResponseRollup.count),
         )
         .join(Site, ResponseRollup.site_id == Site.id)
-        .where(Site.project_id.in_(list(project_ids)), scope.where(Site.region_id))
+        .where(
+            Site.project_id.in_(list(project_ids)),
+            scope.where(Site.region_id),
+            period(filters.date_from, filters.date_to),
+        )
         .group_by(key, ResponseRollup.channel, ResponseRollup.proxy, ResponseRollup.level)
     )
-    if filters.date_from:
-        query = query.where(ResponseRollup.day >= filters.date_from)
-    if filters.date_to:
-        query = query.where(ResponseRollup.day <= filters.date_to)
     if filters.county_id:
         query = query.where(Site.region_id == filters.county_id)
     if filters.channel:
@@ -76,26 +78,34 @@ def _cells(session: Session, scope: Scope, project_ids, group: str, filters: Fil
     return session.execute(query).all()
 
 
-def _summaries(cells, names: dict[int, tuple[str, str]], satisfied_from) -> list[Summary]:
-    """Summaries of every key in ``names`` (empty ones too), from counted cells."""
-    counts = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
-    proxies = defaultdict(int)
+def _tally(cells, group_of=None) -> tuple[dict, dict]:
+    """Counts per (key, channel) as lists indexed by level, and proxy answers per key;
+    ``group_of`` maps a cell's key to the key to count it under (sites → counties)."""
+    counts: dict[tuple, list[int]] = {}
+    proxies: dict[int, int] = defaultdict(int)
     for key, channel, proxy, level, n in cells:
+        key = group_of[key] if group_of else key
         if proxy:
             proxies[key] += n  # reported apart, never in a rate
-        else:
-            counts[key][channel][level] += n
+            continue
+        levels = counts.get((key, channel))
+        if levels is None:
+            levels = counts[(key, channel)] = [0] * 6
+        levels[level] += n
+    return counts, proxies
+
+
+def _summaries(tally, names: dict[int, tuple[str, str]], satisfied_from) -> list[Summary]:
+    """Summaries of every key in ``names`` (empty ones too), from a ``_tally``."""
+    counts, proxies = tally
+    empty = [0] * 6
     rows = []
     for key, (name, parent) in names.items():
         threshold = satisfied_from(key) if callable(satisfied_from) else satisfied_from
-        by_channel = {ch: rate(counts[key][ch], threshold) for ch in CHANNELS}
-        combined_counts = defaultdict(int)
-        for ch in CHANNELS:
-            for level, n in counts[key][ch].items():
-                combined_counts[level] += n
-        summary = Summary(
-            key, name, by_channel, rate(combined_counts, threshold), proxies[key], parent
-        )
+        per_channel = {ch: counts.get((key, ch), empty) for ch in CHANNELS}
+        combined = [sum(levels[i] for levels in per_channel.values()) for i in range(6)]
+        by_channel = {ch: rate_of(levels, threshold) for ch, levels in per_channel.items()}
+        summary = Summary(key, name, by_channel, rate_of(combined, threshold), proxies[key], parent)
         summary.discrepancy = significantly_higher(by_channel["qr"], by_channel["phone"])
         rows.append(summary)
     return rows
@@ -107,40 +117,57 @@ def project_overview(
     """One summary per project, in the given order."""
     names = {p.id: (p.name, str(p.year)) for p in projects}
     thresholds = {p.id: p.satisfied_from for p in projects}
-    cells = _cells(session, scope, names, "project", filters)
-    return _summaries(cells, names, thresholds.get)
+    tally = _tally(_cells(session, scope, names, "project", filters))
+    return _summaries(tally, names, thresholds.get)
+
+
+@dataclass
+class ProjectView:
+    """A project's sites and counties within scope, from one read of the rollups."""
+
+    sites: list[Summary]
+    counties: list[Summary]
+
+
+def project_view(session: Session, scope: Scope, project: Project, filters: Filters) -> ProjectView:
+    """Sites and counties of a project, ranked (样本不足 last); counties carry their target
+    site count and how many sites they have."""
+    query = select(Site.id, Site.name, Site.region_id, Region.name).join(
+        Region, Site.region_id == Region.id
+    )
+    query = query.where(Site.project_id == project.id, scope.where(Site.region_id))
+    if filters.county_id:
+        query = query.where(Site.region_id == filters.county_id)
+    sites = session.execute(query).all()
+    cells = _cells(session, scope, [project.id], "site", filters)
+    site_names = {site_id: (name, county) for site_id, name, _, county in sites}
+    site_rows = _summaries(_tally(cells), site_names, project.satisfied_from)
+    county_of = {site_id: region_id for site_id, _, region_id, _ in sites}
+    targets = {t.region_id: t.site_count for t in project.targets}
+    counties = {region_id: (county, "") for _, _, region_id, county in sites}
+    for region in session.scalars(
+        select(Region).where(Region.id.in_([r for r in targets if r not in counties]))
+    ):
+        if scope.covers(region.id) and not filters.county_id:
+            counties[region.id] = (region.name, "")
+    counties = dict(sorted(counties.items()))
+    county_rows = _summaries(
+        _tally([c for c in cells if c[0] in county_of], county_of), counties, project.satisfied_from
+    )
+    built = Counter(county_of.values())
+    for row in county_rows:
+        row.extra = {"target": targets.get(row.key, 0), "sites": built.get(row.key, 0)}
+    return ProjectView(sorted(site_rows, key=_rank), sorted(county_rows, key=_rank))
 
 
 def by_county(session: Session, scope: Scope, project: Project, filters: Filters) -> list[Summary]:
-    """The project's counties within scope, best combined rate first (样本不足 last), each
-    with its target site count and how many sites it has."""
-    sites = session.execute(
-        select(Site.region_id, func.count(Site.id))
-        .where(Site.project_id == project.id, scope.where(Site.region_id))
-        .group_by(Site.region_id)
-    ).all()
-    targets = {t.region_id: t.site_count for t in project.targets}
-    region_ids = set(dict(sites)) | {r for r in targets if scope.covers(r)}
-    regions = session.scalars(select(Region).where(Region.id.in_(region_ids))).all()
-    names = {r.id: (r.name, "") for r in sorted(regions, key=lambda r: r.id)}
-    rows = _summaries(
-        _cells(session, scope, [project.id], "county", filters), names, project.satisfied_from
-    )
-    built = dict(sites)
-    for row in rows:
-        row.extra = {"target": targets.get(row.key, 0), "sites": built.get(row.key, 0)}
-    return sorted(rows, key=_rank)
+    """The project's counties within scope, ranked."""
+    return project_view(session, scope, project, filters).counties
 
 
 def by_site(session: Session, scope: Scope, project: Project, filters: Filters) -> list[Summary]:
     """The project's sites within scope (one county with ``filters.county_id``), ranked."""
-    query = select(Site.id, Site.name, Region.name).join(Region, Site.region_id == Region.id)
-    query = query.where(Site.project_id == project.id, scope.where(Site.region_id))
-    if filters.county_id:
-        query = query.where(Site.region_id == filters.county_id)
-    names = {site_id: (name, county) for site_id, name, county in session.execute(query)}
-    cells = _cells(session, scope, [project.id], "site", filters)
-    return sorted(_summaries(cells, names, project.satisfied_from), key=_rank)
+    return project_view(session, scope, project, filters).sites
 
 
 def _rank(row: Summary):
@@ -164,24 +191,20 @@ def monthly(
             ResponseRollup.site_id.in_(site_ids),
             scope.where(Site.region_id),
             ResponseRollup.proxy.is_(False),
+            # By month: whole months from the month cells, partial ones from the days.
+            period(filters.date_from or EARLIEST, filters.date_to),
         )
         .group_by(ResponseRollup.day, ResponseRollup.channel, ResponseRollup.level)
     )
-    if filters.date_from:
-        query = query.where(ResponseRollup.day >= filters.date_from)
-    if filters.date_to:
-        query = query.where(ResponseRollup.day <= filters.date_to)
-    counts = defaultdict(lambda: defaultdict(lambda: defaultdict(int)))
+    counts = defaultdict(lambda: defaultdict(lambda: [0] * 6))
     for day, channel, level, n in session.execute(query):
         counts[f"{day:%Y-%m}"][channel][level] += n
     months = []
     for month in sorted(counts):
-        per_channel = {ch: rate(counts[month][ch], satisfied_from) for ch in CHANNELS}
-        combined = defaultdict(int)
-        for ch in CHANNELS:
-            for level, n in counts[month][ch].items():
-                combined[level] += n
-        months.append((month, per_channel, rate(combined, satisfied_from)))
+        per_channel = {ch: counts[month][ch] for ch in CHANNELS}
+        combined = [sum(levels[i] for levels in per_channel.values()) for i in range(6)]
+        rates = {ch: rate_of(levels, satisfied_from) for ch, levels in per_channel.items()}
+        months.append((month, rates, rate_of(combined, satisfied_from)))
     return months
 
 
@@ -195,12 +218,9 @@ def distribution(session: Session, scope: Scope, site_id: int, filters: Filters)
             scope.where(Site.region_id),
             ResponseRollup.proxy.is_(False),
         )
+        .where(period(filters.date_from, filters.date_to))
         .group_by(ResponseRollup.level)
     )
-    if filters.date_from:
-        query = query.where(ResponseRollup.day >= filters.date_from)
-    if filters.date_to:
-        query = query.where(ResponseRollup.day <= filters.date_to)
     if filters.channel:
         query = query.where(ResponseRollup.channel == filters.channel)
     counts = dict(session.execute(query).all())
@@ -228,7 +248,6 @@ def drops(session: Session, scope: Scope, project: Project, month: date) -> list
     """Sites whose combined rate in ``month`` fell below the month before beyond chance
     (one-sided two-proportion test, both months with enough answers)."""
     start, before = month_start(month), previous_month(month)
-    end = (start + timedelta(days=32)).replace(day=1)
     latest = case((ResponseRollup.day >= start, 1), else_=0)
     query = (
         select(Site.id, Site.name, latest, ResponseRollup.level, func.sum(ResponseRollup.count))
@@ -237,8 +256,8 @@ def drops(session: Session, scope: Scope, project: Project, month: date) -> list
             Site.project_id == project.id,
             scope.where(Site.region_id),
             ResponseRollup.proxy.is_(False),
-            ResponseRollup.day >= before,
-            ResponseRollup.day < end,
+            ResponseRollup.grain == "month",
+            ResponseRollup.day.in_([before, start]),
         )
         .group_by(Site.id, Site.name, latest, ResponseRollup.level)
     )
@@ -256,24 +275,25 @@ def drops(session: Session, scope: Scope, project: Project, month: date) -> list
 
 
 def alerts(
-    session: Session, scope: Scope, project: Project, filters: Filters, month: date
+    session: Session,
+    scope: Scope,
+    project: Project,
+    filters: Filters,
+    month: date,
+    view: ProjectView | None = None,
 ) -> list[Alert]:
     """Everything the bureau should look at in a project: low sites, sites and counties
-    whose QR rate is significantly above the phone rate, and month-over-month drops."""
+    whose QR rate is significantly above the phone rate, and month-over-month drops.
+    ``view``: the project's rows when the caller has them already."""
+    view = view or project_view(session, scope, project, filters)
     found = []
-    for row in by_site(session, scope, project, filters):
+    for row in view.sites:
         if row.low:
-            found.append(
-                Alert(
-                    "low",
-                    row.name,
-                    f"满意率 {row.combined.value:.1%}（{row.combined.n} 份）",
-                    row.key,
-                )
-            )
+            message = f"满意率 {row.combined.value:.1%}（{row.combined.n} 份）"
+            found.append(Alert("low", row.name, message, row.key))
         if row.discrepancy:
             found.append(Alert("discrepancy", row.name, _gap(row), row.key))
-    for row in by_county(session, scope, project, filters):
+    for row in view.counties:
         if row.discrepancy:
             found.append(Alert("discrepancy", row.name, _gap(row)))
     for row in drops(session, scope, project, month):

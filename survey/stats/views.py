@@ -77,11 +77,12 @@ def project(project_id):
     scope, filters = _scope(), _filters()
     project = project_in_scope(db.session, scope, project_id)
     month = filters.date_to or _today()
+    view = summaries.project_view(db.session, scope, project, filters)
     return _page(
         "project.html",
         project=project,
-        rows=summaries.by_county(db.session, scope, project, filters),
-        alerts=summaries.alerts(db.session, scope, project, filters, month),
+        rows=view.counties,
+        alerts=summaries.alerts(db.session, scope, project, filters, month, view),
         counties=_counties(scope, project),
     )
 

@@ -15,7 +15,7 @@ from survey.responses.models import Answer, FormNonce, Response
 from survey.responses.services import submit_response
 from survey.sites.models import Site
 from survey.stats import rollups
-from survey.stats.models import ResponseRollup
+from survey.stats.models import ALL_TIME, ResponseRollup
 
 #: One step: ("answer", site index, device or None, level) or ("visit", site index, levels)
 #: or ("delete visit", index among the visits so far).
@@ -46,14 +46,16 @@ def _raw(session) -> Counter:
         )
     )
     for site_id, created_at, channel, proxy, level in rows:
-        counts[(site_id, rollups.local_day(created_at), channel, proxy, level)] += 1
+        day = rollups.local_day(created_at)
+        for grain, start in (("day", day), ("month", day.replace(day=1)), ("all", ALL_TIME)):
+            counts[(site_id, grain, start, channel, proxy, level)] += 1
     return counts
 
 
 def _rolled(session) -> Counter:
     rows = session.scalars(select(ResponseRollup))
     return Counter(
-        {(r.site_id, r.day, r.channel, r.proxy, r.level): r.count for r in rows if r.count}
+        {(r.site_id, r.grain, r.day, r.channel, r.proxy, r.level): r.count for r in rows if r.count}
     )
 
 
@@ -155,5 +157,39 @@ def test_the_bulk_path_stores_answers_and_counts_together(app, make_site):
         assert import_responses(db.session, rows) == 3
         db.session.commit()
         assert _rolled(db.session) == _raw(db.session)
-        assert {key[1] for key in _rolled(db.session)} == {date(2026, 6, 1)}
+        days = {key[2] for key in _rolled(db.session) if key[1] == "day"}
+        assert days == {date(2026, 6, 1)}
         assert db.session.scalar(select(db.func.count()).select_from(Answer)) == 3
+
+
+DAYS = st.dates(min_value=date(2025, 11, 1), max_value=date(2027, 2, 28))
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    answered=st.lists(DAYS, max_size=30),
+    low=st.one_of(st.none(), DAYS),
+    high=st.one_of(st.none(), DAYS),
+)
+def test_a_date_range_counts_each_answer_once_from_the_coarsest_cells(
+    app, make_site, answered, low, high
+):
+    with app.app_context():
+        db.session.execute(delete(ResponseRollup))
+        db.session.commit()
+        site_id = db.session.scalar(select(Site.id))
+    site_id = site_id or make_site().id
+    cells = Counter()
+    for day in answered:
+        rollups.cells_of(site_id, day, "qr", False, 5, cells)
+    with app.app_context():
+        rollups.add_counts(db.session, cells)
+        query = select(db.func.coalesce(db.func.sum(ResponseRollup.count), 0)).where(
+            rollups.period(low, high)
+        )
+        got = db.session.scalar(query)
+        db.session.rollback()
+    expected = sum(1 for d in answered if (low is None or d >= low) and (high is None or d <= high))
+    assert got == expected
