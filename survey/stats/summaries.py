@@ -129,9 +129,17 @@ class ProjectView:
     counties: list[Summary]
 
 
-def project_view(session: Session, scope: Scope, project: Project, filters: Filters) -> ProjectView:
-    """Sites and counties of a project, ranked (样本不足 last); counties carry their target
-    site count and how many sites they have."""
+@dataclass
+class _Layout:
+    """A project's sites within scope: names, counties, targets."""
+
+    site_names: dict[int, tuple[str, str]]
+    county_of: dict[int, int]
+    county_names: dict[int, tuple[str, str]]
+    targets: dict[int, int]
+
+
+def _layout(session: Session, scope: Scope, project: Project, filters: Filters) -> _Layout:
     query = select(Site.id, Site.name, Site.region_id, Region.name).join(
         Region, Site.region_id == Region.id
     )
@@ -139,35 +147,51 @@ def project_view(session: Session, scope: Scope, project: Project, filters: Filt
     if filters.county_id:
         query = query.where(Site.region_id == filters.county_id)
     sites = session.execute(query).all()
-    cells = _cells(session, scope, [project.id], "site", filters)
-    site_names = {site_id: (name, county) for site_id, name, _, county in sites}
-    site_rows = _summaries(_tally(cells), site_names, project.satisfied_from)
-    county_of = {site_id: region_id for site_id, _, region_id, _ in sites}
     targets = {t.region_id: t.site_count for t in project.targets}
     counties = {region_id: (county, "") for _, _, region_id, county in sites}
-    for region in session.scalars(
-        select(Region).where(Region.id.in_([r for r in targets if r not in counties]))
-    ):
-        if scope.covers(region.id) and not filters.county_id:
+    missing = [r for r in targets if r not in counties and scope.covers(r)]
+    if missing and not filters.county_id:  # counties with a target but no site yet
+        for region in session.scalars(select(Region).where(Region.id.in_(missing))):
             counties[region.id] = (region.name, "")
-    counties = dict(sorted(counties.items()))
-    county_rows = _summaries(
-        _tally([c for c in cells if c[0] in county_of], county_of), counties, project.satisfied_from
+    return _Layout(
+        {site_id: (name, county) for site_id, name, _, county in sites},
+        {site_id: region_id for site_id, _, region_id, _ in sites},
+        dict(sorted(counties.items())),
+        targets,
     )
-    built = Counter(county_of.values())
-    for row in county_rows:
-        row.extra = {"target": targets.get(row.key, 0), "sites": built.get(row.key, 0)}
-    return ProjectView(sorted(site_rows, key=_rank), sorted(county_rows, key=_rank))
+
+
+def _county_rows(layout: _Layout, tally, satisfied_from: int) -> list[Summary]:
+    rows = _summaries(tally, layout.county_names, satisfied_from)
+    built = Counter(layout.county_of.values())
+    for row in rows:
+        row.extra = {"target": layout.targets.get(row.key, 0), "sites": built.get(row.key, 0)}
+    return sorted(rows, key=_rank)
+
+
+def project_view(session: Session, scope: Scope, project: Project, filters: Filters) -> ProjectView:
+    """Sites and counties of a project, ranked (样本不足 last), from one read of the site
+    cells; counties carry their target site count and how many sites they have."""
+    layout = _layout(session, scope, project, filters)
+    cells = _cells(session, scope, [project.id], "site", filters)
+    site_rows = _summaries(_tally(cells), layout.site_names, project.satisfied_from)
+    county_tally = _tally([c for c in cells if c[0] in layout.county_of], layout.county_of)
+    counties = _county_rows(layout, county_tally, project.satisfied_from)
+    return ProjectView(sorted(site_rows, key=_rank), counties)
 
 
 def by_county(session: Session, scope: Scope, project: Project, filters: Filters) -> list[Summary]:
-    """The project's counties within scope, ranked."""
-    return project_view(session, scope, project, filters).counties
+    """The project's counties within scope, ranked (cells read grouped by county)."""
+    layout = _layout(session, scope, project, filters)
+    tally = _tally(_cells(session, scope, [project.id], "county", filters))
+    return _county_rows(layout, tally, project.satisfied_from)
 
 
 def by_site(session: Session, scope: Scope, project: Project, filters: Filters) -> list[Summary]:
     """The project's sites within scope (one county with ``filters.county_id``), ranked."""
-    return project_view(session, scope, project, filters).sites
+    layout = _layout(session, scope, project, filters)
+    tally = _tally(_cells(session, scope, [project.id], "site", filters))
+    return sorted(_summaries(tally, layout.site_names, project.satisfied_from), key=_rank)
 
 
 def _rank(row: Summary):
