@@ -27,8 +27,9 @@ class ResponseRollup(db.Model):
         {"sqlite_with_rowid": False},
     )
 
-    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    #: First in the key: a read takes one grain, whose cells then lie together.
     grain: Mapped[str] = mapped_column(String(5), primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     channel: Mapped[str] = mapped_column(String(10), primary_key=True)
     proxy: Mapped[bool] = mapped_column(Boolean, primary_key=True)

@@ -26,7 +26,7 @@ ZONE = ZoneInfo(config.TIMEZONE)
 EARLIEST, LATEST = ALL_TIME, date(2099, 12, 31)
 
 _rollups = ResponseRollup.__table__
-_KEY = ["site_id", "grain", "day", "channel", "proxy", "level"]
+_KEY = ["grain", "site_id", "day", "channel", "proxy", "level"]
 #: INSERT … ON CONFLICT DO UPDATE SET count = count + excluded.count, per dialect.
 _UPSERT = {}
 for _name, _dialect in (("sqlite", sqlite), ("postgresql", postgresql)):
@@ -135,7 +135,7 @@ def uncount(session: Session, responses) -> None:
 def cells_of(site_id: int, day: date, channel: str, proxy: bool, level: int, counter: Counter):
     """Count one answer of ``day`` into ``counter`` (keyed like the table) at every grain."""
     for grain, start in _periods(day):
-        counter[(site_id, grain, start, channel, proxy, level)] += 1
+        counter[(grain, site_id, start, channel, proxy, level)] += 1
 
 
 def add_counts(session: Session, cells: Counter) -> None:

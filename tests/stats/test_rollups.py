@@ -48,14 +48,14 @@ def _raw(session) -> Counter:
     for site_id, created_at, channel, proxy, level in rows:
         day = rollups.local_day(created_at)
         for grain, start in (("day", day), ("month", day.replace(day=1)), ("all", ALL_TIME)):
-            counts[(site_id, grain, start, channel, proxy, level)] += 1
+            counts[(grain, site_id, start, channel, proxy, level)] += 1
     return counts
 
 
 def _rolled(session) -> Counter:
     rows = session.scalars(select(ResponseRollup))
     return Counter(
-        {(r.site_id, r.grain, r.day, r.channel, r.proxy, r.level): r.count for r in rows if r.count}
+        {(r.grain, r.site_id, r.day, r.channel, r.proxy, r.level): r.count for r in rows if r.count}
     )
 
 
@@ -157,7 +157,7 @@ def test_the_bulk_path_stores_answers_and_counts_together(app, make_site):
         assert import_responses(db.session, rows) == 3
         db.session.commit()
         assert _rolled(db.session) == _raw(db.session)
-        days = {key[2] for key in _rolled(db.session) if key[1] == "day"}
+        days = {key[2] for key in _rolled(db.session) if key[0] == "day"}
         assert days == {date(2026, 6, 1)}
         assert db.session.scalar(select(db.func.count()).select_from(Answer)) == 3
 
