@@ -41,6 +41,19 @@ _DECREMENT = (
 )
 
 
+#: One statement adding an answer to its three cells: the submission's hot path, written
+#: as SQL because SQLAlchemy's executemany of the upsert took 45 µs of the write lock per
+#: answer and this takes 8 (measured; bench/submit.py).
+_ADD_THREE_SQL = (
+    "INSERT INTO response_rollups (grain, site_id, day, channel, proxy, level, count) "
+    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}), ({p}, {p}, {p}, {p}, {p}, {p}, {p}), "
+    "({p}, {p}, {p}, {p}, {p}, {p}, {p}) "
+    "ON CONFLICT (grain, site_id, day, channel, proxy, level) "
+    "DO UPDATE SET count = response_rollups.count + excluded.count"
+)
+_ADD_THREE = {"sqlite": _ADD_THREE_SQL.format(p="?"), "postgresql": _ADD_THREE_SQL.format(p="%s")}
+
+
 def local_day(moment: datetime) -> date:
     return moment.astimezone(ZONE).date()
 
@@ -100,22 +113,25 @@ def count(
 ) -> None:
     """Add ``delta`` (+1 or -1) to the counts of one response's cells."""
     connection = session.connection()
-    cells = [
-        {
-            "site_id": site_id,
-            "grain": grain,
-            "day": day,
-            "channel": channel,
-            "proxy": proxy,
-            "level": level,
-        }
-        for grain, day in _periods(local_day(created_at))
-    ]
+    periods = _periods(local_day(created_at))
     if delta > 0:
-        connection.execute(_UPSERT[connection.dialect.name], [c | {"count": delta} for c in cells])
-    else:  # the cells exist; an upsert would check count >= 0 on the row it tries first
-        rows = [{f"k_{key}": c[key] for key in _KEY} | {"delta": delta} for c in cells]
-        connection.execute(_DECREMENT, rows)
+        dialect = connection.dialect.name
+        params = []
+        for grain, day in periods:
+            if dialect == "sqlite":  # the text SQLAlchemy's Date stores there
+                params += [grain, site_id, day.isoformat(), channel, int(proxy), level, delta]
+            else:
+                params += [grain, site_id, day, channel, proxy, level, delta]
+        connection.exec_driver_sql(_ADD_THREE[dialect], tuple(params))
+        return
+    # The cells exist; an upsert would check count >= 0 on the row it tries first.
+    keys = {"site_id": site_id, "channel": channel, "proxy": proxy, "level": level}
+    rows = [
+        {f"k_{key}": value for key, value in (keys | {"grain": grain, "day": day}).items()}
+        | {"delta": delta}
+        for grain, day in periods
+    ]
+    connection.execute(_DECREMENT, rows)
 
 
 def uncount(session: Session, responses) -> None:
