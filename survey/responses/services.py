@@ -182,14 +182,14 @@ def submit_response(
             return _duplicate(session, nonce)
         earlier.answers.clear()
         session.flush()  # delete the old answer rows before their (response, question) twins
-        _recount(session, earlier, -1)
+        rollups.count_response(session, earlier, -1)
         earlier.version_id = version_id
         earlier.overall = answers[OVERALL_KEY]
         earlier.comment = comment
         earlier.updated_at = now_utc()
         earlier.answers.extend(Answer(**row) for row in rows)
         session.flush()
-        _recount(session, earlier, +1)
+        rollups.count_response(session, earlier, +1)
         return Submission(earlier.id, "updated", earlier.device_id)
 
     values = {
@@ -220,18 +220,6 @@ def submit_response(
         delta=1,
     )
     return Submission(response_id, "created", device_id)
-
-
-def _recount(session: Session, response: Response, delta: int) -> None:
-    rollups.count(
-        session,
-        site_id=response.site_id,
-        created_at=response.created_at,
-        channel=response.channel,
-        proxy=response.proxy,
-        level=response.overall,
-        delta=delta,
-    )
 
 
 def _serialize_device(connection, site_id: int, device_id: str) -> None:

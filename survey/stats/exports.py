@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from survey.accounts.scope import Scope
 from survey.responses.models import SATISFACTION_LEVELS, Response
 from survey.sites.models import Region, Site
-from survey.stats.feeds import _start
+from survey.stats.feeds import filter_responses
 from survey.stats.rollups import ZONE
 from survey.stats.summaries import CHANNELS, Filters, Summary
 
@@ -84,14 +84,7 @@ def response_rows(
         .order_by(Response.id)
         .execution_options(yield_per=2000)
     )
-    if filters.county_id:
-        query = query.where(Site.region_id == filters.county_id)
-    if filters.channel:
-        query = query.where(Response.channel == filters.channel)
-    if filters.date_from:
-        query = query.where(Response.created_at >= _start(filters.date_from))
-    if filters.date_to:
-        query = query.where(Response.created_at < _start(filters.date_to, 1))
+    query = filter_responses(query, filters)
     for at, county, site, channel, overall, proxy, comment in session.execute(query):
         yield [
             f"{at.astimezone(ZONE):%Y-%m-%d %H:%M}",

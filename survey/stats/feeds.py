@@ -47,11 +47,21 @@ def comments(
         .order_by(Response.created_at.desc())
         .limit(LIMIT)
     )
+    query = filter_responses(query, filters)
     if site_id:
         query = query.where(Site.id == site_id)
     if search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Response.comment.like(f"%{escaped}%", escape="\\"))
+    return [
+        Comment(at, site, CHANNELS[channel], overall, text)
+        for at, site, channel, overall, text in session.execute(query)
+    ]
+
+
+def filter_responses(query, filters: Filters):
+    """``query`` (of responses joined to their sites) limited to the filters: county,
+    channel, and local days from/to."""
     if filters.county_id:
         query = query.where(Site.region_id == filters.county_id)
     if filters.channel:
@@ -60,10 +70,7 @@ def comments(
         query = query.where(Response.created_at >= _start(filters.date_from))
     if filters.date_to:
         query = query.where(Response.created_at < _start(filters.date_to, 1))
-    return [
-        Comment(at, site, CHANNELS[channel], overall, text)
-        for at, site, channel, overall, text in session.execute(query)
-    ]
+    return query
 
 
 def _start(day, plus_days: int = 0) -> datetime:

@@ -134,18 +134,23 @@ def count(
     connection.execute(_DECREMENT, rows)
 
 
+def count_response(session: Session, response: Response, delta: int) -> None:
+    """Add (+1) or take out (-1) a stored response's answer."""
+    count(
+        session,
+        site_id=response.site_id,
+        created_at=response.created_at,
+        channel=response.channel,
+        proxy=response.proxy,
+        level=response.overall,
+        delta=delta,
+    )
+
+
 def uncount(session: Session, responses) -> None:
     """Take responses about to be deleted out of the counts."""
-    for r in responses:
-        count(
-            session,
-            site_id=r.site_id,
-            created_at=r.created_at,
-            channel=r.channel,
-            proxy=r.proxy,
-            level=r.overall,
-            delta=-1,
-        )
+    for response in responses:
+        count_response(session, response, -1)
 
 
 def cells_of(site_id: int, day: date, channel: str, proxy: bool, level: int, counter: Counter):
