@@ -255,18 +255,13 @@ def batches(session: Session, project_id: int, scope: Scope) -> list[SampleBatch
     )
 
 
-def _spreadsheet_safe(value) -> str:
-    """Text that Excel will not run as a formula (CSV injection)."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def export_rows(tasks: list[CallTask], cipher, hours: CallingHours) -> list[list[str]]:
-    """A batch's tasks as spreadsheet rows, header first: masked numbers, never names."""
+def export_rows(tasks: list[CallTask], cipher, hours: CallingHours) -> list[list]:
+    """A batch's tasks as spreadsheet rows, header first: masked numbers, never names
+    (``stats.exports.send`` writes them, formulas neutralised)."""
     rows = [["任务编号", "县（市、区）", "点位", "电话（已隐藏）", "状态", "拨打次数", "结束时间"]]
     for task in tasks:
         phone = mask_phone(cipher.decrypt(task.resident.phone_token)) if task.resident else ""
         closed = f"{hours.local(task.closed_at):%Y-%m-%d %H:%M}" if task.closed_at else ""
         row = [task.id, task.site.region.name, task.site.name, phone, task.status_label]
-        rows.append([_spreadsheet_safe(cell) for cell in [*row, len(task.attempts), closed]])
+        rows.append([*row, len(task.attempts), closed])
     return rows

@@ -10,8 +10,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from survey.checks.calls import OUTCOMES
-from survey.checks.models import SAMPLE_MODES
+from survey.checks.models import OUTCOMES, SAMPLE_MODES
 from survey.responses.schemas import WholeNumber, readable_text
 
 SEED = validate.Regexp(

@@ -4,7 +4,6 @@ Every record is fetched through ``survey.accounts.scope``: a county user asking 
 county's roster entry, batch, call, visit or photo gets 404, from any URL.
 """
 
-import csv
 import io
 from datetime import datetime
 
@@ -45,6 +44,7 @@ from survey.db import begin_write, db, now_utc
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
 from survey.sites.models import Site
+from survey.stats import exports
 from survey.uploads import FORM_OVERHEAD, upload_limit
 
 bp = Blueprint("checks", __name__, url_prefix="/checks")
@@ -364,14 +364,11 @@ def batch_export(batch_id):
     """The batch's tasks for Excel (UTF-8 with BOM): masked numbers only, never names."""
     batch = _batch(batch_id)
     tasks = calls.batch_tasks(db.session, batch)
-    out = io.StringIO()
-    csv.writer(out).writerows(calls.export_rows(tasks, _cipher(), _hours()))
+    rows = calls.export_rows(tasks, _cipher(), _hours())
     begin_write(db.session)
     _audit("exported", f"电话抽查批次 {batch.id} 的任务清单（{len(tasks)} 行）")
     db.session.commit()
-    data = io.BytesIO(out.getvalue().encode("utf-8-sig"))
-    name = f"电话抽查-批次{batch.id}.csv"
-    return send_file(data, mimetype="text/csv", as_attachment=True, download_name=name)
+    return exports.send(rows, f"电话抽查-批次{batch.id}", "csv")
 
 
 # -- calls -----------------------------------------------------------------------------

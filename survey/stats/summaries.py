@@ -17,7 +17,6 @@ from survey.stats.models import ResponseRollup
 from survey.stats.rollups import EARLIEST, period
 
 CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "现场暗访"}
-GROUPS = ("project", "county", "site")
 #: A site under this combined rate (with enough answers) raises an alert.
 LOW_RATE = 0.9
 

@@ -286,3 +286,13 @@ def test_the_roster_note_helps_the_caller(app, staff, world, clock):
     import_roster(client, world.project_id, roster_csv(rows))
     task = _tasks(app, _draw(client, world))[0]
     assert "听力不好，请大声说话" in client.get(f"/checks/tasks/{task}").get_data(as_text=True)
+
+
+def test_the_batch_export_is_excel_ready_and_neutralises_formulas(staff, world, make_site, clock):
+    site = make_site("=HYPERLINK(1)", county="莲都区")
+    client = _roster(staff, world, n=2, site=site)
+    batch = _draw(client, world)
+    reply = client.get(f"/checks/batches/{batch}/tasks.csv")
+    assert reply.data.startswith("\ufeff".encode())
+    body = reply.data.decode("utf-8-sig")
+    assert "'=HYPERLINK(1)" in body and "138****0000" in body and "张" not in body
