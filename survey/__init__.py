@@ -12,6 +12,7 @@ from survey import config, errors
 from survey.checks.calls import CallingHours
 from survey.checks.personal import FieldCipher, new_key
 from survey.db import configure_sqlite, db, migrate, render_migration_item
+from survey.json_provider import OrjsonProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,7 +69,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
     )
     app.config.update(overrides or {})
-    app.json.ensure_ascii = False  # Chinese stays readable in API answers
+    app.json = OrjsonProvider(app)
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)

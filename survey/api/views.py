@@ -149,7 +149,9 @@ def project_stats(query, project_id):
 
 
 def _rate(rate):
-    low, high = rate.interval or (None, None)
+    if not rate.enough:
+        return {"n": rate.n, "rate": None, "low": None, "high": None, "mean_score": None}
+    low, high = rate.interval
     return {
         "n": rate.n,
         "rate": rate.value,

@@ -6,10 +6,12 @@ stack for them would weigh more than the whole app.
 """
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
-#: Score on the 100-point scale of each level of the 5-level question.
-LEVEL_POINTS = {5: 100, 4: 80, 3: 60, 2: 40, 1: 20}
+#: Score on the 100-point scale of each level of the 5-level question: this times the
+#: level (5 → 100 … 1 → 20).
+POINTS_PER_LEVEL = 20
+LEVEL_POINTS = {level: POINTS_PER_LEVEL * level for level in (5, 4, 3, 2, 1)}
 #: Default: 非常满意, 满意 and 基本满意 count as satisfied (levels >= 3).
 SATISFIED_FROM = 3
 #: Fewer valid answers than this show 样本不足 instead of a rate.
@@ -20,9 +22,9 @@ Z_95 = 1.959963984540054
 ALPHA = 0.01
 
 
-@dataclass(frozen=True)
-class Rate:
-    """A satisfaction rate with its sample size, interval and mean score."""
+class Rate(NamedTuple):
+    """A satisfaction rate with its sample size, interval and mean score. (A named tuple:
+    a project page makes four per site, and this is the cheapest immutable record.)"""
 
     n: int
     satisfied: int
@@ -55,16 +57,6 @@ def rate(counts: dict[int, int], satisfied_from: int = SATISFIED_FROM) -> Rate:
         n=sum(valid.values()),
         satisfied=sum(c for level, c in valid.items() if level >= satisfied_from),
         points=sum(LEVEL_POINTS[level] * c for level, c in valid.items()),
-    )
-
-
-def rate_of(levels: list[int], satisfied_from: int = SATISFIED_FROM) -> Rate:
-    """The Rate of counts in a list indexed by level (``levels[5]`` answers of level 5;
-    index 0 unused): the dashboard's fast path, without a dict per cell."""
-    return Rate(
-        n=levels[1] + levels[2] + levels[3] + levels[4] + levels[5],
-        satisfied=sum(levels[satisfied_from:6]),
-        points=100 * levels[5] + 80 * levels[4] + 60 * levels[3] + 40 * levels[2] + 20 * levels[1],
     )
 
 
