@@ -49,3 +49,35 @@ def test_migrating_up_and_down_keeps_every_answer(tmp_path):
         with db.engine.connect() as conn:  # foreign keys are on again afterwards
             assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
         db.engine.dispose()
+
+
+def test_rollup_counts_move_between_level_rows_and_level_columns(tmp_path):
+    cells = [("all", "2000-01-01", 5, 3), ("all", "2000-01-01", 2, 1), ("day", "2026-01-01", 5, 3)]
+    app = create_app(_settings(f"sqlite:///{tmp_path / 'r.db'}"))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0005")
+        with db.engine.begin() as conn:
+            for statement in ROWS[:-3]:
+                conn.execute(text(statement))
+            for grain, day, level, count in cells:
+                conn.execute(
+                    text(
+                        "INSERT INTO response_rollups"
+                        " (grain, site_id, day, channel, proxy, level, count)"
+                        f" VALUES ('{grain}', 1, '{day}', 'qr', false, {level}, {count})"
+                    )
+                )
+        flask_migrate.upgrade(revision="0006")
+        with db.engine.connect() as conn:
+            wide = conn.execute(
+                text(
+                    "SELECT grain, count_1, count_2, count_3, count_4, count_5"
+                    " FROM response_rollups ORDER BY grain"
+                )
+            ).all()
+        assert [tuple(row) for row in wide] == [("all", 0, 1, 0, 0, 3), ("day", 0, 0, 0, 0, 3)]
+        flask_migrate.downgrade(revision="0005")
+        with db.engine.connect() as conn:
+            back = conn.execute(text("SELECT grain, day, level, count FROM response_rollups")).all()
+        assert sorted(tuple(row) for row in back) == sorted(cells)
+        db.engine.dispose()

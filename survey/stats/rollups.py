@@ -3,9 +3,10 @@
 The dashboard reads these instead of the responses. Each answer is counted three times: in
 its local day, its calendar month and all time (``models.GRAINS``); a read picks the
 coarsest cells that tile its date range (``period``), so without a date filter it scans at
-most sites × channels × 2 × 5 cells, however many answers there are. Every service that
-adds, changes or deletes a response adjusts the counts in the same transaction (``count``);
-``rebuild`` recomputes them all from the responses (``flask rebuild-rollups``).
+most sites × channels × 2 cells (proxy answers apart), however many answers there are.
+Every service that adds, changes or deletes a response adjusts the counts in the same
+transaction (``count``); ``rebuild`` recomputes them all from the responses
+(``flask rebuild-rollups``).
 """
 
 from collections import Counter
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from survey import config
 from survey.responses.models import Response
-from survey.stats.models import ALL_TIME, ResponseRollup
+from survey.stats.models import ALL_TIME, LEVELS, ResponseRollup
 
 #: Days are the bureaus' local days (a month's report ends at local midnight).
 ZONE = ZoneInfo(config.TIMEZONE)
@@ -26,32 +27,40 @@ ZONE = ZoneInfo(config.TIMEZONE)
 EARLIEST, LATEST = ALL_TIME, date(2099, 12, 31)
 
 _rollups = ResponseRollup.__table__
-_KEY = ["grain", "site_id", "day", "channel", "proxy", "level"]
-#: INSERT … ON CONFLICT DO UPDATE SET count = count + excluded.count, per dialect.
+_KEY = ["grain", "site_id", "day", "channel", "proxy"]
+_COUNTS = [f"count_{level}" for level in LEVELS]
+#: INSERT … ON CONFLICT DO UPDATE SET count_n = count_n + excluded.count_n, per dialect.
 _UPSERT = {}
 for _name, _dialect in (("sqlite", sqlite), ("postgresql", postgresql)):
     _statement = _dialect.insert(_rollups)
     _UPSERT[_name] = _statement.on_conflict_do_update(
-        index_elements=_KEY, set_={"count": _rollups.c.count + _statement.excluded.count}
+        index_elements=_KEY,
+        set_={c: _rollups.c[c] + _statement.excluded[c] for c in _COUNTS},
     )
-_DECREMENT = (
-    update(_rollups)
+#: Per level: subtract from that level's count in one cell.
+_DECREMENT = {
+    level: update(_rollups)
     .where(*(_rollups.c[key] == bindparam(f"k_{key}") for key in _KEY))
-    .values(count=_rollups.c.count + bindparam("delta"))
-)
+    .values({f"count_{level}": _rollups.c[f"count_{level}"] + bindparam("delta")})
+    for level in LEVELS
+}
 
 
-#: One statement adding an answer to its three cells: the submission's hot path, written
-#: as SQL because SQLAlchemy's executemany of the upsert took 45 µs of the write lock per
-#: answer and this takes 8 (measured; bench/submit.py).
+#: Per level and dialect, one statement adding an answer to its three cells: the
+#: submission's hot path, written as SQL because SQLAlchemy's executemany of the upsert
+#: took 45 µs of the write lock per answer and this takes 8 (measured; bench/submit.py).
 _ADD_THREE_SQL = (
-    "INSERT INTO response_rollups (grain, site_id, day, channel, proxy, level, count) "
-    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}, {p}), ({p}, {p}, {p}, {p}, {p}, {p}, {p}), "
-    "({p}, {p}, {p}, {p}, {p}, {p}, {p}) "
-    "ON CONFLICT (grain, site_id, day, channel, proxy, level) "
-    "DO UPDATE SET count = response_rollups.count + excluded.count"
+    "INSERT INTO response_rollups (grain, site_id, day, channel, proxy, {count}) "
+    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}), ({p}, {p}, {p}, {p}, {p}, {p}), "
+    "({p}, {p}, {p}, {p}, {p}, {p}) "
+    "ON CONFLICT (grain, site_id, day, channel, proxy) "
+    "DO UPDATE SET {count} = response_rollups.{count} + excluded.{count}"
 )
-_ADD_THREE = {"sqlite": _ADD_THREE_SQL.format(p="?"), "postgresql": _ADD_THREE_SQL.format(p="%s")}
+_ADD_THREE = {
+    (level, dialect): _ADD_THREE_SQL.format(count=f"count_{level}", p=p)
+    for level in LEVELS
+    for dialect, p in (("sqlite", "?"), ("postgresql", "%s"))
+}
 
 
 def local_day(moment: datetime) -> date:
@@ -119,19 +128,19 @@ def count(
         params = []
         for grain, day in periods:
             if dialect == "sqlite":  # the text SQLAlchemy's Date stores there
-                params += [grain, site_id, day.isoformat(), channel, int(proxy), level, delta]
+                params += [grain, site_id, day.isoformat(), channel, int(proxy), delta]
             else:
-                params += [grain, site_id, day, channel, proxy, level, delta]
-        connection.exec_driver_sql(_ADD_THREE[dialect], tuple(params))
+                params += [grain, site_id, day, channel, proxy, delta]
+        connection.exec_driver_sql(_ADD_THREE[(level, dialect)], tuple(params))
         return
-    # The cells exist; an upsert would check count >= 0 on the row it tries first.
-    keys = {"site_id": site_id, "channel": channel, "proxy": proxy, "level": level}
+    # The cells exist; an upsert would check the counts on the row it tries first.
+    keys = {"site_id": site_id, "channel": channel, "proxy": proxy}
     rows = [
         {f"k_{key}": value for key, value in (keys | {"grain": grain, "day": day}).items()}
         | {"delta": delta}
         for grain, day in periods
     ]
-    connection.execute(_DECREMENT, rows)
+    connection.execute(_DECREMENT[level], rows)
 
 
 def count_response(session: Session, response: Response, delta: int) -> None:
@@ -154,16 +163,28 @@ def uncount(session: Session, responses) -> None:
 
 
 def cells_of(site_id: int, day: date, channel: str, proxy: bool, level: int, counter: Counter):
-    """Count one answer of ``day`` into ``counter`` (keyed like the table) at every grain."""
+    """Count one answer of ``day`` into ``counter`` at every grain, keyed (grain, site,
+    period start, channel, proxy, level)."""
     for grain, start in _periods(day):
         counter[(grain, site_id, start, channel, proxy, level)] += 1
+
+
+def _rows(cells: Counter) -> list[dict]:
+    """Table rows of counts keyed like ``cells_of``'s: one per cell, a column per level."""
+    rows = {}
+    for (*key, level), n in cells.items():
+        row = rows.get(tuple(key))
+        if row is None:
+            row = rows[tuple(key)] = dict(zip(_KEY, key, strict=True)) | dict.fromkeys(_COUNTS, 0)
+        row[f"count_{level}"] += n
+    return list(rows.values())
 
 
 def add_counts(session: Session, cells: Counter) -> None:
     """Add many counts at once (``cells`` as filled by ``cells_of``): the bulk path of
     ``responses.services.import_responses``."""
     connection = session.connection()
-    values = [dict(zip(_KEY, key, strict=True), count=n) for key, n in cells.items()]
+    values = _rows(cells)
     for start in range(0, len(values), 10_000):
         connection.execute(_UPSERT[connection.dialect.name], values[start : start + 10_000])
 
@@ -186,7 +207,7 @@ def rebuild(session: Session, batch: int = 10_000) -> int:
         cells_of(site_id, local_day(created_at), channel, proxy, level, cells)
         read += 1
     session.execute(delete(ResponseRollup))
-    values = [dict(zip(_KEY, key, strict=True), count=n) for key, n in cells.items()]
+    values = _rows(cells)
     for start in range(0, len(values), batch):
         session.execute(insert(_rollups), values[start : start + batch])
     return read

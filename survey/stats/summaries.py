@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from survey.accounts.scope import Scope
 from survey.sites.models import Project, Region, Site
 from survey.stats.metrics import POINTS_PER_LEVEL, Rate, significantly_higher
-from survey.stats.models import ResponseRollup
+from survey.stats.models import LEVELS, ResponseRollup
 from survey.stats.rollups import EARLIEST, period
 
 CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "现场暗访"}
@@ -31,7 +31,7 @@ class Filters:
     channel: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Summary:
     """One row of a summary: a project, county or site with its rates."""
 
@@ -60,15 +60,19 @@ def _site_ids(scope: Scope, project_ids, filters: Filters):
     return query
 
 
-def _sums(satisfied_from):
+def _sums(satisfied_from: int):
     """Summed over cells: answers, satisfied answers and the sum of their levels (proxy
     answers left out of all three), and the proxy answers apart."""
     cell = ResponseRollup
+    counts = {level: cell.level_count(level) for level in LEVELS}
+    answers = sum(counts.values())
+    satisfied = sum(n for level, n in counts.items() if level >= satisfied_from)
+    level_sum = sum(level * n for level, n in counts.items())
     return (
-        func.sum(case((cell.proxy, 0), else_=cell.count)),
-        func.sum(case((cell.proxy | (cell.level < satisfied_from), 0), else_=cell.count)),
-        func.sum(case((cell.proxy, 0), else_=cell.count * cell.level)),
-        func.sum(case((cell.proxy, cell.count), else_=0)),
+        func.sum(case((cell.proxy, 0), else_=answers)),
+        func.sum(case((cell.proxy, 0), else_=satisfied)),
+        func.sum(case((cell.proxy, 0), else_=level_sum)),
+        func.sum(case((cell.proxy, answers), else_=0)),
     )
 
 
@@ -253,21 +257,21 @@ def monthly(
 
 def distribution(session: Session, scope: Scope, site_id: int, filters: Filters) -> dict:
     """Answers per level (5 … 1) at one site, proxies left out."""
+    cell = ResponseRollup
+    levels = (5, 4, 3, 2, 1)
     query = (
-        select(ResponseRollup.level, func.sum(ResponseRollup.count))
-        .join(Site, ResponseRollup.site_id == Site.id)
+        select(*(func.coalesce(func.sum(cell.level_count(level)), 0) for level in levels))
+        .join(Site, cell.site_id == Site.id)
         .where(
-            ResponseRollup.site_id == site_id,
+            cell.site_id == site_id,
             scope.where(Site.region_id),
-            ResponseRollup.proxy.is_(False),
+            cell.proxy.is_(False),
+            period(filters.date_from, filters.date_to),
         )
-        .where(period(filters.date_from, filters.date_to))
-        .group_by(ResponseRollup.level)
     )
     if filters.channel:
-        query = query.where(ResponseRollup.channel == filters.channel)
-    counts = dict(session.execute(query).all())
-    return {level: counts.get(level, 0) for level in (5, 4, 3, 2, 1)}
+        query = query.where(cell.channel == filters.channel)
+    return dict(zip(levels, session.execute(query).one(), strict=True))
 
 
 @dataclass
