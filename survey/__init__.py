@@ -112,6 +112,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         security_headers,
     )
     from survey.accounts.cli import create_user_command
+    from survey.accounts.user_views import bp as users_blueprint
     from survey.accounts.views import bp as accounts_blueprint
     from survey.api import api
     from survey.api.views import blp as api_blueprint
@@ -137,6 +138,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(form_blueprint)
     app.register_blueprint(health.bp)
     app.register_blueprint(accounts_blueprint)
+    app.register_blueprint(users_blueprint)
     limit_logins(app)
     app.register_blueprint(sites_blueprint)
     app.register_blueprint(checks_blueprint)

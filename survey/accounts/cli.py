@@ -6,15 +6,9 @@ from sqlalchemy import select
 
 from survey.accounts.models import ROLES, User
 from survey.accounts.services import create_user, record
+from survey.accounts.users import ROLE_LEVELS
 from survey.db import begin_write, db
 from survey.sites.models import Region
-
-#: The region levels each role may be bound to, as named to people (admins see everything;
-#: a city user bound to a province sees all its cities).
-ROLE_LEVELS = {
-    "city": (("city", "province"), "市（或省）"),
-    "county": (("county",), "县（市、区）"),
-}
 
 
 @click.command("create-user")

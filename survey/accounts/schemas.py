@@ -1,8 +1,8 @@
-"""Query parameters of the staff pages."""
+"""Query parameters and forms of the staff account pages."""
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
-from survey.accounts.models import AUDIT_ACTIONS
+from survey.accounts.models import AUDIT_ACTIONS, ROLES
 
 
 class AuditQuerySchema(Schema):
@@ -16,3 +16,38 @@ class AuditQuerySchema(Schema):
 
 
 audit_query_schema = AuditQuerySchema()
+
+
+class UserSchema(Schema):
+    """The user form: name (new users only), role and region (none for admins)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    username = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9_.-]{3,50}$",
+            error="用户名须为 3–50 位字母、数字或 _ . -（不含空格和汉字）。",
+        ),
+        error_messages={"required": "请填写用户名。"},
+    )
+    role = fields.String(
+        required=True,
+        validate=validate.OneOf(list(ROLES), error="请选择角色。"),
+        error_messages={"required": "请选择角色。"},
+    )
+    region_id = fields.Integer(
+        load_default=None, allow_none=True, error_messages={"invalid": "请选择所属地区。"}
+    )
+
+    @pre_load
+    def _blank_region_is_none(self, data, **_kwargs):
+        if not data.get("region_id"):
+            data = {**data, "region_id": None}
+        return data
+
+
+user_schema = UserSchema()
+#: Editing keeps the name.
+user_change_schema = UserSchema(exclude=("username",))

@@ -7,8 +7,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import db, now_utc
 
-#: A province (for users who oversee several cities), a city, a county (县、市、区).
-REGION_LEVELS = ("province", "city", "county")
+#: A province (for users who oversee several cities), a city, a county (县、市、区), as
+#: stored → as shown.
+REGION_LEVELS = {"province": "省", "city": "市", "county": "县（市、区）"}
 
 #: Site levels from seed 000 §一(一)3, as stored → as shown.
 SITE_LEVELS = {"city_county": "市县级", "township": "乡镇级"}
@@ -30,6 +31,10 @@ class Region(db.Model):
 
     parent: Mapped["Region | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Region"]] = relationship(back_populates="parent", order_by="Region.id")
+
+    @property
+    def level_name(self) -> str:
+        return REGION_LEVELS[self.level]
 
 
 class Project(db.Model):
