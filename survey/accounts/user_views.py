@@ -52,23 +52,35 @@ def index():
     return _list_page()
 
 
+def _submitted(schema, user: User | None, apply):
+    """Load the form with ``schema`` and ``apply(data)`` in a write transaction; returns
+    (apply's result, None), or (None, the form page with the reasons, 422)."""
+    try:
+        data = schema.load(request.form.to_dict())
+    except ValidationError as err:
+        return None, _form_page(user, err.messages, 422)
+    begin_write(db.session)
+    try:
+        result = apply(data)
+    except users.UserError as err:
+        db.session.rollback()
+        return None, _form_page(user, {err.field: [str(err)]}, 422)
+    db.session.commit()
+    return result, None
+
+
 @bp.route("/new", methods=["GET", "POST"])
 @role_required("admin")
 def new():
     """Create an account; its one-time password is shown once."""
     if request.method == "GET":
         return _form_page(None, {}, 200)
-    try:
-        data = user_schema.load(request.form.to_dict())
-    except ValidationError as err:
-        return _form_page(None, err.messages, 422)
-    begin_write(db.session)
-    try:
-        user, password = users.add_user(db.session, _actor(), **data, ip=_ip())
-    except users.UserError as err:
-        db.session.rollback()
-        return _form_page(None, {err.field: [str(err)]}, 422)
-    db.session.commit()
+    created, refused = _submitted(
+        user_schema, None, lambda data: users.add_user(db.session, _actor(), **data, ip=_ip())
+    )
+    if refused:
+        return refused
+    user, password = created
     return _password_page(user, password, created=True), 201
 
 
@@ -79,17 +91,13 @@ def edit(user_id):
     user = db.get_or_404(User, user_id)
     if request.method == "GET":
         return _form_page(user, {}, 200)
-    try:
-        data = user_change_schema.load(request.form.to_dict())
-    except ValidationError as err:
-        return _form_page(user, err.messages, 422)
-    begin_write(db.session)
-    try:
-        users.change_user(db.session, _actor(), user, **data, ip=_ip())
-    except users.UserError as err:
-        db.session.rollback()
-        return _form_page(db.get_or_404(User, user_id), {err.field: [str(err)]}, 422)
-    db.session.commit()
+    _, refused = _submitted(
+        user_change_schema,
+        user,
+        lambda data: users.change_user(db.session, _actor(), user, **data, ip=_ip()),
+    )
+    if refused:
+        return refused
     flash(f"已保存 {user.username} 的角色和地区。", "info")
     return redirect(url_for(".index"))
 
