@@ -85,7 +85,7 @@ _NONE = (0,) * (3 * len(CHANNELS) + 1)
 
 def _totals(
     session: Session, scope: Scope, project_ids, group: str, filters: Filters, satisfied_from
-) -> dict[int, tuple]:
+) -> dict[int, list]:
     """{group key: its ``_sums``} over the rollups of the projects' sites in scope, from the
     coarsest cells that cover the filters' dates (``rollups.period``). Summed in SQL: the
     database adds the cells up faster than Python can read them."""
