@@ -4,8 +4,8 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from survey.accounts.models import ROLES, User
-from survey.accounts.services import create_user, record
+from survey.accounts import users
+from survey.accounts.models import ROLES
 from survey.accounts.users import ROLE_LEVELS
 from survey.db import begin_write, db
 from survey.sites.models import Region
@@ -30,11 +30,12 @@ def create_user_command(username, role, region_name):
         ).first()
         if region is None:
             raise click.ClickException(f"没有名为“{region_name}”的{level_name}。")
-    if db.session.scalars(select(User).where(User.username == username)).first():
-        raise click.ClickException(f"用户名 {username} 已存在。")
     begin_write(db.session)
-    user, password = create_user(db.session, username, role, region)
-    detail = f"{ROLES[role]}" + (f" · {region.name}" if region else "")
-    record(db.session, "user_created", user=user, detail=detail, ip="cli")
+    try:
+        _, password = users.add_user(
+            db.session, None, username, role, region.id if region else None, ip="cli"
+        )
+    except users.UserError as err:
+        raise click.ClickException(str(err)) from None
     db.session.commit()
     click.echo(f"已创建 {username}（{ROLES[role]}）。一次性密码：{password}（首次登录须修改）")

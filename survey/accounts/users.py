@@ -46,17 +46,22 @@ def _other_active_admins(session: Session, user: User) -> int:
 
 
 def add_user(
-    session: Session, actor: User, username: str, role: str, region_id: int | None, ip: str
+    session: Session,
+    actor: User | None,
+    username: str,
+    role: str,
+    region_id: int | None,
+    ip: str,
 ) -> tuple[User, str]:
-    """A new user with a one-time password (returned, to be shown once)."""
+    """A new user with a one-time password (returned, to be shown once). ``actor``: the
+    admin creating it, None from the command line (the log then names the new user)."""
     taken = select(User.id).where(func.lower(User.username) == username.lower())
     if session.scalar(taken) is not None:
-        raise UserError("username", f"用户名 {username} 已被使用。")
+        raise UserError("username", f"用户名 {username} 已被使用：已存在同名账号。")
     region = _region_for(session, role, region_id)
     user, password = create_user(session, username, role, region)
-    record(
-        session, "user_created", user=actor, detail=f"{username}：{_describe(role, region)}", ip=ip
-    )
+    detail = f"{username}：{_describe(role, region)}"
+    record(session, "user_created", user=actor or user, detail=detail, ip=ip)
     return user, password
 
 
