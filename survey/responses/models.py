@@ -66,7 +66,7 @@ class Question(db.Model):
     __table_args__ = (
         UniqueConstraint("version_id", "key"),
         UniqueConstraint("version_id", "position"),
-        CheckConstraint("kind in ('satisfaction', 'choice', 'text')", name="kind"),
+        CheckConstraint("kind in ('satisfaction', 'choice', 'multi', 'text')", name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -77,7 +77,8 @@ class Question(db.Model):
     kind: Mapped[str] = mapped_column(String(20))
     prompt: Mapped[str] = mapped_column(String(200))
     required: Mapped[bool] = mapped_column(default=False)
-    #: Option labels of a ``choice`` question; an answer stores the option's index.
+    #: Option labels of a ``choice`` or ``multi`` question; an answer stores the option's
+    #: index (``choice``) or the sorted indexes chosen (``multi``, in ``Answer.choices``).
     options: Mapped[list[str] | None] = mapped_column(JSON)
 
     version: Mapped[QuestionnaireVersion] = relationship(back_populates="questions")
@@ -121,18 +122,22 @@ class Response(db.Model):
 
 
 class Answer(db.Model):
-    """The answer to one question: a score or option index, or a short text."""
+    """The answer to one question: a score, an option index or several, or a short text."""
 
     __tablename__ = "answers"
     __table_args__ = (
         UniqueConstraint("response_id", "question_id"),
-        CheckConstraint("choice is not null or text is not null", name="has_value"),
+        CheckConstraint(
+            "choice is not null or text is not null or choices is not null", name="has_value"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
     choice: Mapped[int | None] = mapped_column(SmallInteger)
+    #: The option indexes chosen in a multiple-choice question, ascending.
+    choices: Mapped[list[int] | None] = mapped_column(JSON)
     text: Mapped[str | None] = mapped_column(String(500))
 
     response: Mapped[Response] = relationship(back_populates="answers")

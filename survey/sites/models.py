@@ -2,26 +2,34 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import db, now_utc
 
-#: A province (for users who oversee several cities), a city, a county (县、市、区), as
-#: stored → as shown.
-REGION_LEVELS = {"province": "省", "city": "市", "county": "县（市、区）"}
+#: A province (for users who oversee several cities), a city, a county (县、市、区), an
+#: optional township or street under a county (乡镇、街道), as stored → as shown.
+REGION_LEVELS = {
+    "province": "省",
+    "city": "市",
+    "county": "县（市、区）",
+    "township": "乡镇（街道）",
+}
+
+#: A project is answered while in progress; a finished one's links say so, its data stays.
+PROJECT_STATUSES = {"active": "进行中", "finished": "已结束"}
 
 #: Site levels from seed 000 §一(一)3, as stored → as shown.
 SITE_LEVELS = {"city_county": "市县级", "township": "乡镇级"}
 
 
 class Region(db.Model):
-    """A province, a city or one of its counties (县、市、区)."""
+    """A province, a city, one of its counties (县、市、区), or a township under a county."""
 
     __tablename__ = "regions"
     __table_args__ = (
         UniqueConstraint("parent_id", "name"),
-        CheckConstraint("level in ('province', 'city', 'county')", name="level"),
+        CheckConstraint("level in ('province', 'city', 'county', 'township')", name="level"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -44,12 +52,17 @@ class Project(db.Model):
     __table_args__ = (
         CheckConstraint("year between 2000 and 2100", name="year"),
         CheckConstraint("satisfied_from between 1 and 5", name="satisfied_from"),
+        CheckConstraint("status in ('active', 'finished')", name="status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     year: Mapped[int]
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: The hotline printed on the project's posters; empty: the app's ``HOTLINE`` setting.
+    hotline: Mapped[str] = mapped_column(String(30), default="", server_default="")
+    status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id"), index=True)
     #: What an unannounced visit checks, from the project's acceptance standard (None: the
     #: general list in ``survey.checks.visits``).
@@ -64,6 +77,15 @@ class Project(db.Model):
         back_populates="project", cascade="all, delete-orphan", order_by="ProjectTarget.region_id"
     )
     sites: Mapped[list["Site"]] = relationship(back_populates="project", order_by="Site.id")
+
+    @property
+    def is_finished(self) -> bool:
+        """A finished project takes no more answers; its links say so kindly."""
+        return self.status == "finished"
+
+    @property
+    def status_label(self) -> str:
+        return PROJECT_STATUSES[self.status]
 
     @property
     def target_total(self) -> int:
@@ -101,6 +123,8 @@ class Site(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(300), default="")
     level: Mapped[str] = mapped_column(String(20), default="township")
+    #: Who to ask at the site (a name or a phone number the site posts publicly).
+    contact: Mapped[str] = mapped_column(String(100), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
@@ -147,3 +171,40 @@ class SiteToken(db.Model):
     @property
     def is_live(self) -> bool:
         return self.retired_at is None
+
+
+#: What became of an uploaded site list, as stored → as shown.
+IMPORT_STATUSES = {"staged": "待确认", "imported": "已导入", "cancelled": "已取消"}
+
+
+class SiteImport(db.Model):
+    """An uploaded site list: staged (checked, waiting for the user), imported or cancelled.
+
+    The valid rows are kept, as checked, only while staged; the import writes exactly them.
+    """
+
+    __tablename__ = "site_imports"
+    __table_args__ = (
+        CheckConstraint("status in ('staged', 'imported', 'cancelled')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="staged")
+    #: The valid rows as checked, ``[{"line", "region_id", "name", "address", "level",
+    #: "contact"}, …]``; emptied once imported or cancelled.
+    rows: Mapped[list] = mapped_column(JSON, default=list)
+    valid_rows: Mapped[int] = mapped_column(default=0)
+    bad_rows: Mapped[int] = mapped_column(default=0)
+    #: The report's bad rows, ``[[line, reason], …]``.
+    problems: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    finished_at: Mapped[datetime | None]
+
+    project: Mapped[Project] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return IMPORT_STATUSES[self.status]
