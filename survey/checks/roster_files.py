@@ -1,45 +1,29 @@
 """Reading roster files: CSV (UTF-8, or GBK/GB18030 as Excel saves them) and XLSX.
 
-Rows are streamed one at a time, so a 50,000-row file never sits in memory as cells. XLSX is
-read by openpyxl, which parses the workbook's XML through defusedxml when it is installed (it
-is: requirements.txt), so entity bombs are refused; formulas are read as their text, never
-evaluated. A file whose content is not what its name says is refused with a clear message.
+The reading itself (encodings, XLSX through defusedxml, formulas as text, size caps) is
+``survey.spreadsheets``'; this module says what columns a roster has.
 """
 
-import codecs
-import csv
-import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
 from typing import BinaryIO
-from xml.etree.ElementTree import ParseError
 
-import openpyxl
-from defusedxml import DefusedXmlException
-from openpyxl.utils.exceptions import InvalidFileException
+from survey import spreadsheets
 
-#: Column → the header names accepted for it (compared without case and spaces).
-COLUMNS = {
-    "name": ("姓名", "名字", "name"),
-    "phone": ("电话", "手机", "手机号", "手机号码", "联系电话", "电话号码", "phone"),
-    "site": ("点位码", "点位", "点位名称", "sitecode", "site"),
-    "note": ("备注", "note"),
-}
-REQUIRED = ("name", "phone", "site")
-COLUMN_LABELS = {"name": "姓名", "phone": "电话", "site": "点位码", "note": "备注"}
-#: An XLSX whose parts unpack to more than this is refused (a zip bomb, or not a roster);
-#: a 50,000-row roster unpacks to about 10 MB.
-XLSX_MAX_UNPACKED = 100 * 1024 * 1024
-#: openpyxl holds the shared strings in memory even in read-only mode: about 5x their size.
-XLSX_MAX_SHARED_STRINGS = 20 * 1024 * 1024
-_ZIP_MAGIC = b"PK\x03\x04"
-UNSAFE_XML = "这个 Excel 文件含有不安全的内容（XML 实体），已拒绝。请把名单复制到新工作簿后再上传。"
+ROSTER = spreadsheets.Layout(
+    columns={
+        "name": ("姓名", "名字", "name"),
+        "phone": ("电话", "手机", "手机号", "手机号码", "联系电话", "电话号码", "phone"),
+        "site": ("点位码", "点位", "点位名称", "sitecode", "site"),
+        "note": ("备注", "note"),
+    },
+    required=("name", "phone", "site"),
+    labels={"name": "姓名", "phone": "电话", "site": "点位码", "note": "备注"},
+    noun="名单",
+)
 
-
-class RosterFileError(ValueError):
-    """The file cannot be read as a roster; the message tells the person what to do."""
+#: The roster's name for the error every spreadsheet reader raises.
+RosterFileError = spreadsheets.SpreadsheetError
 
 
 @dataclass
@@ -59,139 +43,8 @@ def read_rows(file: BinaryIO, filename: str) -> Iterator[RawRow]:
     Raises RosterFileError for an unsupported or mislabelled file, an unreadable encoding,
     a missing header, or an empty file — before yielding anything for the first two.
     """
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
-    head = file.read(8192)
-    file.seek(0)
-    if extension == "xlsx":
-        if not head.startswith(_ZIP_MAGIC):
-            raise RosterFileError("这个文件不是 Excel 工作簿（.xlsx），请检查后重新上传。")
-        return _xlsx_rows(file)
-    if extension == "csv":
-        if head.startswith(_ZIP_MAGIC) or b"\x00" in head:
-            raise RosterFileError("这个文件不是 CSV 文本文件，请检查后重新上传。")
-        return _csv_rows(file)
-    if extension == "xls":
-        raise RosterFileError("不支持旧版 .xls 文件，请在 Excel 中“另存为” .xlsx 或 CSV 后再上传。")
-    raise RosterFileError("只能上传 .csv 或 .xlsx 文件。")
-
-
-def _encoding(file: BinaryIO) -> str:
-    """UTF-8 (with or without Excel's BOM) if the whole file decodes as such, else GB18030,
-    the superset of GBK that Excel uses for CSV on Chinese Windows."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    try:
-        while chunk := file.read(1 << 20):
-            decoder.decode(chunk)
-        decoder.decode(b"", final=True)
-        encoding = "utf-8-sig"
-    except UnicodeDecodeError:
-        encoding = "gb18030"
-    file.seek(0)
-    return encoding
-
-
-def _csv_rows(file: BinaryIO) -> Iterator[RawRow]:
-    text = io.TextIOWrapper(file, encoding=_encoding(file), newline="")
-    reader = csv.reader(text)
-    try:
-        yield from _rows_from((reader.line_num, row) for row in reader)
-    except UnicodeDecodeError:
-        raise RosterFileError(
-            "无法识别文件的文字编码，请用 Excel 另存为“CSV UTF-8”后再上传。"
-        ) from None
-    except csv.Error as err:
-        raise RosterFileError(f"第 {reader.line_num} 行的格式无法识别（{err}）。") from None
-    finally:
-        text.detach()
-
-
-def _cell_text(value) -> str:
-    """A cell's value as the text a person sees: 13812341234 rather than 13812341234.0."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
-def _xlsx_rows(file: BinaryIO) -> Iterator[RawRow]:
-    not_a_workbook = "这个文件不是有效的 Excel 工作簿（.xlsx），请检查后重新上传。"
-    try:
-        with zipfile.ZipFile(file) as archive:
-            parts = archive.infolist()
-    except zipfile.BadZipFile:
-        raise RosterFileError(not_a_workbook) from None
-    file.seek(0)
-    shared = sum(p.file_size for p in parts if p.filename.lower().endswith("sharedstrings.xml"))
-    if sum(p.file_size for p in parts) > XLSX_MAX_UNPACKED or shared > XLSX_MAX_SHARED_STRINGS:
-        raise RosterFileError("这个 Excel 文件解压后过大，请只保留名单后重新上传。")
-    try:
-        workbook = openpyxl.load_workbook(file, read_only=True, data_only=False)
-    except DefusedXmlException:
-        raise RosterFileError(UNSAFE_XML) from None
-    except (
-        zipfile.BadZipFile,
-        InvalidFileException,
-        KeyError,
-        OSError,
-        ParseError,
-        ValueError,
-    ) as err:
-        # openpyxl wraps what its XML parser raised in a ValueError.
-        unsafe = isinstance(err.__cause__ or err.__context__, DefusedXmlException)
-        raise RosterFileError(UNSAFE_XML if unsafe else not_a_workbook) from None
-    try:
-        sheet = workbook.worksheets[0]
-        numbered = (
-            (number, [_cell_text(v) for v in values])
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
-        )
-        yield from _rows_from(numbered)
-    except (ParseError, IndexError, ValueError, TypeError, KeyError) as err:
-        # The sheets are parsed as rows are read: a broken cell (a number that is not one,
-        # a bad date) or a workbook without sheets surfaces here.
-        if isinstance(err, RosterFileError):
-            raise
-        raise RosterFileError(not_a_workbook) from None
-    except DefusedXmlException:
-        raise RosterFileError(UNSAFE_XML) from None
-    finally:
-        workbook.close()
-
-
-def _header_columns(header: list[str]) -> dict[str, int]:
-    """Column → index in the header row; RosterFileError when a required column is missing."""
-    names = ["".join(cell.split()).lower() for cell in header]
-    found = {}
-    for column, accepted in COLUMNS.items():
-        for index, name in enumerate(names):
-            if name in accepted:
-                found[column] = index
-                break
-    missing = [COLUMN_LABELS[c] for c in REQUIRED if c not in found]
-    if missing:
-        raise RosterFileError(
-            f"第一行应是列名（姓名、电话、点位码，可加备注），没有找到：{'、'.join(missing)}。"
-        )
-    return found
-
-
-def _rows_from(numbered: Iterator[tuple[int, list[str]]]) -> Iterator[RawRow]:
-    """RawRows from (line number, cells) pairs whose first non-blank one is the header."""
-    columns = None
-    for line, cells in numbered:
-        cells = [cell.strip() for cell in cells]
-        if not any(cells):
-            continue
-        if columns is None:
-            columns = _header_columns(cells)
-            continue
-
-        values = {
-            column: cells[index] if index < len(cells) else "" for column, index in columns.items()
-        }
-        yield RawRow(line, values["name"], values["phone"], values["site"], values.get("note", ""))
-    if columns is None:
-        raise RosterFileError("文件是空的，请检查后重新上传。")
+    rows = spreadsheets.read_rows(file, filename, ROSTER)
+    return (
+        RawRow(line, values["name"], values["phone"], values["site"], values["note"])
+        for line, values in rows
+    )

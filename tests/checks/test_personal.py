@@ -114,7 +114,7 @@ def test_an_xlsx_with_an_xml_bomb_is_refused():
 
 
 def test_an_xlsx_that_unpacks_to_too_much_is_refused(monkeypatch):
-    monkeypatch.setattr("survey.checks.roster_files.XLSX_MAX_UNPACKED", 100)
+    monkeypatch.setattr("survey.spreadsheets.XLSX_MAX_UNPACKED", 100)
     book = openpyxl.Workbook()
     book.active.append(["姓名", "电话", "点位码"])
     data = io.BytesIO()
