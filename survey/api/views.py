@@ -17,6 +17,7 @@ from survey.responses import nonces, services
 from survey.responses.schemas import SubmissionSchema, answers_schema
 from survey.sites.models import Project
 from survey.sites.services import (
+    ProjectFinished,
     RetiredToken,
     find_live_token,
     list_projects,
@@ -30,6 +31,8 @@ blp = Blueprint("api", __name__, url_prefix="/api/v1", description="民生实事
 
 RETIRED = "此二维码已停用，请使用现场新张贴的二维码。"
 UNKNOWN = "没有这个点位，或它的二维码已停用。"
+#: 409, not 410: the project may reopen, and its links then work again.
+FINISHED = "本次评价已结束，不再接收评价。"
 
 
 def _link_or_404(token: str):
@@ -39,6 +42,8 @@ def _link_or_404(token: str):
         abort(410, message=RETIRED)
     if link is None:
         abort(404, message=UNKNOWN)
+    if link.site.project.is_finished:
+        abort(409, message=FINISHED)
     return link
 
 
@@ -66,6 +71,7 @@ def project_sites(project_id):
 
 @blp.get("/sites/<token>")
 @blp.response(200, SiteFormSchema)
+@blp.alt_response(409, description=FINISHED)
 def site_form(token):
     """A site's form: its questions and a nonce for one submission."""
     link = _link_or_404(token)
@@ -82,6 +88,7 @@ def site_form(token):
 @blp.arguments(SubmissionSchema)
 @blp.response(201, SubmissionResultSchema)
 @blp.alt_response(200, schema=SubmissionResultSchema, description="这个 nonce 已提交过，未重复记录")
+@blp.alt_response(409, description=FINISHED + "未记录。")
 def submit(data, token):
     """Submit a resident's answers; the same rules as the form, a nonce counts once."""
     config = current_app.config
@@ -95,6 +102,8 @@ def submit(data, token):
         )
     except RetiredToken:
         abort(410, message=RETIRED)
+    except ProjectFinished:
+        abort(409, message=FINISHED)
     except nonces.NonceError:
         _link_or_404(token)  # an unknown or retired link says so before the nonce does
         abort(

@@ -21,7 +21,7 @@ from survey.responses.models import (
     Response,
 )
 from survey.sites.models import Project, Site, SiteToken
-from survey.sites.services import RetiredToken, normalize_token
+from survey.sites.services import ProjectFinished, RetiredToken, normalize_token
 from survey.stats import rollups
 
 # Statements of the submission hot path, built once. They run on the session's connection
@@ -53,6 +53,7 @@ _TARGET = (
         _tokens.c.retired_at,
         _sites.c.id.label("site_id"),
         _sites.c.active,
+        _projects.c.status.label("project_status"),
         _questions.c.id,
         _questions.c.key,
         _questions.c.kind,
@@ -103,8 +104,9 @@ def submission_target(
     query for the submission hot path.
 
     Returns None for an unknown token or an inactive site. Raises RetiredToken for a replaced
-    token, and nonces.NonceError for a nonce that is forged, expired, another site's, or
-    names a version that is not of the site's questionnaire.
+    token, ProjectFinished when the site's project is finished, and nonces.NonceError for a
+    nonce that is forged, expired, another site's, or names a version that is not of the
+    site's questionnaire.
     """
     key = normalize_token(token) or ""
     version_id, nonce = nonces.verify(secret_key, key, signed_nonce, max_age_seconds)
@@ -114,6 +116,8 @@ def submission_target(
         return None
     if rows[0].retired_at is not None:
         raise RetiredToken(key)
+    if rows[0].project_status == "finished":
+        raise ProjectFinished(key)
     if rows[0].id is None:
         raise nonces.NonceError("the form's questionnaire version is gone")
     return SubmissionTarget(key, rows[0].site_id, version_id, nonce, rows)

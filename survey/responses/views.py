@@ -5,7 +5,16 @@ import secrets
 from datetime import timedelta
 from urllib.parse import parse_qsl
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from marshmallow import ValidationError
 
 from survey.db import begin_write, db
@@ -15,7 +24,12 @@ from survey.responses.models import QuestionnaireVersion
 from survey.responses.page_cache import NONCE_SLOT, form_pages
 from survey.responses.schemas import answers_schema, submission_schema
 from survey.sites.models import SiteToken
-from survey.sites.services import RetiredToken, find_live_token, normalize_token
+from survey.sites.services import (
+    ProjectFinished,
+    RetiredToken,
+    find_live_token,
+    normalize_token,
+)
 
 bp = Blueprint("form", __name__)
 
@@ -31,6 +45,20 @@ NO_STORE = {"Cache-Control": "no-store"}
 NONCE_EXPIRED = "这个页面打开太久了，您的选择还在，请再点一次“提交评价”。"
 
 
+def _finished(link: SiteToken):
+    """The kind 「本次评价已结束」 page of a finished project's link. Opening it answers 200:
+    the link is right and may work again if the project reopens (410 says "gone for good",
+    and some browsers then show their own error page); a submission answers 409, as it
+    stored nothing."""
+    project = link.site.project
+    page = render_template(
+        "responses/finished.html",
+        site=link.site,
+        hotline=project.hotline or current_app.config["HOTLINE"],
+    )
+    return make_response(page, 409 if request.method == "POST" else 200, NO_STORE)
+
+
 def _link_or_404(token: str) -> SiteToken:
     try:
         link = find_live_token(db.session, token)
@@ -38,6 +66,8 @@ def _link_or_404(token: str) -> SiteToken:
         abort(410)
     if link is None:
         abort(404)
+    if link.site.project.is_finished:
+        abort(_finished(link))
     return link
 
 
@@ -140,6 +170,9 @@ def submit(token):
         )
     except RetiredToken:
         abort(410)
+    except ProjectFinished:
+        _link_or_404(token)  # answers the 「本次评价已结束」 page
+        abort(409)  # reopened in the meantime: the resident may submit again
     except nonces.NonceError:
         return _refuse(token, posted, {"_page": [NONCE_EXPIRED]})
     if target is None:

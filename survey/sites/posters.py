@@ -13,7 +13,8 @@ from survey.sites.services import list_sites, printed_url
 
 
 def poster_content(site: Site, base_url: str, hotline: str) -> poster.PosterContent:
-    """The poster of ``site``: its printed link, code, names, bureau and hotline."""
+    """The poster of ``site``: its printed link, code, names, bureau and hotline (the
+    project's own, or ``hotline``, the app's default, when it has none)."""
     city = site.project.region.name
     return poster.PosterContent(
         url=printed_url(base_url, site.token),
@@ -22,14 +23,15 @@ def poster_content(site: Site, base_url: str, hotline: str) -> poster.PosterCont
         site=site.name,
         county=f"{city}{site.region.name}",
         bureau=f"{city}民政局",
-        hotline=hotline,
+        hotline=site.project.hotline or hotline,
     )
 
 
 def print_batch(
     session: Session, project_id: int, base_url: str, hotline: str
 ) -> list[poster.PosterContent]:
-    """The posters of a project's active sites, in print order.
+    """The posters of a project's active sites, in print order; ``hotline`` is the app's
+    default, printed unless the project has its own.
 
     Raises qr.fonts.MissingGlyphError before anything is drawn if a name cannot be printed.
     """

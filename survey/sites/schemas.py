@@ -1,8 +1,11 @@
-"""Query parameters of the site pages."""
+"""Query parameters and forms of the project, site and region pages."""
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 
 from qr.poster import PAGE_SIZES
+from survey.responses.schemas import WholeNumber, readable_text
+from survey.responses.starters import STARTERS
+from survey.sites.models import PROJECT_STATUSES
 
 
 class PosterQuerySchema(Schema):
@@ -18,3 +21,160 @@ class PosterQuerySchema(Schema):
 
 
 poster_query_schema = PosterQuerySchema()
+
+
+def _single_line(value: str) -> None:
+    """Refuse line breaks and control characters in a one-line field (names, hotlines)."""
+    readable_text(value)
+    if any(c in value for c in "\r\n\t"):
+        raise ValidationError("请写在一行里，不要换行。")
+
+
+#: ``0578-2123456``, ``12345``, ``(0577) 8888 6666 转 1``: digits and what separates them.
+HOTLINE = validate.Regexp(
+    r"^[0-9０-９\-－ ()（）转、/]*$",
+    error="服务热线只能填数字、短横线、括号和“转”，如 0578-2123456。",
+)
+
+
+class _StaffForm(Schema):
+    """Staff forms carry fields read elsewhere (csrf_token): ignored. Text is trimmed first,
+    so a field of spaces counts as empty."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def prepare(self, data, **_kwargs):
+        trimmed = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return self.tidy(trimmed)
+
+    def tidy(self, data: dict) -> dict:
+        """The trimmed form as the fields expect it (one pre_load hook: their order is
+        alphabetical, not as written)."""
+        return data
+
+
+#: Form fields ``target.<county id>`` carry the per-county target counts.
+TARGET_PREFIX = "target."
+
+
+class ProjectSchema(_StaffForm):
+    """The project form. Targets come as ``target.<county id>`` fields; a blank one counts
+    as 0. Which counties and cities may be chosen is checked by the service."""
+
+    name = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=200, error="请填写项目名称（不超过 200 个字）。"),
+            _single_line,
+        ],
+        error_messages={"required": "请填写项目名称。"},
+    )
+    year = WholeNumber(
+        required=True,
+        validate=validate.Range(2000, 2100, error="年度应在 2000 到 2100 之间。"),
+        error_messages={"required": "请填写年度。", "invalid": "年度应是四位数字，如 2025。"},
+    )
+    region_id = WholeNumber(
+        required=True,
+        error_messages={"required": "请选择项目所属的市。", "invalid": "请选择项目所属的市。"},
+    )
+    description = fields.String(
+        load_default="",
+        validate=[
+            validate.Length(max=2000, error="项目说明不超过 2000 个字。"),
+            readable_text,
+        ],
+    )
+    hotline = fields.String(
+        load_default="",
+        validate=[
+            validate.Length(max=30, error="服务热线不超过 30 个字符。"),
+            _single_line,
+            HOTLINE,
+        ],
+    )
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(list(PROJECT_STATUSES), error="请选择项目状态。"),
+        error_messages={"required": "请选择项目状态。"},
+    )
+    starter = fields.String(
+        required=True,
+        validate=validate.OneOf(list(STARTERS), error="请选择问卷模板。"),
+        error_messages={"required": "请选择问卷模板。"},
+    )
+    targets = fields.Dict(
+        keys=fields.String(
+            validate=validate.Regexp(r"^[0-9]{1,9}$", error="没有这个县（市、区）。")
+        ),
+        values=WholeNumber(
+            validate=validate.Range(0, 9999, error="目标点位数应是 0 到 9999 之间的整数。"),
+            error_messages={"invalid": "目标点位数应是 0 到 9999 之间的整数。"},
+        ),
+        load_default=dict,
+    )
+
+    def tidy(self, data: dict) -> dict:
+        """``target.<id>`` fields into one ``targets`` dict; blanks left out (0)."""
+        targets = {
+            key[len(TARGET_PREFIX) :]: value
+            for key, value in data.items()
+            if key.startswith(TARGET_PREFIX) and value != ""
+        }
+        rest = {k: v for k, v in data.items() if not k.startswith(TARGET_PREFIX)}
+        return rest | {"targets": targets}
+
+    @post_load
+    def target_ids(self, data, **_kwargs):
+        data["targets"] = {int(key): n for key, n in data["targets"].items()}
+        return data
+
+
+#: A new project starts active, from a starter questionnaire.
+new_project_schema = ProjectSchema(exclude=("status",))
+#: Editing keeps the questionnaire (its editor is elsewhere).
+project_change_schema = ProjectSchema(exclude=("starter",))
+
+
+def target_errors(messages: dict) -> dict[str, str]:
+    """County id (as posted) → the first message about its target count, and ``""`` → a
+    message about the targets as a whole; marshmallow nests a count's messages as
+    ``{id: {"value": […]}}``."""
+    nested = messages.get("targets", {})
+    if isinstance(nested, list):
+        return {"": nested[0]}
+    found = {}
+    for key, problems in nested.items():
+        flat = [m for ms in problems.values() for m in ms] if isinstance(problems, dict) else []
+        if flat:
+            found[str(key)] = flat[0]
+    return found
+
+
+class RegionSchema(_StaffForm):
+    """A region's name (adding and renaming), and where a new one goes."""
+
+    name = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=50, error="请填写地区名称（不超过 50 个字）。"),
+            _single_line,
+        ],
+        error_messages={"required": "请填写地区名称。"},
+    )
+    parent_id = WholeNumber(
+        load_default=None,
+        allow_none=True,
+        error_messages={"invalid": "上级地区不存在，请刷新页面后重试。"},
+    )
+    level = fields.String(load_default=None, allow_none=True)
+
+    def tidy(self, data: dict) -> dict:
+        """Blank ``parent_id`` (the top of the tree) and ``level`` are None."""
+        return data | {k: None for k in ("parent_id", "level") if data.get(k) == ""}
+
+
+region_schema = RegionSchema()
+region_name_schema = RegionSchema(only=("name",))

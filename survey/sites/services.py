@@ -72,6 +72,10 @@ class RetiredToken(Exception):
     """The token was retired (its poster stolen or moved); the site has a new one."""
 
 
+class ProjectFinished(Exception):
+    """The site's project is finished: its links take no more answers until it reopens."""
+
+
 def find_live_token(session: Session, token: str) -> SiteToken | None:
     """The live token row of an active site, or None when unknown or the site is inactive.
 

@@ -1,7 +1,10 @@
-"""Admin pages for projects and sites: links, QR codes, posters, token rotation."""
+"""Staff pages for projects and sites: create and edit projects, links, QR codes, posters,
+token rotation. Admins see every project; city users their own cities' projects only (any
+other is 404); county users none (403)."""
 
 import io
 import tempfile
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -20,21 +23,45 @@ from marshmallow import ValidationError
 from qr import poster, symbol
 from qr.fonts import MissingGlyphError
 from survey.accounts.access import role_required
+from survey.accounts.models import User
+from survey.accounts.scope import Scope, get_in_scope, scope_of
 from survey.accounts.services import record
 from survey.db import begin_write, db
 from survey.responses.page_cache import form_pages
-from survey.sites.models import Project, Site
+from survey.sites import projects as project_services
+from survey.sites.models import PROJECT_STATUSES, Project, Site
 from survey.sites.posters import poster_content, print_batch, write_png_zip
-from survey.sites.schemas import poster_query_schema
-from survey.sites.services import (
-    list_projects,
-    list_sites,
-    printed_url,
-    rotate_token,
-    survey_url,
+from survey.sites.projects import STARTER_CHOICES, ProjectError
+from survey.sites.schemas import (
+    TARGET_PREFIX,
+    new_project_schema,
+    poster_query_schema,
+    project_change_schema,
+    target_errors,
 )
+from survey.sites.services import list_sites, printed_url, rotate_token, survey_url
 
 bp = Blueprint("sites", __name__, url_prefix="/admin")
+
+#: Who sets projects up: admins for every city, city staff for their own.
+SETUP = ("admin", "city")
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _ip() -> str:
+    return request.remote_addr or ""
+
+
+def _scope() -> Scope:
+    return scope_of(db.session, _user())
+
+
+def _project(project_id: int) -> Project:
+    """The project, or 404 when it does not exist or its city is outside the user's scope."""
+    return get_in_scope(db.session, _scope(), Project, project_id, lambda p: p.region_id)
 
 
 def _size() -> str:
@@ -45,7 +72,8 @@ def _size() -> str:
 
 
 def _live_site(site_id: int) -> Site:
-    site = db.get_or_404(Site, site_id)
+    """The site, if it has a live link and its project's city is in the user's scope."""
+    site = get_in_scope(db.session, _scope(), Site, site_id, lambda s: s.project.region_id)
     if not site.token:
         abort(404)
     return site
@@ -71,27 +99,140 @@ def _spooled(write, download_name: str, mimetype: str):
 
 
 @bp.get("/")
-@role_required("admin")
+@role_required(*SETUP)
 def projects():
-    """Every project, with links to its sites."""
-    return render_template("sites/projects.html", projects=list_projects(db.session))
+    """The projects the user may set up, with links to their sites."""
+    found = project_services.projects_in_scope(db.session, _scope())
+    return render_template("sites/projects.html", projects=found)
 
 
 @bp.get("/projects/<int:project_id>")
-@role_required("admin")
+@role_required(*SETUP)
 def project(project_id):
-    """A project's sites with their links and downloads."""
-    project = db.get_or_404(Project, project_id)
+    """A project's settings, and its sites with their links and downloads."""
+    project = _project(project_id)
     base = current_app.config["PUBLIC_BASE_URL"]
     rows = [
         (site, survey_url(base, site.token) if site.token else "")
         for site in list_sites(db.session, project_id)
     ]
-    return render_template("sites/project.html", project=project, rows=rows)
+    return render_template(
+        "sites/project.html",
+        project=project,
+        rows=rows,
+        default_hotline=current_app.config["HOTLINE"],
+    )
+
+
+# -- creating and editing projects ------------------------------------------------------
+
+
+def _form_values(project: Project | None, cities) -> dict:
+    """What the form shows: the posted fields, or the project's settings, or defaults."""
+    if request.method == "POST":
+        return request.form.to_dict()
+    if project is None:
+        only_city = str(cities[0].city.id) if len(cities) == 1 else ""
+        return {"year": str(date.today().year), "region_id": only_city, "starter": "general"}
+    values = {
+        "name": project.name,
+        "year": str(project.year),
+        "region_id": str(project.region_id),
+        "description": project.description,
+        "hotline": project.hotline,
+        "status": project.status,
+    }
+    for target in project.targets:
+        values[f"{TARGET_PREFIX}{target.region_id}"] = str(target.site_count)
+    return values
+
+
+def _form_page(project: Project | None, errors: dict, status: int):
+    cities = project_services.owning_cities(db.session, _scope())
+    return render_template(
+        "sites/project_form.html",
+        project=project,
+        values=_form_values(project, cities),
+        errors=errors,
+        target_errors=target_errors(errors),
+        cities=cities,
+        starters=STARTER_CHOICES,
+        statuses=PROJECT_STATUSES,
+        target_prefix=TARGET_PREFIX,
+        default_hotline=current_app.config["HOTLINE"],
+    ), status
+
+
+def _submitted(schema, project: Project | None, apply):
+    """Load the form with ``schema`` and ``apply(data)`` in a write transaction; returns
+    (apply's result, None), or (None, the form page with the reasons, 422)."""
+    try:
+        data = schema.load(request.form.to_dict())
+    except ValidationError as err:
+        return None, _form_page(project, err.messages, 422)
+    begin_write(db.session)
+    try:
+        result = apply(data)
+    except ProjectError as err:
+        db.session.rollback()
+        return None, _form_page(project, {err.field: [str(err)]}, 422)
+    db.session.commit()
+    return result, None
+
+
+@bp.route("/projects/new", methods=["GET", "POST"])
+@role_required(*SETUP)
+def new_project():
+    """Create a project: its city, targets and a questionnaire from a starter template."""
+    if request.method == "GET":
+        return _form_page(None, {}, 200)
+    created, refused = _submitted(
+        new_project_schema,
+        None,
+        lambda data: project_services.add_project(db.session, _user(), _scope(), **data, ip=_ip()),
+    )
+    if refused:
+        return refused
+    flash(f"已创建项目“{created.name}”。接下来请添加点位。", "info")
+    return redirect(url_for(".project", project_id=created.id))
+
+
+@bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
+@role_required(*SETUP)
+def edit_project(project_id):
+    """Change a project's settings, targets or status (进行中 / 已结束)."""
+    project = _project(project_id)
+    if request.method == "GET":
+        return _form_page(project, {}, 200)
+    tokens = project_services.live_tokens(db.session, project)
+    changes, refused = _submitted(
+        project_change_schema,
+        project,
+        lambda data: project_services.change_project(
+            db.session, _user(), _scope(), project, **data, ip=_ip()
+        ),
+    )
+    if refused:
+        return refused
+    # Cached form pages show the project's name and state: this process drops them now,
+    # others within FORM_CACHE_SECONDS; a submission always reads the state afresh.
+    cache = form_pages()
+    for token in tokens:
+        cache.discard(token)
+    if not changes:
+        flash("没有改动。", "info")
+    elif project.is_finished:
+        flash(f"已保存。项目“{project.name}”已结束：评价链接显示“本次评价已结束”。", "info")
+    else:
+        flash(f"已保存项目“{project.name}”。", "info")
+    return redirect(url_for(".project", project_id=project.id))
+
+
+# -- QR codes and posters ---------------------------------------------------------------
 
 
 @bp.get("/sites/<int:site_id>/qr.<any(png, svg):fmt>")
-@role_required("admin")
+@role_required(*SETUP)
 def qr_code(site_id, fmt):
     """The site's bare QR symbol."""
     site = _live_site(site_id)
@@ -102,7 +243,7 @@ def qr_code(site_id, fmt):
 
 
 @bp.get("/sites/<int:site_id>/poster.<any(png, pdf):fmt>")
-@role_required("admin")
+@role_required(*SETUP)
 def site_poster(site_id, fmt):
     """One site's poster, A5 or A4."""
     site, size = _live_site(site_id), _size()
@@ -118,10 +259,10 @@ def site_poster(site_id, fmt):
 
 
 @bp.get("/projects/<int:project_id>/posters.<any(pdf, zip):fmt>")
-@role_required("admin")
+@role_required(*SETUP)
 def project_posters(project_id, fmt):
     """A project's posters for the print shop: one PDF (a site per page) or a ZIP of PNGs."""
-    project, size = db.get_or_404(Project, project_id), _size()
+    project, size = _project(project_id), _size()
     config = current_app.config
     try:
         contents = print_batch(db.session, project_id, config["PUBLIC_BASE_URL"], config["HOTLINE"])
@@ -135,7 +276,7 @@ def project_posters(project_id, fmt):
 
 
 @bp.post("/sites/<int:site_id>/rotate")
-@role_required("admin")
+@role_required(*SETUP)
 def rotate(site_id):
     """Retire the site's QR code and issue a new one (its poster was stolen or moved)."""
     site = _live_site(site_id)
@@ -145,9 +286,9 @@ def rotate(site_id):
     record(
         db.session,
         "token_rotated",
-        user=current_user._get_current_object(),
+        user=_user(),
         detail=f"{site.name}（点位 {site.id}）：{'、'.join(retired)} → {new.token}",
-        ip=request.remote_addr or "",
+        ip=_ip(),
     )
     db.session.commit()
     for token in retired:

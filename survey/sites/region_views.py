@@ -1,0 +1,106 @@
+"""The admins' page for the region tree: add a child region, rename, delete."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from survey.accounts.access import role_required
+from survey.db import begin_write, db
+from survey.sites import regions
+from survey.sites.models import REGION_LEVELS, Region
+from survey.sites.schemas import region_name_schema, region_schema
+
+bp = Blueprint("regions", __name__, url_prefix="/admin/regions")
+
+#: When the database refuses a change the checks let through (two admins at once).
+CONFLICT = "保存没有成功：可能有人同时修改了地区，请刷新页面后重试。"
+
+
+def _tree_page(error: str = "", status: int = 200):
+    return render_template(
+        "sites/regions.html",
+        rows=regions.region_tree(db.session),
+        root_levels={level: REGION_LEVELS[level] for level in regions.ROOT_LEVELS},
+        error=error,
+    ), status
+
+
+def _first_message(err: ValidationError) -> str:
+    messages = err.messages
+    if isinstance(messages, dict):
+        messages = next(iter(messages.values()))
+    return messages[0] if isinstance(messages, list) else str(messages)
+
+
+def _changed(apply, done, schema=None):
+    """Load the form with ``schema`` (if any) and ``apply(data)`` in a write transaction,
+    then back to the tree with ``done(result)`` as the message; or the tree with the
+    reason, 422, and nothing changed."""
+    try:
+        data = schema.load(request.form.to_dict()) if schema else {}
+    except ValidationError as err:
+        return _tree_page(_first_message(err), 422)
+    begin_write(db.session)
+    try:
+        result = apply(data)
+    except regions.RegionError as err:
+        db.session.rollback()
+        return _tree_page(str(err), 422)
+    except IntegrityError:
+        db.session.rollback()
+        return _tree_page(CONFLICT, 422)
+    db.session.commit()
+    flash(done(result), "info")
+    return redirect(url_for(".index"))
+
+
+def _ip() -> str:
+    return request.remote_addr or ""
+
+
+def _admin():
+    return current_user._get_current_object()
+
+
+@bp.get("/")
+@role_required("admin")
+def index():
+    """The tree: each province, city, county and township with what may be done to it."""
+    return _tree_page()
+
+
+@bp.post("/")
+@role_required("admin")
+def add():
+    """Add a region under another (or a province or city at the top)."""
+    return _changed(
+        lambda data: regions.add_region(db.session, _admin(), **data, ip=_ip()),
+        lambda region: f"已添加{region.level_name}“{region.name}”。",
+        region_schema,
+    )
+
+
+@bp.post("/<int:region_id>/rename")
+@role_required("admin")
+def rename(region_id):
+    """Rename a region; everything that refers to it keeps it."""
+    region = db.get_or_404(Region, region_id)
+    before = region.name
+    return _changed(
+        lambda data: regions.rename_region(db.session, _admin(), region, data["name"], ip=_ip()),
+        lambda renamed: f"已把“{before}”改名为“{region.name}”。" if renamed else "名称没有改变。",
+        region_name_schema,
+    )
+
+
+@bp.post("/<int:region_id>/delete")
+@role_required("admin")
+def delete(region_id):
+    """Delete a region nothing refers to."""
+    region = db.get_or_404(Region, region_id)
+    name = region.name
+    return _changed(
+        lambda _data: regions.delete_region(db.session, _admin(), region, ip=_ip()),
+        lambda _result: f"已删除“{name}”。",
+    )
