@@ -119,6 +119,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.checks.cli import purge_roster_command
     from survey.checks.views import bp as checks_blueprint
     from survey.demo.cli import demo_data_command
+    from survey.responses.editor_views import bp as questionnaires_blueprint
     from survey.responses.views import bp as form_blueprint
     from survey.sites.cli import posters_command, sites_command
     from survey.sites.region_views import bp as regions_blueprint
@@ -142,6 +143,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(users_blueprint)
     limit_logins(app)
     app.register_blueprint(sites_blueprint)
+    app.register_blueprint(questionnaires_blueprint)
     app.register_blueprint(regions_blueprint)
     app.register_blueprint(checks_blueprint)
     app.register_blueprint(stats_blueprint)

@@ -78,6 +78,7 @@ AUDIT_ACTIONS = {
     "visit_deleted": "删除暗访记录",
     "interview_recorded": "记录现场访谈",
     "notice_published": "修改告知语",
+    "questionnaire_published": "修改问卷",
     "project_created": "新建项目",
     "project_changed": "修改项目",
     "region_created": "新增地区",

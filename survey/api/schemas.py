@@ -39,10 +39,15 @@ class OptionSchema(Schema):
 
 class QuestionSchema(Schema):
     key = fields.String()
-    kind = fields.String(metadata={"description": "satisfaction / choice / text"})
+    kind = fields.String(
+        metadata={"description": "satisfaction（五级满意度）/ choice（单选）/ multi（多选）/ text"}
+    )
     prompt = fields.String()
     required = fields.Boolean()
-    options = fields.Method("_options", metadata={"description": "可选的回答；简答题为空"})
+    options = fields.Method(
+        "_options",
+        metadata={"description": "可选的回答；多选题回答其中几项的 value 列表；简答题为空"},
+    )
 
     def _options(self, question) -> list[dict]:
         if question.kind == "satisfaction":

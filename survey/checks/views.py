@@ -95,7 +95,9 @@ def _questions(project):
 
 
 def _posted_answers() -> dict:
-    return {k[2:]: v for k, v in request.form.items() if k.startswith("q.")}
+    # The ticked boxes of a multiple-choice question arrive as one field posted several times.
+    fields = request.form.lists()
+    return {k[2:]: v[0] if len(v) == 1 else v for k, v in fields if k.startswith("q.")}
 
 
 def _answers(questions) -> dict:

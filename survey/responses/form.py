@@ -29,16 +29,32 @@ class FormQuestion:
     options: list[Option] = field(default_factory=list)
     text: str = ""
 
+    @property
+    def input_type(self) -> str:
+        """Checkboxes for a multiple-choice question, radio buttons for the other kinds."""
+        return "checkbox" if self.kind == "multi" else "radio"
 
-def _options(question: Question, chosen: str | None) -> list[Option]:
+
+def _options(question: Question, chosen: set[str]) -> list[Option]:
     if question.kind == "satisfaction":
         return [
-            Option(str(score), label, str(score) == chosen, FACES[score])
+            Option(str(score), label, str(score) in chosen, FACES[score])
             for score, label in SATISFACTION_LEVELS.items()
         ]
-    if question.kind == "choice":
-        return [Option(str(i), label, str(i) == chosen) for i, label in enumerate(question.options)]
+    if question.kind in ("choice", "multi"):
+        options = question.options or []
+        return [Option(str(i), label, str(i) in chosen) for i, label in enumerate(options)]
     return []
+
+
+def _chosen(kind: str, value) -> set[str]:
+    """The option values ticked, as posted: several for a multiple-choice question (a list),
+    one otherwise (a list there is a forged post and ticks nothing)."""
+    if isinstance(value, str):
+        return {value}
+    if kind == "multi" and isinstance(value, list):
+        return {str(item) for item in value}
+    return set()
 
 
 def _first_message(messages) -> str | None:
@@ -48,11 +64,12 @@ def _first_message(messages) -> str | None:
 
 
 def build_form(questions: list[Question], chosen: dict, errors: dict) -> list[FormQuestion]:
-    """The form's questions, with ``chosen`` values (as posted) kept and ``errors`` attached."""
+    """The form's questions, with ``chosen`` values (as posted) kept and ``errors`` attached.
+    ``questions`` are Question rows or anything with the same attributes (an editor's draft)."""
     form = []
     for q in questions:
         value = chosen.get(q.key)
-        value = value if isinstance(value, str) else None
+        text = value if isinstance(value, str) and q.kind == "text" else ""
         form.append(
             FormQuestion(
                 name=f"q.{q.key}",
@@ -60,8 +77,8 @@ def build_form(questions: list[Question], chosen: dict, errors: dict) -> list[Fo
                 kind=q.kind,
                 required=q.required,
                 error=_first_message(errors.get(q.key)),
-                options=_options(q, value),
-                text=(value or "") if q.kind == "text" else "",
+                options=_options(q, _chosen(q.kind, value)),
+                text=text,
             )
         )
     return form

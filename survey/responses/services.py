@@ -124,14 +124,20 @@ def submission_target(
 
 
 def _answer_values(questions: list, answers: dict) -> list[dict]:
-    """Column values of the answer rows: text for text questions, a number otherwise."""
+    """Column values of the answer rows: text for text questions, the sorted indexes chosen
+    (each once) for multiple-choice ones, a number otherwise."""
     rows = []
     for question in questions:
         if question.key in answers:
             value = answers[question.key]
-            text = value if question.kind == "text" else None
-            choice = None if question.kind == "text" else value
-            rows.append({"question_id": question.id, "choice": choice, "text": text})
+            row = {"question_id": question.id, "choice": None, "choices": None, "text": None}
+            if question.kind == "text":
+                row["text"] = value
+            elif question.kind == "multi":
+                row["choices"] = sorted(set(value))
+            else:
+                row["choice"] = value
+            rows.append(row)
     return rows
 
 

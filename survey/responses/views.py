@@ -96,7 +96,9 @@ def _posted() -> tuple[dict, bool]:
 
     An urlencoded body is parsed here rather than by ``request.form``: Werkzeug keeps
     undecodable escapes as literal text (``%FF``), which would be stored as if the resident
-    had typed it, and no parser option refuses it. The first value of a repeated field counts.
+    had typed it, and no parser option refuses it. An answer posted several times (the ticked
+    boxes of a multiple-choice question) is a list; of a repeated comment or nonce the first
+    value counts.
     """
     if request.mimetype == "application/x-www-form-urlencoded":
         body = request.get_data()
@@ -104,15 +106,15 @@ def _posted() -> tuple[dict, bool]:
             pairs, readable = parse_qsl(body.decode(), errors="strict"), True
         except (UnicodeDecodeError, ValueError):
             pairs, readable = parse_qsl(body.decode(errors="replace"), errors="replace"), False
-        fields: dict[str, str] = {}
+        fields: dict[str, list[str]] = {}
         for key, value in pairs:
-            fields.setdefault(key, value)
+            fields.setdefault(key, []).append(value)
     else:
-        fields, readable = request.form.to_dict(), True
+        fields, readable = request.form.to_dict(flat=False), True
     posted = {
-        "answers": {k[2:]: v for k, v in fields.items() if k.startswith("q.")},
-        "comment": fields.get("comment", ""),
-        "nonce": fields.get("nonce", ""),
+        "answers": {k[2:]: v[0] if len(v) == 1 else v for k, v in fields.items() if k[:2] == "q."},
+        "comment": fields.get("comment", [""])[0],
+        "nonce": fields.get("nonce", [""])[0],
     }
     return posted, readable
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.accounts.scope import Scope
+from survey.responses.answers import answers_by_response, one_line
 from survey.responses.models import SATISFACTION_LEVELS, Response
 from survey.sites.models import Region, Site
 from survey.stats.feeds import filter_responses
@@ -66,10 +67,12 @@ def summary_rows(rows: list[Summary], group: str) -> Iterator[list]:
 def response_rows(
     session: Session, scope: Scope, project_id: int, filters: Filters
 ) -> Iterator[list]:
-    """Every response of the project in scope, header first, read in batches."""
-    yield ["时间", "县（市、区）", "点位", "渠道", "满意度", "分值", "家属代答", "留言"]
+    """Every response of the project in scope, header first, read in batches; the answers
+    besides the overall one share a cell, each in the wording of the version answered."""
+    yield ["时间", "县（市、区）", "点位", "渠道", "满意度", "分值", "家属代答", "其他回答", "留言"]
     query = (
         select(
+            Response.id,
             Response.created_at,
             Region.name,
             Site.name,
@@ -85,17 +88,20 @@ def response_rows(
         .execution_options(yield_per=2000)
     )
     query = filter_responses(query, filters)
-    for at, county, site, channel, overall, proxy, comment in session.execute(query):
-        yield [
-            f"{at.astimezone(ZONE):%Y-%m-%d %H:%M}",
-            county,
-            site,
-            CHANNELS[channel],
-            SATISFACTION_LEVELS[overall],
-            overall,
-            "是" if proxy else "",
-            comment,
-        ]
+    for batch in session.execute(query).partitions():
+        answers = answers_by_response(session, [row.id for row in batch])
+        for response_id, at, county, site, channel, overall, proxy, comment in batch:
+            yield [
+                f"{at.astimezone(ZONE):%Y-%m-%d %H:%M}",
+                county,
+                site,
+                CHANNELS[channel],
+                SATISFACTION_LEVELS[overall],
+                overall,
+                "是" if proxy else "",
+                one_line(answers.get(response_id, [])),
+                comment,
+            ]
 
 
 def _csv_chunks(rows: Iterable[list]) -> Iterator[bytes]:

@@ -1,12 +1,13 @@
 """Residents' comments as the dashboard lists them: newest first, searchable."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.accounts.scope import Scope
+from survey.responses.answers import ReadAnswer, answers_by_response
 from survey.responses.models import Response
 from survey.sites.models import Site
 from survey.stats.rollups import ZONE
@@ -23,6 +24,8 @@ class Comment:
     channel: str
     overall: int
     text: str
+    #: The other answers, in the wording of the version answered.
+    answers: list[ReadAnswer] = field(default_factory=list)
 
     @property
     def negative(self) -> bool:
@@ -41,7 +44,14 @@ def comments(
 ) -> list[Comment]:
     """The newest comments of a project (or one site) within scope and filters."""
     query = (
-        select(Response.created_at, Site.name, Response.channel, Response.overall, Response.comment)
+        select(
+            Response.id,
+            Response.created_at,
+            Site.name,
+            Response.channel,
+            Response.overall,
+            Response.comment,
+        )
         .join(Site, Response.site_id == Site.id)
         .where(Site.project_id == project_id, scope.where(Site.region_id), Response.comment != "")
         .order_by(Response.created_at.desc())
@@ -53,9 +63,11 @@ def comments(
     if search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Response.comment.like(f"%{escaped}%", escape="\\"))
+    rows = session.execute(query).all()
+    answers = answers_by_response(session, [row.id for row in rows])
     return [
-        Comment(at, site, CHANNELS[channel], overall, text)
-        for at, site, channel, overall, text in session.execute(query)
+        Comment(at, site, CHANNELS[channel], overall, text, answers.get(response_id, []))
+        for response_id, at, site, channel, overall, text in rows
     ]
 
 
