@@ -34,7 +34,7 @@ class CityCounties:
     counties: list[Region]
 
 
-def projects_in_scope(session: Session, scope: Scope) -> list[Project]:
+def owned_projects(session: Session, scope: Scope) -> list[Project]:
     """The projects owned by a city in ``scope`` (all for admins), newest year first, with
     their owning region and targets loaded."""
     query = (

@@ -102,7 +102,7 @@ def _spooled(write, download_name: str, mimetype: str):
 @role_required(*SETUP)
 def projects():
     """The projects the user may set up, with links to their sites."""
-    found = project_services.projects_in_scope(db.session, _scope())
+    found = project_services.owned_projects(db.session, _scope())
     return render_template("sites/projects.html", projects=found)
 
 
