@@ -123,6 +123,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.responses.views import bp as form_blueprint
     from survey.sites.cli import posters_command, sites_command
     from survey.sites.region_views import bp as regions_blueprint
+    from survey.sites.site_views import bp as site_admin_blueprint
     from survey.sites.views import bp as sites_blueprint
     from survey.stats.cli import rebuild_rollups_command
     from survey.stats.views import bp as stats_blueprint
@@ -144,6 +145,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limit_logins(app)
     app.register_blueprint(sites_blueprint)
     app.register_blueprint(questionnaires_blueprint)
+    app.register_blueprint(site_admin_blueprint)
     app.register_blueprint(regions_blueprint)
     app.register_blueprint(checks_blueprint)
     app.register_blueprint(stats_blueprint)

@@ -38,6 +38,9 @@ TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
 SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
 #: Printed on posters and on the page of a retired QR code, for residents who cannot scan.
 HOTLINE = os.environ.get("HOTLINE", "12345")
+#: Largest site list (CSV or XLSX) accepted for import, in bytes: thousands of sites fit in
+#: a few hundred KB, so anything near 10 MB is not a site list.
+SITE_IMPORT_MAX_BYTES = int(os.environ.get("SITE_IMPORT_MAX_BYTES", str(2 * 1024 * 1024)))
 #: Seconds a process reuses a rendered resident form (0 turns the cache off).
 FORM_CACHE_SECONDS = float(os.environ.get("FORM_CACHE_SECONDS", "10"))
 

@@ -62,6 +62,17 @@ def _unsafe_xml(layout: Layout) -> str:
     )
 
 
+def short_name(filename: str, limit: int = 200) -> str:
+    """``filename`` cut to ``limit`` characters, keeping its extension (which says how a
+    staged file is read back)."""
+    if len(filename) <= limit:
+        return filename
+    stem, dot, extension = filename.rpartition(".")
+    if not dot or len(extension) > 10:
+        return filename[:limit]
+    return stem[: limit - len(extension) - 1] + "." + extension
+
+
 def read_rows(file: BinaryIO, filename: str, layout: Layout) -> Iterator[tuple[int, dict]]:
     """(line number, {column: text}) for each data row of a seekable binary ``file``, read
     by its name's extension; every column of ``layout`` is present, "" when absent.

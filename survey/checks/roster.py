@@ -23,6 +23,7 @@ from survey.checks.roster_files import RawRow, read_rows
 from survey.db import now_utc
 from survey.responses.schemas import readable_text
 from survey.sites.models import Project, Site, SiteToken
+from survey.spreadsheets import short_name
 
 NAME_MAX = 50
 NOTE_MAX = 200
@@ -175,17 +176,6 @@ def check_file(
         if len(problems) < PROBLEMS_KEPT:
             problems.append(result)
     return FileCheck(valid, bad, problems)
-
-
-def short_name(filename: str, limit: int = 200) -> str:
-    """``filename`` cut to ``limit`` characters, keeping its extension (which says how the
-    staged file is read back)."""
-    if len(filename) <= limit:
-        return filename
-    stem, dot, extension = filename.rpartition(".")
-    if not dot or len(extension) > 10:
-        return filename[:limit]
-    return stem[: limit - len(extension) - 1] + "." + extension
 
 
 def stage_import(

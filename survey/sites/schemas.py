@@ -5,7 +5,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre
 from qr.poster import PAGE_SIZES
 from survey.responses.schemas import WholeNumber, readable_text
 from survey.responses.starters import STARTERS
-from survey.sites.models import PROJECT_STATUSES
+from survey.sites.models import PROJECT_STATUSES, SITE_LEVELS
 
 
 class PosterQuerySchema(Schema):
@@ -178,3 +178,65 @@ class RegionSchema(_StaffForm):
 
 region_schema = RegionSchema()
 region_name_schema = RegionSchema(only=("name",))
+
+
+class _SiteFields(_StaffForm):
+    """What a site is, whether typed into the form or read from a row of a site list. The
+    messages read well both beside a form field and after a line number in a report."""
+
+    name = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, error="点位名称不能为空。"),
+            validate.Length(max=200, error="点位名称不能超过 200 个字。"),
+            _single_line,
+        ],
+        error_messages={"required": "点位名称不能为空。"},
+    )
+    address = fields.String(
+        load_default="",
+        validate=[validate.Length(max=300, error="地址不能超过 300 个字。"), _single_line],
+    )
+    level = fields.String(
+        required=True,
+        validate=validate.OneOf(list(SITE_LEVELS), error="级别只能是“市县级”或“乡镇级”。"),
+        error_messages={"required": "级别只能是“市县级”或“乡镇级”。"},
+    )
+    contact = fields.String(
+        load_default="",
+        validate=[validate.Length(max=100, error="联系人不能超过 100 个字。"), _single_line],
+    )
+
+
+class SiteSchema(_SiteFields):
+    """The site form: its county by id (which counties may be chosen: the service checks)."""
+
+    region_id = WholeNumber(
+        required=True,
+        error_messages={"required": "请选择县（市、区）。", "invalid": "请选择县（市、区）。"},
+    )
+
+
+site_schema = SiteSchema()
+
+#: How a site list may write a level, besides the stored values.
+_LEVEL_WORDS = {label: level for level, label in SITE_LEVELS.items()}
+
+
+class SiteRowSchema(_SiteFields):
+    """A row of an uploaded site list: its county by name, its level as 市县级 / 乡镇级."""
+
+    county = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, error="县（市、区）不能为空。"), _single_line],
+        error_messages={"required": "县（市、区）不能为空。"},
+    )
+
+    def tidy(self, data: dict) -> dict:
+        level = data.get("level")
+        return data | ({"level": _LEVEL_WORDS[level]} if level in _LEVEL_WORDS else {})
+
+
+site_row_schema = SiteRowSchema()
+#: The row's fields in the order a report names the first problem of a row.
+SITE_ROW_FIELDS = ("county", "name", "address", "level", "contact")

@@ -1,0 +1,197 @@
+"""Adding, changing, retiring and re-enabling a project's sites one by one.
+
+A new or re-enabled site gets its link token at once, so its poster can be printed right
+away; a retired site's link stops working. Every change is written to the audit log by the
+acting user. Services never commit.
+"""
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from survey.accounts.models import User
+from survey.accounts.scope import Scope
+from survey.accounts.services import record
+from survey.checks.models import Resident
+from survey.db import now_utc
+from survey.sites.models import SITE_LEVELS, Project, Region, Site, SiteToken
+from survey.sites.services import issue_token, rotate_token
+
+
+class SiteError(ValueError):
+    """A site change that cannot be made; ``field`` is the form field it concerns."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def project_counties(session: Session, project: Project, scope: Scope) -> list[Region]:
+    """The counties the project's sites may lie in: the county-level regions under its
+    owning region (a city's counties; a province's cities' counties), within ``scope``,
+    by name."""
+    if project.region.level == "county":
+        found = [project.region]
+    else:
+        found, level = [], {project.region_id}
+        while level:  # a province has two levels below it, a city one
+            children = list(session.scalars(select(Region).where(Region.parent_id.in_(level))))
+            found += [region for region in children if region.level == "county"]
+            level = {region.id for region in children if region.level != "county"}
+    return sorted((r for r in found if scope.covers(r.id)), key=lambda r: (r.name, r.id))
+
+
+def _county(session: Session, project: Project, scope: Scope, region_id: int) -> Region:
+    for county in project_counties(session, project, scope):
+        if county.id == region_id:
+            return county
+    raise SiteError("region_id", f"请选择{project.region.name}下属的县（市、区）。")
+
+
+def same_name(
+    session: Session, project_id: int, region_id: int, name: str, other_than: int | None = None
+) -> Site | None:
+    """The project's site of this name in this county (retired ones too: the database
+    holds one name per county), other than site ``other_than``."""
+    query = select(Site).where(
+        Site.project_id == project_id, Site.region_id == region_id, Site.name == name
+    )
+    if other_than is not None:
+        query = query.where(Site.id != other_than)
+    return session.scalars(query).first()
+
+
+def _refuse_taken(session: Session, project_id: int, county: Region, name: str, other_than=None):
+    taken = same_name(session, project_id, county.id, name, other_than)
+    if taken is not None:
+        retired = "（已停用）" if not taken.active else ""
+        raise SiteError(
+            "name", f"{county.name}已有名为“{name}”的点位{retired}，同一县内点位名称不能重复。"
+        )
+
+
+def _describe(site: Site, county: Region) -> str:
+    return f"{site.project.name}：{county.name} · {site.name}（点位 {site.id}）"
+
+
+def add_site(
+    session: Session,
+    actor: User,
+    scope: Scope,
+    project: Project,
+    *,
+    region_id: int,
+    name: str,
+    address: str,
+    level: str,
+    contact: str,
+    ip: str,
+) -> Site:
+    """A new active site of ``project`` with its live token, audited.
+
+    Raises SiteError for a county that is not one of the project's (within ``scope``) or a
+    name the county already has in the project.
+    """
+    county = _county(session, project, scope, region_id)
+    _refuse_taken(session, project.id, county, name)
+    site = Site(
+        project=project, region=county, name=name, address=address, level=level, contact=contact
+    )
+    session.add(site)
+    token = issue_token(session, site)
+    session.flush()
+    detail = f"{_describe(site, county)}，{SITE_LEVELS[level]}，点位码 {token.token}"
+    record(session, "site_created", user=actor, detail=detail, ip=ip)
+    return site
+
+
+def change_site(
+    session: Session,
+    actor: User,
+    scope: Scope,
+    site: Site,
+    *,
+    region_id: int,
+    name: str,
+    address: str,
+    level: str,
+    contact: str,
+    ip: str,
+) -> bool:
+    """Change a site's county, name, address, level or contact; its link stays the same.
+    Returns whether its poster's text (name or county) changed.
+
+    Raises SiteError for a county that is not one of the project's, a name the county
+    already has, or a move to another county once the site has a roster (its entries are
+    counted, and scoped, by the county).
+    """
+    county = _county(session, site.project, scope, region_id)
+    _refuse_taken(session, site.project_id, county, name, other_than=site.id)
+    if county.id != site.region_id:
+        has_roster = select(Resident.id).where(Resident.site_id == site.id).limit(1)
+        if session.scalar(has_roster) is not None:
+            raise SiteError(
+                "region_id",
+                "这个点位已有服务对象名单，不能改到其他县（市、区）。"
+                "如确需调整，请新增点位并停用这个点位。",
+            )
+    before = _shown(site)
+    site.region, site.name, site.address = county, name, address
+    site.level, site.contact = level, contact
+    after = _shown(site)
+    changes = [
+        f"{label}“{old}”→“{new}”"
+        for (label, old), (_, new) in zip(before, after, strict=True)
+        if old != new
+    ]
+    if changes:
+        detail = f"{_describe(site, county)}：{'；'.join(changes)}"
+        record(session, "site_changed", user=actor, detail=detail, ip=ip)
+    return before[:2] != after[:2]  # the county and the name are on the poster
+
+
+def _shown(site: Site) -> list[tuple[str, str]]:
+    """What the audit log compares before and after a change, as people read it."""
+    return [
+        ("县（市、区）", site.region.name),
+        ("名称", site.name),
+        ("地址", site.address),
+        ("级别", SITE_LEVELS[site.level]),
+        ("联系人", site.contact),
+    ]
+
+
+def retire_site(session: Session, actor: User, site: Site, ip: str) -> list[str]:
+    """Retire an active site: it leaves the lists of active sites and its link stops
+    working; its answers and records stay. Returns the retired tokens (the caller drops
+    their cached form pages after committing).
+
+    Raises SiteError when the site is retired already.
+    """
+    if not site.active:
+        raise SiteError("site", f"“{site.name}”已经停用。")
+    # Read the live token inside the write transaction: it may have been rotated since.
+    live = select(SiteToken).where(SiteToken.site_id == site.id, SiteToken.retired_at.is_(None))
+    retired = []
+    for token in session.scalars(live):
+        token.retired_at = now_utc()
+        retired.append(token.token)
+    site.active = False
+    detail = f"{_describe(site, site.region)}，停用点位码 {'、'.join(retired) or '无'}"
+    record(session, "site_retired", user=actor, detail=detail, ip=ip)
+    return retired
+
+
+def enable_site(session: Session, actor: User, site: Site, ip: str) -> SiteToken:
+    """Make a retired site active again with a fresh token (its old posters stay invalid:
+    print a new one). Returns the new token.
+
+    Raises SiteError when the site is active already.
+    """
+    if site.active:
+        raise SiteError("site", f"“{site.name}”正在使用，无需启用。")
+    site.active = True
+    token = rotate_token(session, site)  # retires a live token left over, if any
+    session.flush()
+    detail = f"{_describe(site, site.region)}，新点位码 {token.token}"
+    record(session, "site_enabled", user=actor, detail=detail, ip=ip)
+    return token

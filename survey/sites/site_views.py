@@ -1,0 +1,317 @@
+"""Staff pages for a project's sites: add, edit, retire and re-enable one by one; import a
+site list (check, then import or cancel); export the list with links.
+
+Admins work on every project, city users on their own cities' projects only (any other is
+404), county users on none (403).
+"""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from survey.accounts.access import role_required
+from survey.accounts.models import User
+from survey.accounts.scope import Scope, get_in_scope, scope_of
+from survey.accounts.services import record
+from survey.db import begin_write, db
+from survey.responses.page_cache import form_pages
+from survey.sites import site_editing, site_import
+from survey.sites.models import SITE_LEVELS, Project, Site, SiteImport
+from survey.sites.schemas import site_schema
+from survey.spreadsheets import SpreadsheetError
+from survey.stats import exports
+from survey.uploads import FORM_OVERHEAD, upload_limit
+
+bp = Blueprint("site_admin", __name__, url_prefix="/admin")
+
+#: Who sets sites up: admins for every city, city staff for their own.
+SETUP = ("admin", "city")
+#: Shown when the database refused a name another request took at the same moment.
+NAME_RACE = "刚刚有人在同一县添加了同名点位，请换一个名称。"
+
+
+def _user() -> User:
+    return current_user._get_current_object()
+
+
+def _ip() -> str:
+    return request.remote_addr or ""
+
+
+def _scope() -> Scope:
+    return scope_of(db.session, _user())
+
+
+def _project(project_id: int) -> Project:
+    """The project, or 404 when it does not exist or its city is outside the user's scope."""
+    return get_in_scope(db.session, _scope(), Project, project_id, lambda p: p.region_id)
+
+
+def _site(site_id: int) -> Site:
+    """The site, or 404 when it does not exist or its project is outside the user's scope."""
+    return get_in_scope(db.session, _scope(), Site, site_id, lambda s: s.project.region_id)
+
+
+def _to_project(project_id: int):
+    return redirect(url_for("sites.project", project_id=project_id))
+
+
+# -- one site at a time ------------------------------------------------------------------
+
+
+def _form_values(site: Site | None) -> dict:
+    """What the form shows: the posted fields, or the site's, or a new site's defaults."""
+    if request.method == "POST":
+        return request.form.to_dict()
+    if site is None:
+        return {"level": "township"}
+    return {
+        "region_id": str(site.region_id),
+        "name": site.name,
+        "address": site.address,
+        "level": site.level,
+        "contact": site.contact,
+    }
+
+
+def _form_page(project: Project, site: Site | None, errors: dict, status: int):
+    return render_template(
+        "sites/site_form.html",
+        project=project,
+        site=site,
+        values=_form_values(site),
+        errors=errors,
+        counties=site_editing.project_counties(db.session, project, _scope()),
+        levels=SITE_LEVELS,
+    ), status
+
+
+def _submitted(project: Project, site: Site | None, apply):
+    """Load the form and ``apply(data)`` in a write transaction; returns (apply's result,
+    None), or (None, the form page with the reasons, 422)."""
+    try:
+        data = site_schema.load(request.form.to_dict())
+    except ValidationError as err:
+        return None, _form_page(project, site, err.messages, 422)
+    begin_write(db.session)
+    try:
+        result = apply(data)
+        db.session.flush()
+    except site_editing.SiteError as err:
+        db.session.rollback()
+        return None, _form_page(project, site, {err.field: [str(err)]}, 422)
+    except IntegrityError:  # the same name, added by another request since the check
+        db.session.rollback()
+        return None, _form_page(project, site, {"name": [NAME_RACE]}, 422)
+    db.session.commit()
+    return result, None
+
+
+@bp.route("/projects/<int:project_id>/sites/new", methods=["GET", "POST"])
+@role_required(*SETUP)
+def new_site(project_id):
+    """Add a site; it gets its link and QR code at once."""
+    project = _project(project_id)
+    if request.method == "GET":
+        return _form_page(project, None, {}, 200)
+    site, refused = _submitted(
+        project,
+        None,
+        lambda data: site_editing.add_site(
+            db.session, _user(), _scope(), project, **data, ip=_ip()
+        ),
+    )
+    if refused:
+        return refused
+    flash(f"已添加“{site.name}”，点位码 {site.token}，现在就可以下载二维码和海报。", "info")
+    return _to_project(project.id)
+
+
+@bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
+@role_required(*SETUP)
+def edit_site(site_id):
+    """Change a site's county, name, address, level or contact; its link stays."""
+    site = _site(site_id)
+    if request.method == "GET":
+        return _form_page(site.project, site, {}, 200)
+    reprint, refused = _submitted(
+        site.project,
+        site,
+        lambda data: site_editing.change_site(
+            db.session, _user(), _scope(), site, **data, ip=_ip()
+        ),
+    )
+    if refused:
+        return refused
+    if site.token:  # the cached form page shows the old name
+        form_pages().discard(site.token)
+    reprint_note = "海报上的名称已变，请重新打印海报（二维码不变）。" if reprint else ""
+    flash(f"已保存“{site.name}”。{reprint_note}", "info")
+    return _to_project(site.project_id)
+
+
+def _refused(site: Site, err: site_editing.SiteError):
+    db.session.rollback()
+    flash(str(err), "error")
+    return _to_project(site.project_id)
+
+
+@bp.post("/sites/<int:site_id>/retire")
+@role_required(*SETUP)
+def retire_site(site_id):
+    """Retire a site: its link stops working at once; its answers and records stay."""
+    site = _site(site_id)
+    begin_write(db.session)
+    try:
+        retired = site_editing.retire_site(db.session, _user(), site, _ip())
+    except site_editing.SiteError as err:
+        return _refused(site, err)
+    db.session.commit()
+    for token in retired:
+        form_pages().discard(token)
+    flash(f"已停用“{site.name}”，它的二维码已失效。以往的评价数据保留。", "info")
+    return _to_project(site.project_id)
+
+
+@bp.post("/sites/<int:site_id>/enable")
+@role_required(*SETUP)
+def enable_site(site_id):
+    """Re-enable a retired site with a new link; its old posters stay invalid."""
+    site = _site(site_id)
+    begin_write(db.session)
+    try:
+        token = site_editing.enable_site(db.session, _user(), site, _ip())
+    except site_editing.SiteError as err:
+        return _refused(site, err)
+    db.session.commit()
+    flash(f"已重新启用“{site.name}”，新点位码 {token.token}。旧海报已失效，请打印新海报。", "info")
+    return _to_project(site.project_id)
+
+
+# -- importing a site list ----------------------------------------------------------------
+
+
+def _import_page(project: Project, status: int = 200, upload_error: str = ""):
+    return render_template(
+        "sites/site_import.html",
+        project=project,
+        imports=site_import.recent_imports(db.session, project),
+        upload_error=upload_error,
+        max_size=f"{current_app.config['SITE_IMPORT_MAX_BYTES'] / (1024 * 1024):g} MB",
+        max_rows=site_import.MAX_ROWS,
+        user_id=_user().id,
+    ), status
+
+
+@bp.get("/projects/<int:project_id>/sites/import")
+@role_required(*SETUP)
+def import_form(project_id):
+    """The upload form for a site list, with the project's latest uploads."""
+    return _import_page(_project(project_id))
+
+
+@bp.post("/projects/<int:project_id>/sites/import")
+@role_required(*SETUP)
+@upload_limit(lambda config: config["SITE_IMPORT_MAX_BYTES"] + FORM_OVERHEAD)
+def import_upload(project_id):
+    """Check an uploaded site list and keep its valid rows for the user to confirm; adds
+    no site."""
+    scope = _scope()
+    project = get_in_scope(db.session, scope, Project, project_id, lambda p: p.region_id)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _import_page(project, 422, "请选择要上传的点位清单文件。")
+    try:
+        check = site_import.check_file(db.session, project, scope, upload.stream, upload.filename)
+    except SpreadsheetError as err:
+        return _import_page(project, 422, str(err))
+    begin_write(db.session)
+    staged = site_import.stage_import(db.session, project, _user(), upload.filename, check)
+    db.session.commit()
+    return redirect(url_for(".import_report", import_id=staged.id))
+
+
+def _staged(import_id: int) -> SiteImport:
+    """A site-list upload of the current user's (others' are not theirs to confirm), in a
+    project within their scope."""
+    staged = get_in_scope(
+        db.session, _scope(), SiteImport, import_id, lambda i: i.project.region_id
+    )
+    if staged.user_id != _user().id:
+        abort(404)
+    return staged
+
+
+@bp.get("/site-imports/<int:import_id>")
+@role_required(*SETUP)
+def import_report(import_id):
+    """The check of an uploaded list: how many rows can be imported, every bad row with
+    its line and reason."""
+    return render_template("sites/site_import_report.html", staged=_staged(import_id))
+
+
+@bp.post("/site-imports/<int:import_id>/confirm")
+@role_required(*SETUP)
+def import_confirm(import_id):
+    """Add the checked rows as sites, each with its link, all at once or not at all."""
+    staged = _staged(import_id)
+    if staged.status != "staged":
+        flash(f"这份清单已{staged.status_label}，没有重复导入。", "info")
+        return _to_project(staged.project_id)
+    begin_write(db.session)
+    db.session.refresh(staged, with_for_update=True)
+    if staged.status != "staged":  # confirmed twice at once: the other request imported it
+        db.session.rollback()
+        return _to_project(staged.project_id)
+    checked = len(staged.rows)
+    try:
+        added = site_import.import_sites(db.session, _user(), staged, _scope(), _ip())
+    except IntegrityError:
+        db.session.rollback()
+        flash(
+            "导入时有人同时添加了同名点位，这次没有导入任何点位。"
+            "请再点一次“导入”：已有的同名点位会跳过。",
+            "error",
+        )
+        return redirect(url_for(".import_report", import_id=import_id))
+    db.session.commit()
+    message = f"已导入 {added} 个点位，每个都已生成二维码，可以打印海报了。"
+    if checked > added:
+        message += f"另有 {checked - added} 行在检查之后已有同名点位，未重复导入（见导入记录）。"
+    flash(message, "info")
+    return _to_project(staged.project_id)
+
+
+@bp.post("/site-imports/<int:import_id>/cancel")
+@role_required(*SETUP)
+def import_cancel(import_id):
+    """Drop a checked list; no site is added."""
+    staged = _staged(import_id)
+    if staged.status == "staged":
+        begin_write(db.session)
+        site_import.cancel_import(db.session, _user(), staged, _ip())
+        db.session.commit()
+        flash("已取消，点位没有任何改动。", "info")
+    return _to_project(staged.project_id)
+
+
+# -- export ---------------------------------------------------------------------------------
+
+
+@bp.get("/projects/<int:project_id>/sites.<any(csv, xlsx):fmt>")
+@role_required(*SETUP)
+def export_sites(project_id, fmt):
+    """The project's sites with their status, token and survey link, for Excel."""
+    project = _project(project_id)
+    begin_write(db.session)
+    record(
+        db.session,
+        "exported",
+        user=_user(),
+        detail=f"{project.name}：点位清单（{fmt}）",
+        ip=_ip(),
+    )
+    db.session.commit()
+    rows = site_import.export_rows(db.session, project, current_app.config["PUBLIC_BASE_URL"])
+    return exports.send(rows, f"{project.name}-点位清单", fmt)
