@@ -2,7 +2,7 @@
 
 from functools import wraps
 
-from flask import abort, current_app, redirect, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -11,7 +11,9 @@ from flask_wtf.csrf import CSRFProtect
 from itsdangerous import URLSafeTimedSerializer
 
 from survey.accounts.models import User
+from survey.accounts.scope import Scope, get_in_scope, scope_of
 from survey.db import db
+from survey.sites.models import Project, Site
 
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
@@ -84,3 +86,33 @@ class SessionInterface(SecureCookieSessionInterface):
         if key not in self._serializers:
             self._serializers[key] = super().get_signing_serializer(app)
         return self._serializers[key]
+
+
+#: Who sets projects, sites and questionnaires up: admins for every city, city staff for
+#: their own.
+SETUP_ROLES = ("admin", "city")
+
+
+def acting_user() -> User:
+    """The logged-in user itself (not Flask-Login's proxy), for audit entries and services."""
+    return current_user._get_current_object()
+
+
+def client_ip() -> str:
+    """The client's address as the audit log records it."""
+    return request.remote_addr or ""
+
+
+def user_scope() -> Scope:
+    """The regions the logged-in user may see."""
+    return scope_of(db.session, acting_user())
+
+
+def project_to_set_up(project_id: int) -> Project:
+    """The project, or 404 when it does not exist or its city is outside the user's scope."""
+    return get_in_scope(db.session, user_scope(), Project, project_id, lambda p: p.region_id)
+
+
+def site_to_set_up(site_id: int) -> Site:
+    """The site, or 404 when it does not exist or its project is outside the user's scope."""
+    return get_in_scope(db.session, user_scope(), Site, site_id, lambda s: s.project.region_id)

@@ -3,24 +3,15 @@ enable, reset a password. A one-time password is shown once, in the answer to th
 that made it (never in a redirect's flash message, which would keep it in the cookie)."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from marshmallow import ValidationError
 
 from survey.accounts import users
-from survey.accounts.access import role_required
+from survey.accounts.access import acting_user, client_ip, role_required
 from survey.accounts.models import ROLES, User
 from survey.accounts.schemas import user_change_schema, user_schema
 from survey.db import begin_write, db
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
-
-
-def _actor() -> User:
-    return current_user._get_current_object()
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
 
 
 def _form_page(user: User | None, errors: dict, status: int):
@@ -76,7 +67,9 @@ def new():
     if request.method == "GET":
         return _form_page(None, {}, 200)
     created, refused = _submitted(
-        user_schema, None, lambda data: users.add_user(db.session, _actor(), **data, ip=_ip())
+        user_schema,
+        None,
+        lambda data: users.add_user(db.session, acting_user(), **data, ip=client_ip()),
     )
     if refused:
         return refused
@@ -94,7 +87,7 @@ def edit(user_id):
     _, refused = _submitted(
         user_change_schema,
         user,
-        lambda data: users.change_user(db.session, _actor(), user, **data, ip=_ip()),
+        lambda data: users.change_user(db.session, acting_user(), user, **data, ip=client_ip()),
     )
     if refused:
         return refused
@@ -106,7 +99,7 @@ def _change_state(user_id: int, change, done: str):
     user = db.get_or_404(User, user_id)
     begin_write(db.session)
     try:
-        change(db.session, _actor(), user, _ip())
+        change(db.session, acting_user(), user, client_ip())
     except users.UserError as err:
         db.session.rollback()
         return _list_page(str(err), 422)
@@ -135,6 +128,6 @@ def reset_password(user_id):
     """A new one-time password, shown once; the account's open sessions end."""
     user = db.get_or_404(User, user_id)
     begin_write(db.session)
-    password = users.reset_password(db.session, _actor(), user, _ip())
+    password = users.reset_password(db.session, acting_user(), user, client_ip())
     db.session.commit()
     return _password_page(user, password, created=False)

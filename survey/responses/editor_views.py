@@ -4,11 +4,9 @@ previewed in a phone-sized frame, published as a (new) version."""
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from marshmallow import ValidationError
 
-from survey.accounts.access import role_required
-from survey.accounts.scope import get_in_scope, scope_of
+from survey.accounts.access import acting_user, project_to_set_up, role_required
 from survey.db import begin_write, db
 from survey.responses import questionnaires
 from survey.responses.form import build_form
@@ -21,7 +19,6 @@ from survey.responses.schemas import (
     editor_form_schema,
     questionnaire_schema,
 )
-from survey.responses.services import has_responses
 from survey.responses.starters import STARTERS
 from survey.sites.models import Project, Region
 
@@ -38,11 +35,6 @@ class SampleSite:
     region: Region
     name: str = "某某点位（示例）"
     level_label: str = "乡镇级"
-
-
-def _project(project_id: int) -> Project:
-    scope = scope_of(db.session, current_user._get_current_object())
-    return get_in_scope(db.session, scope, Project, project_id, lambda p: p.region_id)
 
 
 def _preview(project: Project, draft) -> str:
@@ -66,7 +58,6 @@ def _editor(project: Project, draft, *, errors=None, problems=(), status=200):
         "responses/editor.html",
         project=project,
         version=version,
-        answered=has_responses(db.session, version),
         rows=questionnaires.editor_rows(draft, errors or {}),
         problems=list(problems),
         too_many=len(draft) > ADVISED_QUESTIONS,
@@ -95,7 +86,7 @@ def _messages(err: ValidationError) -> tuple[dict, list[str]]:
 @role_required("admin", "city")
 def edit(project_id):
     """The project's questionnaire in the editor, with its preview."""
-    project = _project(project_id)
+    project = project_to_set_up(project_id)
     return _editor(project, questionnaires.draft_of(project.questionnaire.current_version))
 
 
@@ -103,7 +94,7 @@ def edit(project_id):
 @role_required("admin", "city")
 def change(project_id):
     """An editor button: change the draft and show it again, or publish it."""
-    project = _project(project_id)
+    project = project_to_set_up(project_id)
     try:
         posted = editor_form_schema.load(request.form)
     except ValidationError:
@@ -125,7 +116,7 @@ def change(project_id):
         db.session,
         project,
         questions["questions"],
-        current_user._get_current_object(),
+        acting_user(),
         request.remote_addr or "",
     )
     if published is None:
@@ -137,9 +128,5 @@ def change(project_id):
     cache = form_pages()
     for token in questionnaires.live_tokens(db.session, project):
         cache.discard(token)
-    number = published.version.number
-    if published.new_version:
-        flash(f"已发布第{number}版问卷。以前的回答仍按原来的题目保存和显示。", "info")
-    else:
-        flash(f"已保存问卷（第{number}版，还没有人回答过）。", "info")
+    flash(f"已发布第{published.number}版问卷。以前的回答仍按原来的题目保存和显示。", "info")
     return redirect(url_for(".edit", project_id=project.id), code=303)

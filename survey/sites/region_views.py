@@ -1,11 +1,10 @@
 """The admins' page for the region tree: add a child region, rename, delete."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from survey.accounts.access import role_required
+from survey.accounts.access import acting_user, client_ip, role_required
 from survey.db import begin_write, db
 from survey.sites import regions
 from survey.sites.models import REGION_LEVELS, Region
@@ -55,14 +54,6 @@ def _changed(apply, done, schema=None):
     return redirect(url_for(".index"))
 
 
-def _ip() -> str:
-    return request.remote_addr or ""
-
-
-def _admin():
-    return current_user._get_current_object()
-
-
 @bp.get("/")
 @role_required("admin")
 def index():
@@ -75,7 +66,7 @@ def index():
 def add():
     """Add a region under another (or a province or city at the top)."""
     return _changed(
-        lambda data: regions.add_region(db.session, _admin(), **data, ip=_ip()),
+        lambda data: regions.add_region(db.session, acting_user(), **data, ip=client_ip()),
         lambda region: f"已添加{region.level_name}“{region.name}”。",
         region_schema,
     )
@@ -88,7 +79,9 @@ def rename(region_id):
     region = db.get_or_404(Region, region_id)
     before = region.name
     return _changed(
-        lambda data: regions.rename_region(db.session, _admin(), region, data["name"], ip=_ip()),
+        lambda data: regions.rename_region(
+            db.session, acting_user(), region, data["name"], ip=client_ip()
+        ),
         lambda renamed: f"已把“{before}”改名为“{region.name}”。" if renamed else "名称没有改变。",
         region_name_schema,
     )
@@ -101,6 +94,6 @@ def delete(region_id):
     region = db.get_or_404(Region, region_id)
     name = region.name
     return _changed(
-        lambda _data: regions.delete_region(db.session, _admin(), region, ip=_ip()),
+        lambda _data: regions.delete_region(db.session, acting_user(), region, ip=client_ip()),
         lambda _result: f"已删除“{name}”。",
     )

@@ -6,13 +6,19 @@ Admins work on every project, city users on their own cities' projects only (any
 """
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from survey.accounts.access import role_required
-from survey.accounts.models import User
-from survey.accounts.scope import Scope, get_in_scope, scope_of
+from survey.accounts.access import (
+    SETUP_ROLES,
+    acting_user,
+    client_ip,
+    project_to_set_up,
+    role_required,
+    site_to_set_up,
+    user_scope,
+)
+from survey.accounts.scope import get_in_scope
 from survey.accounts.services import record
 from survey.db import begin_write, db
 from survey.responses.page_cache import form_pages
@@ -25,32 +31,8 @@ from survey.uploads import FORM_OVERHEAD, upload_limit
 
 bp = Blueprint("site_admin", __name__, url_prefix="/admin")
 
-#: Who sets sites up: admins for every city, city staff for their own.
-SETUP = ("admin", "city")
 #: Shown when the database refused a name another request took at the same moment.
 NAME_RACE = "刚刚有人在同一县添加了同名点位，请换一个名称。"
-
-
-def _user() -> User:
-    return current_user._get_current_object()
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
-
-
-def _scope() -> Scope:
-    return scope_of(db.session, _user())
-
-
-def _project(project_id: int) -> Project:
-    """The project, or 404 when it does not exist or its city is outside the user's scope."""
-    return get_in_scope(db.session, _scope(), Project, project_id, lambda p: p.region_id)
-
-
-def _site(site_id: int) -> Site:
-    """The site, or 404 when it does not exist or its project is outside the user's scope."""
-    return get_in_scope(db.session, _scope(), Site, site_id, lambda s: s.project.region_id)
 
 
 def _to_project(project_id: int):
@@ -82,7 +64,7 @@ def _form_page(project: Project, site: Site | None, errors: dict, status: int):
         site=site,
         values=_form_values(site),
         errors=errors,
-        counties=site_editing.project_counties(db.session, project, _scope()),
+        counties=site_editing.project_counties(db.session, project, user_scope()),
         levels=SITE_LEVELS,
     ), status
 
@@ -109,17 +91,17 @@ def _submitted(project: Project, site: Site | None, apply):
 
 
 @bp.route("/projects/<int:project_id>/sites/new", methods=["GET", "POST"])
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def new_site(project_id):
     """Add a site; it gets its link and QR code at once."""
-    project = _project(project_id)
+    project = project_to_set_up(project_id)
     if request.method == "GET":
         return _form_page(project, None, {}, 200)
     site, refused = _submitted(
         project,
         None,
         lambda data: site_editing.add_site(
-            db.session, _user(), _scope(), project, **data, ip=_ip()
+            db.session, acting_user(), user_scope(), project, **data, ip=client_ip()
         ),
     )
     if refused:
@@ -129,17 +111,17 @@ def new_site(project_id):
 
 
 @bp.route("/sites/<int:site_id>/edit", methods=["GET", "POST"])
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def edit_site(site_id):
     """Change a site's county, name, address, level or contact; its link stays."""
-    site = _site(site_id)
+    site = site_to_set_up(site_id)
     if request.method == "GET":
         return _form_page(site.project, site, {}, 200)
     reprint, refused = _submitted(
         site.project,
         site,
         lambda data: site_editing.change_site(
-            db.session, _user(), _scope(), site, **data, ip=_ip()
+            db.session, acting_user(), user_scope(), site, **data, ip=client_ip()
         ),
     )
     if refused:
@@ -158,13 +140,13 @@ def _refused(site: Site, err: site_editing.SiteError):
 
 
 @bp.post("/sites/<int:site_id>/retire")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def retire_site(site_id):
     """Retire a site: its link stops working at once; its answers and records stay."""
-    site = _site(site_id)
+    site = site_to_set_up(site_id)
     begin_write(db.session)
     try:
-        retired = site_editing.retire_site(db.session, _user(), site, _ip())
+        retired = site_editing.retire_site(db.session, acting_user(), site, client_ip())
     except site_editing.SiteError as err:
         return _refused(site, err)
     db.session.commit()
@@ -175,13 +157,13 @@ def retire_site(site_id):
 
 
 @bp.post("/sites/<int:site_id>/enable")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def enable_site(site_id):
     """Re-enable a retired site with a new link; its old posters stay invalid."""
-    site = _site(site_id)
+    site = site_to_set_up(site_id)
     begin_write(db.session)
     try:
-        token = site_editing.enable_site(db.session, _user(), site, _ip())
+        token = site_editing.enable_site(db.session, acting_user(), site, client_ip())
     except site_editing.SiteError as err:
         return _refused(site, err)
     db.session.commit()
@@ -200,24 +182,24 @@ def _import_page(project: Project, status: int = 200, upload_error: str = ""):
         upload_error=upload_error,
         max_size=f"{current_app.config['SITE_IMPORT_MAX_BYTES'] / (1024 * 1024):g} MB",
         max_rows=site_import.MAX_ROWS,
-        user_id=_user().id,
+        user_id=acting_user().id,
     ), status
 
 
 @bp.get("/projects/<int:project_id>/sites/import")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def import_form(project_id):
     """The upload form for a site list, with the project's latest uploads."""
-    return _import_page(_project(project_id))
+    return _import_page(project_to_set_up(project_id))
 
 
 @bp.post("/projects/<int:project_id>/sites/import")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 @upload_limit(lambda config: config["SITE_IMPORT_MAX_BYTES"] + FORM_OVERHEAD)
 def import_upload(project_id):
     """Check an uploaded site list and keep its valid rows for the user to confirm; adds
     no site."""
-    scope = _scope()
+    scope = user_scope()
     project = get_in_scope(db.session, scope, Project, project_id, lambda p: p.region_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -227,7 +209,7 @@ def import_upload(project_id):
     except SpreadsheetError as err:
         return _import_page(project, 422, str(err))
     begin_write(db.session)
-    staged = site_import.stage_import(db.session, project, _user(), upload.filename, check)
+    staged = site_import.stage_import(db.session, project, acting_user(), upload.filename, check)
     db.session.commit()
     return redirect(url_for(".import_report", import_id=staged.id))
 
@@ -236,15 +218,15 @@ def _staged(import_id: int) -> SiteImport:
     """A site-list upload of the current user's (others' are not theirs to confirm), in a
     project within their scope."""
     staged = get_in_scope(
-        db.session, _scope(), SiteImport, import_id, lambda i: i.project.region_id
+        db.session, user_scope(), SiteImport, import_id, lambda i: i.project.region_id
     )
-    if staged.user_id != _user().id:
+    if staged.user_id != acting_user().id:
         abort(404)
     return staged
 
 
 @bp.get("/site-imports/<int:import_id>")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def import_report(import_id):
     """The check of an uploaded list: how many rows can be imported, every bad row with
     its line and reason."""
@@ -252,7 +234,7 @@ def import_report(import_id):
 
 
 @bp.post("/site-imports/<int:import_id>/confirm")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def import_confirm(import_id):
     """Add the checked rows as sites, each with its link, all at once or not at all."""
     staged = _staged(import_id)
@@ -266,7 +248,9 @@ def import_confirm(import_id):
         return _to_project(staged.project_id)
     checked = len(staged.rows)
     try:
-        added = site_import.import_sites(db.session, _user(), staged, _scope(), _ip())
+        added = site_import.import_sites(
+            db.session, acting_user(), staged, user_scope(), client_ip()
+        )
     except IntegrityError:
         db.session.rollback()
         flash(
@@ -284,13 +268,13 @@ def import_confirm(import_id):
 
 
 @bp.post("/site-imports/<int:import_id>/cancel")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def import_cancel(import_id):
     """Drop a checked list; no site is added."""
     staged = _staged(import_id)
     if staged.status == "staged":
         begin_write(db.session)
-        site_import.cancel_import(db.session, _user(), staged, _ip())
+        site_import.cancel_import(db.session, acting_user(), staged, client_ip())
         db.session.commit()
         flash("已取消，点位没有任何改动。", "info")
     return _to_project(staged.project_id)
@@ -300,17 +284,17 @@ def import_cancel(import_id):
 
 
 @bp.get("/projects/<int:project_id>/sites.<any(csv, xlsx):fmt>")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def export_sites(project_id, fmt):
     """The project's sites with their status, token and survey link, for Excel."""
-    project = _project(project_id)
+    project = project_to_set_up(project_id)
     begin_write(db.session)
     record(
         db.session,
         "exported",
-        user=_user(),
+        user=acting_user(),
         detail=f"{project.name}：点位清单（{fmt}）",
-        ip=_ip(),
+        ip=client_ip(),
     )
     db.session.commit()
     rows = site_import.export_rows(db.session, project, current_app.config["PUBLIC_BASE_URL"])

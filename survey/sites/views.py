@@ -17,14 +17,19 @@ from flask import (
     send_file,
     url_for,
 )
-from flask_login import current_user
 from marshmallow import ValidationError
 
 from qr import poster, symbol
 from qr.fonts import MissingGlyphError
-from survey.accounts.access import role_required
-from survey.accounts.models import User
-from survey.accounts.scope import Scope, get_in_scope, scope_of
+from survey.accounts.access import (
+    SETUP_ROLES,
+    acting_user,
+    client_ip,
+    project_to_set_up,
+    role_required,
+    user_scope,
+)
+from survey.accounts.scope import get_in_scope
 from survey.accounts.services import record
 from survey.db import begin_write, db
 from survey.responses.page_cache import form_pages
@@ -43,26 +48,6 @@ from survey.sites.services import list_sites, printed_url, rotate_token, survey_
 
 bp = Blueprint("sites", __name__, url_prefix="/admin")
 
-#: Who sets projects up: admins for every city, city staff for their own.
-SETUP = ("admin", "city")
-
-
-def _user() -> User:
-    return current_user._get_current_object()
-
-
-def _ip() -> str:
-    return request.remote_addr or ""
-
-
-def _scope() -> Scope:
-    return scope_of(db.session, _user())
-
-
-def _project(project_id: int) -> Project:
-    """The project, or 404 when it does not exist or its city is outside the user's scope."""
-    return get_in_scope(db.session, _scope(), Project, project_id, lambda p: p.region_id)
-
 
 def _size() -> str:
     try:
@@ -73,7 +58,7 @@ def _size() -> str:
 
 def _live_site(site_id: int) -> Site:
     """The site, if it has a live link and its project's city is in the user's scope."""
-    site = get_in_scope(db.session, _scope(), Site, site_id, lambda s: s.project.region_id)
+    site = get_in_scope(db.session, user_scope(), Site, site_id, lambda s: s.project.region_id)
     if not site.token:
         abort(404)
     return site
@@ -99,18 +84,18 @@ def _spooled(write, download_name: str, mimetype: str):
 
 
 @bp.get("/")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def projects():
     """The projects the user may set up, with links to their sites."""
-    found = project_services.owned_projects(db.session, _scope())
+    found = project_services.owned_projects(db.session, user_scope())
     return render_template("sites/projects.html", projects=found)
 
 
 @bp.get("/projects/<int:project_id>")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def project(project_id):
     """A project's settings, and its sites with their links and downloads."""
-    project = _project(project_id)
+    project = project_to_set_up(project_id)
     base = current_app.config["PUBLIC_BASE_URL"]
     rows = [
         (site, survey_url(base, site.token) if site.token else "")
@@ -148,7 +133,7 @@ def _form_values(project: Project | None, cities) -> dict:
 
 
 def _form_page(project: Project | None, errors: dict, status: int):
-    cities = project_services.owning_cities(db.session, _scope())
+    cities = project_services.owning_cities(db.session, user_scope())
     return render_template(
         "sites/project_form.html",
         project=project,
@@ -181,7 +166,7 @@ def _submitted(schema, project: Project | None, apply):
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def new_project():
     """Create a project: its city, targets and a questionnaire from a starter template."""
     if request.method == "GET":
@@ -189,7 +174,9 @@ def new_project():
     created, refused = _submitted(
         new_project_schema,
         None,
-        lambda data: project_services.add_project(db.session, _user(), _scope(), **data, ip=_ip()),
+        lambda data: project_services.add_project(
+            db.session, acting_user(), user_scope(), **data, ip=client_ip()
+        ),
     )
     if refused:
         return refused
@@ -198,10 +185,10 @@ def new_project():
 
 
 @bp.route("/projects/<int:project_id>/edit", methods=["GET", "POST"])
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def edit_project(project_id):
     """Change a project's settings, targets or status (进行中 / 已结束)."""
-    project = _project(project_id)
+    project = project_to_set_up(project_id)
     if request.method == "GET":
         return _form_page(project, {}, 200)
     tokens = project_services.live_tokens(db.session, project)
@@ -209,7 +196,7 @@ def edit_project(project_id):
         project_change_schema,
         project,
         lambda data: project_services.change_project(
-            db.session, _user(), _scope(), project, **data, ip=_ip()
+            db.session, acting_user(), user_scope(), project, **data, ip=client_ip()
         ),
     )
     if refused:
@@ -232,7 +219,7 @@ def edit_project(project_id):
 
 
 @bp.get("/sites/<int:site_id>/qr.<any(png, svg):fmt>")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def qr_code(site_id, fmt):
     """The site's bare QR symbol."""
     site = _live_site(site_id)
@@ -243,7 +230,7 @@ def qr_code(site_id, fmt):
 
 
 @bp.get("/sites/<int:site_id>/poster.<any(png, pdf):fmt>")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def site_poster(site_id, fmt):
     """One site's poster, A5 or A4."""
     site, size = _live_site(site_id), _size()
@@ -259,10 +246,10 @@ def site_poster(site_id, fmt):
 
 
 @bp.get("/projects/<int:project_id>/posters.<any(pdf, zip):fmt>")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def project_posters(project_id, fmt):
     """A project's posters for the print shop: one PDF (a site per page) or a ZIP of PNGs."""
-    project, size = _project(project_id), _size()
+    project, size = project_to_set_up(project_id), _size()
     config = current_app.config
     try:
         contents = print_batch(db.session, project_id, config["PUBLIC_BASE_URL"], config["HOTLINE"])
@@ -276,7 +263,7 @@ def project_posters(project_id, fmt):
 
 
 @bp.post("/sites/<int:site_id>/rotate")
-@role_required(*SETUP)
+@role_required(*SETUP_ROLES)
 def rotate(site_id):
     """Retire the site's QR code and issue a new one (its poster was stolen or moved)."""
     site = _live_site(site_id)
@@ -286,9 +273,9 @@ def rotate(site_id):
     record(
         db.session,
         "token_rotated",
-        user=_user(),
+        user=acting_user(),
         detail=f"{site.name}（点位 {site.id}）：{'、'.join(retired)} → {new.token}",
-        ip=_ip(),
+        ip=client_ip(),
     )
     db.session.commit()
     for token in retired:
