@@ -23,7 +23,7 @@ from survey.responses.schemas import (
     OVERALL_RULE,
     QUESTION_KINDS,
 )
-from survey.responses.services import create_questionnaire, has_responses, revise_questionnaire
+from survey.responses.services import create_questionnaire, revise_questionnaire
 from survey.responses.starters import STARTERS, starter_questions
 from survey.sites.models import Project, Site, SiteToken
 
@@ -151,24 +151,15 @@ def _shared(session: Session, project: Project) -> bool:
     return session.scalar(query) > 0
 
 
-@dataclass
-class Published:
-    """What publishing did: the version now shown, and whether it is a new one (the old
-    one had answers, or the questionnaire was another project's too)."""
-
-    version: QuestionnaireVersion
-    new_version: bool
-
-
 def publish(
     session: Session, project: Project, questions: list[dict], actor: User, ip: str
-) -> Published | None:
-    """Make ``questions`` (validated by ``questionnaire_schema``) the project's questionnaire,
-    and log it. Returns None when they are what residents already see.
+) -> QuestionnaireVersion | None:
+    """Publish ``questions`` (validated by ``questionnaire_schema``) as the project's next
+    questionnaire version, and log it. Returns the version, or None when the questions are
+    what residents already see.
 
-    An unanswered version is edited in place; an answered one is kept for its answers and
-    version n+1 published. A questionnaire shared with another project is not touched: this
-    project gets its own copy. Never commits.
+    A questionnaire shared with another project is not touched: this project gets its own
+    copy. Never commits.
     """
     questionnaire = project.questionnaire
     current = questionnaire.current_version
@@ -177,20 +168,17 @@ def publish(
         return None
     if _shared(session, project):
         project.questionnaire = create_questionnaire(session, questionnaire.name, questions)
-        published = Published(project.questionnaire.current_version, True)
-        how = "另建本项目自己的问卷"
+        version, how = project.questionnaire.current_version, "另建本项目自己的问卷"
     else:
-        answered = has_responses(session, current)
-        published = Published(revise_questionnaire(session, questionnaire, questions), answered)
-        how = "已有回答，发布新版本" if answered else "尚无回答，直接修改"
+        version, how = revise_questionnaire(session, questionnaire, questions), "发布新版本"
     record(
         session,
         "questionnaire_published",
         user=actor,
-        detail=(f"{project.name}：第{published.version.number}版，{len(questions)}个问题（{how}）"),
+        detail=f"{project.name}：第{version.number}版，{len(questions)}个问题（{how}）",
         ip=ip,
     )
-    return published
+    return version
 
 
 def live_tokens(session: Session, project: Project) -> list[str]:

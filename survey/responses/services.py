@@ -258,12 +258,6 @@ def nonce_response(session: Session, nonce: str):
     return session.connection().execute(_NONCE_RESPONSE, {"nonce": nonce}).first()
 
 
-def has_responses(session: Session, version: QuestionnaireVersion) -> bool:
-    """Whether anyone has answered this version."""
-    found = session.scalar(select(Response.id).where(Response.version_id == version.id).limit(1))
-    return found is not None
-
-
 def _question_rows(questions: list[dict]) -> list[Question]:
     """Question rows in the given order. Raises ValueError unless the overall 5-level
     question comes first, so every project's satisfaction rate stays comparable."""
@@ -290,19 +284,15 @@ def create_questionnaire(session: Session, name: str, questions: list[dict]) -> 
 def revise_questionnaire(
     session: Session, questionnaire: Questionnaire, questions: list[dict]
 ) -> QuestionnaireVersion:
-    """Replace the questionnaire's questions and return the version that now holds them.
+    """Publish ``questions`` as the questionnaire's next version and return it.
 
-    A version nobody has answered is edited in place; an answered one stays as it was, for
-    its answers, and a new version is published.
+    A version is never edited, answered or not: a form opened before the change still
+    submits against the version it showed (its questions are still there), so an answer
+    racing a change is neither lost nor turned into a database error, and every answer
+    reads in the words its resident saw.
     """
-    current = questionnaire.current_version
-    if not has_responses(session, current):
-        current.questions.clear()
-        session.flush()
-        current.questions.extend(_question_rows(questions))
-        session.flush()
-        return current
-    version = QuestionnaireVersion(number=current.number + 1, questions=_question_rows(questions))
+    number = questionnaire.current_version.number + 1
+    version = QuestionnaireVersion(number=number, questions=_question_rows(questions))
     questionnaire.versions.append(version)
     session.flush()
     return version

@@ -13,11 +13,11 @@ from werkzeug.datastructures import MultiDict
 
 from survey.accounts.models import AuditEntry
 from survey.db import db
-from survey.responses.models import OVERALL_KEY, Questionnaire, QuestionnaireVersion, Response
+from survey.responses.models import OVERALL_KEY, Questionnaire, Response
 from survey.responses.services import create_questionnaire
 from survey.sites.models import Project, Region
 from tests.conftest import csrf_of, log_in
-from tests.responses.helpers import answer
+from tests.responses.helpers import answer, open_form
 
 PASSWORD = "correct horse battery"
 
@@ -155,9 +155,9 @@ def test_an_admin_adds_questions_of_every_kind_orders_them_and_publishes(app, ad
     assert current(app, pid) == (1, DEFAULT)
     reply = press(admin, pid, "save", text_of(reply), questions_2_options="助餐\n助浴\n文体活动")
     assert reply.status_code == 303
-    assert "已保存问卷" in text_of(admin.get(reply.headers["Location"]))
+    assert "已发布第2版问卷" in text_of(admin.get(reply.headers["Location"]))
     number, questions = current(app, pid)
-    assert number == 1  # nobody had answered: edited in place
+    assert number == 2  # a new version even before any answer: an open form stays valid
     assert questions == [
         DEFAULT[0],
         DEFAULT[1],
@@ -165,7 +165,7 @@ def test_an_admin_adds_questions_of_every_kind_orders_them_and_publishes(app, ad
         ("q2", "choice", "您多久来一次？", False, ["每天", "每周", "更少"]),
         ("q3", "text", "还有什么建议？", False, None),
     ]
-    assert published(app) == ["2022年建成康养联合体20家：第1版，5个问题（尚无回答，直接修改）"]
+    assert published(app) == ["2022年建成康养联合体20家：第2版，5个问题（发布新版本）"]
     # The resident form shows the new questions at once (its cached page was dropped).
     form = text_of(admin.get(f"/s/{site.token}"))
     assert "您平时用到哪些服务？" in form and 'type="checkbox"' in form
@@ -226,10 +226,25 @@ def test_publishing_an_answered_questionnaire_makes_version_2_and_old_answers_ke
     rows = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))
     assert rows[0][-2:] == ["其他回答", "留言"]
     assert rows[1][-2:] == ["服务人员的态度怎么样？：不好", "还行"]
-    # Publishing again while version 2 is unanswered edits version 2 in place.
+    # Publishing again makes version 3, answered or not.
     assert press(admin, pid, "save", questions_1_prompt="工作人员热情吗？").status_code == 303
-    assert current(app, pid)[0] == 2
+    assert current(app, pid)[0] == 3
     assert len(published(app)) == 2
+
+
+def test_a_form_opened_before_a_publish_still_submits_against_its_own_version(
+    app, admin, make_site
+):
+    site = make_site()
+    resident = app.test_client()
+    nonce = open_form(resident, site.token)  # version 1 on the resident's screen
+    reply = press(admin, site.project_id, "save", questions_1_prompt="工作人员热情吗？")
+    assert reply.status_code == 303
+    assert answer(resident, site.token, nonce, overall="5", attitude="0").status_code == 303
+    with app.app_context():
+        stored = db.session.scalars(db.select(Response)).one()
+        assert stored.version.number == 1
+        assert [a.question.prompt for a in stored.answers][1] == "服务人员的态度怎么样？"
 
 
 def test_a_question_whose_kind_changes_gets_a_new_key(app, admin, make_site):
@@ -403,6 +418,4 @@ def test_city_users_edit_their_own_citys_questionnaires_only_and_counties_none(
     assert reply.status_code == 403
     wz = log_in(app.test_client(), "wenzhou", PASSWORD)
     assert wz.get(url(other)).status_code == 200 and wz.get(url(lishui)).status_code == 404
-    with app.app_context():
-        versions = db.session.scalars(db.select(QuestionnaireVersion)).all()
-        assert {v.number for v in versions} == {1}
+    assert current(app, lishui)[0] == 2 and current(app, other)[0] == 1

@@ -28,17 +28,19 @@ def _submit(site, nonce=None, **answers):
     )
 
 
-def test_unanswered_questionnaire_is_edited_in_place(app, make_site):
+def test_revising_an_unanswered_questionnaire_still_publishes_a_new_version(app, make_site):
     ref = make_site()
     with app.app_context():
         questionnaire = _site(ref.id).project.questionnaire
+        first = questionnaire.current_version
         version = services.revise_questionnaire(
             db.session, questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
         )
         db.session.commit()
-        assert version.number == 1
+        assert version.number == 2
         assert [q.key for q in version.questions] == ["overall", "wish"]
-        assert len(questionnaire.versions) == 1
+        # The version a form may still show keeps its questions: its answers still count.
+        assert [q.key for q in first.questions] == [q["key"] for q in DEFAULT_QUESTIONS]
 
 
 def test_answered_questionnaire_gets_a_new_version_and_old_answers_keep_theirs(app, make_site):
