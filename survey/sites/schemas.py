@@ -30,6 +30,21 @@ def _single_line(value: str) -> None:
         raise ValidationError("请写在一行里，不要换行。")
 
 
+def _name_field(label: str, max_length: int) -> fields.String:
+    """A required one-line name of at most ``max_length`` characters (a project's, a
+    region's); ``label`` names it in the messages."""
+    return fields.String(
+        required=True,
+        validate=[
+            validate.Length(
+                min=1, max=max_length, error=f"请填写{label}（不超过 {max_length} 个字）。"
+            ),
+            _single_line,
+        ],
+        error_messages={"required": f"请填写{label}。"},
+    )
+
+
 #: ``0578-2123456``, ``12345``, ``(0577) 8888 6666 转 1``: digits and what separates them.
 HOTLINE = validate.Regexp(
     r"^[0-9０-９\-－ ()（）转、/]*$",
@@ -63,14 +78,7 @@ class ProjectSchema(_StaffForm):
     """The project form. Targets come as ``target.<county id>`` fields; a blank one counts
     as 0. Which counties and cities may be chosen is checked by the service."""
 
-    name = fields.String(
-        required=True,
-        validate=[
-            validate.Length(min=1, max=200, error="请填写项目名称（不超过 200 个字）。"),
-            _single_line,
-        ],
-        error_messages={"required": "请填写项目名称。"},
-    )
+    name = _name_field("项目名称", 200)
     year = WholeNumber(
         required=True,
         validate=validate.Range(2000, 2100, error="年度应在 2000 到 2100 之间。"),
@@ -156,14 +164,7 @@ def target_errors(messages: dict) -> dict[str, str]:
 class RegionSchema(_StaffForm):
     """A region's name (adding and renaming), and where a new one goes."""
 
-    name = fields.String(
-        required=True,
-        validate=[
-            validate.Length(min=1, max=50, error="请填写地区名称（不超过 50 个字）。"),
-            _single_line,
-        ],
-        error_messages={"required": "请填写地区名称。"},
-    )
+    name = _name_field("地区名称", 50)
     parent_id = WholeNumber(
         load_default=None,
         allow_none=True,

@@ -199,44 +199,42 @@ def test_retiring_stops_the_link_and_re_enabling_issues_a_new_one(app, client, w
     assert count(SiteToken, site_id=world.liandu.id) == 2
 
 
-def test_county_users_get_403_on_every_site_page(app, world):
-    county = staff_client(app, "liandu")
-    site, project = world.liandu.id, world.project_id
-    for url in (
+def _site_pages(site: int, project: int) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(pages opened, pages posted to) of the site set-up, for one site and its project."""
+    opened = (
         f"/admin/projects/{project}/sites/new",
         f"/admin/sites/{site}/edit",
         f"/admin/projects/{project}/sites/import",
         f"/admin/projects/{project}/sites.csv",
         f"/admin/projects/{project}/sites.xlsx",
-    ):
-        assert county.get(url).status_code == 403, url
-    for url in (
+    )
+    posted = (
         f"/admin/projects/{project}/sites/new",
         f"/admin/sites/{site}/edit",
         f"/admin/sites/{site}/retire",
         f"/admin/sites/{site}/enable",
         f"/admin/projects/{project}/sites/import",
-    ):
+    )
+    return opened, posted
+
+
+def test_county_users_get_403_on_every_site_page(app, world):
+    county = staff_client(app, "liandu")
+    opened, posted = _site_pages(world.liandu.id, world.project_id)
+    for url in opened:
+        assert county.get(url).status_code == 403, url
+    for url in posted:
         assert post(county, url, _new(world)).status_code == 403, url
-    assert sites_of(app, project)[world.liandu.name].active is True
+    assert sites_of(app, world.project_id)[world.liandu.name].active is True
 
 
 def test_another_citys_user_gets_404_for_sites_and_projects_not_theirs(app, world, count):
     wenzhou = staff_client(app, "wenzhou")
-    site, project = world.liandu.id, world.project_id
-    for url in (
-        f"/admin/projects/{project}/sites/new",
-        f"/admin/sites/{site}/edit",
-        f"/admin/projects/{project}/sites/import",
-        f"/admin/projects/{project}/sites.csv",
-        f"/admin/projects/{project}/sites.xlsx",
-    ):
+    project = world.project_id
+    opened, posted = _site_pages(world.liandu.id, project)
+    for url in opened:
         assert wenzhou.get(url).status_code == 404, url
-    for url in (
-        f"/admin/sites/{site}/edit",
-        f"/admin/sites/{site}/retire",
-        f"/admin/sites/{site}/enable",
-    ):
+    for url in posted:
         assert post(wenzhou, url, _new(world)).status_code == 404, url
     assert sites_of(app, project)[world.liandu.name].active is True
     assert count(AuditEntry, action="site_retired") == 0
