@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from survey import config, errors
 from survey.checks.calls import CallingHours
 from survey.checks.personal import FieldCipher, new_key
-from survey.db import configure_sqlite, db, migrate, render_migration_item
+from survey.db import RowIdConverter, configure_sqlite, db, migrate, render_migration_item
 from survey.json_provider import OrjsonProvider
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,6 +60,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    # Before any route is added: every ``<int:…>`` in a URL is a row id.
+    app.url_map.converters["int"] = RowIdConverter
     app.config.from_object(config)
     app.config.update(
         API_TITLE="民生实事满意度评价 API",

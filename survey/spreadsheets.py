@@ -64,7 +64,9 @@ def _unsafe_xml(layout: Layout) -> str:
 
 def short_name(filename: str, limit: int = 200) -> str:
     """``filename`` cut to ``limit`` characters, keeping its extension (which says how a
-    staged file is read back)."""
+    staged file is read back), without control characters (a browser sends what the name
+    holds, and PostgreSQL refuses a NUL in text)."""
+    filename = "".join(c for c in filename if c >= " " and c != "\x7f")
     if len(filename) <= limit:
         return filename
     stem, dot, extension = filename.rpartition(".")

@@ -3,6 +3,7 @@
 from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
 
 from survey.accounts.models import AUDIT_ACTIONS, ROLES
+from survey.responses.schemas import RowId
 
 
 class AuditQuerySchema(Schema):
@@ -37,7 +38,7 @@ class UserSchema(Schema):
         validate=validate.OneOf(list(ROLES), error="请选择角色。"),
         error_messages={"required": "请选择角色。"},
     )
-    region_id = fields.Integer(
+    region_id = RowId(
         load_default=None, allow_none=True, error_messages={"invalid": "请选择所属地区。"}
     )
 

@@ -29,7 +29,9 @@ from survey.sites.models import Project, Site, SiteToken
 
 #: What a question added in the editor starts with.
 _NEW_OPTIONS = {"choice": ["好", "一般", "不好"], "multi": []}
-_GENERATED_KEY = re.compile(r"^q(\d+)$")
+#: Keys the editor generated: ``q<n>``. A longer number was typed into a forged form; counting
+#: it would make the next key longer than a key may be.
+_GENERATED_KEY = re.compile(r"^q(\d{1,9})$")
 
 
 class EditorError(ValueError):
@@ -123,7 +125,7 @@ def with_keys(questionnaire: Questionnaire, questions: list[dict]) -> list[dict]
     answers line up across versions, unless its kind changed (then its answers mean something
     else); a new one gets the next ``q<n>`` never used in this questionnaire."""
     history = _key_history(questionnaire)
-    used = [*history, *(q["key"] for q in questions)]
+    used = {*history, *(q["key"] for q in questions)}
     numbers = [int(m[1]) for m in map(_GENERATED_KEY.match, used) if m]
     next_number = max(numbers, default=0) + 1
     keyed = []
@@ -132,6 +134,8 @@ def with_keys(questionnaire: Questionnaire, questions: list[dict]) -> list[dict]
         if not key or (
             key != OVERALL_KEY and history.get(key, question["kind"]) != question["kind"]
         ):
+            while f"q{next_number}" in used:  # a posted key such as q0001000000000
+                next_number += 1
             key, next_number = f"q{next_number}", next_number + 1
         keyed.append(question | {"key": key})
     return keyed

@@ -21,6 +21,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from survey.db import MAX_ID
 from survey.responses.models import OVERALL_KEY, SATISFACTION_LEVELS, Question
 
 COMMENT_MAX = 500
@@ -74,6 +75,17 @@ class WholeNumber(fields.Integer):
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class RowId(WholeNumber):
+    """A row's id as a form posts it. A number no row can have is "invalid": the database
+    would raise on it rather than find nothing."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        number = super()._deserialize(value, attr, data, **kwargs)
+        if not 0 < number <= MAX_ID:
+            raise self.make_error("invalid")
+        return number
 
 
 class _AnswersBase(Schema):

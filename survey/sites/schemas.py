@@ -3,7 +3,7 @@
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
 
 from qr.poster import PAGE_SIZES
-from survey.responses.schemas import WholeNumber, readable_text
+from survey.responses.schemas import RowId, WholeNumber, readable_text
 from survey.responses.starters import STARTERS
 from survey.sites.models import PROJECT_STATUSES, SITE_LEVELS
 
@@ -84,7 +84,7 @@ class ProjectSchema(_StaffForm):
         validate=validate.Range(2000, 2100, error="年度应在 2000 到 2100 之间。"),
         error_messages={"required": "请填写年度。", "invalid": "年度应是四位数字，如 2025。"},
     )
-    region_id = WholeNumber(
+    region_id = RowId(
         required=True,
         error_messages={"required": "请选择项目所属的市。", "invalid": "请选择项目所属的市。"},
     )
@@ -165,7 +165,7 @@ class RegionSchema(_StaffForm):
     """A region's name (adding and renaming), and where a new one goes."""
 
     name = _name_field("地区名称", 50)
-    parent_id = WholeNumber(
+    parent_id = RowId(
         load_default=None,
         allow_none=True,
         error_messages={"invalid": "上级地区不存在，请刷新页面后重试。"},
@@ -212,7 +212,7 @@ class _SiteFields(_StaffForm):
 class SiteSchema(_SiteFields):
     """The site form: its county by id (which counties may be chosen: the service checks)."""
 
-    region_id = WholeNumber(
+    region_id = RowId(
         required=True,
         error_messages={"required": "请选择县（市、区）。", "invalid": "请选择县（市、区）。"},
     )

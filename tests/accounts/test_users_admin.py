@@ -80,6 +80,7 @@ def test_an_admin_creates_a_county_user_who_logs_in_with_the_password_shown_once
         ({"username": "newuser", "role": "county", "region_id": "丽水市"}, "县级用户须属于"),
         ({"username": "newuser", "role": "city", "region_id": "莲都区"}, "市级用户须属于一个市"),
         ({"username": "newuser", "role": "city", "region_id": "999999"}, "市级用户须属于"),
+        ({"username": "newuser", "role": "city", "region_id": "9" * 20}, "请选择所属地区"),
         ({"username": "ADMIN", "role": "admin"}, "已被使用"),
     ],
 )

@@ -256,6 +256,18 @@ def test_a_question_whose_kind_changes_gets_a_new_key(app, admin, make_site):
     assert keys == ["overall", "q1", "facilities", "services"]
 
 
+def test_a_forged_long_key_never_makes_a_new_key_too_long_to_store(app, admin, make_site):
+    pid = make_site().project_id
+    overall = {"key": "overall", "kind": "satisfaction", "prompt": "总体满意吗？", "required": True}
+    forged = ["q" + "9" * 39, "q1000000000", "q1"]  # each a valid key as posted
+    extra = [{"key": key, "kind": "text", "prompt": f"问题{key[:5]}"} for key in forged]
+    new = {"key": "", "kind": "text", "prompt": "新问题"}
+    reply = post_questions(admin, pid, [overall, *extra, new])
+    assert reply.status_code == 303
+    keys = [q[0] for q in current(app, pid)[1]]
+    assert keys == ["overall", *forged, "q2"]
+
+
 def test_saving_without_a_change_publishes_nothing(app, admin, make_site):
     pid = make_site().project_id
     reply = press(admin, pid, "save")

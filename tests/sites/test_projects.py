@@ -165,6 +165,8 @@ def test_a_city_user_cannot_pick_another_city(app, make_user, world, count):
         ({"year": "二〇二五"}, "年度应是四位数字"),
         ({"year": ""}, "年度应是四位数字"),
         ({"region_id": "99999"}, "请选择项目所属的市"),
+        ({"region_id": "2147483648"}, "请选择项目所属的市"),  # past any id: no database error
+        ({"region_id": "99999999999999999999"}, "请选择项目所属的市"),
         ({"region_id": ""}, "请选择项目所属的市"),
         ({"region_id": "COUNTY"}, "请选择项目所属的市"),  # a county is no owning region
         ({"region_id": "TOWNSHIP"}, "请选择项目所属的市"),

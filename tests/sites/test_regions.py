@@ -115,6 +115,7 @@ def test_adding_children_takes_the_level_below_the_parent(app, admin, tree):
         ({"name": "某地"}, "最上级只能添加省或市"),
         ({"parent_id": "99999", "name": "某地"}, "上级地区不存在"),
         ({"parent_id": "abc", "name": "某地"}, "上级地区不存在"),
+        ({"parent_id": "99999999999999999999", "name": "某地"}, "上级地区不存在"),
         ({"parent": "TOWNSHIP", "name": "某村"}, "乡镇（街道）下不能再添加下级地区"),
     ],
 )
@@ -174,6 +175,8 @@ def test_an_unused_region_is_deleted_and_logged(app, admin, tree):
 def test_unknown_regions_are_404(admin, tree):
     assert _post(admin, "/admin/regions/99999/rename", {"name": "x"}).status_code == 404
     assert _post(admin, "/admin/regions/99999/delete").status_code == 404
+    # Past any id the database can hold: still 404, not a database error.
+    assert _post(admin, "/admin/regions/2147483648/delete").status_code == 404
 
 
 def test_posts_without_a_csrf_token_are_400(admin, tree):

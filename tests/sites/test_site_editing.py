@@ -87,6 +87,7 @@ def test_a_city_user_adds_a_site_in_their_city_only(app, world, count):
         ({"region_id": ""}, "请选择县（市、区）"),
         ({"region_id": "abc"}, "请选择县（市、区）"),
         ({"region_id": "999999"}, "请选择丽水市下属的县（市、区）"),
+        ({"region_id": "99999999999999999999"}, "请选择县（市、区）"),  # no database error
         ({"name": "紫金街道康养联合体"}, "莲都区已有名为“紫金街道康养联合体”的点位"),
     ],
 )
@@ -241,6 +242,21 @@ def test_another_citys_user_gets_404_for_sites_and_projects_not_theirs(app, worl
     # Their own project's site is theirs.
     assert wenzhou.get(f"/admin/sites/{world.lucheng}/edit").status_code == 200
     assert wenzhou.get("/admin/sites/999999/edit").status_code == 404
+
+
+def test_ids_past_any_row_are_404_not_a_database_error(app, world):
+    admin = staff_client(app, "admin")
+    for n in ("2147483647", "2147483648", "99999999999999999999"):
+        for url in (
+            f"/admin/projects/{n}",
+            f"/admin/projects/{n}/edit",
+            f"/admin/projects/{n}/questionnaire",
+            f"/admin/sites/{n}/edit",
+            f"/admin/sites/{n}/qr.png",
+            f"/admin/site-imports/{n}",
+        ):
+            assert admin.get(url).status_code == 404, url
+        assert post(admin, f"/admin/sites/{n}/retire").status_code == 404
 
 
 def test_a_name_taken_at_the_same_moment_is_refused_by_the_database(app, world, count, monkeypatch):

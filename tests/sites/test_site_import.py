@@ -115,6 +115,13 @@ def test_confirming_twice_imports_once(app, world, count):
     assert count(AuditEntry, action="sites_imported") == 1
 
 
+def test_control_characters_in_the_file_name_are_dropped(app, world):
+    # A browser sends the name as the file has it; PostgreSQL refuses a NUL in text.
+    admin = staff_client(app, "admin")
+    reply = _upload(admin, world, site_csv([("莲都区", "甲", "", "乡镇级")]), "点位\x00\x01.csv")
+    assert "点位清单检查结果：点位.csv" in _report(admin, reply)
+
+
 def _xlsx(rows, header=("county", "name", "address", "level", "contact")) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
