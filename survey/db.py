@@ -112,6 +112,20 @@ def begin_write(session) -> None:
         _writing.reset(token)
 
 
+def begin_write_locked(session, row, check=lambda _row: True) -> bool:
+    """Start the write phase with ``row`` read again and locked until the commit, and return
+    whether ``check(row)`` still holds; when it does not (another request changed the row
+    since this one read it: a staged upload confirmed or cancelled twice at once), the
+    transaction is rolled back. Requests that change the same row this way take turns, each
+    seeing what the one before wrote (a button clicked twice)."""
+    begin_write(session)
+    session.refresh(row, with_for_update=True)
+    if check(row):
+        return True
+    session.rollback()
+    return False
+
+
 def _acquire(lock: int, timeout_s: float) -> None:
     """Take the writers' file lock, waiting at most ``timeout_s``. Raises DatabaseBusy.
 

@@ -40,7 +40,7 @@ from survey.checks.schemas import (
     sample_schema,
     visit_schema,
 )
-from survey.db import begin_write, db, now_utc
+from survey.db import begin_write, begin_write_locked, db, now_utc
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
 from survey.sites.models import Site
@@ -218,6 +218,10 @@ def _staged(import_id: int) -> RosterImport:
     return staged
 
 
+def _still_staged(staged: RosterImport) -> bool:
+    return staged.status == "staged"
+
+
 @bp.get("/imports/<int:import_id>")
 @role_required(*STAFF)
 def import_report(import_id):
@@ -234,10 +238,7 @@ def import_confirm(import_id):
         flash(f"这份文件已{staged.status_label}，没有重复导入。", "info")
         return redirect(url_for(".roster_list", project_id=staged.project_id))
     values = roster.prepared_rows(db.session, _cipher(), staged, _scope())
-    begin_write(db.session)
-    db.session.refresh(staged, with_for_update=True)
-    if staged.status != "staged":  # confirmed twice at once: the other request imported it
-        db.session.rollback()
+    if not begin_write_locked(db.session, staged, _still_staged):  # confirmed twice at once
         return redirect(url_for(".roster_list", project_id=staged.project_id))
     added = roster.import_rows(db.session, staged, values)
     _audit(
@@ -254,8 +255,8 @@ def import_confirm(import_id):
 def import_cancel(import_id):
     """Drop a checked file; nothing is imported."""
     staged = _staged(import_id)
-    if staged.status == "staged":
-        begin_write(db.session)
+    # Locked: a cancel racing the import must not mark an imported roster as never imported.
+    if staged.status == "staged" and begin_write_locked(db.session, staged, _still_staged):
         roster.cancel_import(staged)
         _audit("roster_import_cancelled", f"文件“{staged.filename}”（导入编号 {staged.id}）")
         db.session.commit()

@@ -20,7 +20,7 @@ from survey.accounts.access import (
 )
 from survey.accounts.scope import get_in_scope
 from survey.accounts.services import record
-from survey.db import begin_write, db
+from survey.db import begin_write, begin_write_locked, db
 from survey.responses.page_cache import form_pages
 from survey.sites import site_editing, site_import
 from survey.sites.models import SITE_LEVELS, Project, Site, SiteImport
@@ -144,7 +144,7 @@ def _refused(site: Site, err: site_editing.SiteError):
 def retire_site(site_id):
     """Retire a site: its link stops working at once; its answers and records stay."""
     site = site_to_set_up(site_id)
-    begin_write(db.session)
+    begin_write_locked(db.session, site)  # clicked twice: the second click is refused
     try:
         retired = site_editing.retire_site(db.session, acting_user(), site, client_ip())
     except site_editing.SiteError as err:
@@ -161,7 +161,7 @@ def retire_site(site_id):
 def enable_site(site_id):
     """Re-enable a retired site with a new link; its old posters stay invalid."""
     site = site_to_set_up(site_id)
-    begin_write(db.session)
+    begin_write_locked(db.session, site)  # clicked twice: the second click is refused
     try:
         token = site_editing.enable_site(db.session, acting_user(), site, client_ip())
     except site_editing.SiteError as err:
@@ -225,6 +225,10 @@ def _staged(import_id: int) -> SiteImport:
     return staged
 
 
+def _still_staged(staged: SiteImport) -> bool:
+    return staged.status == "staged"
+
+
 @bp.get("/site-imports/<int:import_id>")
 @role_required(*SETUP_ROLES)
 def import_report(import_id):
@@ -241,10 +245,7 @@ def import_confirm(import_id):
     if staged.status != "staged":
         flash(f"这份清单已{staged.status_label}，没有重复导入。", "info")
         return _to_project(staged.project_id)
-    begin_write(db.session)
-    db.session.refresh(staged, with_for_update=True)
-    if staged.status != "staged":  # confirmed twice at once: the other request imported it
-        db.session.rollback()
+    if not begin_write_locked(db.session, staged, _still_staged):  # confirmed twice at once
         return _to_project(staged.project_id)
     checked = len(staged.rows)
     try:
@@ -272,8 +273,8 @@ def import_confirm(import_id):
 def import_cancel(import_id):
     """Drop a checked list; no site is added."""
     staged = _staged(import_id)
-    if staged.status == "staged":
-        begin_write(db.session)
+    # Locked: a cancel racing the import must not mark imported sites as never imported.
+    if staged.status == "staged" and begin_write_locked(db.session, staged, _still_staged):
         site_import.cancel_import(db.session, acting_user(), staged, client_ip())
         db.session.commit()
         flash("已取消，点位没有任何改动。", "info")

@@ -31,7 +31,7 @@ from survey.accounts.access import (
 )
 from survey.accounts.scope import get_in_scope
 from survey.accounts.services import record
-from survey.db import begin_write, db
+from survey.db import begin_write, begin_write_locked, db
 from survey.responses.page_cache import form_pages
 from survey.sites import projects as project_services
 from survey.sites.models import PROJECT_STATUSES, Project, Site
@@ -267,7 +267,7 @@ def project_posters(project_id, fmt):
 def rotate(site_id):
     """Retire the site's QR code and issue a new one (its poster was stolen or moved)."""
     site = _live_site(site_id)
-    begin_write(db.session)
+    begin_write_locked(db.session, site)  # clicked twice: one rotation after the other
     retired = [t.token for t in site.tokens if t.is_live]
     new = rotate_token(db.session, site)
     record(

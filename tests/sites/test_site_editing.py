@@ -5,8 +5,10 @@ import pytest
 
 from survey.accounts.models import AuditEntry
 from survey.checks.models import Resident
-from survey.db import db
+from survey.db import begin_write, db
+from survey.sites import site_editing, site_views, views
 from survey.sites.models import Site, SiteToken
+from survey.sites.services import rotate_token
 from tests.sites.site_helpers import make_world, post, sites_of, staff_client
 
 
@@ -219,6 +221,51 @@ def _site_pages(site: int, project: int) -> tuple[tuple[str, ...], tuple[str, ..
     return opened, posted
 
 
+def _meanwhile(app, change):
+    """``change(session)`` committed by another request, as if between this one's reads."""
+    with app.app_context():
+        begin_write(db.session)
+        change(db.session)
+        db.session.commit()
+
+
+def test_enabling_twice_at_once_enables_once(app, world, count, monkeypatch):
+    admin = staff_client(app, "admin")
+    post(admin, f"/admin/sites/{world.liandu.id}/retire")
+    read = site_views.site_to_set_up
+
+    def read_then_enabled_elsewhere(site_id):
+        site = read(site_id)  # read as retired; the other click enables it meanwhile
+        _meanwhile(app, lambda s: site_editing.enable_site(s, None, s.get(Site, site_id), ""))
+        return site
+
+    monkeypatch.setattr(site_views, "site_to_set_up", read_then_enabled_elsewhere)
+    reply = post(admin, f"/admin/sites/{world.liandu.id}/enable")
+    assert "无需启用" in admin.get(reply.headers["Location"]).get_data(as_text=True)
+    assert count(SiteToken, site_id=world.liandu.id) == 2  # the first's and the other click's
+    assert count(SiteToken, site_id=world.liandu.id, retired_at=None) == 1
+
+
+def test_rotating_twice_at_once_retires_the_code_the_other_rotation_issued(
+    app, world, count, monkeypatch
+):
+    admin = staff_client(app, "admin")
+    read = views._live_site
+    issued = []
+
+    def read_then_rotated_elsewhere(site_id):
+        site = read(site_id)  # read with its first code; the other click rotates it meanwhile
+        _meanwhile(app, lambda s: issued.append(rotate_token(s, s.get(Site, site_id)).token))
+        return site
+
+    monkeypatch.setattr(views, "_live_site", read_then_rotated_elsewhere)
+    assert post(admin, f"/admin/sites/{world.liandu.id}/rotate").status_code == 302
+    assert count(SiteToken, site_id=world.liandu.id) == 3
+    assert count(SiteToken, site_id=world.liandu.id, retired_at=None) == 1
+    (detail,) = _audit(app, "token_rotated")
+    assert f"：{issued[0]} → " in detail  # not the first code, retired by the other click
+
+
 def test_county_users_get_403_on_every_site_page(app, world):
     county = staff_client(app, "liandu")
     opened, posted = _site_pages(world.liandu.id, world.project_id)
@@ -242,6 +289,28 @@ def test_another_citys_user_gets_404_for_sites_and_projects_not_theirs(app, worl
     # Their own project's site is theirs.
     assert wenzhou.get(f"/admin/sites/{world.lucheng}/edit").status_code == 200
     assert wenzhou.get("/admin/sites/999999/edit").status_code == 404
+
+
+def test_every_set_up_form_refuses_a_post_without_its_csrf_token(app, world, count):
+    admin = staff_client(app, "admin")
+    ids = {
+        "project_id": world.project_id,
+        "site_id": world.liandu.id,
+        "region_id": world.counties["莲都区"],
+        "user_id": 1,
+        "import_id": 1,
+    }
+    set_up = ("sites", "site_admin", "regions", "questionnaires", "users")
+    rules = [
+        rule
+        for rule in app.url_map.iter_rules()
+        if "POST" in rule.methods and rule.endpoint.split(".")[0] in set_up
+    ]
+    assert len(rules) >= 15
+    for rule in rules:
+        url = rule.build({name: ids[name] for name in rule.arguments})[1]
+        assert admin.post(url, data=_new(world)).status_code == 400, url
+    assert count(AuditEntry, action="login") == count(AuditEntry)  # nothing else happened
 
 
 def test_ids_past_any_row_are_404_not_a_database_error(app, world):

@@ -10,8 +10,8 @@ import openpyxl
 import pytest
 
 from survey.accounts.models import AuditEntry
-from survey.db import db
-from survey.sites import site_import
+from survey.db import begin_write, db
+from survey.sites import site_import, site_views
 from survey.sites.models import Site, SiteImport, SiteToken
 from tests.sites.site_helpers import (
     make_world,
@@ -120,6 +120,26 @@ def test_control_characters_in_the_file_name_are_dropped(app, world):
     admin = staff_client(app, "admin")
     reply = _upload(admin, world, site_csv([("莲都区", "甲", "", "乡镇级")]), "点位\x00\x01.csv")
     assert "点位清单检查结果：点位.csv" in _report(admin, reply)
+
+
+def test_a_cancel_racing_the_import_leaves_it_imported(app, world, count, monkeypatch):
+    admin = staff_client(app, "admin")
+    reply = _upload(admin, world, site_csv([("莲都区", "甲", "", "乡镇级")]))
+    report = reply.headers["Location"]
+    read = site_views._staged
+
+    def read_then_imported_elsewhere(import_id):
+        staged = read(import_id)  # read as staged; another request imports it meanwhile
+        with app.app_context():
+            begin_write(db.session)
+            db.session.get(SiteImport, import_id).status = "imported"
+            db.session.commit()
+        return staged
+
+    monkeypatch.setattr(site_views, "_staged", read_then_imported_elsewhere)
+    assert post(admin, report + "/cancel").status_code == 302
+    assert count(SiteImport, status="imported") == 1
+    assert count(AuditEntry, action="site_import_cancelled") == 0
 
 
 def _xlsx(rows, header=("county", "name", "address", "level", "contact")) -> bytes:
