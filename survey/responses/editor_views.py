@@ -7,7 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from marshmallow import ValidationError
 
 from survey.accounts.access import acting_user, project_to_set_up, role_required
-from survey.db import begin_write, db
+from survey.db import begin_write_locked, db
 from survey.responses import questionnaires
 from survey.responses.form import build_form
 from survey.responses.page_cache import form_pages
@@ -111,7 +111,8 @@ def change(project_id):
     except ValidationError as err:
         by_question, page = _messages(err)
         return _editor(project, draft, errors=by_question, problems=page, status=422)
-    begin_write(db.session)
+    # Saves of one project take turns (a double click): the second sees the first's version.
+    begin_write_locked(db.session, project)
     published = questionnaires.publish(
         db.session,
         project,

@@ -155,7 +155,10 @@ def _submitted(schema, project: Project | None, apply):
         data = schema.load(request.form.to_dict())
     except ValidationError as err:
         return None, _form_page(project, err.messages, 422)
-    begin_write(db.session)
+    if project is None:
+        begin_write(db.session)
+    else:  # saves of one project take turns (a double click): each sees the one before
+        begin_write_locked(db.session, project)
     try:
         result = apply(data)
     except ProjectError as err:

@@ -6,6 +6,7 @@ import csv
 import html
 import io
 import re
+from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 
 import pytest
@@ -431,3 +432,21 @@ def test_city_users_edit_their_own_citys_questionnaires_only_and_counties_none(
     wz = log_in(app.test_client(), "wenzhou", PASSWORD)
     assert wz.get(url(other)).status_code == 200 and wz.get(url(lishui)).status_code == 404
     assert current(app, lishui)[0] == 2 and current(app, other)[0] == 1
+
+
+def test_publishing_the_same_change_many_times_at_once_makes_one_version(app, admin, make_site):
+    pid = make_site().project_id
+    page = text_of(admin.get(url(pid)))
+    data = EditorForm(page).data(questions_1_prompt="服务人员热情吗？")
+    data.add("op", "save")
+    cookie = admin.get_cookie("session")
+    clients = []
+    for _ in range(6):  # one user's double clicks: the same session in each
+        client = app.test_client()
+        client.set_cookie("session", cookie.value)
+        clients.append(client)
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda c: c.post(url(pid), data=data).status_code, clients))
+    assert statuses == [303] * 6
+    assert current(app, pid)[0] == 2
+    assert len(published(app)) == 1

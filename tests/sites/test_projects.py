@@ -2,6 +2,7 @@
 links say so kindly and store nothing, its data stays; county users cannot set up projects
 and a city user never reaches another city's project."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -231,6 +232,26 @@ def test_editing_a_project_changes_its_settings_and_targets_and_is_audited(app, 
     form["name"] = "康养联合体（改名）"
     again = _post(admin, f"/admin/projects/{project_id}/edit", form)
     assert "没有改动" in admin.get(again.headers["Location"]).get_data(as_text=True)
+    assert len(_audit(app, "project_changed")) == 1
+
+
+def test_saving_the_same_change_many_times_at_once_saves_it_once(app, admin, world):
+    project_id = world.site.project_id
+    form = _form(world, status="active", **{f"target.{world.liandu}": "4"})
+    form.pop("starter")
+    form["csrf_token"] = csrf_of(admin.get(f"/admin/projects/{project_id}/edit").data)
+    cookie = admin.get_cookie("session")
+    clients = []
+    for _ in range(6):  # one user's double clicks: the same session in each
+        client = app.test_client()
+        client.set_cookie("session", cookie.value)
+        clients.append(client)
+    url = f"/admin/projects/{project_id}/edit"
+    with ThreadPoolExecutor(6) as pool:
+        statuses = list(pool.map(lambda c: c.post(url, data=form).status_code, clients))
+    assert statuses == [302] * 6
+    targets = {t.region_id: t.site_count for t in _project(app, form["name"]).targets}
+    assert targets == {world.liandu: 4, world.longquan: 3}
     assert len(_audit(app, "project_changed")) == 1
 
 
