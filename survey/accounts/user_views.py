@@ -3,13 +3,13 @@ enable, reset a password. A one-time password is shown once, in the answer to th
 that made it (never in a redirect's flash message, which would keep it in the cookie)."""
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from marshmallow import ValidationError
 
 from survey.accounts import users
 from survey.accounts.access import acting_user, client_ip, role_required
 from survey.accounts.models import ROLES, User
 from survey.accounts.schemas import user_change_schema, user_schema
 from survey.db import begin_write, db
+from survey.form_posts import submitted
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 
@@ -43,32 +43,15 @@ def index():
     return _list_page()
 
 
-def _submitted(schema, user: User | None, apply):
-    """Load the form with ``schema`` and ``apply(data)`` in a write transaction; returns
-    (apply's result, None), or (None, the form page with the reasons, 422)."""
-    try:
-        data = schema.load(request.form.to_dict())
-    except ValidationError as err:
-        return None, _form_page(user, err.messages, 422)
-    begin_write(db.session)
-    try:
-        result = apply(data)
-    except users.UserError as err:
-        db.session.rollback()
-        return None, _form_page(user, {err.field: [str(err)]}, 422)
-    db.session.commit()
-    return result, None
-
-
 @bp.route("/new", methods=["GET", "POST"])
 @role_required("admin")
 def new():
     """Create an account; its one-time password is shown once."""
     if request.method == "GET":
         return _form_page(None, {}, 200)
-    created, refused = _submitted(
+    created, refused = submitted(
         user_schema,
-        None,
+        lambda errors: _form_page(None, errors, 422),
         lambda data: users.add_user(db.session, acting_user(), **data, ip=client_ip()),
     )
     if refused:
@@ -84,9 +67,9 @@ def edit(user_id):
     user = db.get_or_404(User, user_id)
     if request.method == "GET":
         return _form_page(user, {}, 200)
-    _, refused = _submitted(
+    _, refused = submitted(
         user_change_schema,
-        user,
+        lambda errors: _form_page(user, errors, 422),
         lambda data: users.change_user(db.session, acting_user(), user, **data, ip=client_ip()),
     )
     if refused:

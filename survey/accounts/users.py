@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from survey.accounts.models import ROLES, User
 from survey.accounts.services import create_user, record, reset_one_time_password
+from survey.form_posts import FieldError
 from survey.sites.models import Region
 
 #: The region levels each role may be bound to, as named to people (admins see everything;
@@ -16,12 +17,8 @@ ROLE_LEVELS = {
 }
 
 
-class UserError(ValueError):
-    """A change that cannot be made; ``field`` is the form field it concerns."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+class UserError(FieldError):
+    """An account change that cannot be made."""
 
 
 def _region_for(session: Session, role: str, region_id: int | None) -> Region | None:

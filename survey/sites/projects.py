@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from survey.accounts.models import User
 from survey.accounts.scope import Scope
 from survey.accounts.services import record
+from survey.form_posts import FieldError
 from survey.responses.services import create_questionnaire
 from survey.responses.starters import STARTERS, starter_questions
 from survey.sites.models import PROJECT_STATUSES, Project, ProjectTarget, Region, Site, SiteToken
@@ -18,12 +19,8 @@ from survey.sites.models import PROJECT_STATUSES, Project, ProjectTarget, Region
 STARTER_CHOICES = {kind: name for kind, (name, _questions) in STARTERS.items()}
 
 
-class ProjectError(ValueError):
-    """A project that cannot be saved as asked; ``field`` is the form field it concerns."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+class ProjectError(FieldError):
+    """A project that cannot be saved as asked."""
 
 
 @dataclass(frozen=True)

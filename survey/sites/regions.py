@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from survey.accounts.models import User
 from survey.accounts.services import record
 from survey.db import db
+from survey.form_posts import FieldError
 from survey.sites.models import REGION_LEVELS, Region
 
 #: The level of a region's children; a township has none.
@@ -29,12 +30,8 @@ _USES = {
 _OTHER_USES = "其他记录（名单、抽查或操作日志）"
 
 
-class RegionError(ValueError):
-    """A change to the tree that cannot be made; ``field`` is the form field it concerns."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+class RegionError(FieldError):
+    """A change to the region tree that cannot be made."""
 
 
 @dataclass(frozen=True)

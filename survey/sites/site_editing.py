@@ -13,16 +13,13 @@ from survey.accounts.scope import Scope
 from survey.accounts.services import record
 from survey.checks.models import Resident
 from survey.db import now_utc
+from survey.form_posts import FieldError
 from survey.sites.models import SITE_LEVELS, Project, Region, Site, SiteToken
 from survey.sites.services import issue_token, rotate_token
 
 
-class SiteError(ValueError):
-    """A site change that cannot be made; ``field`` is the form field it concerns."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
+class SiteError(FieldError):
+    """A site change that cannot be made."""
 
 
 def project_counties(session: Session, project: Project, scope: Scope) -> list[Region]:

@@ -6,7 +6,6 @@ Admins work on every project, city users on their own cities' projects only (any
 """
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from survey.accounts.access import (
@@ -21,6 +20,7 @@ from survey.accounts.access import (
 from survey.accounts.scope import get_in_scope
 from survey.accounts.services import record
 from survey.db import begin_write, begin_write_locked, db
+from survey.form_posts import submitted
 from survey.responses.page_cache import form_pages
 from survey.sites import site_editing, site_import
 from survey.sites.models import SITE_LEVELS, Project, Site, SiteImport
@@ -69,27 +69,6 @@ def _form_page(project: Project, site: Site | None, errors: dict, status: int):
     ), status
 
 
-def _submitted(project: Project, site: Site | None, apply):
-    """Load the form and ``apply(data)`` in a write transaction; returns (apply's result,
-    None), or (None, the form page with the reasons, 422)."""
-    try:
-        data = site_schema.load(request.form.to_dict())
-    except ValidationError as err:
-        return None, _form_page(project, site, err.messages, 422)
-    begin_write(db.session)
-    try:
-        result = apply(data)
-        db.session.flush()
-    except site_editing.SiteError as err:
-        db.session.rollback()
-        return None, _form_page(project, site, {err.field: [str(err)]}, 422)
-    except IntegrityError:  # the same name, added by another request since the check
-        db.session.rollback()
-        return None, _form_page(project, site, {"name": [NAME_RACE]}, 422)
-    db.session.commit()
-    return result, None
-
-
 @bp.route("/projects/<int:project_id>/sites/new", methods=["GET", "POST"])
 @role_required(*SETUP_ROLES)
 def new_site(project_id):
@@ -97,12 +76,13 @@ def new_site(project_id):
     project = project_to_set_up(project_id)
     if request.method == "GET":
         return _form_page(project, None, {}, 200)
-    site, refused = _submitted(
-        project,
-        None,
+    site, refused = submitted(
+        site_schema,
+        lambda errors: _form_page(project, None, errors, 422),
         lambda data: site_editing.add_site(
             db.session, acting_user(), user_scope(), project, **data, ip=client_ip()
         ),
+        conflict={"name": [NAME_RACE]},
     )
     if refused:
         return refused
@@ -117,12 +97,14 @@ def edit_site(site_id):
     site = site_to_set_up(site_id)
     if request.method == "GET":
         return _form_page(site.project, site, {}, 200)
-    reprint, refused = _submitted(
-        site.project,
-        site,
+    reprint, refused = submitted(
+        site_schema,
+        lambda errors: _form_page(site.project, site, errors, 422),
         lambda data: site_editing.change_site(
             db.session, acting_user(), user_scope(), site, **data, ip=client_ip()
         ),
+        lock=site,  # a double click saves (and logs) once
+        conflict={"name": [NAME_RACE]},
     )
     if refused:
         return refused

@@ -31,12 +31,13 @@ from survey.accounts.access import (
 )
 from survey.accounts.scope import get_in_scope
 from survey.accounts.services import record
-from survey.db import begin_write, begin_write_locked, db
+from survey.db import begin_write_locked, db
+from survey.form_posts import submitted
 from survey.responses.page_cache import form_pages
 from survey.sites import projects as project_services
 from survey.sites.models import PROJECT_STATUSES, Project, Site
 from survey.sites.posters import poster_content, print_batch, write_png_zip
-from survey.sites.projects import STARTER_CHOICES, ProjectError
+from survey.sites.projects import STARTER_CHOICES
 from survey.sites.schemas import (
     TARGET_PREFIX,
     new_project_schema,
@@ -148,35 +149,15 @@ def _form_page(project: Project | None, errors: dict, status: int):
     ), status
 
 
-def _submitted(schema, project: Project | None, apply):
-    """Load the form with ``schema`` and ``apply(data)`` in a write transaction; returns
-    (apply's result, None), or (None, the form page with the reasons, 422)."""
-    try:
-        data = schema.load(request.form.to_dict())
-    except ValidationError as err:
-        return None, _form_page(project, err.messages, 422)
-    if project is None:
-        begin_write(db.session)
-    else:  # saves of one project take turns (a double click): each sees the one before
-        begin_write_locked(db.session, project)
-    try:
-        result = apply(data)
-    except ProjectError as err:
-        db.session.rollback()
-        return None, _form_page(project, {err.field: [str(err)]}, 422)
-    db.session.commit()
-    return result, None
-
-
 @bp.route("/projects/new", methods=["GET", "POST"])
 @role_required(*SETUP_ROLES)
 def new_project():
     """Create a project: its city, targets and a questionnaire from a starter template."""
     if request.method == "GET":
         return _form_page(None, {}, 200)
-    created, refused = _submitted(
+    created, refused = submitted(
         new_project_schema,
-        None,
+        lambda errors: _form_page(None, errors, 422),
         lambda data: project_services.add_project(
             db.session, acting_user(), user_scope(), **data, ip=client_ip()
         ),
@@ -195,12 +176,13 @@ def edit_project(project_id):
     if request.method == "GET":
         return _form_page(project, {}, 200)
     tokens = project_services.live_tokens(db.session, project)
-    changes, refused = _submitted(
+    changes, refused = submitted(
         project_change_schema,
-        project,
+        lambda errors: _form_page(project, errors, 422),
         lambda data: project_services.change_project(
             db.session, acting_user(), user_scope(), project, **data, ip=client_ip()
         ),
+        lock=project,
     )
     if refused:
         return refused

@@ -1,0 +1,49 @@
+"""Posting a staff form: load it with its schema, apply it in one write transaction, and
+show the form again with the reasons (422) when it cannot be saved. One path for every
+set-up page (projects, sites, users), so each refuses and rolls back the same way."""
+
+from flask import request
+from marshmallow import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from survey.db import begin_write, begin_write_locked, db
+
+
+class FieldError(ValueError):
+    """A change that cannot be made as asked; ``field`` is the form field it concerns."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
+def submitted(schema, form_page, apply, *, lock=None, conflict: dict | None = None):
+    """Load ``request.form`` with ``schema`` and run ``apply(data)`` in a write transaction,
+    committed when it succeeds. Returns (apply's result, None), or (None, ``form_page(errors)``)
+    for bad input or a FieldError, with nothing written.
+
+    ``lock``: a row whose saves take turns (a double click: each sees the one before).
+    ``conflict``: the errors shown when the database refuses the write (a unique name another
+    request took since the check); without it such a refusal is a server error.
+    """
+    try:
+        data = schema.load(request.form.to_dict())
+    except ValidationError as err:
+        return None, form_page(err.messages)
+    if lock is None:
+        begin_write(db.session)
+    else:
+        begin_write_locked(db.session, lock)
+    try:
+        result = apply(data)
+        db.session.flush()
+    except FieldError as err:
+        db.session.rollback()
+        return None, form_page({err.field: [str(err)]})
+    except IntegrityError:
+        if conflict is None:
+            raise
+        db.session.rollback()
+        return None, form_page(conflict)
+    db.session.commit()
+    return result, None
