@@ -204,6 +204,17 @@ def log_in(client, username: str, password: str):
     return client
 
 
+def same_session_clients(app, client, n: int) -> list:
+    """``n`` new test clients carrying ``client``'s session: one user's double clicks."""
+    cookie = client.get_cookie("session")
+    clients = []
+    for _ in range(n):
+        twin = app.test_client()
+        twin.set_cookie("session", cookie.value)
+        clients.append(twin)
+    return clients
+
+
 @pytest.fixture
 def admin(client, make_user):
     """The test client, logged in as an admin."""

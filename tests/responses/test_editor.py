@@ -17,7 +17,7 @@ from survey.db import db
 from survey.responses.models import OVERALL_KEY, Questionnaire, Response
 from survey.responses.services import create_questionnaire
 from survey.sites.models import Project, Region
-from tests.conftest import csrf_of, log_in
+from tests.conftest import csrf_of, log_in, same_session_clients
 from tests.responses.helpers import answer, open_form
 
 PASSWORD = "correct horse battery"
@@ -439,12 +439,7 @@ def test_publishing_the_same_change_many_times_at_once_makes_one_version(app, ad
     page = text_of(admin.get(url(pid)))
     data = EditorForm(page).data(questions_1_prompt="服务人员热情吗？")
     data.add("op", "save")
-    cookie = admin.get_cookie("session")
-    clients = []
-    for _ in range(6):  # one user's double clicks: the same session in each
-        client = app.test_client()
-        client.set_cookie("session", cookie.value)
-        clients.append(client)
+    clients = same_session_clients(app, admin, 6)
     with ThreadPoolExecutor(6) as pool:
         statuses = list(pool.map(lambda c: c.post(url(pid), data=data).status_code, clients))
     assert statuses == [303] * 6

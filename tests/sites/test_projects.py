@@ -13,7 +13,7 @@ from survey.db import db
 from survey.responses.models import Questionnaire, QuestionnaireVersion, Response
 from survey.sites.models import Project, ProjectTarget, Region, Site
 from survey.sites.posters import poster_content, print_batch
-from tests.conftest import csrf_of, log_in
+from tests.conftest import csrf_of, log_in, same_session_clients
 from tests.responses.helpers import answer, open_form
 
 PASSWORD = "correct horse battery"
@@ -240,12 +240,7 @@ def test_saving_the_same_change_many_times_at_once_saves_it_once(app, admin, wor
     form = _form(world, status="active", **{f"target.{world.liandu}": "4"})
     form.pop("starter")
     form["csrf_token"] = csrf_of(admin.get(f"/admin/projects/{project_id}/edit").data)
-    cookie = admin.get_cookie("session")
-    clients = []
-    for _ in range(6):  # one user's double clicks: the same session in each
-        client = app.test_client()
-        client.set_cookie("session", cookie.value)
-        clients.append(client)
+    clients = same_session_clients(app, admin, 6)
     url = f"/admin/projects/{project_id}/edit"
     with ThreadPoolExecutor(6) as pool:
         statuses = list(pool.map(lambda c: c.post(url, data=form).status_code, clients))

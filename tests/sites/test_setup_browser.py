@@ -13,6 +13,8 @@ from survey.responses.models import Answer, Question, Response
 from survey.sites.models import Project, Site
 from tests.responses.test_browser import CHROMIUM, CHROMIUM_ARGS, WECHAT_UA, sync_playwright
 
+expect = pytest.importorskip("playwright.sync_api").expect
+
 pytestmark = pytest.mark.browser  # the skip for a missing Chromium comes with the import
 
 PASSWORD = "correct horse battery"
@@ -87,7 +89,7 @@ def _add_question(page) -> None:
     page.fill("#questions-4-options", "康复理疗\n助餐\n健康讲座")
     page.get_by_role("button", name="更新预览").click()
     preview = page.frame_locator("iframe[title^='问卷预览']")
-    assert preview.get_by_text("您平时用过哪些服务？").is_visible()
+    expect(preview.get_by_text("您平时用过哪些服务？")).to_be_visible()  # waits for the frame
     # The phone frame's screen, inside its border, is a phone's 360 CSS px.
     assert page.locator("iframe[title^='问卷预览']").evaluate("f => f.clientWidth") == 360
     page.get_by_role("button", name="保存并发布").click()
@@ -133,7 +135,7 @@ def test_a_bureau_sets_up_a_project_in_the_browser_and_a_resident_answers_it(
         locale="zh-CN",
     ).new_page()
     phone.goto(f"{live_server}/s/{token}")
-    assert phone.get_by_text("您平时用过哪些服务？").is_visible()
+    expect(phone.get_by_text("您平时用过哪些服务？")).to_be_visible()
     assert phone.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
     phone.locator("label[for='q.overall-5']").tap()
     phone.get_by_text("康复理疗").tap()
