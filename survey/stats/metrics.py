@@ -49,6 +49,16 @@ class Rate(NamedTuple):
         """The 95 % Wilson interval, or None below MIN_SAMPLE."""
         return wilson(self.satisfied, self.n) if self.enough else None
 
+    @property
+    def low(self) -> float | None:
+        """The interval's lower bound, or None below MIN_SAMPLE."""
+        return wilson(self.satisfied, self.n)[0] if self.enough else None
+
+    @property
+    def high(self) -> float | None:
+        """The interval's upper bound, or None below MIN_SAMPLE."""
+        return wilson(self.satisfied, self.n)[1] if self.enough else None
+
 
 def rate(counts: dict[int, int], satisfied_from: int = SATISFIED_FROM) -> Rate:
     """The Rate of answer counts by level (5 … 1); other keys are not valid answers."""
@@ -74,16 +84,29 @@ def wilson(successes: int, n: int, z: float = Z_95) -> tuple[float, float]:
 def higher_p_value(a: Rate, b: Rate) -> float:
     """One-sided p-value that ``a``'s rate is higher than ``b``'s (pooled two-proportion
     z-test). 1.0 when either side is empty or the pooled rate is 0 or 1 (no difference)."""
-    if a.n == 0 or b.n == 0:
+    return _higher_p_value(a.n, a.satisfied, b.n, b.satisfied)
+
+
+def _higher_p_value(a_n: int, a_satisfied: int, b_n: int, b_satisfied: int) -> float:
+    if a_n == 0 or b_n == 0:
         return 1.0
-    pooled = (a.satisfied + b.satisfied) / (a.n + b.n)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / a.n + 1 / b.n))
+    pooled = (a_satisfied + b_satisfied) / (a_n + b_n)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / a_n + 1 / b_n))
     if se == 0:
         return 1.0
-    z = (a.satisfied / a.n - b.satisfied / b.n) / se
+    z = (a_satisfied / a_n - b_satisfied / b_n) / se
     return 0.5 * math.erfc(z / math.sqrt(2))
 
 
 def significantly_higher(a: Rate, b: Rate, alpha: float = ALPHA) -> bool:
     """Whether ``a`` is higher than ``b`` beyond chance, both with enough answers."""
-    return a.enough and b.enough and higher_p_value(a, b) < alpha
+    return higher_beyond_chance(a.n, a.satisfied, b.n, b.satisfied, alpha)
+
+
+def higher_beyond_chance(
+    a_n: int, a_satisfied: int, b_n: int, b_satisfied: int, alpha: float = ALPHA
+) -> bool:
+    """``significantly_higher`` of two rates given by their answers and satisfied answers
+    (the stats API tests 2,000 sites at a time and makes no Rates for it)."""
+    enough = a_n >= MIN_SAMPLE and b_n >= MIN_SAMPLE
+    return enough and _higher_p_value(a_n, a_satisfied, b_n, b_satisfied) < alpha

@@ -40,9 +40,13 @@ class StatsQuerySchema(FilterSchema):
 
 
 class RateSchema(Schema):
+    """A ``metrics.Rate``."""
+
     n = fields.Integer(metadata={"description": "有效回答数"})
     rate = fields.Float(
-        allow_none=True, metadata={"description": "满意率（0–1），样本不足时为 null"}
+        attribute="value",
+        allow_none=True,
+        metadata={"description": "满意率（0–1），样本不足时为 null"},
     )
     low = fields.Float(allow_none=True, metadata={"description": "95% Wilson 区间下限"})
     high = fields.Float(allow_none=True, metadata={"description": "95% Wilson 区间上限"})
@@ -50,7 +54,10 @@ class RateSchema(Schema):
 
 
 class StatsRowSchema(Schema):
-    id = fields.Integer()
+    """A ``summaries.Summary``. The endpoint answers ``summaries.stats``, which builds this
+    dump without marshmallow (tests/stats checks they agree); this schema documents it."""
+
+    id = fields.Integer(attribute="key")
     name = fields.String()
     combined = fields.Nested(RateSchema)
     channels = fields.Dict(keys=fields.String(), values=fields.Nested(RateSchema))

@@ -132,7 +132,7 @@ def test_the_stats_api_answers_per_county_and_site_in_scope(app, staff, world, a
     url = f"/api/v1/projects/{world.project_id}/stats"
     assert app.test_client().get(url).status_code == 401
     body = staff("lishui").get(url).get_json()
-    assert StatsSchema().load(body) == body  # the documented shape
+    assert StatsSchema().validate(body) == {}  # the documented shape
     liandu = next(r for r in body["rows"] if r["name"] == "莲都区")
     assert liandu["combined"]["n"] == 20 and liandu["combined"]["rate"] == 0.7
     assert liandu["channels"]["phone"]["rate"] == 0.5
