@@ -11,9 +11,7 @@ from sqlalchemy import select
 from survey.db import db
 from survey.responses.models import Answer, Question, Response
 from survey.sites.models import Project, Site
-from tests.responses.test_browser import CHROMIUM, CHROMIUM_ARGS, WECHAT_UA, sync_playwright
-
-expect = pytest.importorskip("playwright.sync_api").expect
+from tests.responses.test_browser import CHROMIUM, CHROMIUM_ARGS, WECHAT_UA, expect, sync_playwright
 
 pytestmark = pytest.mark.browser  # the skip for a missing Chromium comes with the import
 
