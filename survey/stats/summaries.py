@@ -167,8 +167,6 @@ def _groups(names: dict, totals: dict) -> list[tuple]:
 #: Where each channel's (answers, satisfied answers, level sum) lie in a ``_sums`` row.
 _PARTS = {channel: slice(3 * i, 3 * i + 3) for i, channel in enumerate(CHANNELS)}
 _END = 3 * len(CHANNELS)
-#: Where the QR and the phone answers and satisfied answers lie in a ``_sums`` row.
-_QR, _PHONE = (slice(_PARTS[c].start, _PARTS[c].start + 2) for c in ("qr", "phone"))
 
 
 def _combined(sums: tuple) -> tuple:
@@ -198,11 +196,10 @@ def _summaries(groups) -> list[Summary]:
     return rows
 
 
-def _rate_fields(counts: tuple) -> dict:
-    """``schemas.RateSchema``'s fields of the rate of ``counts`` (``_combined``): Rate's
-    numbers, computed without making one (at 1M answers most counts are distinct, and a
-    Rate and its properties took as long as the rest of the row)."""
-    n, satisfied, level_sum = counts
+def _rate_fields(n: int, satisfied: int, level_sum: int) -> dict:
+    """``schemas.RateSchema``'s fields of a rate given by its answers, satisfied answers and
+    level sum: Rate's numbers, computed without making one (at 1M answers most counts are
+    distinct, and a Rate and its properties took as long as the rest of the row)."""
     if n < MIN_SAMPLE:
         return {"n": n, "rate": None, "low": None, "high": None, "mean_score": None}
     low, high = wilson(satisfied, n)
@@ -213,19 +210,29 @@ def _rate_fields(counts: tuple) -> dict:
 def _stats_rows(groups) -> list[dict]:
     """``_summaries`` of ``groups`` as ``schemas.StatsRowSchema`` dumps them, ranked, but
     straight from the sums: no Summary or Rates per row, and no marshmallow (for 2,000
-    sites that way took 20 ms of a 45 ms request; bench/dashboard.py)."""
+    sites that way took 20 ms of a 45 ms request; bench/dashboard.py). The sums are
+    unpacked by name rather than sliced and summed per channel: 13 -> 8 ms for 2,000 sites."""
     fields_of = cache(_rate_fields)  # per request: many sites share counts (a few calls …)
     rows = []
     for key, name, _parent, sums in groups:
-        channels = map(fields_of, map(sums.__getitem__, _PARTS.values()))
+        # _sums' order: CHANNELS (qr, phone, visit), then the proxy answers.
+        qr_n, qr_ok, qr_sum, ph_n, ph_ok, ph_sum, vi_n, vi_ok, vi_sum, proxy = sums
+        n = qr_n + ph_n + vi_n
+        combined = fields_of(n, qr_ok + ph_ok + vi_ok, qr_sum + ph_sum + vi_sum)
+        channels = {
+            "qr": fields_of(qr_n, qr_ok, qr_sum),
+            "phone": fields_of(ph_n, ph_ok, ph_sum),
+            "visit": fields_of(vi_n, vi_ok, vi_sum),
+        }
+        discrepancy = higher_beyond_chance(qr_n, qr_ok, ph_n, ph_ok)
         rows.append(
             {
                 "id": key,
                 "name": name,
-                "combined": fields_of(_combined(sums)),
-                "channels": dict(zip(_PARTS, channels, strict=True)),
-                "proxy": sums[-1],
-                "discrepancy": higher_beyond_chance(*sums[_QR], *sums[_PHONE]),
+                "combined": combined,
+                "channels": channels,
+                "proxy": proxy,
+                "discrepancy": discrepancy,
             }
         )
     rows.sort(key=lambda row: _rank_key(row["combined"]["rate"], row["combined"]["n"], row["name"]))
