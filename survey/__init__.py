@@ -11,7 +11,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from survey import config, errors
 from survey.checks.calls import CallingHours
 from survey.checks.personal import FieldCipher, new_key
-from survey.db import RowIdConverter, configure_sqlite, db, migrate, render_migration_item
+from survey.db import (
+    RowIdConverter,
+    configure_sqlite,
+    db,
+    migrate,
+    migration_includes,
+    render_migration_item,
+)
 from survey.json_provider import OrjsonProvider
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,6 +107,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         directory=str(ROOT / "migrations"),
         render_as_batch=True,
         render_item=render_migration_item,
+        include_name=migration_includes,
     )
     with app.app_context():
         if db.engine.dialect.name == "sqlite":

@@ -259,6 +259,15 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
             os.close(record.info.pop("write_lock"))
 
 
+def migration_includes(name, type_, _parent_names) -> bool:
+    """Alembic autogenerate hook: leave out the tables a model lists as its PostgreSQL
+    partitions (``info["partitions"]``): migrations make them, the models do not."""
+    if type_ != "table":
+        return True
+    tables = db.metadata.tables.values()
+    return not any(name in table.info.get("partitions", ()) for table in tables)
+
+
 def render_migration_item(type_, obj, _autogen_context):
     """Alembic autogenerate hook: write UTCDateTime as the plain DateTime it stores, so
     migration scripts never import application code."""

@@ -1,10 +1,15 @@
 """Migrations keep the data they find: upgrading and downgrading loses no answer."""
 
+import os
+from datetime import UTC, date, datetime
+
 import flask_migrate
-from sqlalchemy import text
+import pytest
+from sqlalchemy import create_engine, make_url, text
 
 from survey import create_app
 from survey.db import db
+from survey.stats import rollups
 from tests.conftest import _settings
 
 ROWS = [
@@ -80,4 +85,76 @@ def test_rollup_counts_move_between_level_rows_and_level_columns(tmp_path):
         with db.engine.connect() as conn:
             back = conn.execute(text("SELECT grain, day, level, count FROM response_rollups")).all()
         assert sorted(tuple(row) for row in back) == sorted(cells)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def scratch_postgresql():
+    """A PostgreSQL database of its own (the suite's is migrated once and shared), dropped
+    afterwards."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.skip("TEST_DATABASE_URL is not set: the partitioning is PostgreSQL's only")
+    scratch = make_url(url).set(database=f"{make_url(url).database}_migrations")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}"'))
+        conn.execute(text(f'CREATE DATABASE "{scratch.database}"'))
+    yield scratch.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _rollups(conn) -> list[tuple]:
+    query = "SELECT grain, day, count_5 FROM response_rollups ORDER BY grain, day"
+    return [tuple(row) for row in conn.execute(text(query))]
+
+
+def _partitions(conn) -> list[str]:
+    query = (
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+        " WHERE i.inhparent = 'response_rollups'::regclass ORDER BY c.relname"
+    )
+    return list(conn.execute(text(query)).scalars())
+
+
+def test_rollups_are_partitioned_by_grain_on_postgresql_and_keep_their_counts(
+    scratch_postgresql,
+):
+    app = create_app(_settings(scratch_postgresql))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0007")
+        with db.engine.begin() as conn:
+            for statement in ROWS[:-3]:
+                conn.execute(text(statement))
+            conn.execute(
+                text(
+                    "INSERT INTO response_rollups (grain, site_id, day, channel, proxy, count_5)"
+                    " VALUES ('all', 1, '2000-01-01', 'qr', false, 3),"
+                    " ('month', 1, '2026-01-01', 'qr', false, 2),"
+                    " ('day', 1, '2026-01-02', 'qr', false, 1)"
+                )
+            )
+        before = [
+            ("all", date(2000, 1, 1), 3),
+            ("day", date(2026, 1, 2), 1),
+            ("month", date(2026, 1, 1), 2),
+        ]
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            assert _partitions(conn) == [f"response_rollups_{g}" for g in ("all", "day", "month")]
+            assert _rollups(conn) == before
+        # A submission's upsert and a deletion's decrement find their cells in the partitions.
+        answer = {"site_id": 1, "channel": "qr", "proxy": False, "level": 5}
+        moment = datetime(2026, 1, 2, 4, tzinfo=UTC)
+        for delta in (1, 1, -1):
+            rollups.count(db.session, created_at=moment, delta=delta, **answer)
+        db.session.commit()
+        with db.engine.connect() as conn:
+            assert _rollups(conn) == [(g, d, n + 1) for g, d, n in before]
+        flask_migrate.downgrade(revision="0007")
+        with db.engine.connect() as conn:
+            assert _partitions(conn) == []
+            assert _rollups(conn) == [(g, d, n + 1) for g, d, n in before]
         db.engine.dispose()
