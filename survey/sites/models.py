@@ -2,7 +2,16 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import db, now_utc
@@ -29,6 +38,14 @@ class Region(db.Model):
     __tablename__ = "regions"
     __table_args__ = (
         UniqueConstraint("parent_id", "name"),
+        # The constraint above lets top-level regions share a name (NULL parents differ).
+        Index(
+            "uq_regions_top_name",
+            "name",
+            unique=True,
+            sqlite_where=text("parent_id IS NULL"),
+            postgresql_where=text("parent_id IS NULL"),
+        ),
         CheckConstraint("level in ('province', 'city', 'county', 'township')", name="level"),
     )
 

@@ -108,8 +108,8 @@ def _path(region: Region | None) -> str:
 
 
 def _check_name_free(session: Session, parent_id: int | None, name: str, own_id=None) -> None:
-    # The unique constraint does not cover regions without a parent (NULLs differ), so the
-    # check is made here for every level; the constraint still guards the others.
+    # Checked first for a message in Chinese; the unique constraint and index on regions
+    # still refuse a name another request took since (the views show CONFLICT then).
     same_parent = Region.parent_id.is_(None) if parent_id is None else Region.parent_id == parent_id
     query = select(func.count()).where(same_parent, Region.name == name)
     if own_id is not None:

@@ -5,6 +5,7 @@ import pytest
 
 from survey.accounts.models import AuditEntry
 from survey.db import db
+from survey.sites import regions
 from survey.sites.models import Project, ProjectTarget, Region
 from tests.conftest import csrf_of, log_in
 
@@ -132,6 +133,26 @@ def test_bad_additions_are_refused_and_change_nothing(app, admin, tree, data, me
     reply = _post(admin, "/admin/regions/", form)
     assert reply.status_code == 422
     assert message in reply.get_data(as_text=True)
+    assert _tree_rows(app) == before
+    assert _audit(app) == []
+
+
+@pytest.mark.parametrize(
+    "data", [{"name": "温州市", "level": "city"}, {"parent": "丽水市", "name": "莲都区"}]
+)
+def test_a_name_taken_since_the_check_is_refused_by_the_database(
+    app, admin, tree, monkeypatch, data
+):
+    # Another request adding the same region between the check and the insert: the database
+    # refuses it, at the top level (a partial unique index) as below it.
+    monkeypatch.setattr(regions, "_check_name_free", lambda *args, **kwargs: None)
+    form = dict(data)
+    if "parent" in form:
+        form["parent_id"] = tree[form.pop("parent")]
+    before = _tree_rows(app)
+    reply = _post(admin, "/admin/regions/", form)
+    assert reply.status_code == 422
+    assert "可能有人同时修改了地区" in reply.get_data(as_text=True)
     assert _tree_rows(app) == before
     assert _audit(app) == []
 
