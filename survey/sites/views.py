@@ -241,6 +241,9 @@ def project_posters(project_id, fmt):
     except MissingGlyphError as err:
         flash(f"海报字体缺少这些字：{err.characters}，请先修改相关名称。", "error")
         return redirect(url_for(".project", project_id=project_id))
+    if not contents:  # an empty PDF or ZIP would look like a broken download
+        flash("这个项目还没有在用的点位，没有海报可打印。请先添加或导入点位。", "error")
+        return redirect(url_for(".project", project_id=project_id))
     name = _file_name(f"{project.name}-海报-{size}.{fmt}")
     if fmt == "pdf":
         return _spooled(lambda f: poster.write_pdf(contents, f, size), name, "application/pdf")

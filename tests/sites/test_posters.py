@@ -8,7 +8,7 @@ from PIL import Image
 
 from survey.db import db
 from survey.responses.models import Response
-from survey.sites.models import Project
+from survey.sites.models import Project, Site
 from tests.conftest import csrf_of
 from tests.qr.test_poster import pdf_pages
 from tests.qr.test_symbol import decode
@@ -96,6 +96,18 @@ def test_project_zip_has_a_png_poster_per_site(admin, make_site):
     assert [n.split("-")[0] for n in names] == [s.token for s in sites]
     for name, site in zip(names, sites, strict=True):
         assert decode(Image.open(archive.open(name))) == [PRINTED + site.token]
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "zip"])
+def test_a_project_without_live_sites_gets_a_message_not_an_empty_file(app, admin, make_site, fmt):
+    site = make_site()
+    with app.app_context():
+        db.session.get(Site, site.id).active = False  # retired: no poster to print
+        db.session.commit()
+    reply = admin.get(f"/admin/projects/{site.project_id}/posters.{fmt}")
+    assert reply.status_code == 302
+    page = admin.get(reply.headers["Location"]).get_data(as_text=True)
+    assert "还没有在用的点位，没有海报可打印" in page
 
 
 def test_a_name_the_font_cannot_draw_is_reported_not_printed_as_boxes(admin, make_site):
