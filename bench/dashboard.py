@@ -406,7 +406,7 @@ def run(args, tmp: Path) -> int:
     if backend == "postgresql" and "bench" not in (make_url(url).database or ""):
         print("refusing to wipe a PostgreSQL database whose name lacks 'bench'", file=sys.stderr)
         return 2
-    sizes = sorted(args.sizes or (args.responses // 10, args.responses))
+    sizes = sorted(set(args.sizes or (args.responses // 10, args.responses)))
     print(
         f"bench/dashboard.py: {args.sites} sites, {args.counties} counties, "
         f"{' then '.join(f'{size:,}' for size in sizes)} responses, {args.runs} timed runs, "
@@ -418,25 +418,26 @@ def run(args, tmp: Path) -> int:
     raw_csv = tmp / "raw.csv"
     raw_csv.write_text(",".join(CSV_COLUMNS) + "\n")
     con = duckdb.connect()
-    results, errors, loaded = {}, [], 0
-    for size in sizes:
-        seconds, cells = load(url, generator, size - loaded, raw_csv)
-        rate = (size - loaded) / seconds
-        note = f"({rate:,.0f} rows/s); {cells:,} rollup cells"
-        print(f"  loaded {size - loaded:,} in {seconds:.1f} s {note}", flush=True)
-        loaded = size
-        load_anchor(con, raw_csv)
-        stats, found = measure(url, project_id, con, args.runs, args.profile and size == sizes[-1])
-        results[size] = stats | {"rows_per_s": rate, "cells": cells}
-        errors += found
-        print(f"  measured at {size:,}: {len(found)} differences from DuckDB", flush=True)
-        if len(sizes) > 1 and size == sizes[0]:
-            small_url = snapshot(url, tmp, size)
-    growth = {}
-    if len(sizes) > 1:
-        try:
+    results, errors, loaded, small_url, growth = {}, [], 0, None, {}
+    try:
+        for size in sizes:
+            seconds, cells = load(url, generator, size - loaded, raw_csv)
+            rate = (size - loaded) / seconds
+            note = f"({rate:,.0f} rows/s); {cells:,} rollup cells"
+            print(f"  loaded {size - loaded:,} in {seconds:.1f} s {note}", flush=True)
+            loaded = size
+            load_anchor(con, raw_csv)
+            profile = args.profile and size == sizes[-1]
+            stats, found = measure(url, project_id, con, args.runs, profile)
+            results[size] = stats | {"rows_per_s": rate, "cells": cells}
+            errors += found
+            print(f"  measured at {size:,}: {len(found)} differences from DuckDB", flush=True)
+            if len(sizes) > 1 and size == sizes[0]:
+                small_url = snapshot(url, tmp, size)
+        if small_url:
             growth = measure_growth(small_url, url, project_id, args.runs)
-        finally:
+    finally:
+        if small_url:
             drop_snapshot(url, small_url)
     setup = {"backend": backend, "sites": args.sites, "counties": args.counties}
     print(json.dumps(rounded(report(results, growth, args.runs, errors) | setup)))

@@ -91,6 +91,9 @@ class _IdList(TypeDecorator):
 class _InIds(FunctionElement):
     type = Boolean()
     inherit_cache = True
+    # A condition in itself: without this SQLAlchemy writes "… = 1" after it on SQLite, and
+    # SQLite then uses no index for it.
+    _is_implicitly_boolean = True
 
 
 def in_ids(column, ids) -> ColumnElement[bool]:

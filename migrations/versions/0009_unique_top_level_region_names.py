@@ -20,6 +20,14 @@ depends_on = None
 
 
 def upgrade():
+    doubled = op.get_bind().execute(sa.text(
+        'SELECT name FROM regions WHERE parent_id IS NULL GROUP BY name HAVING count(*) > 1'
+    )).scalars().all()
+    if doubled:
+        raise RuntimeError(
+            'Top-level regions share these names, so they cannot be made unique: '
+            f'{", ".join(doubled)}. Rename or merge them (admin → 地区), then upgrade again.'
+        )
     top = sa.text('parent_id IS NULL')
     op.create_index('uq_regions_top_name', 'regions', ['name'], unique=True, sqlite_where=top, postgresql_where=top)
 
