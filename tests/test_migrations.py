@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 import flask_migrate
 import pytest
 from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.exc import IntegrityError
 
 from survey import create_app
 from survey.db import db
@@ -157,4 +158,25 @@ def test_rollups_are_partitioned_by_grain_on_postgresql_and_keep_their_counts(
         with db.engine.connect() as conn:
             assert _partitions(conn) == []
             assert _rollups(conn) == [(g, d, n + 1) for g, d, n in before]
+        db.engine.dispose()
+
+
+def test_doubled_top_level_region_names_are_named_before_they_are_made_unique(tmp_path, capfd):
+    app = create_app(_settings(f"sqlite:///{tmp_path / 'u.db'}"))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0008")
+        with db.engine.begin() as conn:
+            for i in (1, 2):
+                conn.execute(
+                    text(f"INSERT INTO regions (id, name, level) VALUES ({i}, '丽水市', 'city')")
+                )
+        with pytest.raises(SystemExit):  # flask-migrate logs the error (stderr) and exits
+            flask_migrate.upgrade()
+        message = "Top-level regions share these names, so they cannot be made unique: 丽水市"
+        assert message in capfd.readouterr().err
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE regions SET name = '丽水市（旧）' WHERE id = 2"))
+        flask_migrate.upgrade()
+        with db.engine.begin() as conn, pytest.raises(IntegrityError):
+            conn.execute(text("INSERT INTO regions (id, name, level) VALUES (3, '丽水市', 'city')"))
         db.engine.dispose()
