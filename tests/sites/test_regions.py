@@ -126,6 +126,12 @@ def test_bad_additions_are_refused_and_change_nothing(app, admin, tree, data, me
         db.session.add(Region(name="紫金街道", level="township", parent=liandu))
         db.session.commit()
     parents = {"丽水市": tree["丽水市"], "TOWNSHIP": _region(app, "紫金街道").id}
+    _assert_addition_refused(app, admin, data, parents, message)
+
+
+def _assert_addition_refused(app, admin, data: dict, parents: dict, message: str) -> None:
+    """Posting ``data`` (its "parent" named, looked up in ``parents``) answers 422 with
+    ``message`` and changes nothing."""
     form = dict(data)
     if "parent" in form:
         form["parent_id"] = parents[form.pop("parent")]
@@ -146,15 +152,7 @@ def test_a_name_taken_since_the_check_is_refused_by_the_database(
     # Another request adding the same region between the check and the insert: the database
     # refuses it, at the top level (a partial unique index) as below it.
     monkeypatch.setattr(regions, "_check_name_free", lambda *args, **kwargs: None)
-    form = dict(data)
-    if "parent" in form:
-        form["parent_id"] = tree[form.pop("parent")]
-    before = _tree_rows(app)
-    reply = _post(admin, "/admin/regions/", form)
-    assert reply.status_code == 422
-    assert "可能有人同时修改了地区" in reply.get_data(as_text=True)
-    assert _tree_rows(app) == before
-    assert _audit(app) == []
+    _assert_addition_refused(app, admin, data, tree, "可能有人同时修改了地区")
 
 
 def test_the_same_name_may_recur_under_another_parent(app, admin, tree):
