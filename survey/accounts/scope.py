@@ -7,7 +7,7 @@ nothing about another county's records, not even that they exist.
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, exists, or_, select, true
+from sqlalchemy import ColumnElement, Select, exists, or_, select, true
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
 
@@ -50,11 +50,15 @@ def scope_of(session: Session, user: User) -> Scope:
         return Scope(frozenset())
     if user.role == "county":
         return Scope(frozenset({user.region_id}))
-    # The region and everything under it in one read (UNION, not UNION ALL: it ends even
-    # if a region were ever its own ancestor).
-    tree = select(Region.id).where(Region.id == user.region_id).cte("tree", recursive=True)
+    return Scope(frozenset(session.scalars(region_and_below(user.region_id))))
+
+
+def region_and_below(region_id: int) -> Select:
+    """A SELECT of the region's id and the ids of every region under it, in one read
+    (UNION, not UNION ALL: it ends even if a region were ever its own ancestor)."""
+    tree = select(Region.id).where(Region.id == region_id).cte("tree", recursive=True)
     tree = tree.union(select(Region.id).where(Region.parent_id == tree.c.id))
-    return Scope(frozenset(session.scalars(select(tree.c.id))))
+    return select(tree.c.id)
 
 
 def get_in_scope(session: Session, scope: Scope, model, ident, region_of):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
-from survey.accounts.scope import Scope
+from survey.accounts.scope import Scope, region_and_below
 from survey.accounts.services import record
 from survey.checks.models import Resident
 from survey.db import now_utc
@@ -26,14 +26,9 @@ def project_counties(session: Session, project: Project, scope: Scope) -> list[R
     """The counties the project's sites may lie in: the county-level regions under its
     owning region (a city's counties; a province's cities' counties), within ``scope``,
     by name."""
-    if project.region.level == "county":
-        found = [project.region]
-    else:
-        found, level = [], {project.region_id}
-        while level:  # a province has two levels below it, a city one
-            children = list(session.scalars(select(Region).where(Region.parent_id.in_(level))))
-            found += [region for region in children if region.level == "county"]
-            level = {region.id for region in children if region.level != "county"}
+    under = region_and_below(project.region_id)  # the region itself when it is a county
+    query = select(Region).where(Region.id.in_(under), Region.level == "county")
+    found = session.scalars(query)
     return sorted((r for r in found if scope.covers(r.id)), key=lambda r: (r.name, r.id))
 
 

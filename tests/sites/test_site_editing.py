@@ -4,10 +4,11 @@ once, a retired site's link stops, bad input changes nothing, every change is au
 import pytest
 
 from survey.accounts.models import AuditEntry
+from survey.accounts.scope import EVERYTHING, Scope
 from survey.checks.models import Resident
 from survey.db import begin_write, db
 from survey.sites import site_editing, site_views, views
-from survey.sites.models import Site, SiteToken
+from survey.sites.models import Project, Region, Site, SiteToken
 from survey.sites.services import rotate_token
 from tests.sites.site_helpers import make_world, post, sites_of, staff_client
 
@@ -339,3 +340,32 @@ def test_a_name_taken_at_the_same_moment_is_refused_by_the_database(app, world, 
     assert "刚刚有人在同一县添加了同名点位" in reply.get_data(as_text=True)
     assert (count(Site), count(SiteToken)) == before
     assert count(AuditEntry, action="site_created") == 0
+
+
+def test_the_counties_a_site_may_lie_in_follow_the_projects_region_and_the_scope(app):
+    with app.app_context():
+        session = db.session
+        province = Region(name="浙江省", level="province")
+        lishui = Region(name="丽水市", level="city", parent=province)
+        liandu = Region(name="莲都区", level="county", parent=lishui)
+        jinyun = Region(name="缙云县", level="county", parent=lishui)
+        lucheng = Region(
+            name="鹿城区",
+            level="county",
+            parent=Region(name="温州市", level="city", parent=province),
+        )
+        Region(name="紫金街道", level="township", parent=liandu)  # below a county: never one
+        session.add(province)
+        session.flush()
+
+        def counties(owner, scope=EVERYTHING):
+            project = Project(name="项目", year=2026, region_id=owner.id)
+            return [r.name for r in site_editing.project_counties(session, project, scope)]
+
+        assert counties(province) == sorted(["莲都区", "缙云县", "鹿城区"])
+        assert counties(lishui) == sorted(["莲都区", "缙云县"])
+        assert counties(liandu) == ["莲都区"]
+        assert counties(province, Scope(frozenset({lucheng.id, jinyun.id}))) == sorted(
+            ["缙云县", "鹿城区"]
+        )
+        session.rollback()
