@@ -206,8 +206,7 @@ def load(url: str, generator: Generator, count: int, raw_csv: Path) -> tuple[flo
             db.session.commit()
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))
-        db.session.remove()
-        db.engine.dispose()
+    close(app)
     return seconds, cells
 
 
@@ -303,6 +302,22 @@ def compare(reply: dict, anchor_rows: list[tuple]) -> list[str]:
     return errors
 
 
+def request_paths(project_id: int) -> dict[str, str]:
+    """The timed requests (SCENARIOS' keys) and their paths."""
+    return {
+        "county": f"/api/v1/projects/{project_id}/stats?group=county",
+        "site": f"/api/v1/projects/{project_id}/stats?group=site",
+        "page": f"/dashboard/projects/{project_id}",
+    }
+
+
+def close(app) -> None:
+    """Let go of the app's connections (a PostgreSQL copy needs its source unused)."""
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
 def measure(url: str, project_id: int, con, runs: int, profile: bool) -> tuple[dict, list]:
     """p50/p90 of the three requests and of DuckDB's two queries; the numbers compared."""
     app = make_app(url)
@@ -313,11 +328,7 @@ def measure(url: str, project_id: int, con, runs: int, profile: bool) -> tuple[d
     # in effect (gunicorn --preload with gc.freeze()).
     gc.collect()
     gc.freeze()
-    paths = {
-        "county": f"/api/v1/projects/{project_id}/stats?group=county",
-        "site": f"/api/v1/projects/{project_id}/stats?group=site",
-        "page": f"/dashboard/projects/{project_id}",
-    }
+    paths = request_paths(project_id)
     found, errors = {}, []
     for name in ("county", "site"):
         anchor = anchor_sql(name)
@@ -336,9 +347,7 @@ def measure(url: str, project_id: int, con, runs: int, profile: bool) -> tuple[d
             stats.print_stats(PROFILED, 15)  # below the Flask and flask-smorest wrappers
             print(f"\n== cProfile: one request, {SCENARIOS[name]}\n{out.getvalue()}")
     gc.unfreeze()
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    close(app)
     stats = {k: {"p50": percentile(v, 0.5), "p90": percentile(v, 0.9)} for k, v in found.items()}
     return stats, errors
 
@@ -352,11 +361,8 @@ def rounded(value):
 
 def snapshot(url: str, tmp: Path, size: int) -> str:
     """A copy of the database as it is now (after the first stage), to time the requests
-    at both sizes in turns at the end; returns its URL."""
-    app = make_app(url)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    at both sizes in turns at the end (``load`` and ``measure`` have closed their
+    connections); returns its URL."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         copy = tmp / f"dashboard-{size}.db"
@@ -385,18 +391,12 @@ def measure_growth(small_url: str, large_url: str, project_id: int, runs: int) -
     gc.collect()
     gc.freeze()
     found = {}
-    for name, path in {
-        "county": f"/api/v1/projects/{project_id}/stats?group=county",
-        "site": f"/api/v1/projects/{project_id}/stats?group=site",
-        "page": f"/dashboard/projects/{project_id}",
-    }.items():
+    for name, path in request_paths(project_id).items():
         (small, large), _ = timed(*(get(client, path) for client in clients), runs=runs)
         found[name] = percentile(large, 0.5) / percentile(small, 0.5)
     gc.unfreeze()
     for app in apps:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        close(app)
     return found
 
 
