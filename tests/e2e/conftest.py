@@ -1,0 +1,245 @@
+"""End-to-end: staff and residents in Debian's Chromium against the app served by gunicorn.
+
+The Flask test client is neither a browser nor a server: it posts only the fields a test
+names and never encodes headers the way gunicorn must. So each module here gets its own
+database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set), set up as a new bureau does
+(``flask db upgrade`` and ``flask demo-data``, whose one-time passwords the tests read), and
+its own gunicorn in a subprocess; one Chromium serves the whole session. A server error
+logged by gunicorn fails the test that caused it.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import FIELD_KEY, SECRET
+from tests.responses.test_browser import CHROMIUM, CHROMIUM_ARGS, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+#: The password every demo user sets at the forced change after the first login.
+NEW_PASSWORD = "e2e-Passwort-2026"
+#: What the logs of a request that failed on the server look like (Flask's and gunicorn's).
+SERVER_ERROR = re.compile(r"Traceback|Exception on |Error handling request")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
+        reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does)",
+    ),
+]
+
+
+@dataclass
+class Server:
+    """The app served by gunicorn, with its database and the demo staff's passwords."""
+
+    url: str
+    database_url: str
+    log: Path
+    passwords: dict[str, str]
+    changed: set = field(default_factory=set)
+
+    def sql(self, statement: str, **params) -> list:
+        """Run one SQL statement on the server's database (checks and set-up only)."""
+        engine = create_engine(self.database_url)
+        try:
+            with engine.begin() as conn:
+                result = conn.execute(text(statement), params)
+                return result.all() if result.returns_rows else []
+        finally:
+            engine.dispose()
+
+    def errors(self) -> list[str]:
+        """The server-side failures logged so far."""
+        return [line for line in self.log.read_text().splitlines() if SERVER_ERROR.search(line)]
+
+
+def _database(backend: str, tmp: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'e2e.db'}"
+    # A database of its own beside the unit tests' one, so neither empties the other's tables.
+    url = make_url(os.environ["TEST_DATABASE_URL"])
+    name = f"{url.database}_e2e"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _environment(database_url: str, base: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_APP")}
+    return env | {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET,
+        "FIELD_ENCRYPTION_KEY": FIELD_KEY,
+        "PUBLIC_BASE_URL": base,
+        # Calls may be logged whenever the suite runs; the half-day rule still holds.
+        "CALLING_HOURS": "00:00-23:59",
+        # Every login comes from 127.0.0.1: a module logs in more often than an office does.
+        "LOGIN_RATE_LIMIT": "1000 per minute",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def _flask(env: dict, *args: str) -> str:
+    done = subprocess.run(
+        [str(BIN / "flask"), "--app", "wsgi", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"gunicorn did not answer within 60 s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def server(request, tmp_path_factory):
+    """A migrated database with the demo data, served by gunicorn (2 workers)."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    database_url = _database(request.param, tmp)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = _environment(database_url, url)
+    _flask(env, "db", "upgrade")
+    printed = _flask(env, "demo-data")
+    passwords = dict(re.findall(r" (\w+)(?:（[^）]*）)?，一次性密码：(\S+)", printed))
+    log = tmp / "gunicorn.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_until_up(url, process, log)
+        yield Server(url, database_url, log, passwords)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(autouse=True)
+def no_server_errors(request):
+    """Fail a test during which the server logged a failed request."""
+    if "server" not in request.fixturenames:
+        yield
+        return
+    server = request.getfixturevalue("server")
+    before = len(server.errors())
+    yield
+    new = server.errors()[before:]
+    assert not new, "the server logged errors:\n" + "\n".join(new)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for the whole session."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def browse(chromium):
+    """browse(**context options) → a new page in a fresh context (its own cookies); a desk
+    computer's window unless told otherwise. Every context is closed after the test."""
+    contexts = []
+
+    def open_page(**options):
+        settings = {"viewport": {"width": 1280, "height": 900}, "locale": "zh-CN"}
+        context = chromium.new_context(accept_downloads=True, **(settings | options))
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def log_in(page, server: Server, username: str) -> None:
+    """Log in as a demo user, setting their own password at the first login as they must."""
+    page.goto(f"{server.url}/login")
+    page.fill("#username", username)
+    changed = username in server.changed
+    page.fill("#password", NEW_PASSWORD if changed else server.passwords[username])
+    page.get_by_role("button", name="登录").click()
+    page.wait_for_load_state()
+    if not changed:
+        assert "您用的是一次性密码" in page.locator("main").inner_text()
+        page.fill("#current", server.passwords[username])
+        page.fill("#new", NEW_PASSWORD)
+        page.fill("#confirm", NEW_PASSWORD)
+        page.get_by_role("button", name="保存新密码").click()
+        page.wait_for_load_state()
+        server.changed.add(username)
+    assert "/login" not in page.url and "/account/password" not in page.url, page.url
+
+
+@pytest.fixture
+def staff(browse, server):
+    """staff(username) → a page logged in as that demo user (admin, zhejiang, lishui, liandu)."""
+
+    def open_as(username: str):
+        page = browse()
+        log_in(page, server, username)
+        return page
+
+    return open_as
+
+
+def download(page, click) -> tuple[str, bytes]:
+    """Click what starts a download; (the file name the browser saves it as, its bytes)."""
+    with page.expect_download() as started:
+        click()
+    done = started.value
+    assert done.failure() is None, done.failure()
+    return done.suggested_filename, Path(done.path()).read_bytes()
