@@ -1,4 +1,5 @@
-# `make run` serves the demo on http://127.0.0.1:5000; `make test` lints and runs the tests.
+# `make run` serves the demo on http://127.0.0.1:5000; `make test` lints and runs the tests;
+# `make check` is the quick edit loop (SQLite only, no browser, no benchmark runs).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format bench venv clean
+.PHONY: run test check lint format bench venv clean
 
 venv: $(VENV)/.installed
 
@@ -31,6 +32,9 @@ format: venv
 
 test: lint
 	$(BIN)/pytest
+
+check: lint
+	TEST_DATABASE_URL= $(BIN)/pytest -q -m "not browser and not bench"
 
 bench: venv
 	$(BIN)/python bench/submit.py

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.bench
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:

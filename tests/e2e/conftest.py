@@ -36,13 +36,20 @@ NEW_PASSWORD = "e2e-Passwort-2026"
 #: What the logs of a request that failed on the server look like (Flask's and gunicorn's).
 SERVER_ERROR = re.compile(r"Traceback|Exception on |Error handling request")
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
-        reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does)",
-    ),
-]
+NO_CHROMIUM = pytest.mark.skip(
+    reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does)"
+)
+
+
+def pytest_collection_modifyitems(items):
+    """Every test in this folder drives Chromium (a conftest's ``pytestmark`` marks nothing)."""
+    here = Path(__file__).parent
+    missing = not (os.path.exists(CHROMIUM) or shutil.which("chromium"))
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.browser)
+            if missing:
+                item.add_marker(NO_CHROMIUM)
 
 
 @dataclass
