@@ -2,13 +2,15 @@
 
 import base64
 import secrets
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qr.symbol import ALPHANUMERIC
 from survey.db import now_utc
+from survey.responses.models import Response
 from survey.sites.models import Project, Site, SiteToken
 
 TOKEN_LENGTH = 10
@@ -108,6 +110,25 @@ def rotate_token(session: Session, site: Site) -> SiteToken:
         old.retired_at = now_utc()
     session.flush()  # the partial unique index allows one live token per site
     return issue_token(session, site)
+
+
+@dataclass(frozen=True)
+class SiteAnswers:
+    """How many answers a site has kept, and how many of them came from scanning its code."""
+
+    total: int
+    scanned: int
+
+
+def site_answers(session: Session, site_id: int) -> SiteAnswers:
+    """The site's answers from every channel, and those scanned from its posters."""
+    query = (
+        select(Response.channel, func.count())
+        .where(Response.site_id == site_id)
+        .group_by(Response.channel)
+    )
+    counts = dict(session.execute(query).all())
+    return SiteAnswers(sum(counts.values()), counts.get("qr", 0))
 
 
 def list_projects(session: Session) -> list[Project]:

@@ -45,7 +45,7 @@ from survey.sites.schemas import (
     project_change_schema,
     target_errors,
 )
-from survey.sites.services import list_sites, printed_url, rotate_token, survey_url
+from survey.sites.services import list_sites, printed_url, rotate_token, site_answers, survey_url
 
 bp = Blueprint("sites", __name__, url_prefix="/admin")
 
@@ -250,10 +250,24 @@ def project_posters(project_id, fmt):
     return _spooled(lambda f: write_png_zip(contents, f, size), name, "application/zip")
 
 
+@bp.get("/sites/<int:site_id>/rotate")
+@role_required(*SETUP_ROLES)
+def confirm_rotate(site_id):
+    """Ask before retiring a site's QR code: the posters already up stop working."""
+    site = _live_site(site_id)
+    return render_template(
+        "sites/rotate.html",
+        site=site,
+        link=survey_url(current_app.config["PUBLIC_BASE_URL"], site.token),
+        answers=site_answers(db.session, site.id),
+    )
+
+
 @bp.post("/sites/<int:site_id>/rotate")
 @role_required(*SETUP_ROLES)
 def rotate(site_id):
-    """Retire the site's QR code and issue a new one (its poster was stolen or moved)."""
+    """Retire the site's QR code and issue a new one (its poster was stolen or moved);
+    posted from the confirmation page."""
     site = _live_site(site_id)
     begin_write_locked(db.session, site)  # clicked twice: one rotation after the other
     retired = [t.token for t in site.tokens if t.is_live]
