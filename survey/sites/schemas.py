@@ -23,6 +23,33 @@ class PosterQuerySchema(Schema):
 poster_query_schema = PosterQuerySchema()
 
 
+class SiteListQuerySchema(Schema):
+    """``?county=<id>&q=<name or site code>&page=<n>`` of a project's site list; blanks are
+    "not given", other parameters are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    county = RowId(load_default=None, error_messages={"invalid": "请从列表中选择县（市、区）。"})
+    q = fields.String(
+        load_default="",
+        validate=validate.Length(max=100, error="搜索内容不超过 100 个字。"),
+    )
+    page = WholeNumber(
+        load_default=1,
+        validate=validate.Range(1, 1_000_000, error="页码应是正整数。"),
+        error_messages={"invalid": "页码应是正整数。"},
+    )
+
+    @pre_load
+    def blanks(self, data, **_kwargs):
+        trimmed = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return {k: v for k, v in trimmed.items() if v != ""}
+
+
+site_list_query_schema = SiteListQuerySchema()
+
+
 def _single_line(value: str) -> None:
     """Refuse line breaks and control characters in a one-line field (names, hotlines)."""
     readable_text(value)
