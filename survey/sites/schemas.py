@@ -9,7 +9,8 @@ from survey.sites.models import PROJECT_STATUSES, SITE_LEVELS
 
 
 class PosterQuerySchema(Schema):
-    """``?size=A5`` (default) or ``?size=A4``; other parameters (tracking tags) are ignored."""
+    """``?size=A5`` (default) or ``?size=A4``, and ``confirmed=1`` after the loopback
+    warning; other parameters (tracking tags) are ignored."""
 
     class Meta:
         unknown = EXCLUDE
@@ -18,6 +19,8 @@ class PosterQuerySchema(Schema):
         load_default="A5",
         validate=validate.OneOf(list(PAGE_SIZES), error="纸张只能是 A5 或 A4。"),
     )
+    #: The user was told the link is a loopback address and chose to download anyway.
+    confirmed = fields.Boolean(load_default=False)
 
 
 poster_query_schema = PosterQuerySchema()

@@ -1,6 +1,7 @@
 """Looking up sites by their link token, issuing tokens, and building survey links."""
 
 import base64
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -42,6 +43,20 @@ def normalize_token(token: str) -> str | None:
 def survey_url(base_url: str, token: str) -> str:
     """The short link to a site's form, as people read and type it."""
     return f"{base_url.rstrip('/')}/s/{token}"
+
+
+def is_loopback_url(base_url: str) -> bool:
+    """Whether links built on ``base_url`` lead only to the machine that opens them
+    (``localhost``, ``127.x.x.x``, ``::1``, ``0.0.0.0``): no resident's phone reaches them.
+    The default ``PUBLIC_BASE_URL`` is such an address."""
+    host = (urlsplit(base_url.strip()).hostname or "").rstrip(".")
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 def printed_url(base_url: str, token: str) -> str:

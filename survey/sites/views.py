@@ -46,17 +46,55 @@ from survey.sites.schemas import (
     site_list_query_schema,
     target_errors,
 )
-from survey.sites.services import printed_url, rotate_token, site_answers, site_page, survey_url
+from survey.sites.services import (
+    is_loopback_url,
+    printed_url,
+    rotate_token,
+    site_answers,
+    site_page,
+    survey_url,
+)
 from survey.sites.site_editing import project_counties
 
 bp = Blueprint("sites", __name__, url_prefix="/admin")
 
 
-def _size() -> str:
+def _poster_query() -> dict:
     try:
-        return poster_query_schema.load(request.args.to_dict())["size"]
+        return poster_query_schema.load(request.args.to_dict())
     except ValidationError:
         abort(400)
+
+
+def _size() -> str:
+    return _poster_query()["size"]
+
+
+@bp.app_context_processor
+def public_url_warning() -> dict:
+    """On the admin pages: the survey links' base when no resident can reach it (see
+    ``is_loopback_url``), for the banner saying how to set ``PUBLIC_BASE_URL``."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    if request.path.startswith(bp.url_prefix + "/") and is_loopback_url(base):
+        return {"public_url_warning": base}
+    return {}
+
+
+def _loopback_check(project_id: int):
+    """Before a QR code or poster carrying a loopback link is printed: the page that says
+    so, with the way on (the same download, confirmed) and back; None once confirmed or
+    when the link is public."""
+    base, query = current_app.config["PUBLIC_BASE_URL"], _poster_query()
+    if not is_loopback_url(base) or query["confirmed"]:
+        return None
+    size = {"size": query["size"]} if "size" in request.args else {}
+    go_on = url_for(request.endpoint, **request.view_args, **size, confirmed=1)
+    return render_template(
+        "sites/loopback_download.html",
+        base=base,
+        go_on=go_on,
+        back=url_for(".project", project_id=project_id),
+    )
 
 
 def _live_site(site_id: int) -> Site:
@@ -227,6 +265,8 @@ def edit_project(project_id):
 def qr_code(site_id, fmt):
     """The site's bare QR symbol."""
     site = _live_site(site_id)
+    if warning := _loopback_check(site.project_id):
+        return warning
     url = printed_url(current_app.config["PUBLIC_BASE_URL"], site.token)
     if fmt == "svg":
         return symbol.svg(url), 200, {"Content-Type": "image/svg+xml; charset=utf-8"}
@@ -238,6 +278,8 @@ def qr_code(site_id, fmt):
 def site_poster(site_id, fmt):
     """One site's poster, A5 or A4."""
     site, size = _live_site(site_id), _size()
+    if warning := _loopback_check(site.project_id):
+        return warning
     try:
         content = _content(site)
         data = poster.png_bytes(content, size) if fmt == "png" else poster.pdf_bytes(content, size)
@@ -254,6 +296,8 @@ def site_poster(site_id, fmt):
 def project_posters(project_id, fmt):
     """A project's posters for the print shop: one PDF (a site per page) or a ZIP of PNGs."""
     project, size = project_to_set_up(project_id), _size()
+    if warning := _loopback_check(project_id):
+        return warning
     config = current_app.config
     try:
         contents = print_batch(db.session, project_id, config["PUBLIC_BASE_URL"], config["HOTLINE"])
