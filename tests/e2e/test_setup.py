@@ -20,7 +20,9 @@ from tests.responses.test_browser import WECHAT_UA, expect
 
 #: Per user name and address: low enough that twelve logins from 127.0.0.1 would have been
 #: refused under the old per-address count, even split over gunicorn's two workers.
-SERVER_ENVIRONMENT = {"LOGIN_RATE_LIMIT": "4 per minute"}
+#: Forms are not cached: another worker's cached form of a rotated link would answer 200 for
+#: up to FORM_CACHE_SECONDS (as documented; a submission always checks the database).
+SERVER_ENVIRONMENT = {"LOGIN_RATE_LIMIT": "4 per minute", "FORM_CACHE_SECONDS": "0"}
 PROJECT = "2027年长者康养联合体"
 BANNER = "评价链接和二维码现在用的是本机地址"
 #: A site list: 130 rows over 莲都区 and 青田县; line 9 names an unknown county and line 22
