@@ -118,3 +118,19 @@ def test_a_city_user_pages_their_own_project_only(app, world):
     assert "共 120 个点位" in _page(lishui, world, "?page=2")
     wenzhou = staff_client(app, "wenzhou")
     assert wenzhou.get(f"/admin/projects/{world.project_id}?page=2").status_code == 404
+
+
+def test_a_project_of_2001_sites_gives_a_small_page(app, make_site, make_user):
+    """The issue's case: 2,001 sites made a 2.4 MB page; a page of 50 stays small."""
+    world = make_world(app, make_site, make_user)
+    with app.app_context():
+        for i in range(1999):
+            site = Site(
+                project_id=world.project_id, region_id=world.counties["莲都区"], name=f"点位{i:04}"
+            )
+            db.session.add(site)
+            issue_token(db.session, site)
+        db.session.commit()
+    page = _page(staff_client(app, "admin"), world)
+    assert "共 2001 个点位，第 1 / 41 页" in page and _rows(page) == 50
+    assert len(page.encode()) < 150_000
