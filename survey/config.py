@@ -23,8 +23,12 @@ PERMANENT_SESSION_LIFETIME = int(os.environ.get("STAFF_IDLE_MINUTES", "30")) * 6
 REDIS_URL = os.environ.get("REDIS_URL", "")
 RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
 RATELIMIT_SWALLOW_ERRORS = True
-#: Login attempts allowed per client address.
+#: Login attempts allowed for one user name from one client address (before issue 13 this
+#: counted every attempt from the address, which locked out an office behind one NAT).
 LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+#: Login attempts allowed from one client address, whatever the user names: looser, since a
+#: whole office may share the address.
+LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "60 per minute")
 #: A second answer from the same phone for the same site within this many hours
 #: replaces the first one instead of counting twice.
 DEVICE_WINDOW_HOURS = float(os.environ.get("DEVICE_WINDOW_HOURS", "12"))

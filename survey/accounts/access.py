@@ -22,9 +22,20 @@ login_manager.login_message_category = "info"
 csrf = CSRFProtect()
 
 
-def limit_logins(app) -> Limiter:
-    """Limit login attempts per client address to ``LOGIN_RATE_LIMIT``.
+def _login_name_and_address() -> str:
+    """The rate-limit key of a login attempt: the client address and the user name typed,
+    trimmed and case-folded (so ``Admin`` and ``admin`` count together)."""
+    name = (request.form.get("username") or "").strip().casefold()[:150]
+    return f"{get_remote_address()}|{name}"
 
+
+def limit_logins(app) -> Limiter:
+    """Limit login attempts per user name from one address to ``LOGIN_RATE_LIMIT``, and all
+    attempts from one address to the looser ``LOGIN_ADDRESS_RATE_LIMIT``.
+
+    A whole office behind one NAT shares an address, so a per-address count alone locked
+    colleagues out of each other's logins; guessing one user's password is bounded by the
+    per-name count (and the account lockout), spraying many names by the per-address one.
     Behind a proxy, TRUSTED_PROXIES makes the address the real client's. Counts are shared
     through Redis when REDIS_URL is set, so every process counts together; if Redis is down,
     each process falls back to its memory and logs a warning, and logins keep working. One
@@ -32,8 +43,15 @@ def limit_logins(app) -> Limiter:
     """
     limiter = Limiter(key_func=get_remote_address, app=app)
     login = app.view_functions["accounts.login"]
-    limit = limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
-    app.view_functions["accounts.login"] = limit(login)
+    per_name = limiter.limit(
+        lambda: current_app.config["LOGIN_RATE_LIMIT"],
+        key_func=_login_name_and_address,
+        methods=["POST"],
+    )
+    per_address = limiter.limit(
+        lambda: current_app.config["LOGIN_ADDRESS_RATE_LIMIT"], methods=["POST"]
+    )
+    app.view_functions["accounts.login"] = per_address(per_name(login))
     return limiter
 
 

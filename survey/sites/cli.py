@@ -11,7 +11,7 @@ from qr.poster import PAGE_SIZES, write_pdf
 from survey.db import db
 from survey.sites.models import Project
 from survey.sites.posters import print_batch, rendered_pngs
-from survey.sites.services import list_sites, survey_url
+from survey.sites.services import is_loopback_url, list_sites, survey_url
 
 
 def _cell(text: str) -> str:
@@ -53,6 +53,12 @@ def posters_command(project_id, out_dir, fmt, size):
     if project is None:
         raise click.ClickException(f"没有编号为 {project_id} 的项目。")
     config = current_app.config
+    if is_loopback_url(config["PUBLIC_BASE_URL"]):
+        click.echo(
+            f"注意：PUBLIC_BASE_URL 是本机地址 {config['PUBLIC_BASE_URL']}，"
+            "群众的手机扫码打不开，这些海报不要张贴。",
+            err=True,
+        )
     try:
         contents = print_batch(db.session, project_id, config["PUBLIC_BASE_URL"], config["HOTLINE"])
         db.session.close()  # the rendering below needs no database

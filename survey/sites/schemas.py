@@ -9,7 +9,8 @@ from survey.sites.models import PROJECT_STATUSES, SITE_LEVELS
 
 
 class PosterQuerySchema(Schema):
-    """``?size=A5`` (default) or ``?size=A4``; other parameters (tracking tags) are ignored."""
+    """``?size=A5`` (default) or ``?size=A4``, and ``confirmed=1`` after the loopback
+    warning; other parameters (tracking tags) are ignored."""
 
     class Meta:
         unknown = EXCLUDE
@@ -18,9 +19,38 @@ class PosterQuerySchema(Schema):
         load_default="A5",
         validate=validate.OneOf(list(PAGE_SIZES), error="纸张只能是 A5 或 A4。"),
     )
+    #: The user was told the link is a loopback address and chose to download anyway.
+    confirmed = fields.Boolean(load_default=False)
 
 
 poster_query_schema = PosterQuerySchema()
+
+
+class SiteListQuerySchema(Schema):
+    """``?county=<id>&q=<name or site code>&page=<n>`` of a project's site list; blanks are
+    "not given", other parameters are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    county = RowId(load_default=None, error_messages={"invalid": "请从列表中选择县（市、区）。"})
+    q = fields.String(
+        load_default="",
+        validate=validate.Length(max=100, error="搜索内容不超过 100 个字。"),
+    )
+    page = WholeNumber(
+        load_default=1,
+        validate=validate.Range(1, 1_000_000, error="页码应是正整数。"),
+        error_messages={"invalid": "页码应是正整数。"},
+    )
+
+    @pre_load
+    def blanks(self, data, **_kwargs):
+        trimmed = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return {k: v for k, v in trimmed.items() if v != ""}
+
+
+site_list_query_schema = SiteListQuerySchema()
 
 
 def _single_line(value: str) -> None:

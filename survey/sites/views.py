@@ -43,18 +43,58 @@ from survey.sites.schemas import (
     new_project_schema,
     poster_query_schema,
     project_change_schema,
+    site_list_query_schema,
     target_errors,
 )
-from survey.sites.services import list_sites, printed_url, rotate_token, survey_url
+from survey.sites.services import (
+    is_loopback_url,
+    printed_url,
+    rotate_token,
+    site_answers,
+    site_page,
+    survey_url,
+)
+from survey.sites.site_editing import project_counties
 
 bp = Blueprint("sites", __name__, url_prefix="/admin")
 
 
-def _size() -> str:
+def _poster_query() -> dict:
     try:
-        return poster_query_schema.load(request.args.to_dict())["size"]
+        return poster_query_schema.load(request.args.to_dict())
     except ValidationError:
         abort(400)
+
+
+def _size() -> str:
+    return _poster_query()["size"]
+
+
+@bp.app_context_processor
+def public_url_warning() -> dict:
+    """On the admin pages: the survey links' base when no resident can reach it (see
+    ``is_loopback_url``), for the banner saying how to set ``PUBLIC_BASE_URL``."""
+    base = current_app.config["PUBLIC_BASE_URL"]
+    if request.path.startswith(bp.url_prefix + "/") and is_loopback_url(base):
+        return {"public_url_warning": base}
+    return {}
+
+
+def _loopback_check(project_id: int):
+    """Before a QR code or poster carrying a loopback link is printed: the page that says
+    so, with the way on (the same download, confirmed) and back; None once confirmed or
+    when the link is public."""
+    base, query = current_app.config["PUBLIC_BASE_URL"], _poster_query()
+    if not is_loopback_url(base) or query["confirmed"]:
+        return None
+    size = {"size": query["size"]} if "size" in request.args else {}
+    go_on = url_for(request.endpoint, **request.view_args, **size, confirmed=1)
+    return render_template(
+        "sites/loopback_download.html",
+        base=base,
+        go_on=go_on,
+        back=url_for(".project", project_id=project_id),
+    )
 
 
 def _live_site(site_id: int) -> Site:
@@ -92,22 +132,39 @@ def projects():
     return render_template("sites/projects.html", projects=found)
 
 
+def _site_list_query() -> tuple[dict, dict]:
+    """The site list's filters and page from the URL, and what was wrong with them (a bad
+    value is dropped and named beside the filters, the rest still apply)."""
+    try:
+        return site_list_query_schema.load(request.args.to_dict()), {}
+    except ValidationError as err:
+        return site_list_query_schema.load(err.valid_data), err.messages
+
+
 @bp.get("/projects/<int:project_id>")
 @role_required(*SETUP_ROLES)
 def project(project_id):
-    """A project's settings, and its sites with their links and downloads."""
+    """A project's settings, and a page of its sites with their links and downloads,
+    filtered by county and searched by name or site code."""
     project = project_to_set_up(project_id)
+    query, problems = _site_list_query()
+    listing = site_page(
+        db.session, project_id, county_id=query["county"], search=query["q"], page=query["page"]
+    )
     base = current_app.config["PUBLIC_BASE_URL"]
-    rows = [
-        (site, survey_url(base, site.token) if site.token else "")
-        for site in list_sites(db.session, project_id)
-    ]
+    rows = [(site, survey_url(base, site.token) if site.token else "") for site in listing.sites]
+    filters = {key: query[key] for key in ("county", "q") if query[key]}
     return render_template(
         "sites/project.html",
         project=project,
         rows=rows,
+        listing=listing,
+        filters=filters,
+        problems=[message for messages in problems.values() for message in messages],
+        counties=project_counties(db.session, project, user_scope()),
+        page_url=lambda number: url_for(".project", project_id=project_id, page=number, **filters),
         default_hotline=current_app.config["HOTLINE"],
-    )
+    ), (400 if problems else 200)
 
 
 # -- creating and editing projects ------------------------------------------------------
@@ -208,6 +265,8 @@ def edit_project(project_id):
 def qr_code(site_id, fmt):
     """The site's bare QR symbol."""
     site = _live_site(site_id)
+    if warning := _loopback_check(site.project_id):
+        return warning
     url = printed_url(current_app.config["PUBLIC_BASE_URL"], site.token)
     if fmt == "svg":
         return symbol.svg(url), 200, {"Content-Type": "image/svg+xml; charset=utf-8"}
@@ -219,6 +278,8 @@ def qr_code(site_id, fmt):
 def site_poster(site_id, fmt):
     """One site's poster, A5 or A4."""
     site, size = _live_site(site_id), _size()
+    if warning := _loopback_check(site.project_id):
+        return warning
     try:
         content = _content(site)
         data = poster.png_bytes(content, size) if fmt == "png" else poster.pdf_bytes(content, size)
@@ -235,6 +296,8 @@ def site_poster(site_id, fmt):
 def project_posters(project_id, fmt):
     """A project's posters for the print shop: one PDF (a site per page) or a ZIP of PNGs."""
     project, size = project_to_set_up(project_id), _size()
+    if warning := _loopback_check(project_id):
+        return warning
     config = current_app.config
     try:
         contents = print_batch(db.session, project_id, config["PUBLIC_BASE_URL"], config["HOTLINE"])
@@ -250,10 +313,24 @@ def project_posters(project_id, fmt):
     return _spooled(lambda f: write_png_zip(contents, f, size), name, "application/zip")
 
 
+@bp.get("/sites/<int:site_id>/rotate")
+@role_required(*SETUP_ROLES)
+def confirm_rotate(site_id):
+    """Ask before retiring a site's QR code: the posters already up stop working."""
+    site = _live_site(site_id)
+    return render_template(
+        "sites/rotate.html",
+        site=site,
+        link=survey_url(current_app.config["PUBLIC_BASE_URL"], site.token),
+        answers=site_answers(db.session, site.id),
+    )
+
+
 @bp.post("/sites/<int:site_id>/rotate")
 @role_required(*SETUP_ROLES)
 def rotate(site_id):
-    """Retire the site's QR code and issue a new one (its poster was stolen or moved)."""
+    """Retire the site's QR code and issue a new one (its poster was stolen or moved);
+    posted from the confirmation page."""
     site = _live_site(site_id)
     begin_write_locked(db.session, site)  # clicked twice: one rotation after the other
     retired = [t.token for t in site.tokens if t.is_live]

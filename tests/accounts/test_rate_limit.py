@@ -1,4 +1,5 @@
-"""Login rate limits per client address: in memory, shared through Redis, and Redis down."""
+"""Login rate limits per user name and address and per address: in memory, shared through
+Redis, and Redis down."""
 
 import logging
 import socket
@@ -28,12 +29,51 @@ def make_app(database_url):
             db.engine.dispose()
 
 
-def test_too_many_logins_from_one_address_answer_429_in_chinese(make_app, make_user):
+def test_too_many_logins_for_one_name_from_one_address_answer_429_in_chinese(make_app, make_user):
     make_user()
     client = make_app().test_client()
     statuses = [_login(client, "admin", "wrong password!").status_code for _ in range(4)]
     assert statuses == [400, 400, 400, 429]
     assert "访问太频繁" in _login(client, "admin", "wrong password!").get_data(as_text=True)
+
+
+def test_an_office_behind_one_address_logs_in_twenty_users(make_app, make_user):
+    """Twenty colleagues behind one NAT all log in, although each name may try only three
+    times a minute; before, the fourth login from the address was refused."""
+    passwords = {f"staff{i:02}": make_user(f"staff{i:02}") for i in range(20)}
+    app = make_app()
+    for username, password in passwords.items():
+        assert _login(app.test_client(), username, password).status_code == 302, username
+
+
+def test_a_hammered_name_is_limited_but_others_from_the_address_are_not(make_app, make_user):
+    password = make_user("colleague")
+    client = make_app().test_client()
+    for _ in range(3):
+        assert _login(client, "admin", "wrong password!").status_code == 400
+    # Case and spaces do not make another name.
+    assert _login(client, " ADMIN ", "wrong password!").status_code == 429
+    assert _login(client, "colleague", password).status_code == 302
+
+
+def test_the_address_bound_still_holds_across_names(make_app):
+    app = make_app(LOGIN_ADDRESS_RATE_LIMIT="5 per minute")
+    statuses = [
+        _login(app.test_client(), f"nobody{i}", "wrong password!").status_code for i in range(6)
+    ]
+    assert statuses == [400] * 5 + [429]
+
+
+def test_the_address_bound_is_counted_per_address(make_app):
+    app = make_app(LOGIN_ADDRESS_RATE_LIMIT="2 per minute")
+
+    def attempt(address, name):
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = address
+        return _login(client, name, "wrong password!").status_code
+
+    assert [attempt("10.0.0.1", f"x{i}") for i in range(3)] == [400, 400, 429]
+    assert attempt("10.0.0.2", "x0") == 400
 
 
 def _redis_answers() -> bool:

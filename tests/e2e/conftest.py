@@ -108,6 +108,7 @@ def _environment(database_url: str, base: str) -> dict:
         "CALLING_HOURS": "00:00-23:59",
         # Every login comes from 127.0.0.1: a module logs in more often than an office does.
         "LOGIN_RATE_LIMIT": "1000 per minute",
+        "LOGIN_ADDRESS_RATE_LIMIT": "1000 per minute",
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -142,12 +143,13 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(request, tmp_path_factory):
-    """A migrated database with the demo data, served by gunicorn (2 workers)."""
+    """A migrated database with the demo data, served by gunicorn (2 workers); a module's
+    ``SERVER_ENVIRONMENT`` dict adds to or overrides the server's environment."""
     tmp = tmp_path_factory.mktemp("e2e")
     database_url = _database(request.param, tmp)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    env = _environment(database_url, url)
+    env = _environment(database_url, url) | getattr(request.module, "SERVER_ENVIRONMENT", {})
     _flask(env, "db", "upgrade")
     printed = _flask(env, "demo-data")
     passwords = dict(re.findall(r" (\w+)(?:（[^）]*）)?，一次性密码：(\S+)", printed))

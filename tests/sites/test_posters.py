@@ -6,7 +6,8 @@ import zipfile
 import pytest
 from PIL import Image
 
-from survey.db import db
+from survey.accounts.models import AuditEntry
+from survey.db import db, now_utc
 from survey.responses.models import Response
 from survey.sites.models import Project, Site
 from tests.conftest import csrf_of
@@ -140,6 +141,42 @@ def test_rotating_retires_the_old_link_and_keeps_the_answers(app, admin, make_si
     assert count(Response, site_id=site.id) == 1
     answer(app.test_client(use_cookies=False), new_token, overall="4")  # another resident
     assert count(Response, site_id=site.id) == 2
+
+
+def test_rotating_asks_first_with_the_posters_at_stake_and_the_answers_kept(
+    app, admin, make_site, count
+):
+    site = make_site()
+    answer(admin, site.token, overall="5")
+    answer(app.test_client(use_cookies=False), site.token, overall="4")
+    project_page = admin.get(f"/admin/projects/{site.project_id}").get_data(as_text=True)
+    # The list offers the question, not a button that retires the poster at once.
+    assert f'href="/admin/sites/{site.id}/rotate"' in project_page
+    assert f'action="/admin/sites/{site.id}/rotate"' not in project_page
+
+    confirm = admin.get(f"/admin/sites/{site.id}/rotate")
+    text = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200
+    assert "已经印好、贴出的海报立即失效" in text and site.token in text
+    assert "已收到 <strong>2</strong> 条评价（其中扫码 2 条）" in text
+    assert f'href="/admin/projects/{site.project_id}"' in text  # cancelling: back, nothing done
+    assert admin.get(f"/s/{site.token}").status_code == 200  # looking changed nothing
+    assert count(AuditEntry, action="token_rotated") == 0
+
+    reply = admin.post(f"/admin/sites/{site.id}/rotate", data={"csrf_token": csrf_of(confirm.data)})
+    assert reply.status_code == 302
+    assert admin.get(f"/s/{site.token}").status_code == 410
+    assert count(AuditEntry, action="token_rotated") == 1
+    assert count(Response, site_id=site.id) == 2
+
+
+def test_the_rotation_page_is_only_for_live_sites_in_scope(app, admin, make_site):
+    site = make_site()
+    assert admin.get("/admin/sites/999999/rotate").status_code == 404
+    with app.app_context():
+        db.session.get(Site, site.id).tokens[0].retired_at = now_utc()
+        db.session.commit()
+    assert admin.get(f"/admin/sites/{site.id}/rotate").status_code == 404
 
 
 def test_posters_command_writes_a_pdf_or_pngs(runner, make_site, tmp_path):
