@@ -8,6 +8,7 @@ from marshmallow import (
     ValidationError,
     fields,
     post_load,
+    pre_load,
     validate,
     validates_schema,
 )
@@ -39,6 +40,12 @@ class FilterSchema(Schema):
         load_default=None,
         validate=validate.OneOf(list(CHANNELS), error="渠道只能是扫码、电话抽查或现场暗访。"),
     )
+
+    @pre_load
+    def drop_empty(self, data, **_kwargs):
+        """A browser sends every field of the filter form, the empty ones as ``from=``: an
+        empty field is a filter not given."""
+        return {key: value for key, value in data.items() if value != ""}
 
     @validates_schema
     def ordered(self, data, **_kwargs):

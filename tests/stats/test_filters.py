@@ -29,6 +29,19 @@ def _beside(page: str, field: str) -> str:
     return unescape(found.group(1))
 
 
+def test_the_empty_fields_a_browser_sends_are_filters_not_given(staff, world, answers):
+    answers(world.liandu, {5: 10})
+    client = staff("lishui")
+    for url in (
+        f"/dashboard/projects/{world.project_id}",
+        f"/api/v1/projects/{world.project_id}/stats",
+    ):
+        reply = client.get(f"{url}?from=&to=&county=&channel=&group=county")
+        assert reply.status_code == 200, url
+    page = client.get(f"/dashboard/projects/{world.project_id}?from=&to=2026-11-30&channel=")
+    assert "100.0%" in page.get_data(as_text=True)
+
+
 def test_a_reversed_date_range_says_which_field_and_keeps_the_filter(app, staff, world):
     county = _county_id(app, world)
     query = f"from=2026-11-30&to=2026-11-01&county={county}&channel=phone"
