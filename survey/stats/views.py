@@ -30,11 +30,12 @@ def _scope():
     return scope_of(db.session, current_user._get_current_object())
 
 
-def _filters(schema=filter_schema) -> summaries.Filters:
-    """The filters in the URL; 404 for a county outside the scope. A filter that does not
-    hold raises ValidationError, which ``invalid_filters`` answers."""
-    values = schema.load(request.args.to_dict())
-    values.pop("group", None)
+def _filters(values: dict | None = None) -> summaries.Filters:
+    """The filters in the URL (or ``values`` loaded from it); 404 for a county outside the
+    scope. A filter that does not hold raises ValidationError, which ``invalid_filters``
+    answers."""
+    if values is None:
+        values = filter_schema.load(request.args.to_dict())
     filters = summaries.Filters(**values)
     if filters.county_id:
         _scope().require(filters.county_id)
@@ -220,8 +221,9 @@ def summary_export(project_id, fmt):
     """The per-county or per-site summary, for Excel."""
     scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
-    filters = _filters(stats_query_schema)
-    group = request.args.get("group", "county")
+    query = stats_query_schema.load(request.args.to_dict())
+    group = query.pop("group")
+    filters = _filters(query)
     query = summaries.by_county if group == "county" else summaries.by_site
     rows = exports.summary_rows(query(db.session, scope, project, filters), group)
     reply = exports.send(rows, f"{project.name}-满意度汇总-{group}", fmt)
@@ -232,7 +234,7 @@ def summary_export(project_id, fmt):
 @bp.get("/projects/<int:project_id>/responses.<any(csv, xlsx):fmt>")
 @role_required(*READERS)
 def responses_export(project_id, fmt):
-    """Every response of the project in scope, streamed (no personal data)."""
+    """Every response of the project in scope, read in batches (no personal data)."""
     scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
     filters = _filters()
