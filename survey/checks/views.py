@@ -368,10 +368,11 @@ def batch_export(batch_id):
     batch = _batch(batch_id)
     tasks = calls.batch_tasks(db.session, batch)
     rows = calls.export_rows(tasks, _cipher(), _hours())
-    begin_write(db.session)
+    reply = exports.send(rows, f"电话抽查-批次{batch.id}", "csv")
+    begin_write(db.session)  # recorded only once the file is made
     _audit("exported", f"电话抽查批次 {batch.id} 的任务清单（{len(tasks)} 行）")
     db.session.commit()
-    return exports.send(rows, f"电话抽查-批次{batch.id}", "csv")
+    return reply
 
 
 # -- calls -----------------------------------------------------------------------------

@@ -271,7 +271,9 @@ def import_cancel(import_id):
 def export_sites(project_id, fmt):
     """The project's sites with their status, token and survey link, for Excel."""
     project = project_to_set_up(project_id)
-    begin_write(db.session)
+    rows = site_import.export_rows(db.session, project, current_app.config["PUBLIC_BASE_URL"])
+    reply = exports.send(rows, f"{project.name}-点位清单", fmt)
+    begin_write(db.session)  # recorded only once the file is made
     record(
         db.session,
         "exported",
@@ -280,5 +282,4 @@ def export_sites(project_id, fmt):
         ip=client_ip(),
     )
     db.session.commit()
-    rows = site_import.export_rows(db.session, project, current_app.config["PUBLIC_BASE_URL"])
-    return exports.send(rows, f"{project.name}-点位清单", fmt)
+    return reply

@@ -1,17 +1,21 @@
-"""Spreadsheet exports: CSV (UTF-8 with BOM, so Excel shows Chinese) and XLSX, streamed.
+"""Spreadsheet exports: CSV (UTF-8 with BOM, so Excel shows Chinese) and XLSX, and the one
+way every download is sent.
 
 No personal data leaves: responses carry no names or numbers, and device ids are left out.
-Text that a spreadsheet would run as a formula is neutralised.
+Text that a spreadsheet would run as a formula is neutralised. Rates travel as ``Percent``
+and times as ``datetime``: XLSX gets numbers with a number format (Excel sorts and charts
+them), CSV the text Excel reads back as the same numbers (``95.6%``).
 """
 
 import csv
 import io
 import tempfile
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 
-from flask import Response as HttpResponse
-from flask import send_file, stream_with_context
+from flask import send_file
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,6 +28,15 @@ from survey.stats.rollups import ZONE
 from survey.stats.summaries import CHANNELS, Filters, Summary
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PERCENT_FORMAT = "0.0%"
+TIME_FORMAT = "yyyy-mm-dd hh:mm"
+#: Shown instead of a rate below ``metrics.MIN_SAMPLE`` answers (the n beside it says why).
+TOO_FEW = "样本不足"
+
+
+class Percent(float):
+    """A share (0–1) that a spreadsheet shows as a percentage."""
 
 
 def safe(value):
@@ -33,8 +46,8 @@ def safe(value):
     return value
 
 
-def _percent(rate) -> str:
-    return "样本不足" if rate.value is None else f"{rate.value * 100:.1f}%"
+def _percent(value: float | None):
+    return TOO_FEW if value is None else Percent(value)
 
 
 def summary_rows(rows: list[Summary], group: str) -> Iterator[list]:
@@ -42,24 +55,19 @@ def summary_rows(rows: list[Summary], group: str) -> Iterator[list]:
     header = ["县（市、区）" if group == "county" else "点位"]
     if group == "site":
         header.append("县（市、区）")
-    header += ["满意率", "95%区间", "平均分", "有效回答"]
+    header += ["满意率", "95%区间下限", "95%区间上限", "平均分", "有效回答"]
     for label in CHANNELS.values():
         header += [f"{label}满意率", f"{label}回答"]
     header += ["家属代答", "自评与抽查差异显著"]
     yield header
     for row in rows:
         combined = row.combined
-        interval = (
-            f"{combined.interval[0] * 100:.1f}%–{combined.interval[1] * 100:.1f}%"
-            if combined.interval
-            else ""
-        )
         cells = [row.name] + ([row.parent] if group == "site" else [])
-        cells += [_percent(combined), interval]
+        cells += [_percent(combined.value), _percent(combined.low), _percent(combined.high)]
         cells += [round(combined.mean_score, 1) if combined.mean_score is not None else ""]
         cells += [combined.n]
         for channel in CHANNELS:
-            cells += [_percent(row.channels[channel]), row.channels[channel].n]
+            cells += [_percent(row.channels[channel].value), row.channels[channel].n]
         cells += [row.proxy, "是" if row.discrepancy else ""]
         yield cells
 
@@ -92,7 +100,7 @@ def response_rows(
         answers = answers_by_response(session, [row.id for row in batch])
         for response_id, at, county, site, channel, overall, proxy, comment in batch:
             yield [
-                f"{at.astimezone(ZONE):%Y-%m-%d %H:%M}",
+                at.astimezone(ZONE).replace(tzinfo=None),
                 county,
                 site,
                 CHANNELS[channel],
@@ -104,43 +112,70 @@ def response_rows(
             ]
 
 
-def _csv_chunks(rows: Iterable[list]) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    yield "\ufeff".encode()
+def _csv_text(cell):
+    if isinstance(cell, Percent):
+        return f"{cell * 100:.1f}%"
+    if isinstance(cell, datetime):
+        return f"{cell:%Y-%m-%d %H:%M}"
+    return safe(cell)
+
+
+def _write_csv(rows: Iterable[list], file) -> None:
+    text = io.TextIOWrapper(file, encoding="utf-8-sig", newline="")
+    writer = csv.writer(text)
     for row in rows:
-        writer.writerow([safe(cell) for cell in row])
-        if buffer.tell() > 64 * 1024:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
+        writer.writerow([_csv_text(cell) for cell in row])
+    text.flush()
+    text.detach()  # the file stays open for sending
+
+
+def _xlsx_cell(sheet, cell):
+    if isinstance(cell, Percent | datetime):
+        typed = WriteOnlyCell(sheet, value=float(cell) if isinstance(cell, Percent) else cell)
+        typed.number_format = PERCENT_FORMAT if isinstance(cell, Percent) else TIME_FORMAT
+        return typed
+    return safe(cell)
+
+
+def _write_xlsx(rows: Iterable[list], file) -> None:
+    book = Workbook(write_only=True)  # row by row, never the whole sheet in memory
+    sheet = book.create_sheet("数据")
+    try:
+        for row in rows:
+            sheet.append([_xlsx_cell(sheet, cell) for cell in row])
+    except BaseException:
+        sheet.close()  # ends openpyxl's row writer, a generator left open otherwise
+        raise
+    book.save(file)
+
+
+def download(file, filename: str, mimetype: str):
+    """Send ``file`` (binary, at its start) as an attachment named ``filename``.
+
+    Every download goes through here: Werkzeug's ``send_file`` writes Content-Disposition in
+    the RFC 6266 form, an ASCII ``filename=`` fallback and ``filename*=UTF-8''…``. A raw
+    Chinese name is not latin-1, which gunicorn refuses with a 500 (and the development
+    server hangs on).
+    """
+    name = " ".join(filename.split()).replace("/", "_").replace("\\", "_")
+    return send_file(file, mimetype=mimetype, as_attachment=True, download_name=name)
 
 
 def send(rows: Iterable[list], name: str, fmt: str):
-    """Send rows as CSV (streamed as they are read) or XLSX (written row by row to a
-    temporary file by openpyxl's write-only mode, then sent)."""
-    filename = " ".join(name.split()).replace("/", "_")
-    if fmt == "csv":
-        reply = HttpResponse(stream_with_context(_csv_chunks(rows)), mimetype="text/csv")
-        reply.headers.set("Content-Disposition", "attachment", filename=f"{filename}.csv")
-        return reply
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("数据")
-    for row in rows:
-        sheet.append([safe(cell) for cell in row])
+    """The reply with ``rows`` as ``name``.csv or .xlsx, written whole to a temporary file
+    first: a failure while reading is a 500, never a 200 with a cut-off file, so whoever
+    records the export after this returns records only files that were made."""
     spool = tempfile.TemporaryFile()
-    book.save(spool)
+    try:
+        (_write_csv if fmt == "csv" else _write_xlsx)(rows, spool)
+    except BaseException:
+        spool.close()
+        raise
     spool.seek(0)
-    mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return send_file(spool, mimetype=mimetype, as_attachment=True, download_name=f"{filename}.xlsx")
+    mimetype = "text/csv" if fmt == "csv" else XLSX_MIMETYPE
+    return download(spool, f"{name}.{fmt}", mimetype)
 
 
 def send_pdf(data: bytes, name: str):
-    filename = " ".join(name.split()).replace("/", "_")
-    return send_file(
-        io.BytesIO(data),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"{filename}.pdf",
-    )
+    """The reply with the PDF ``data`` as ``name``.pdf."""
+    return download(io.BytesIO(data), f"{name}.pdf", "application/pdf")

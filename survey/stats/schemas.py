@@ -1,40 +1,84 @@
 """Dashboard filters as they travel in URLs, and the stats API's query and answer."""
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from datetime import date
+
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from survey.stats.summaries import CHANNELS
 
 
 class FilterSchema(Schema):
-    """``?from=2026-01-01&to=2026-06-30&county=3&channel=qr``; every field optional."""
+    """``?from=2026-01-01&to=2026-06-30&county=3&channel=qr``; every field optional. Each
+    error is keyed by the field it is about, in the words shown beside that field."""
 
     class Meta:
         unknown = EXCLUDE
 
     date_from = fields.Date(
-        data_key="from", load_default=None, error_messages={"invalid": "开始日期的格式不对。"}
+        data_key="from",
+        load_default=None,
+        error_messages={"invalid": "开始日期的格式不对，应为 2026-01-31 这样的日期。"},
     )
     date_to = fields.Date(
-        data_key="to", load_default=None, error_messages={"invalid": "结束日期的格式不对。"}
+        data_key="to",
+        load_default=None,
+        error_messages={"invalid": "结束日期的格式不对，应为 2026-01-31 这样的日期。"},
     )
     county_id = fields.Integer(
-        data_key="county", load_default=None, error_messages={"invalid": "县（市、区）不对。"}
+        data_key="county", load_default=None, error_messages={"invalid": "没有这个县（市、区）。"}
     )
     channel = fields.String(
         load_default=None,
-        validate=validate.OneOf(list(CHANNELS), error="渠道只能是 qr、phone 或 visit。"),
+        validate=validate.OneOf(list(CHANNELS), error="渠道只能是扫码、电话抽查或现场暗访。"),
     )
+
+    @pre_load
+    def drop_empty(self, data, **_kwargs):
+        """A browser sends every field of the filter form, the empty ones as ``from=``: an
+        empty field is a filter not given."""
+        return {key: value for key, value in data.items() if value != ""}
 
     @validates_schema
     def ordered(self, data, **_kwargs):
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise ValidationError("开始日期不能晚于结束日期。", "from")
+            raise ValidationError("结束日期不能早于开始日期。", "to")
+
+
+class MonthSchema(Schema):
+    """``?month=2026-11`` of the monthly report (default: the current month)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    month = fields.String(
+        load_default=None,
+        validate=validate.Regexp(
+            r"^\d{4}-(0[1-9]|1[0-2])$", error="月份的格式不对，应为 2026-11 这样的年月。"
+        ),
+    )
+
+    @post_load
+    def first_day(self, data, **_kwargs):
+        """``{"month": date of its first day}``, or None when not given."""
+        month = data["month"]
+        return {"month": date.fromisoformat(f"{month}-01") if month else None}
 
 
 class StatsQuerySchema(FilterSchema):
     group = fields.String(
         load_default="county",
-        validate=validate.OneOf(["county", "site"], error="group 只能是 county 或 site。"),
+        validate=validate.OneOf(
+            ["county", "site"], error="group 只能是 county（按县汇总）或 site（按点位汇总）。"
+        ),
         metadata={"description": "按县（county）或按点位（site）汇总"},
     )
 
@@ -72,3 +116,5 @@ class StatsSchema(Schema):
 
 
 filter_schema = FilterSchema()
+month_schema = MonthSchema()
+stats_query_schema = StatsQuerySchema()

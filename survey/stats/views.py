@@ -5,7 +5,7 @@ Every page goes through the reader's Scope: a county user sees their county only
 
 from datetime import date
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import func, select
@@ -19,7 +19,7 @@ from survey.responses.models import SATISFACTION_LEVELS
 from survey.sites.models import Region, Site
 from survey.stats import charts, exports, feeds, reports, summaries
 from survey.stats.rollups import local_day
-from survey.stats.schemas import filter_schema
+from survey.stats.schemas import filter_schema, month_schema, stats_query_schema
 
 bp = Blueprint("stats", __name__, url_prefix="/dashboard")
 READERS = ("city", "county")
@@ -30,15 +30,49 @@ def _scope():
     return scope_of(db.session, current_user._get_current_object())
 
 
-def _filters() -> summaries.Filters:
-    """The filters in the URL; 400 when malformed, 404 for a county outside the scope."""
-    try:
-        filters = summaries.Filters(**filter_schema.load(request.args.to_dict()))
-    except ValidationError:
-        abort(400)
+def _filters(values: dict | None = None) -> summaries.Filters:
+    """The filters in the URL (or ``values`` loaded from it); 404 for a county outside the
+    scope. A filter that does not hold raises ValidationError, which ``invalid_filters``
+    answers."""
+    if values is None:
+        values = filter_schema.load(request.args.to_dict())
+    filters = summaries.Filters(**values)
     if filters.county_id:
         _scope().require(filters.county_id)
     return filters
+
+
+@bp.errorhandler(ValidationError)
+def invalid_filters(err: ValidationError):
+    """The filter form again with each reason beside its field and every value as typed,
+    answered 422 (a reversed date range, a date that is not one, an unknown channel)."""
+    errors = {field: messages[0] for field, messages in err.messages.items()}
+    month = request.endpoint in ("stats.report", "stats.report_pdf")
+    counties = [] if month else _form_counties()
+    shown = {"month"} if month else {"from", "to", "channel"} | ({"county"} if counties else set())
+    args = request.args.to_dict()
+    page = render_template(
+        "stats/filter_error.html",
+        month=month,
+        counties=counties,
+        channels=summaries.CHANNELS,
+        args=args,
+        filter_errors=errors,
+        other_errors={f: m for f, m in errors.items() if f not in shown},
+        hidden={k: v for k, v in args.items() if k not in shown and k not in errors},
+    )
+    return page, 422
+
+
+def _form_counties():
+    """The county choices of the filter form of a project's page or export (none on the
+    county's own page, where the county is in the path). Filters are read after the
+    project's scope check, so the project here is one the reader may see."""
+    project_id = (request.view_args or {}).get("project_id")
+    if project_id is None or request.endpoint == "stats.county":
+        return []
+    scope = _scope()
+    return _counties(scope, project_in_scope(db.session, scope, project_id))
 
 
 def _today() -> date:
@@ -52,6 +86,8 @@ def _page(template: str, **context):
         channels=summaries.CHANNELS,
         alert_kinds=ALERT_KINDS,
         args=request.args.to_dict(),
+        filter_errors={},
+        hidden={},
         **context,
     )
 
@@ -74,8 +110,9 @@ def overview():
 @role_required(*READERS)
 def project(project_id):
     """A project's counties ranked, channels side by side, targets and alerts."""
-    scope, filters = _scope(), _filters()
+    scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
+    filters = _filters()
     month = filters.date_to or _today()
     view = summaries.project_view(db.session, scope, project, filters)
     return _page(
@@ -101,9 +138,10 @@ def _counties(scope, project):
 @role_required(*READERS)
 def county(project_id, county_id):
     """A county's sites in a project, ranked."""
-    scope, filters = _scope(), _filters()
+    scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
     county = get_in_scope(db.session, scope, Region, county_id, lambda r: r.id)
+    filters = _filters()
     filters = summaries.Filters(filters.date_from, filters.date_to, county.id, filters.channel)
     return _page(
         "county.html",
@@ -118,8 +156,9 @@ def county(project_id, county_id):
 @role_required(*READERS)
 def site(site_id):
     """One site: monthly trend, answer distribution, comments, calls and visits."""
-    scope, filters = _scope(), _filters()
+    scope = _scope()
     site = get_in_scope(db.session, scope, Site, site_id, lambda s: s.region_id)
+    filters = _filters()
     project = site.project
     months = summaries.monthly(db.session, scope, [site.id], filters, project.satisfied_from)
     counts = summaries.distribution(db.session, scope, site.id, filters)
@@ -150,8 +189,9 @@ def site(site_id):
 @role_required(*READERS)
 def comments(project_id):
     """The project's comments, newest first, searchable; unhappy answers highlighted."""
-    scope, filters = _scope(), _filters()
+    scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
+    filters = _filters()
     query = request.args.get("q", "").strip()[:50]
     return _page(
         "comments.html",
@@ -162,6 +202,8 @@ def comments(project_id):
 
 
 def _audit_export(what: str) -> None:
+    """Record an export whose file is made (call after ``exports.send``: a failed one is
+    not an export)."""
     begin_write(db.session)
     record(
         db.session,
@@ -177,26 +219,29 @@ def _audit_export(what: str) -> None:
 @role_required(*READERS)
 def summary_export(project_id, fmt):
     """The per-county or per-site summary, for Excel."""
-    scope, filters = _scope(), _filters()
+    scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
-    group = request.args.get("group", "county")
-    if group not in ("county", "site"):
-        abort(400)
+    query = stats_query_schema.load(request.args.to_dict())
+    group = query.pop("group")
+    filters = _filters(query)
     query = summaries.by_county if group == "county" else summaries.by_site
     rows = exports.summary_rows(query(db.session, scope, project, filters), group)
+    reply = exports.send(rows, f"{project.name}-满意度汇总-{group}", fmt)
     _audit_export(f"{project.name}：按{'县' if group == 'county' else '点位'}汇总（{fmt}）")
-    return exports.send(rows, f"{project.name}-满意度汇总-{group}", fmt)
+    return reply
 
 
 @bp.get("/projects/<int:project_id>/responses.<any(csv, xlsx):fmt>")
 @role_required(*READERS)
 def responses_export(project_id, fmt):
-    """Every response of the project in scope, streamed (no personal data)."""
-    scope, filters = _scope(), _filters()
+    """Every response of the project in scope, read in batches (no personal data)."""
+    scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
-    _audit_export(f"{project.name}：评价明细（{fmt}）")
+    filters = _filters()
     rows = exports.response_rows(db.session, scope, project.id, filters)
-    return exports.send(rows, f"{project.name}-评价明细", fmt)
+    reply = exports.send(rows, f"{project.name}-评价明细", fmt)
+    _audit_export(f"{project.name}：评价明细（{fmt}）")
+    return reply
 
 
 @bp.get("/projects/<int:project_id>/report")
@@ -206,7 +251,13 @@ def report(project_id):
     scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
     content = reports.monthly_report(db.session, scope, project, _month())
-    return render_template("stats/report.html", report=content, channels=summaries.CHANNELS)
+    return render_template(
+        "stats/report.html",
+        report=content,
+        channels=summaries.CHANNELS,
+        args=request.args.to_dict(),
+        filter_errors={},
+    )
 
 
 @bp.get("/projects/<int:project_id>/report.pdf")
@@ -216,21 +267,17 @@ def report_pdf(project_id):
     scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
     content = reports.monthly_report(db.session, scope, project, _month())
-    _audit_export(f"{project.name}：{content.month:%Y年%m月}月报（PDF）")
-    return exports.send_pdf(
+    reply = exports.send_pdf(
         reports.pdf_bytes(content), f"{project.name}-{content.month:%Y-%m}-月报"
     )
+    _audit_export(f"{project.name}：{content.month:%Y年%m月}月报（PDF）")
+    return reply
 
 
 def _month() -> date:
-    """``?month=2026-11`` (default: the current month)."""
-    value = request.args.get("month")
-    if not value:
-        return _today().replace(day=1)
-    try:
-        return date.fromisoformat(value + "-01")
-    except ValueError:
-        abort(400)
+    """``?month=2026-11`` (default: the current month); a malformed one raises
+    ValidationError (``invalid_filters``)."""
+    return month_schema.load(request.args.to_dict())["month"] or _today().replace(day=1)
 
 
 @bp.app_template_global()

@@ -292,7 +292,7 @@ def test_the_batch_export_is_excel_ready_and_neutralises_formulas(staff, world, 
     site = make_site("=HYPERLINK(1)", county="莲都区")
     client = _roster(staff, world, n=2, site=site)
     batch = _draw(client, world)
-    reply = client.get(f"/checks/batches/{batch}/tasks.csv")
+    reply = client.get(f"/checks/batches/{batch}/tasks.csv", buffered=True)
     assert reply.data.startswith("\ufeff".encode())
     body = reply.data.decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in body and "138****0000" in body and "张" not in body
