@@ -1,8 +1,9 @@
 """Query parameters and forms of the project, site and region pages."""
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
 
 from qr.poster import PAGE_SIZES
+from survey.form_posts import StaffForm
 from survey.responses.schemas import RowId, WholeNumber, readable_text
 from survey.responses.starters import STARTERS
 from survey.sites.models import PROJECT_STATUSES, SITE_LEVELS
@@ -52,29 +53,11 @@ HOTLINE = validate.Regexp(
 )
 
 
-class _StaffForm(Schema):
-    """Staff forms carry fields read elsewhere (csrf_token): ignored. Text is trimmed first,
-    so a field of spaces counts as empty."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    @pre_load
-    def prepare(self, data, **_kwargs):
-        trimmed = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
-        return self.tidy(trimmed)
-
-    def tidy(self, data: dict) -> dict:
-        """The trimmed form as the fields expect it (one pre_load hook: their order is
-        alphabetical, not as written)."""
-        return data
-
-
 #: Form fields ``target.<county id>`` carry the per-county target counts.
 TARGET_PREFIX = "target."
 
 
-class ProjectSchema(_StaffForm):
+class ProjectSchema(StaffForm):
     """The project form. Targets come as ``target.<county id>`` fields; a blank one counts
     as 0. Which counties and cities may be chosen is checked by the service."""
 
@@ -161,7 +144,7 @@ def target_errors(messages: dict) -> dict[str, str]:
     return found
 
 
-class RegionSchema(_StaffForm):
+class RegionSchema(StaffForm):
     """A region's name (adding and renaming), and where a new one goes."""
 
     name = _name_field("地区名称", 50)
@@ -172,16 +155,12 @@ class RegionSchema(_StaffForm):
     )
     level = fields.String(load_default=None, allow_none=True)
 
-    def tidy(self, data: dict) -> dict:
-        """Blank ``parent_id`` (the top of the tree) and ``level`` are None."""
-        return data | {k: None for k in ("parent_id", "level") if data.get(k) == ""}
-
 
 region_schema = RegionSchema()
 region_name_schema = RegionSchema(only=("name",))
 
 
-class _SiteFields(_StaffForm):
+class _SiteFields(StaffForm):
     """What a site is, whether typed into the form or read from a row of a site list. The
     messages read well both beside a form field and after a line number in a report."""
 

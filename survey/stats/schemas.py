@@ -1,15 +1,14 @@
 """Dashboard filters as they travel in URLs, and the stats API's query and answer."""
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from survey.form_posts import StaffForm
 from survey.stats.summaries import CHANNELS
 
 
-class FilterSchema(Schema):
-    """``?from=2026-01-01&to=2026-06-30&county=3&channel=qr``; every field optional."""
-
-    class Meta:
-        unknown = EXCLUDE
+class FilterSchema(StaffForm):
+    """``?from=2026-01-01&to=2026-06-30&county=3&channel=qr``; every field optional (the
+    filter form sends the empty ones as ``from=&county=``: not given)."""
 
     date_from = fields.Date(
         data_key="from", load_default=None, error_messages={"invalid": "开始日期的格式不对。"}

@@ -296,3 +296,21 @@ def test_the_batch_export_is_excel_ready_and_neutralises_formulas(staff, world, 
     assert reply.data.startswith("\ufeff".encode())
     body = reply.data.decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in body and "138****0000" in body and "张" not in body
+
+
+def test_forms_posted_as_a_browser_does_with_empty_optional_fields_are_saved(
+    app, staff, world, clock
+):
+    """A browser posts every field: the empty 回拨时间, 备注, 最少人数 and 随机种子 too."""
+    client = _roster(staff, world)
+    batch = _draw(client, world, mode="count", size="5", minimum="", seed="")
+    tasks = _tasks(app, batch)
+    for task, outcome in [(tasks[0], "no_answer"), (tasks[1], "refused"), (tasks[2], "completed")]:
+        fields = {"callback_at": "", "note": ""} | (ANSWERS if outcome == "completed" else {})
+        reply = _attempt(client, task, outcome, **fields)
+        assert reply.status_code == 302, reply.get_data(as_text=True)[:2000]
+    with app.app_context():
+        statuses = [db.session.get(CallTask, t).status for t in tasks[:3]]
+    assert statuses == ["open", "refused", "completed"]
+    reply = _attempt(client, tasks[3], "callback", callback_at="", note="")
+    assert reply.status_code == 422 and "要求回拨时，请填写回拨时间" in reply.get_data(as_text=True)
