@@ -19,7 +19,10 @@ from survey.sites.models import Site
 #: Outcomes that come with the questionnaire's answers.
 ANSWERED = {"completed", "proxy"}
 #: Nobody reached this time: try again, on another half-day, up to the attempt limit.
-RETRY = {"no_answer", "busy", "switched_off", "away"}
+RETRY = {"no_answer", "busy", "switched_off"}
+#: The resident is in hospital or away: call again after ``away_days`` (CALL_AWAY_DAYS). The
+#: number works, so this uses up none of the attempts.
+DEFER = "away"
 #: Outcomes that close the task at once, and the status they close it with. 已故 also keeps
 #: the resident out of every later sample; 空号, 停机 and 非本人 mean the roster's number
 #: cannot reach the person, so calling again would not help.
@@ -86,12 +89,26 @@ def callback_time(local: datetime | None, now: datetime, hours: CallingHours) ->
     return moment
 
 
-def wait_reason(task: CallTask, now: datetime, hours: CallingHours) -> str | None:
+def deferred_until(task: CallTask, away_days: int) -> datetime | None:
+    """When a task whose last attempt found the resident away (住院或外出) may be called
+    again, or None when its last attempt was something else."""
+    last = task.attempts[-1] if task.attempts else None
+    if last is None or last.outcome != DEFER:
+        return None
+    return last.at + timedelta(days=away_days)
+
+
+def wait_reason(
+    task: CallTask, now: datetime, hours: CallingHours, *, away_days: int
+) -> str | None:
     """Why ``task`` cannot be called now, or None when it can."""
     if not task.is_open:
         return f"此任务已结束（{task.status_label}）。"
     if not hours.is_open(now):
         return f"现在不是通话时间（{hours.describe()}）。"
+    deferred = deferred_until(task, away_days)
+    if deferred is not None and deferred > now:
+        return f"对方住院或外出，{hours.local(deferred):%m月%d日 %H:%M} 以后再拨。"
     if task.callback_at is not None:
         if task.callback_at > now:
             when = hours.local(task.callback_at)
@@ -104,7 +121,7 @@ def wait_reason(task: CallTask, now: datetime, hours: CallingHours) -> str | Non
 
 
 def callable_tasks(
-    session: Session, batch: SampleBatch, now: datetime, hours: CallingHours
+    session: Session, batch: SampleBatch, now: datetime, hours: CallingHours, *, away_days: int
 ) -> list[CallTask]:
     """The batch's tasks that may be called now, due call-backs first."""
     tasks = session.scalars(
@@ -113,7 +130,7 @@ def callable_tasks(
         .options(selectinload(CallTask.attempts), selectinload(CallTask.site))
         .order_by(CallTask.id)
     )
-    ready = [t for t in tasks if wait_reason(t, now, hours) is None]
+    ready = [t for t in tasks if wait_reason(t, now, hours, away_days=away_days) is None]
     return sorted(ready, key=lambda t: (t.callback_at is None, t.id))
 
 
@@ -126,6 +143,7 @@ def record_attempt(
     now: datetime,
     hours: CallingHours,
     max_attempts: int,
+    away_days: int,
     note: str = "",
     callback_at: datetime | None = None,
     questions: list | None = None,
@@ -135,10 +153,11 @@ def record_attempt(
 
     ``completed`` and ``proxy`` need the validated ``answers`` to the project's current
     ``questions``: they are stored as a ``phone`` response (a proxy's marked as such) with the
-    notice version in force. ``callback`` needs ``callback_at``. Raises CallRefused when the
-    task cannot be called now. Call inside the write transaction, with ``task`` locked.
+    notice version in force. ``callback`` needs ``callback_at``; ``away`` defers the task by
+    ``away_days``. Raises CallRefused when the task cannot be called now. Call inside the
+    write transaction, with ``task`` locked.
     """
-    reason = wait_reason(task, now, hours)
+    reason = wait_reason(task, now, hours, away_days=away_days)
     if reason:
         raise CallRefused(reason)
     attempt = CallAttempt(
@@ -161,6 +180,8 @@ def record_attempt(
         _close(task, "completed", now)
     elif outcome == "callback":
         task.callback_at = callback_at
+    elif outcome == DEFER:  # the deferral is read from this attempt (deferred_until)
+        task.callback_at = None
     elif outcome in CLOSING:
         _close(task, CLOSING[outcome], now)
         if outcome == "deceased" and task.resident is not None:
@@ -171,6 +192,20 @@ def record_attempt(
         if failed >= max_attempts:
             _close(task, "unreachable", now)
     return attempt
+
+
+def saved_message(task: CallTask, outcome: str, hours: CallingHours, *, away_days: int) -> str:
+    """What the caller is told once an attempt is saved: the outcome, then what becomes of
+    the task, unless the outcome's label says it already (听力困难（改为上门）)."""
+    label = OUTCOMES[outcome]
+    if outcome == DEFER:
+        when = hours.local(deferred_until(task, away_days))
+        return f"已记录：{label}，{when:%m月%d日 %H:%M} 以后再拨。"
+    if outcome == "callback":
+        return f"已记录：{label}，{hours.local(task.callback_at):%m月%d日 %H:%M} 回拨。"
+    if task.status_label in label:
+        return f"已记录：{label}。"
+    return f"已记录：{label}（{task.status_label}）。"
 
 
 def _close(task: CallTask, status: str, now: datetime) -> None:

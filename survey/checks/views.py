@@ -72,6 +72,10 @@ def _hours() -> calls.CallingHours:
     return current_app.extensions["calling_hours"]
 
 
+def _away_days() -> int:
+    return current_app.config["CALL_AWAY_DAYS"]
+
+
 def _now() -> datetime:
     """The current time, from the app's clock (tests set another one)."""
     return current_app.extensions.get("clock", now_utc)()
@@ -353,7 +357,7 @@ def batch(batch_id):
         batch=batch,
         report=calls.batch_report(db.session, batch),
         tasks=calls.batch_tasks(db.session, batch),
-        ready=calls.callable_tasks(db.session, batch, _now(), _hours()),
+        ready=calls.callable_tasks(db.session, batch, _now(), _hours(), away_days=_away_days()),
         hours=_hours(),
         in_hours=_hours().is_open(_now()),
         statuses=calls.TASK_STATUSES,
@@ -396,7 +400,7 @@ def _call_page(task: CallTask, status=200, *, phone=None, errors=None, answer_er
         note=note,
         phone=phone,
         notice=notices.current_notice(db.session),
-        wait=calls.wait_reason(task, _now(), _hours()),
+        wait=calls.wait_reason(task, _now(), _hours(), away_days=_away_days()),
         outcomes=calls.OUTCOMES,
         form=request.form,
         errors=errors or {},
@@ -457,17 +461,20 @@ def attempt(task_id):
             now=_now(),
             hours=_hours(),
             max_attempts=current_app.config["CALL_MAX_ATTEMPTS"],
+            away_days=_away_days(),
             note=data["note"],
             callback_at=callback_at,
             questions=questions,
             answers=answers,
         )
-    except calls.CallRefused as err:
+    except calls.CallRefused:
         db.session.rollback()
-        return _call_page(task, 409, errors={"outcome": [str(err)]})
+        # The page says why at its top (the same wait reason): not a second time at the form.
+        return _call_page(task, 409)
     _audit("call_logged", f"电话抽查任务 {task.id}：{calls.OUTCOMES[data['outcome']]}")
+    message = calls.saved_message(task, data["outcome"], _hours(), away_days=_away_days())
     db.session.commit()
-    flash(f"已记录：{calls.OUTCOMES[data['outcome']]}（{task.status_label}）。", "info")
+    flash(message, "info")
     return redirect(url_for(".batch", batch_id=task.batch_id))
 
 
