@@ -5,11 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from werkzeug.exceptions import NotFound
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope
+from survey.checks.lists import ALL_SITES, Page, SiteFilter
 from survey.checks.models import OUTCOMES, TASK_STATUSES, CallAttempt, CallTask, SampleBatch
 from survey.checks.notices import notice_in_force
 from survey.checks.phones import mask_phone
@@ -120,13 +122,51 @@ def wait_reason(
     return None
 
 
-def callable_tasks(
-    session: Session, batch: SampleBatch, now: datetime, hours: CallingHours, *, away_days: int
-) -> list[CallTask]:
-    """The batch's tasks that may be called now, due call-backs first."""
-    tasks = session.scalars(
+def batch_visible(scope: Scope):
+    """A WHERE condition on SampleBatch: batches drawn within ``scope``, and batches that
+    reach into it (a city's batch shows a county user their county's tasks)."""
+    reaches = exists().where(
+        CallTask.batch_id == SampleBatch.id,
+        CallTask.site_id == Site.id,
+        scope.where(Site.region_id),
+    )
+    return or_(scope.where(SampleBatch.region_id), reaches)
+
+
+def batch_in_scope(session: Session, scope: Scope, batch_id: int) -> SampleBatch:
+    """The batch, or NotFound (404) when it does not exist or is not visible in ``scope``."""
+    batch = session.scalars(
+        select(SampleBatch).where(SampleBatch.id == batch_id, batch_visible(scope))
+    ).first()
+    if batch is None:
+        raise NotFound()
+    return batch
+
+
+def _tasks_of(batch: SampleBatch, scope: Scope, sites: SiteFilter = ALL_SITES) -> Select:
+    """The batch's tasks at sites within ``scope`` and ``sites``, with their site joined."""
+    return (
         select(CallTask)
-        .where(CallTask.batch_id == batch.id, CallTask.status == "open")
+        .join(Site, CallTask.site_id == Site.id)
+        .where(CallTask.batch_id == batch.id, scope.where(Site.region_id), sites.where())
+    )
+
+
+def callable_tasks(
+    session: Session,
+    batch: SampleBatch,
+    scope: Scope,
+    now: datetime,
+    hours: CallingHours,
+    *,
+    away_days: int,
+    sites: SiteFilter = ALL_SITES,
+) -> list[CallTask]:
+    """The batch's tasks within ``scope`` and ``sites`` that may be called now, due
+    call-backs first."""
+    tasks = session.scalars(
+        _tasks_of(batch, scope, sites)
+        .where(CallTask.status == "open")
         .options(selectinload(CallTask.attempts), selectinload(CallTask.site))
         .order_by(CallTask.id)
     )
@@ -230,23 +270,17 @@ class BatchReport:
         return self.completed / self.eligible if self.eligible else None
 
 
-def batch_report(session: Session, batch: SampleBatch) -> BatchReport:
-    """Counts for one batch (two grouped queries)."""
+def batch_report(session: Session, batch: SampleBatch, scope: Scope) -> BatchReport:
+    """Counts for one batch's tasks within ``scope`` (two grouped queries)."""
+    tasks = _tasks_of(batch, scope).subquery()
     statuses = Counter(
-        dict(
-            session.execute(
-                select(CallTask.status, func.count())
-                .where(CallTask.batch_id == batch.id)
-                .group_by(CallTask.status)
-            ).all()
-        )
+        dict(session.execute(select(tasks.c.status, func.count()).group_by(tasks.c.status)).all())
     )
     outcomes = Counter(
         dict(
             session.execute(
                 select(CallAttempt.outcome, func.count())
-                .join(CallTask, CallAttempt.task_id == CallTask.id)
-                .where(CallTask.batch_id == batch.id)
+                .join(tasks, CallAttempt.task_id == tasks.c.id)
                 .group_by(CallAttempt.outcome)
             ).all()
         )
@@ -262,29 +296,39 @@ def batch_report(session: Session, batch: SampleBatch) -> BatchReport:
     )
 
 
-def batch_tasks(session: Session, batch: SampleBatch) -> list[CallTask]:
-    """Every task of the batch with its site, county, attempts and resident loaded (a
-    batch may hold thousands: one query each, not one per task)."""
-    return list(
-        session.scalars(
-            select(CallTask)
-            .where(CallTask.batch_id == batch.id)
-            .options(
-                selectinload(CallTask.site).selectinload(Site.region),
-                selectinload(CallTask.attempts),
-                selectinload(CallTask.resident),
-            )
-            .order_by(CallTask.id)
-        )
-    )
+#: What a task list loads with each task (a batch may hold thousands: one query each, not
+#: one per task).
+_TASK_DETAILS = (
+    selectinload(CallTask.site).selectinload(Site.region),
+    selectinload(CallTask.attempts),
+    selectinload(CallTask.resident),
+)
+
+
+def batch_tasks(session: Session, batch: SampleBatch, scope: Scope) -> list[CallTask]:
+    """Every task of the batch within ``scope`` with its site, county, attempts and
+    resident loaded."""
+    query = _tasks_of(batch, scope).options(*_TASK_DETAILS).order_by(CallTask.id)
+    return list(session.scalars(query))
+
+
+def task_page(
+    session: Session, batch: SampleBatch, scope: Scope, sites: SiteFilter, number: int
+) -> tuple[list[CallTask], Page]:
+    """One page of the batch's tasks within ``scope`` and ``sites``, and where it stands."""
+    query = _tasks_of(batch, scope, sites)
+    page = Page(number, session.scalar(select(func.count()).select_from(query.subquery())))
+    rows = query.options(*_TASK_DETAILS).order_by(CallTask.id)
+    return list(session.scalars(rows.limit(page.per_page).offset(page.offset))), page
 
 
 def batches(session: Session, project_id: int, scope: Scope) -> list[SampleBatch]:
-    """The project's batches drawn within ``scope``, newest first."""
+    """The project's batches visible in ``scope`` (drawn there, or reaching into it),
+    newest first."""
     return list(
         session.scalars(
             select(SampleBatch)
-            .where(SampleBatch.project_id == project_id, scope.where(SampleBatch.region_id))
+            .where(SampleBatch.project_id == project_id, batch_visible(scope))
             .order_by(SampleBatch.created_at.desc())
         )
     )
