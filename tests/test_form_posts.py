@@ -14,7 +14,12 @@ from survey.checks.schemas import (
     task_query_schema,
     visit_schema,
 )
-from survey.sites.schemas import new_project_schema, region_schema, site_schema
+from survey.sites.schemas import (
+    new_project_schema,
+    poster_query_schema,
+    region_schema,
+    site_schema,
+)
 from survey.stats.schemas import filter_schema
 from tests.conftest import log_in
 
@@ -36,6 +41,7 @@ FORMS = {
         new_project_schema,
         {"name": "项目", "year": "2026", "region_id": "1", "starter": "general"},
     ),
+    "poster size": (poster_query_schema, {}),
     "site": (site_schema, {"name": "点位", "level": "city_county", "region_id": "1"}),
 }
 

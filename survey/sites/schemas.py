@@ -1,6 +1,6 @@
 """Query parameters and forms of the project, site and region pages."""
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate
+from marshmallow import ValidationError, fields, post_load, validate
 
 from qr.poster import PAGE_SIZES
 from survey.form_posts import StaffForm
@@ -9,11 +9,8 @@ from survey.responses.starters import STARTERS
 from survey.sites.models import PROJECT_STATUSES, SITE_LEVELS
 
 
-class PosterQuerySchema(Schema):
+class PosterQuerySchema(StaffForm):
     """``?size=A5`` (default) or ``?size=A4``; other parameters (tracking tags) are ignored."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     size = fields.String(
         load_default="A5",
