@@ -60,6 +60,8 @@ ROSTER_RETENTION_DAYS = int(os.environ.get("ROSTER_RETENTION_DAYS", "730"))
 CALL_EXCLUDE_DAYS = int(os.environ.get("CALL_EXCLUDE_DAYS", "90"))
 #: Unanswered attempts before a call task closes as unreachable.
 CALL_MAX_ATTEMPTS = int(os.environ.get("CALL_MAX_ATTEMPTS", "3"))
+#: A resident in hospital or away (住院或外出) is called again after this many days.
+CALL_AWAY_DAYS = int(os.environ.get("CALL_AWAY_DAYS", "14"))
 #: When residents may be called, local time: comma-separated HH:MM-HH:MM ranges.
 CALLING_HOURS = os.environ.get("CALLING_HOURS", "09:00-11:30,14:30-17:30")
 #: The bureaus' time zone: calling hours, half-days and dates are counted in it.

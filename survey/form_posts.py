@@ -3,10 +3,32 @@ show the form again with the reasons (422) when it cannot be saved. One path for
 set-up page (projects, sites, users), so each refuses and rolls back the same way."""
 
 from flask import request
-from marshmallow import ValidationError
+from marshmallow import EXCLUDE, Schema, ValidationError, pre_load
 from sqlalchemy.exc import IntegrityError
 
 from survey.db import begin_write, begin_write_locked, db
+
+
+class StaffForm(Schema):
+    """A staff form or page query as a browser sends it. Fields read elsewhere (csrf_token)
+    are ignored; text is trimmed, so a field of spaces counts as empty; and an optional field
+    left empty is not given and takes its default. A browser posts every field of a form,
+    the empty ones as "": an empty date, number or choice must not be refused as malformed."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def prepare(self, data, **_kwargs):
+        trimmed = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        optional = {f.data_key or name for name, f in self.load_fields.items() if not f.required}
+        given = {k: v for k, v in trimmed.items() if not (v == "" and k in optional)}
+        return self.tidy(given)
+
+    def tidy(self, data: dict) -> dict:
+        """The form as the fields expect it (one pre_load hook: their order is alphabetical,
+        not as written)."""
+        return data
 
 
 class FieldError(ValueError):

@@ -1,29 +1,24 @@
 """Query parameters and forms of the staff account pages."""
 
-from marshmallow import EXCLUDE, Schema, fields, pre_load, validate
+from marshmallow import fields, validate
 
 from survey.accounts.models import AUDIT_ACTIONS, ROLES
+from survey.form_posts import StaffForm
 from survey.responses.schemas import RowId
 
 
-class AuditQuerySchema(Schema):
+class AuditQuerySchema(StaffForm):
     """``?action=login&username=admin``; empty values mean "all"."""
 
-    class Meta:
-        unknown = EXCLUDE
-
-    action = fields.String(validate=validate.OneOf(["", *AUDIT_ACTIONS]))
+    action = fields.String(validate=validate.OneOf(list(AUDIT_ACTIONS)))
     username = fields.String(validate=validate.Length(max=50))
 
 
 audit_query_schema = AuditQuerySchema()
 
 
-class UserSchema(Schema):
+class UserSchema(StaffForm):
     """The user form: name (new users only), role and region (none for admins)."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     username = fields.String(
         required=True,
@@ -41,12 +36,6 @@ class UserSchema(Schema):
     region_id = RowId(
         load_default=None, allow_none=True, error_messages={"invalid": "请选择所属地区。"}
     )
-
-    @pre_load
-    def _blank_region_is_none(self, data, **_kwargs):
-        if not data.get("region_id"):
-            data = {**data, "region_id": None}
-        return data
 
 
 user_schema = UserSchema()

@@ -5,11 +5,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
+from werkzeug.exceptions import NotFound
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope
+from survey.checks.lists import ALL_SITES, Page, SiteFilter
 from survey.checks.models import OUTCOMES, TASK_STATUSES, CallAttempt, CallTask, SampleBatch
 from survey.checks.notices import notice_in_force
 from survey.checks.phones import mask_phone
@@ -19,7 +21,10 @@ from survey.sites.models import Site
 #: Outcomes that come with the questionnaire's answers.
 ANSWERED = {"completed", "proxy"}
 #: Nobody reached this time: try again, on another half-day, up to the attempt limit.
-RETRY = {"no_answer", "busy", "switched_off", "away"}
+RETRY = {"no_answer", "busy", "switched_off"}
+#: The resident is in hospital or away: call again after ``away_days`` (CALL_AWAY_DAYS). The
+#: number works, so this uses up none of the attempts.
+DEFER = "away"
 #: Outcomes that close the task at once, and the status they close it with. 已故 also keeps
 #: the resident out of every later sample; 空号, 停机 and 非本人 mean the roster's number
 #: cannot reach the person, so calling again would not help.
@@ -86,12 +91,26 @@ def callback_time(local: datetime | None, now: datetime, hours: CallingHours) ->
     return moment
 
 
-def wait_reason(task: CallTask, now: datetime, hours: CallingHours) -> str | None:
+def deferred_until(task: CallTask, away_days: int) -> datetime | None:
+    """When a task whose last attempt found the resident away (住院或外出) may be called
+    again, or None when its last attempt was something else."""
+    last = task.attempts[-1] if task.attempts else None
+    if last is None or last.outcome != DEFER:
+        return None
+    return last.at + timedelta(days=away_days)
+
+
+def wait_reason(
+    task: CallTask, now: datetime, hours: CallingHours, *, away_days: int
+) -> str | None:
     """Why ``task`` cannot be called now, or None when it can."""
     if not task.is_open:
         return f"此任务已结束（{task.status_label}）。"
     if not hours.is_open(now):
         return f"现在不是通话时间（{hours.describe()}）。"
+    deferred = deferred_until(task, away_days)
+    if deferred is not None and deferred > now:
+        return f"对方住院或外出，{hours.local(deferred):%m月%d日 %H:%M} 以后再拨。"
     if task.callback_at is not None:
         if task.callback_at > now:
             when = hours.local(task.callback_at)
@@ -103,17 +122,55 @@ def wait_reason(task: CallTask, now: datetime, hours: CallingHours) -> str | Non
     return None
 
 
-def callable_tasks(
-    session: Session, batch: SampleBatch, now: datetime, hours: CallingHours
-) -> list[CallTask]:
-    """The batch's tasks that may be called now, due call-backs first."""
-    tasks = session.scalars(
+def batch_visible(scope: Scope):
+    """A WHERE condition on SampleBatch: batches drawn within ``scope``, and batches that
+    reach into it (a city's batch shows a county user their county's tasks)."""
+    reaches = exists().where(
+        CallTask.batch_id == SampleBatch.id,
+        CallTask.site_id == Site.id,
+        scope.where(Site.region_id),
+    )
+    return or_(scope.where(SampleBatch.region_id), reaches)
+
+
+def batch_in_scope(session: Session, scope: Scope, batch_id: int) -> SampleBatch:
+    """The batch, or NotFound (404) when it does not exist or is not visible in ``scope``."""
+    batch = session.scalars(
+        select(SampleBatch).where(SampleBatch.id == batch_id, batch_visible(scope))
+    ).first()
+    if batch is None:
+        raise NotFound()
+    return batch
+
+
+def _tasks_of(batch: SampleBatch, scope: Scope, sites: SiteFilter = ALL_SITES) -> Select:
+    """The batch's tasks at sites within ``scope`` and ``sites``, with their site joined."""
+    return (
         select(CallTask)
-        .where(CallTask.batch_id == batch.id, CallTask.status == "open")
+        .join(Site, CallTask.site_id == Site.id)
+        .where(CallTask.batch_id == batch.id, scope.where(Site.region_id), sites.where())
+    )
+
+
+def callable_tasks(
+    session: Session,
+    batch: SampleBatch,
+    scope: Scope,
+    now: datetime,
+    hours: CallingHours,
+    *,
+    away_days: int,
+    sites: SiteFilter = ALL_SITES,
+) -> list[CallTask]:
+    """The batch's tasks within ``scope`` and ``sites`` that may be called now, due
+    call-backs first."""
+    tasks = session.scalars(
+        _tasks_of(batch, scope, sites)
+        .where(CallTask.status == "open")
         .options(selectinload(CallTask.attempts), selectinload(CallTask.site))
         .order_by(CallTask.id)
     )
-    ready = [t for t in tasks if wait_reason(t, now, hours) is None]
+    ready = [t for t in tasks if wait_reason(t, now, hours, away_days=away_days) is None]
     return sorted(ready, key=lambda t: (t.callback_at is None, t.id))
 
 
@@ -126,6 +183,7 @@ def record_attempt(
     now: datetime,
     hours: CallingHours,
     max_attempts: int,
+    away_days: int,
     note: str = "",
     callback_at: datetime | None = None,
     questions: list | None = None,
@@ -135,10 +193,11 @@ def record_attempt(
 
     ``completed`` and ``proxy`` need the validated ``answers`` to the project's current
     ``questions``: they are stored as a ``phone`` response (a proxy's marked as such) with the
-    notice version in force. ``callback`` needs ``callback_at``. Raises CallRefused when the
-    task cannot be called now. Call inside the write transaction, with ``task`` locked.
+    notice version in force. ``callback`` needs ``callback_at``; ``away`` defers the task by
+    ``away_days``. Raises CallRefused when the task cannot be called now. Call inside the
+    write transaction, with ``task`` locked.
     """
-    reason = wait_reason(task, now, hours)
+    reason = wait_reason(task, now, hours, away_days=away_days)
     if reason:
         raise CallRefused(reason)
     attempt = CallAttempt(
@@ -161,6 +220,8 @@ def record_attempt(
         _close(task, "completed", now)
     elif outcome == "callback":
         task.callback_at = callback_at
+    elif outcome == DEFER:  # the deferral is read from this attempt (deferred_until)
+        task.callback_at = None
     elif outcome in CLOSING:
         _close(task, CLOSING[outcome], now)
         if outcome == "deceased" and task.resident is not None:
@@ -171,6 +232,20 @@ def record_attempt(
         if failed >= max_attempts:
             _close(task, "unreachable", now)
     return attempt
+
+
+def saved_message(task: CallTask, outcome: str, hours: CallingHours, *, away_days: int) -> str:
+    """What the caller is told once an attempt is saved: the outcome, then what becomes of
+    the task, unless the outcome's label says it already (听力困难（改为上门）)."""
+    label = OUTCOMES[outcome]
+    if outcome == DEFER:
+        when = hours.local(deferred_until(task, away_days))
+        return f"已记录：{label}，{when:%m月%d日 %H:%M} 以后再拨。"
+    if outcome == "callback":
+        return f"已记录：{label}，{hours.local(task.callback_at):%m月%d日 %H:%M} 回拨。"
+    if task.status_label in label:
+        return f"已记录：{label}。"
+    return f"已记录：{label}（{task.status_label}）。"
 
 
 def _close(task: CallTask, status: str, now: datetime) -> None:
@@ -195,23 +270,17 @@ class BatchReport:
         return self.completed / self.eligible if self.eligible else None
 
 
-def batch_report(session: Session, batch: SampleBatch) -> BatchReport:
-    """Counts for one batch (two grouped queries)."""
+def batch_report(session: Session, batch: SampleBatch, scope: Scope) -> BatchReport:
+    """Counts for one batch's tasks within ``scope`` (two grouped queries)."""
+    tasks = _tasks_of(batch, scope).subquery()
     statuses = Counter(
-        dict(
-            session.execute(
-                select(CallTask.status, func.count())
-                .where(CallTask.batch_id == batch.id)
-                .group_by(CallTask.status)
-            ).all()
-        )
+        dict(session.execute(select(tasks.c.status, func.count()).group_by(tasks.c.status)).all())
     )
     outcomes = Counter(
         dict(
             session.execute(
                 select(CallAttempt.outcome, func.count())
-                .join(CallTask, CallAttempt.task_id == CallTask.id)
-                .where(CallTask.batch_id == batch.id)
+                .join(tasks, CallAttempt.task_id == tasks.c.id)
                 .group_by(CallAttempt.outcome)
             ).all()
         )
@@ -227,29 +296,39 @@ def batch_report(session: Session, batch: SampleBatch) -> BatchReport:
     )
 
 
-def batch_tasks(session: Session, batch: SampleBatch) -> list[CallTask]:
-    """Every task of the batch with its site, county, attempts and resident loaded (a
-    batch may hold thousands: one query each, not one per task)."""
-    return list(
-        session.scalars(
-            select(CallTask)
-            .where(CallTask.batch_id == batch.id)
-            .options(
-                selectinload(CallTask.site).selectinload(Site.region),
-                selectinload(CallTask.attempts),
-                selectinload(CallTask.resident),
-            )
-            .order_by(CallTask.id)
-        )
-    )
+#: What a task list loads with each task (a batch may hold thousands: one query each, not
+#: one per task).
+_TASK_DETAILS = (
+    selectinload(CallTask.site).selectinload(Site.region),
+    selectinload(CallTask.attempts),
+    selectinload(CallTask.resident),
+)
+
+
+def batch_tasks(session: Session, batch: SampleBatch, scope: Scope) -> list[CallTask]:
+    """Every task of the batch within ``scope`` with its site, county, attempts and
+    resident loaded."""
+    query = _tasks_of(batch, scope).options(*_TASK_DETAILS).order_by(CallTask.id)
+    return list(session.scalars(query))
+
+
+def task_page(
+    session: Session, batch: SampleBatch, scope: Scope, sites: SiteFilter, number: int
+) -> tuple[list[CallTask], Page]:
+    """One page of the batch's tasks within ``scope`` and ``sites``, and where it stands."""
+    query = _tasks_of(batch, scope, sites)
+    page = Page(number, session.scalar(select(func.count()).select_from(query.subquery())))
+    rows = query.options(*_TASK_DETAILS).order_by(CallTask.id)
+    return list(session.scalars(rows.limit(page.per_page).offset(page.offset))), page
 
 
 def batches(session: Session, project_id: int, scope: Scope) -> list[SampleBatch]:
-    """The project's batches drawn within ``scope``, newest first."""
+    """The project's batches visible in ``scope`` (drawn there, or reaching into it),
+    newest first."""
     return list(
         session.scalars(
             select(SampleBatch)
-            .where(SampleBatch.project_id == project_id, scope.where(SampleBatch.region_id))
+            .where(SampleBatch.project_id == project_id, batch_visible(scope))
             .order_by(SampleBatch.created_at.desc())
         )
     )

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope
+from survey.checks.lists import ALL_SITES, Page, SiteFilter
 from survey.checks.models import CallTask, Resident, RosterImport
 from survey.checks.personal import FieldCipher
 from survey.checks.phones import BadPhone, mask_phone, normalize_phone
@@ -274,21 +275,21 @@ def roster_page(
     scope: Scope,
     *,
     phone: str | None = None,
-    page: int = 1,
-    per_page: int = 100,
-) -> tuple[list[RosterEntry], int]:
-    """One page of the project's roster within ``scope``, masked, and the total count.
-    ``phone`` (already normalised) finds one number through its keyed hash."""
+    sites: SiteFilter = ALL_SITES,
+    number: int = 1,
+) -> tuple[list[RosterEntry], Page]:
+    """One page of the project's roster within ``scope`` and ``sites``, masked, and where
+    it stands. ``phone`` (already normalised) finds one number through its keyed hash."""
     query = (
         select(Resident, Site.name)
         .join(Site, Resident.site_id == Site.id)
-        .where(Resident.project_id == project_id, scope.where(Site.region_id))
+        .where(Resident.project_id == project_id, scope.where(Site.region_id), sites.where())
     )
     if phone:
         query = query.where(Resident.phone_digest == cipher.digest(phone))
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    page = Page(number, session.scalar(select(func.count()).select_from(query.subquery())))
     rows = session.execute(
-        query.order_by(Site.name, Resident.id).limit(per_page).offset((page - 1) * per_page)
+        query.order_by(Site.name, Resident.id).limit(page.per_page).offset(page.offset)
     ).all()
     entries = [
         RosterEntry(
@@ -301,7 +302,7 @@ def roster_page(
         )
         for resident, site_name in rows
     ]
-    return entries, total
+    return entries, page
 
 
 def roster_size(session: Session, project_id: int, scope: Scope) -> int:

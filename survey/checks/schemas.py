@@ -1,17 +1,10 @@
 """What the staff forms of rosters, spot-checks and visits may post, with messages in Chinese."""
 
-from marshmallow import (
-    EXCLUDE,
-    Schema,
-    ValidationError,
-    fields,
-    pre_load,
-    validate,
-    validates_schema,
-)
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from survey.checks.models import OUTCOMES, SAMPLE_MODES
-from survey.responses.schemas import WholeNumber, readable_text
+from survey.form_posts import StaffForm
+from survey.responses.schemas import RowId, WholeNumber, readable_text
 
 SEED = validate.Regexp(
     r"^[0-9A-Za-z_-]{0,40}$", error="随机种子只能用字母、数字、- 和 _，最多 40 个。"
@@ -32,24 +25,25 @@ def _text(max_length: int, what: str, required: bool = False) -> fields.String:
     return fields.String(load_default="", validate=[length, readable_text], error_messages=messages)
 
 
-class _Form(Schema):
-    """Staff forms carry fields we do not read here (csrf_token, answers): ignored.
-    Text is trimmed first, so a field of spaces counts as empty."""
+class ListQuerySchema(StaffForm):
+    """A long list's query in the URL: ``?county=3&q=紫金&page=2``. ``q`` is part of a site's
+    name or code, never a phone number (URLs end up in access logs)."""
 
-    class Meta:
-        unknown = EXCLUDE
-
-    @pre_load
-    def trim(self, data, **_kwargs):
-        return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
-
-
-class RosterQuerySchema(_Form):
-    phone = fields.String(load_default="")
+    county = RowId(load_default=None, error_messages={"invalid": "县（市、区）不对。"})
+    q = fields.String(
+        load_default="",
+        validate=[validate.Length(max=50, error="查找的内容不超过 50 个字。"), readable_text],
+    )
     page = WholeNumber(load_default=1, validate=validate.Range(1, 100000))
 
 
-class SampleSchema(_Form):
+class RosterQuerySchema(ListQuerySchema):
+    """The roster's list query, and a number searched for (posted, never in the URL)."""
+
+    phone = fields.String(load_default="")
+
+
+class SampleSchema(StaffForm):
     mode = fields.String(
         required=True, validate=validate.OneOf(list(SAMPLE_MODES), error="请选择抽样方式。")
     )
@@ -71,7 +65,7 @@ class SampleSchema(_Form):
             raise ValidationError("百分比应在 1 到 100 之间。", "size")
 
 
-class AttemptSchema(_Form):
+class AttemptSchema(StaffForm):
     outcome = fields.String(
         required=True,
         validate=validate.OneOf(list(OUTCOMES), error="请选择通话结果。"),
@@ -90,7 +84,7 @@ class AttemptSchema(_Form):
             raise ValidationError("要求回拨时，请填写回拨时间。", "callback_at")
 
 
-class PickSchema(_Form):
+class PickSchema(StaffForm):
     count = WholeNumber(
         load_default=3,
         validate=validate.Range(1, 200, error="抽取点位数应在 1 到 200 之间。"),
@@ -99,7 +93,7 @@ class PickSchema(_Form):
     seed = fields.String(load_default="", validate=SEED)
 
 
-class VisitSchema(_Form):
+class VisitSchema(StaffForm):
     visited_on = fields.Date(
         required=True,
         error_messages={"required": "请填写暗访日期。", "invalid": "日期的格式不对。"},
@@ -110,15 +104,16 @@ class VisitSchema(_Form):
     draw_seed = fields.String(load_default="", validate=SEED)
 
 
-class InterviewSchema(_Form):
+class InterviewSchema(StaffForm):
     comment = _text(500, "访谈记录")
 
 
-class NoticeSchema(_Form):
+class NoticeSchema(StaffForm):
     body = _text(1000, "告知语", required=True)
 
 
 roster_query_schema = RosterQuerySchema()
+task_query_schema = ListQuerySchema()
 sample_schema = SampleSchema()
 attempt_schema = AttemptSchema()
 pick_schema = PickSchema()

@@ -26,7 +26,8 @@ from survey.accounts.access import role_required
 from survey.accounts.models import User
 from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_scope, scope_of
 from survey.accounts.services import record
-from survey.checks import calls, notices, roster, sampling, visits
+from survey.checks import calls, lists, notices, roster, sampling, visits
+from survey.checks.lists import Page, SiteFilter
 from survey.checks.models import CallTask, Resident, RosterImport, SampleBatch, Visit, VisitPhoto
 from survey.checks.phones import BadPhone, mask_phone, normalize_phone
 from survey.checks.photos import BadPhoto, clean_photo
@@ -38,6 +39,7 @@ from survey.checks.schemas import (
     pick_schema,
     roster_query_schema,
     sample_schema,
+    task_query_schema,
     visit_schema,
 )
 from survey.db import begin_write, begin_write_locked, db, now_utc
@@ -70,6 +72,10 @@ def _cipher():
 
 def _hours() -> calls.CallingHours:
     return current_app.extensions["calling_hours"]
+
+
+def _away_days() -> int:
+    return current_app.config["CALL_AWAY_DAYS"]
 
 
 def _now() -> datetime:
@@ -133,22 +139,47 @@ def index():
 # -- roster ----------------------------------------------------------------------------
 
 
+def _list_query(schema, **values) -> tuple[dict, SiteFilter]:
+    """A long list's query from the URL (county, site name or code, page), with ``values``
+    from elsewhere; 400 when malformed (the form cannot send that)."""
+    try:
+        query = schema.load(request.args.to_dict() | values)
+    except ValidationError:
+        abort(400)
+    return query, SiteFilter(query["county"], query["q"])
+
+
+def _page_links(page: Page, sites: SiteFilter, endpoint: str, **ids) -> dict:
+    """The list's own URL (no filter), and those of the pages before and after ``page``,
+    keeping the filter."""
+    args = ids | {"county": sites.county_id, "q": sites.text or None}
+    return {
+        "all": url_for(endpoint, **ids),
+        "previous": url_for(endpoint, **args, page=page.number - 1) if page.number > 1 else None,
+        "next": url_for(endpoint, **args, page=page.number + 1)
+        if page.number < page.pages
+        else None,
+    }
+
+
 def _roster_page(project, status=200, **extra):
     scope = _scope()
     # The number searched for comes in a POST body, never the URL: URLs end up in access logs.
-    values = {"page": request.args.get("page", "1"), "phone": request.form.get("phone", "")}
-    try:
-        query = roster_query_schema.load(values)
-    except ValidationError:
-        abort(400)
+    query, sites = _list_query(roster_query_schema, phone=request.form.get("phone", ""))
     phone, search_error = "", None
     if query["phone"]:
         try:
             phone = normalize_phone(query["phone"])
         except BadPhone as err:
             search_error = f"电话有误：{err}"
-    entries, total = roster.roster_page(
-        db.session, _cipher(), project.id, scope, phone=phone or None, page=query["page"]
+    entries, page = roster.roster_page(
+        db.session,
+        _cipher(),
+        project.id,
+        scope,
+        phone=phone or None,
+        sites=sites,
+        number=query["page"],
     )
     imports = db.session.scalars(
         select(RosterImport)
@@ -160,9 +191,10 @@ def _roster_page(project, status=200, **extra):
         "checks/roster.html",
         project=project,
         entries=entries,
-        total=total,
-        page=query["page"],
-        pages=max(1, -(-total // 100)),
+        page=page,
+        links=_page_links(page, sites, ".roster_list", project_id=project.id),
+        sites=sites,
+        counties=lists.counties(db.session, project.id, scope),
         search=query["phone"],
         search_error=search_error,
         imports=list(imports),
@@ -340,20 +372,33 @@ def sample_draw(project_id):
 
 
 def _batch(batch_id: int) -> SampleBatch:
-    return get_in_scope(db.session, _scope(), SampleBatch, batch_id, lambda b: b.region_id)
+    return calls.batch_in_scope(db.session, _scope(), batch_id)
 
 
 @bp.get("/batches/<int:batch_id>")
 @role_required(*STAFF)
 def batch(batch_id):
-    """A batch: who can be called now, every task's state, and the response rate."""
+    """A batch: who can be called now, its tasks a page at a time (by county, by site name
+    or code), and the response rate; a county user sees their county's part of a city's batch."""
+    scope = _scope()
     batch = _batch(batch_id)
+    query, sites = _list_query(task_query_schema)
+    tasks, page = calls.task_page(db.session, batch, scope, sites, query["page"])
+    ready = calls.callable_tasks(
+        db.session, batch, scope, _now(), _hours(), away_days=_away_days(), sites=sites
+    )
     return render_template(
         "checks/batch.html",
         batch=batch,
-        report=calls.batch_report(db.session, batch),
-        tasks=calls.batch_tasks(db.session, batch),
-        ready=calls.callable_tasks(db.session, batch, _now(), _hours()),
+        partial=not scope.covers(batch.region_id),
+        report=calls.batch_report(db.session, batch, scope),
+        tasks=tasks,
+        page=page,
+        links=_page_links(page, sites, ".batch", batch_id=batch.id),
+        sites=sites,
+        counties=lists.counties(db.session, batch.project_id, scope),
+        ready=ready[: lists.PER_PAGE],
+        ready_count=len(ready),
         hours=_hours(),
         in_hours=_hours().is_open(_now()),
         statuses=calls.TASK_STATUSES,
@@ -366,7 +411,7 @@ def batch(batch_id):
 def batch_export(batch_id):
     """The batch's tasks for Excel (UTF-8 with BOM): masked numbers only, never names."""
     batch = _batch(batch_id)
-    tasks = calls.batch_tasks(db.session, batch)
+    tasks = calls.batch_tasks(db.session, batch, _scope())
     rows = calls.export_rows(tasks, _cipher(), _hours())
     reply = exports.send(rows, f"电话抽查-批次{batch.id}", "csv")
     begin_write(db.session)  # recorded only once the file is made
@@ -397,7 +442,7 @@ def _call_page(task: CallTask, status=200, *, phone=None, errors=None, answer_er
         note=note,
         phone=phone,
         notice=notices.current_notice(db.session),
-        wait=calls.wait_reason(task, _now(), _hours()),
+        wait=calls.wait_reason(task, _now(), _hours(), away_days=_away_days()),
         outcomes=calls.OUTCOMES,
         form=request.form,
         errors=errors or {},
@@ -458,17 +503,20 @@ def attempt(task_id):
             now=_now(),
             hours=_hours(),
             max_attempts=current_app.config["CALL_MAX_ATTEMPTS"],
+            away_days=_away_days(),
             note=data["note"],
             callback_at=callback_at,
             questions=questions,
             answers=answers,
         )
-    except calls.CallRefused as err:
+    except calls.CallRefused:
         db.session.rollback()
-        return _call_page(task, 409, errors={"outcome": [str(err)]})
+        # The page says why at its top (the same wait reason): not a second time at the form.
+        return _call_page(task, 409)
     _audit("call_logged", f"电话抽查任务 {task.id}：{calls.OUTCOMES[data['outcome']]}")
+    message = calls.saved_message(task, data["outcome"], _hours(), away_days=_away_days())
     db.session.commit()
-    flash(f"已记录：{calls.OUTCOMES[data['outcome']]}（{task.status_label}）。", "info")
+    flash(message, "info")
     return redirect(url_for(".batch", batch_id=task.batch_id))
 
 

@@ -1,19 +1,17 @@
 """Query parameters and forms of the project, site and region pages."""
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, pre_load, validate
+from marshmallow import ValidationError, fields, post_load, validate
 
 from qr.poster import PAGE_SIZES
+from survey.form_posts import StaffForm
 from survey.responses.schemas import RowId, WholeNumber, readable_text
 from survey.responses.starters import STARTERS
 from survey.sites.models import PROJECT_STATUSES, SITE_LEVELS
 
 
-class PosterQuerySchema(Schema):
+class PosterQuerySchema(StaffForm):
     """``?size=A5`` (default) or ``?size=A4``, and ``confirmed=1`` after the loopback
     warning; other parameters (tracking tags) are ignored."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     size = fields.String(
         load_default="A5",
@@ -26,12 +24,9 @@ class PosterQuerySchema(Schema):
 poster_query_schema = PosterQuerySchema()
 
 
-class SiteListQuerySchema(Schema):
+class SiteListQuerySchema(StaffForm):
     """``?county=<id>&q=<name or site code>&page=<n>`` of a project's site list; blanks are
     "not given", other parameters are ignored."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     county = RowId(load_default=None, error_messages={"invalid": "请从列表中选择县（市、区）。"})
     q = fields.String(
@@ -43,11 +38,6 @@ class SiteListQuerySchema(Schema):
         validate=validate.Range(1, 1_000_000, error="页码应是正整数。"),
         error_messages={"invalid": "页码应是正整数。"},
     )
-
-    @pre_load
-    def blanks(self, data, **_kwargs):
-        trimmed = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
-        return {k: v for k, v in trimmed.items() if v != ""}
 
 
 site_list_query_schema = SiteListQuerySchema()
@@ -82,29 +72,11 @@ HOTLINE = validate.Regexp(
 )
 
 
-class _StaffForm(Schema):
-    """Staff forms carry fields read elsewhere (csrf_token): ignored. Text is trimmed first,
-    so a field of spaces counts as empty."""
-
-    class Meta:
-        unknown = EXCLUDE
-
-    @pre_load
-    def prepare(self, data, **_kwargs):
-        trimmed = {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
-        return self.tidy(trimmed)
-
-    def tidy(self, data: dict) -> dict:
-        """The trimmed form as the fields expect it (one pre_load hook: their order is
-        alphabetical, not as written)."""
-        return data
-
-
 #: Form fields ``target.<county id>`` carry the per-county target counts.
 TARGET_PREFIX = "target."
 
 
-class ProjectSchema(_StaffForm):
+class ProjectSchema(StaffForm):
     """The project form. Targets come as ``target.<county id>`` fields; a blank one counts
     as 0. Which counties and cities may be chosen is checked by the service."""
 
@@ -191,7 +163,7 @@ def target_errors(messages: dict) -> dict[str, str]:
     return found
 
 
-class RegionSchema(_StaffForm):
+class RegionSchema(StaffForm):
     """A region's name (adding and renaming), and where a new one goes."""
 
     name = _name_field("地区名称", 50)
@@ -202,16 +174,12 @@ class RegionSchema(_StaffForm):
     )
     level = fields.String(load_default=None, allow_none=True)
 
-    def tidy(self, data: dict) -> dict:
-        """Blank ``parent_id`` (the top of the tree) and ``level`` are None."""
-        return data | {k: None for k in ("parent_id", "level") if data.get(k) == ""}
-
 
 region_schema = RegionSchema()
 region_name_schema = RegionSchema(only=("name",))
 
 
-class _SiteFields(_StaffForm):
+class _SiteFields(StaffForm):
     """What a site is, whether typed into the form or read from a row of a site list. The
     messages read well both beside a form field and after a line number in a report."""
 

@@ -2,26 +2,16 @@
 
 from datetime import date
 
-from marshmallow import (
-    EXCLUDE,
-    Schema,
-    ValidationError,
-    fields,
-    post_load,
-    pre_load,
-    validate,
-    validates_schema,
-)
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from survey.form_posts import StaffForm
 from survey.stats.summaries import CHANNELS
 
 
-class FilterSchema(Schema):
-    """``?from=2026-01-01&to=2026-06-30&county=3&channel=qr``; every field optional. Each
-    error is keyed by the field it is about, in the words shown beside that field."""
-
-    class Meta:
-        unknown = EXCLUDE
+class FilterSchema(StaffForm):
+    """``?from=2026-01-01&to=2026-06-30&county=3&channel=qr``; every field optional (the
+    filter form sends the empty ones as ``from=&county=``: not given). Each error is keyed by
+    the field it is about, in the words shown beside that field."""
 
     date_from = fields.Date(
         data_key="from",
@@ -41,23 +31,14 @@ class FilterSchema(Schema):
         validate=validate.OneOf(list(CHANNELS), error="渠道只能是扫码、电话抽查或现场暗访。"),
     )
 
-    @pre_load
-    def drop_empty(self, data, **_kwargs):
-        """A browser sends every field of the filter form, the empty ones as ``from=``: an
-        empty field is a filter not given."""
-        return {key: value for key, value in data.items() if value != ""}
-
     @validates_schema
     def ordered(self, data, **_kwargs):
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
             raise ValidationError("结束日期不能早于开始日期。", "to")
 
 
-class MonthSchema(Schema):
+class MonthSchema(StaffForm):
     """``?month=2026-11`` of the monthly report (default: the current month)."""
-
-    class Meta:
-        unknown = EXCLUDE
 
     month = fields.String(
         load_default=None,

@@ -296,3 +296,87 @@ def test_the_batch_export_is_excel_ready_and_neutralises_formulas(staff, world, 
     assert reply.data.startswith("\ufeff".encode())
     body = reply.data.decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in body and "138****0000" in body and "张" not in body
+
+
+def test_forms_posted_as_a_browser_does_with_empty_optional_fields_are_saved(
+    app, staff, world, clock
+):
+    """A browser posts every field: the empty 回拨时间, 备注, 最少人数 and 随机种子 too."""
+    client = _roster(staff, world)
+    batch = _draw(client, world, mode="count", size="5", minimum="", seed="")
+    tasks = _tasks(app, batch)
+    for task, outcome in [(tasks[0], "no_answer"), (tasks[1], "refused"), (tasks[2], "completed")]:
+        fields = {"callback_at": "", "note": ""} | (ANSWERS if outcome == "completed" else {})
+        reply = _attempt(client, task, outcome, **fields)
+        assert reply.status_code == 302, reply.get_data(as_text=True)[:2000]
+    with app.app_context():
+        statuses = [db.session.get(CallTask, t).status for t in tasks[:3]]
+    assert statuses == ["open", "refused", "completed"]
+    reply = _attempt(client, tasks[3], "callback", callback_at="", note="")
+    assert reply.status_code == 422 and "要求回拨时，请填写回拨时间" in reply.get_data(as_text=True)
+
+
+def test_away_defers_the_task_and_uses_up_no_attempt(app, staff, world, clock):
+    app.config["CALL_AWAY_DAYS"] = 14
+    client = _roster(staff, world)
+    batch = _draw(client, world)
+    task = _tasks(app, batch)[0]
+    reply = _attempt(client, task, "away", callback_at="", note="住院了")
+    assert reply.status_code == 302
+    page = client.get(reply.headers["Location"]).get_data(as_text=True)
+    assert "已记录：住院或外出，12月08日 10:00 以后再拨。" in page
+    assert f"拨打任务 {task}<" not in page  # not offered meanwhile
+    page = client.get(f"/checks/tasks/{task}").get_data(as_text=True)
+    assert "对方住院或外出，12月08日 10:00 以后再拨。" in page and "待拨打" in page
+    clock.now += timedelta(days=13, hours=5)  # 12月07日 15:00: still away
+    reply = _attempt(client, task, "no_answer")
+    assert reply.status_code == 409 and "12月08日 10:00 以后再拨" in reply.get_data(as_text=True)
+    clock.now += timedelta(hours=19)  # 12月08日 10:00: may be called again
+    assert f"拨打任务 {task}<" in client.get(f"/checks/batches/{batch}").get_data(as_text=True)
+    for step in (timedelta(0), timedelta(hours=5)):
+        clock.now += step
+        assert _attempt(client, task, "no_answer").status_code == 302
+    with app.app_context():  # two unanswered attempts of three: the away one is not counted
+        assert db.session.get(CallTask, task).status == "open"
+    clock.now += timedelta(hours=19)
+    assert _attempt(client, task, "busy").status_code == 302
+    with app.app_context():
+        closed = db.session.get(CallTask, task)
+        assert closed.status == "unreachable" and len(closed.attempts) == 4
+
+
+def test_the_away_delay_comes_from_the_configuration(app, staff, world, clock):
+    app.config["CALL_AWAY_DAYS"] = 2
+    client = _roster(staff, world)
+    task = _tasks(app, _draw(client, world))[0]
+    assert _attempt(client, task, "away").status_code == 302
+    page = client.get(f"/checks/tasks/{task}").get_data(as_text=True)
+    assert "11月26日 10:00 以后再拨" in page
+
+
+def test_the_save_message_does_not_double_the_status(app, staff, world, clock):
+    client = _roster(staff, world)
+    tasks = _tasks(app, _draw(client, world))
+    for task, outcome, message in [
+        (tasks[0], "hearing", "已记录：听力困难（改为上门）。"),
+        (tasks[1], "refused", "已记录：拒访。"),
+        (tasks[2], "no_answer", "已记录：无人接听（待拨打）。"),
+        (tasks[4], "deceased", "已记录：已故（不在调查范围）。"),
+        (tasks[3], "callback", "已记录：要求回拨，11月24日 15:00 回拨。"),
+    ]:
+        reply = _attempt(client, task, outcome, callback_at="2026-11-24T15:00")
+        page = client.get(reply.headers["Location"]).get_data(as_text=True)
+        assert message in page, outcome
+    assert "（改为上门）（改为上门）" not in page
+
+
+def test_a_second_attempt_in_the_same_half_day_is_refused_once_on_the_page(
+    app, staff, world, clock, count
+):
+    client = _roster(staff, world)
+    task = _tasks(app, _draw(client, world))[0]
+    assert _attempt(client, task, "no_answer").status_code == 302
+    reply = _attempt(client, task, "busy", callback_at="", note="")
+    assert reply.status_code == 409
+    assert reply.get_data(as_text=True).count("本半天已经拨打过") == 1
+    assert count(CallAttempt) == 1
