@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import flask_migrate
 import pytest
+from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, func, text
 from werkzeug.serving import make_server
 
@@ -22,6 +23,7 @@ from survey.responses.defaults import DEFAULT_QUESTIONS
 from survey.responses.services import create_questionnaire
 from survey.sites.models import Project, Region, Site
 from survey.sites.services import issue_token
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 SECRET = "test-secret-key"
@@ -96,6 +98,15 @@ def live_server(app):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """One headless Chromium for every browser test of the session (tests/browser.py)."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from tests.browser import CHROMIUM
 from tests.conftest import FIELD_KEY, SECRET
-from tests.responses.test_browser import CHROMIUM, CHROMIUM_ARGS, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -185,15 +185,6 @@ def no_server_errors(request):
     yield
     new = server.errors()[before:]
     assert not new, "the server logged errors:\n" + "\n".join(new)
-
-
-@pytest.fixture(scope="session")
-def chromium():
-    """One headless Chromium for the whole session."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import openpyxl
-
-from tests.responses.test_browser import expect
+from playwright.sync_api import expect
 
 PROJECT = "2022年建成康养联合体20家"
 SHANGHAI = ZoneInfo("Asia/Shanghai")

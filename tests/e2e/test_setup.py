@@ -13,10 +13,11 @@ import re
 import pypdfium2
 import pytest
 import zxingcpp
+from playwright.sync_api import expect
 
 from survey.accounts.services import hash_password
+from tests.browser import WECHAT_UA
 from tests.e2e.conftest import download, log_in
-from tests.responses.test_browser import WECHAT_UA, expect
 
 #: Per user name and address: low enough that twelve logins from 127.0.0.1 would have been
 #: refused under the old per-address count, even split over gunicorn's two workers.

@@ -1,41 +1,14 @@
 """The resident form in a real headless Chromium, as a phone in WeChat shows it."""
 
-import os
 import re
-import shutil
 
 import pytest
+from playwright.sync_api import expect
 
 from survey.responses.models import Response
+from tests.browser import WECHAT_UA, needs_chromium
 
-CHROMIUM = "/usr/bin/chromium"
-WECHAT_UA = (
-    "Mozilla/5.0 (Linux; Android 10; V1916A Build/QP1A.190711.020; wv) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Version/4.0 Chrome/86.0.4240.99 XWEB/4317 MMWEBSDK/20220903 "
-    "Mobile Safari/537.36 MMWEBID/6170 MicroMessenger/8.0.28.2240(0x28001C35) WeChat/arm64"
-)
-# Flags the probe found necessary on this machine's closed network.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-playwright_api = pytest.importorskip(
-    "playwright.sync_api", reason="playwright is not installed (make venv)"
-)
-sync_playwright, expect = playwright_api.sync_playwright, playwright_api.expect
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not (os.path.exists(CHROMIUM) or shutil.which("chromium")),
-        reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does)",
-    ),
-]
+pytestmark = needs_chromium
 
 # WCAG relative-luminance contrast of an element's text against its first opaque background.
 CONTRAST_JS = """
@@ -59,21 +32,17 @@ el => {
 
 
 @pytest.fixture
-def phone(live_server):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            viewport={"width": 360, "height": 740},
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            user_agent=WECHAT_UA,
-            locale="zh-CN",
-        )
-        page = context.new_page()
-        yield page
-        context.close()
-        browser.close()
+def phone(chromium, live_server):
+    context = chromium.new_context(
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        user_agent=WECHAT_UA,
+        locale="zh-CN",
+    )
+    yield context.new_page()
+    context.close()
 
 
 def _boxes(page, selector):

@@ -5,15 +5,15 @@ import csv
 import io
 
 import pypdfium2
-import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from survey.db import db
 from survey.responses.models import Answer, Question, Response
 from survey.sites.models import Project, Site
-from tests.responses.test_browser import CHROMIUM, CHROMIUM_ARGS, WECHAT_UA, expect, sync_playwright
+from tests.browser import WECHAT_UA, needs_chromium
 
-pytestmark = pytest.mark.browser  # the skip for a missing Chromium comes with the import
+pytestmark = needs_chromium
 
 PASSWORD = "correct horse battery"
 
@@ -30,14 +30,6 @@ def _site_list() -> bytes:
     out = io.StringIO()
     csv.writer(out).writerows([["县（市、区）", "点位名称", "地址", "级别"], *rows])
     return out.getvalue().encode("gbk")
-
-
-@pytest.fixture
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _set_up_project(page, base: str) -> None:
@@ -107,10 +99,10 @@ def _download_posters(page, tmp_path) -> int:
 
 
 def test_a_bureau_sets_up_a_project_in_the_browser_and_a_resident_answers_it(
-    app, live_server, browser, make_user, tmp_path
+    app, live_server, chromium, make_user, tmp_path
 ):
     make_user("admin", "admin", PASSWORD)
-    desk = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    desk = chromium.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     desk.set_default_timeout(60_000)  # a poster batch takes seconds on a busy machine
     page = desk.new_page()
     _set_up_project(page, live_server)
@@ -125,7 +117,7 @@ def test_a_bureau_sets_up_a_project_in_the_browser_and_a_resident_answers_it(
         assert len(sites) == 28 and all(site.token for site in sites)
         token = sites[0].token
 
-    phone = browser.new_context(
+    phone = chromium.new_context(
         viewport={"width": 360, "height": 740},
         is_mobile=True,
         has_touch=True,
