@@ -10,7 +10,7 @@ from marshmallow import (
     validates_schema,
 )
 
-from survey.checks.models import OUTCOMES, SAMPLE_MODES
+from survey.checks.models import CHECK_RESULTS, OUTCOMES, SAMPLE_MODES
 from survey.responses.schemas import WholeNumber, readable_text
 
 SEED = validate.Regexp(
@@ -106,8 +106,41 @@ class VisitSchema(_Form):
     )
     inspectors = _text(200, "暗访人员", required=True)
     findings = _text(5000, "发现的问题")
-    passed = fields.List(WholeNumber(), load_default=list)
+    #: Checklist item index → pass, fail or unverified (posted as ``result.<index>``).
+    results = fields.Dict(
+        keys=WholeNumber(),
+        values=fields.String(validate=validate.OneOf(list(CHECK_RESULTS))),
+        load_default=dict,
+        error_messages={"invalid": "检查项的结果有误，请重新选择。"},
+    )
     draw_seed = fields.String(load_default="", validate=SEED)
+    #: The home visit (听力困难) this visit is made for, if any.
+    home_visit = WholeNumber(load_default=None, allow_none=True)
+
+    @pre_load
+    def results_by_item(self, data, **_kwargs):
+        """``result.3=fail`` → ``results: {"3": "fail"}``; empty fields are not given (an
+        item without a result was not verified; a form without a home visit is none)."""
+        results = {
+            k.removeprefix("result."): v for k, v in data.items() if k.startswith("result.") and v
+        }
+        data = {k: v for k, v in data.items() if not k.startswith("result.")}
+        if not data.get("home_visit"):
+            data.pop("home_visit", None)
+        return data | {"results": results}
+
+
+class VisitQuerySchema(_Form):
+    """The visit list's filters: a county, a site name or code, the page."""
+
+    county = WholeNumber(load_default=None, error_messages={"invalid": "县（市、区）有误。"})
+    q = fields.String(load_default="", validate=validate.Length(max=100))
+    page = WholeNumber(load_default=1, validate=validate.Range(1, 100000))
+
+    @pre_load
+    def empty_county(self, data, **_kwargs):
+        """The 「全部」 choice posts an empty county: not given."""
+        return {k: v for k, v in data.items() if not (k == "county" and not v)}
 
 
 class InterviewSchema(_Form):
@@ -123,5 +156,6 @@ sample_schema = SampleSchema()
 attempt_schema = AttemptSchema()
 pick_schema = PickSchema()
 visit_schema = VisitSchema()
+visit_query_schema = VisitQuerySchema()
 interview_schema = InterviewSchema()
 notice_schema = NoticeSchema()
