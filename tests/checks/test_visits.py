@@ -2,16 +2,18 @@
 
 import io
 import re
+from datetime import date
 
 import pytest
 from PIL import Image
 
-from survey.accounts.models import AuditEntry
+from survey.accounts.models import AuditEntry, User
+from survey.checks import visits
 from survey.checks.models import Visit, VisitPhoto
 from survey.checks.photos import BadPhoto, clean_photo
 from survey.db import db
 from survey.responses.models import Response
-from survey.sites.models import ChecklistVersion, Project
+from survey.sites.models import ChecklistVersion, Project, Region
 from tests.checks.conftest import jpeg_with_gps, noise_jpeg, post, record_visit
 
 ANSWERS = {"q.overall": "5", "q.attitude": "0", "comment": "环境干净"}
@@ -248,3 +250,63 @@ def test_oversized_and_multi_picture_photos():
     assert (
         photo.content_type == "image/jpeg" and Image.open(io.BytesIO(photo.data)).format == "JPEG"
     )
+
+
+def test_a_recorded_visit_keeps_its_checklist_versions_wording(app, staff, world):
+    def publish(number, texts):
+        with app.app_context():
+            project = db.session.get(Project, world.project_id)
+            items = [{"text": t, "required": False} for t in texts]
+            db.session.add(ChecklistVersion(project=project, number=number, items=items))
+            db.session.commit()
+
+    client = staff("liandu")
+    publish(1, ["康复区域", "合作协议"])
+    first = _visit_id(record_visit(client, world.liandu, **{"result.1": "fail"}))
+    publish(2, ["康复区域（实地查看）"])
+    second = _visit_id(record_visit(client, world.liandu))
+    old = client.get(f"/checks/visits/{first}").get_data(as_text=True)
+    assert "合作协议" in old and "检查项第1版" in old and "（实地查看）" not in old
+    new = client.get(f"/checks/visits/{second}").get_data(as_text=True)
+    assert "康复区域（实地查看）" in new and "检查项第2版" in new and "合作协议" not in new
+
+
+def test_the_visit_list_is_paged_and_found_by_county_site_name_or_code(app, staff, world):
+    with app.app_context():
+        user = db.session.scalars(db.select(User).filter_by(username="lishui")).one()
+        for i in range(visits.PAGE_SIZE + 5):
+            site_id = world.liandu.id if i % 2 else world.qingtian.id
+            db.session.add(
+                Visit(
+                    site_id=site_id,
+                    visited_on=date(2026, 11, 1),
+                    inspectors=f"检查员{i}",
+                    checklist=[],
+                    created_by=user,
+                )
+            )
+        db.session.commit()
+        qingtian = db.session.scalars(db.select(Region).filter_by(name="青田县")).one().id
+    client = staff("lishui")
+    url = f"/checks/projects/{world.project_id}/visits"
+
+    def inspectors(**query):
+        page = client.get(url, query_string=query).get_data(as_text=True)
+        return re.findall(r"<td>(检查员\d+)</td>", page), page
+
+    first, page = inspectors()
+    assert len(first) == visits.PAGE_SIZE and "第 1 / 2 页" in page and "下一页" in page
+    second, _ = inspectors(page="2")
+    assert len(second) == 5 and not set(first) & set(second)
+    in_qingtian, page = inspectors(county=str(qingtian))
+    assert len(in_qingtian) == 28 and "第 1 / 2 页" not in page
+    by_name, _ = inspectors(q="紫金")
+    assert len(by_name) == 27
+    by_code, page = inspectors(q=world.qingtian.token.lower())
+    assert len(by_code) == 28 and "鹤城街道康养联合体" in page
+    nothing, page = inspectors(q="不存在的点位")
+    assert nothing == [] and "没有暗访记录" in page and "没有找到点位" in page
+    assert client.get(url, query_string={"page": "x"}).status_code == 400
+    # A county sees only its own, whatever it asks for.
+    page = staff("liandu").get(url, query_string={"county": str(qingtian)}).get_data(as_text=True)
+    assert re.findall(r"<td>(检查员\d+)</td>", page) == []
