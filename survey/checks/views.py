@@ -661,7 +661,7 @@ def visit_create(site_id):
             _user(),
             visited_on=values["visited_on"],
             inspectors=values["inspectors"],
-            results={i: r for i, r in values["results"].items() if r != "unverified"},
+            results=values["results"],
             findings=values["findings"],
             photos=photos,
             draw_seed=values["draw_seed"] or None,

@@ -62,8 +62,9 @@ def record_visit(
     home_visit: HomeVisit | None = None,
 ) -> Visit:
     """A visit with the project's current checklist, each item's result from ``results``
-    (item index → ``pass`` or ``fail``; an item not in it was not verified). A ``home_visit``
-    of the same site is closed by it. Raises VisitRefused for a home visit already done."""
+    (item index → ``pass``, ``fail`` or ``unverified``; an item not in it was not verified).
+    A ``home_visit`` of the same site is closed by it. Raises VisitRefused for a home visit
+    already done."""
     results = results or {}
     version = site.project.current_checklist
     checklist = [
@@ -86,7 +87,9 @@ def record_visit(
     )
     session.add(visit)
     if home_visit is not None:
-        if not home_visit.is_open or home_visit.site_id != site.id:
+        if home_visit.site_id != site.id:
+            raise VisitRefused("这位服务对象不在这个点位。")
+        if not home_visit.is_open:
             raise VisitRefused("这位服务对象的上门走访已经录入过了。")
         home_visit.visit = visit
     session.flush()

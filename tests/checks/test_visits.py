@@ -310,3 +310,20 @@ def test_the_visit_list_is_paged_and_found_by_county_site_name_or_code(app, staf
     # A county sees only its own, whatever it asks for.
     page = staff("liandu").get(url, query_string={"county": str(qingtian)}).get_data(as_text=True)
     assert re.findall(r"<td>(检查员\d+)</td>", page) == []
+
+
+def test_a_big_jpeg_is_decoded_at_a_reduced_scale(monkeypatch):
+    # A 48-megapixel photo decodes at half size (still over 2560 px), a quarter of the memory.
+    big = noise_jpeg(8000, 6000, quality=30)
+    decoded = []
+    original_load = Image.Image.load
+
+    def load(image):
+        pixels = original_load(image)
+        decoded.append(image.size)
+        return pixels
+
+    monkeypatch.setattr(Image.Image, "load", load)
+    photo = clean_photo(big)
+    assert (photo.width, photo.height) == (2560, 1920)
+    assert max(w * h for w, h in decoded) == 4000 * 3000
