@@ -131,6 +131,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.demo.cli import demo_data_command
     from survey.responses.editor_views import bp as questionnaires_blueprint
     from survey.responses.views import bp as form_blueprint
+    from survey.sites.checklist_views import bp as checklists_blueprint
     from survey.sites.cli import posters_command, sites_command
     from survey.sites.region_views import bp as regions_blueprint
     from survey.sites.site_views import bp as site_admin_blueprint
@@ -155,6 +156,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     limit_logins(app)
     app.register_blueprint(sites_blueprint)
     app.register_blueprint(questionnaires_blueprint)
+    app.register_blueprint(checklists_blueprint)
     app.register_blueprint(site_admin_blueprint)
     app.register_blueprint(regions_blueprint)
     app.register_blueprint(checks_blueprint)

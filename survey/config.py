@@ -66,6 +66,8 @@ CALL_AWAY_DAYS = int(os.environ.get("CALL_AWAY_DAYS", "14"))
 CALLING_HOURS = os.environ.get("CALLING_HOURS", "09:00-11:30,14:30-17:30")
 #: The bureaus' time zone: calling hours, half-days and dates are counted in it.
 TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
-#: Largest visit photo, in bytes, and most photos per visit.
-PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(5 * 1024 * 1024)))
+#: Largest visit photo, in bytes, and most photos per visit. Browsers with JavaScript scale
+#: photos down before sending them; without it a phone's full-size photo (4-12 MB) comes as
+#: it is. The visit form's request limit is PHOTO_MAX_BYTES x VISIT_MAX_PHOTOS.
+PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(20 * 1024 * 1024)))
 VISIT_MAX_PHOTOS = int(os.environ.get("VISIT_MAX_PHOTOS", "6"))

@@ -4,6 +4,7 @@ from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from survey.db import DatabaseBusy
+from survey.uploads import too_large_reply
 
 #: status → (title, what the person can do), in the words a resident understands.
 MESSAGES = {
@@ -60,6 +61,10 @@ def handle_http_error(error: HTTPException):
     if wants_json():
         body, status = _json(error)
         return body, status, headers
+    if error.code == 413:
+        reply = too_large_reply()  # an upload form shown again with the real reason
+        if reply is not None:
+            return reply
     title, message = MESSAGES.get(error.code, DEFAULT_MESSAGE)
     message = message.format(hotline=current_app.config["HOTLINE"])
     return render_template("errors/error.html", title=title, message=message), error.code, headers

@@ -7,11 +7,11 @@ from survey.accounts.schemas import audit_query_schema, user_schema
 from survey.checks.schemas import (
     attempt_schema,
     interview_schema,
+    list_query_schema,
     notice_schema,
     pick_schema,
     roster_query_schema,
     sample_schema,
-    task_query_schema,
     visit_schema,
 )
 from survey.sites.schemas import (
@@ -32,7 +32,7 @@ FORMS = {
     "interview": (interview_schema, {}),
     "notice": (notice_schema, {"body": "您好"}),
     "roster query": (roster_query_schema, {}),
-    "task query": (task_query_schema, {}),
+    "task query": (list_query_schema, {}),
     "dashboard filters": (filter_schema, {}),
     "audit filters": (audit_query_schema, {}),
     "user": (user_schema, {"username": "wang", "role": "admin"}),

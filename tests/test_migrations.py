@@ -1,5 +1,6 @@
 """Migrations keep the data they find: upgrading and downgrading loses no answer."""
 
+import json
 import os
 from datetime import UTC, date, datetime
 
@@ -179,4 +180,50 @@ def test_doubled_top_level_region_names_are_named_before_they_are_made_unique(tm
         flask_migrate.upgrade()
         with db.engine.begin() as conn, pytest.raises(IntegrityError):
             conn.execute(text("INSERT INTO regions (id, name, level) VALUES (3, '丽水市', 'city')"))
+        db.engine.dispose()
+
+
+def test_visit_checklists_survive_the_move_to_versions_and_item_results(tmp_path):
+    app = create_app(_settings(f"sqlite:///{tmp_path / 'c.db'}"))
+    old = [{"item": "康复区域", "ok": True}, {"item": "合作协议", "ok": False}]
+    with app.app_context():
+        flask_migrate.upgrade(revision="0009")
+        with db.engine.begin() as conn:
+            for statement in ROWS[:-3]:
+                conn.execute(text(statement))
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, password_hash, role, must_change_password,"
+                    " active, created_at) VALUES (1, 'u', 'x', 'city', false, true, '2026-01-01')"
+                )
+            )
+            conn.execute(text("""UPDATE projects SET checklist = '["康复区域", "合作协议"]'"""))
+            conn.execute(
+                text(
+                    "INSERT INTO visits (id, site_id, visited_on, inspectors, checklist,"
+                    " findings, created_by_id, created_at)"
+                    " VALUES (1, 1, '2026-11-20', '甲', :checklist, '', 1, '2026-11-20')"
+                ),
+                {"checklist": json.dumps(old, ensure_ascii=False)},
+            )
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            (checklist,) = conn.execute(text("SELECT checklist FROM visits")).one()
+            version = conn.execute(text("SELECT project_id, number, items FROM checklist_versions"))
+            (project_id, number, items) = version.one()
+        # An item left unticked was never verified: neither passed nor failed.
+        assert json.loads(checklist) == [
+            {"item": "康复区域", "required": False, "result": "pass"},
+            {"item": "合作协议", "required": False, "result": "unverified"},
+        ]
+        assert (project_id, number) == (1, 1)
+        assert json.loads(items) == [
+            {"text": "康复区域", "required": False},
+            {"text": "合作协议", "required": False},
+        ]
+        flask_migrate.downgrade(revision="0009")
+        with db.engine.connect() as conn:
+            (checklist,) = conn.execute(text("SELECT checklist FROM visits")).one()
+            (kept,) = conn.execute(text("SELECT checklist FROM projects")).one()
+        assert json.loads(checklist) == old and json.loads(kept) == ["康复区域", "合作协议"]
         db.engine.dispose()

@@ -15,6 +15,7 @@ from survey.checks.lists import ALL_SITES, Page, SiteFilter
 from survey.checks.models import OUTCOMES, TASK_STATUSES, CallAttempt, CallTask, SampleBatch
 from survey.checks.notices import notice_in_force
 from survey.checks.phones import mask_phone
+from survey.checks.visits import schedule_home_visit
 from survey.responses.services import submit_response
 from survey.sites.models import Site
 
@@ -226,6 +227,8 @@ def record_attempt(
         _close(task, CLOSING[outcome], now)
         if outcome == "deceased" and task.resident is not None:
             task.resident.deceased_at = now
+        if outcome == "hearing":  # surveyed in person instead: on the county's visit list
+            schedule_home_visit(session, task)
     else:  # RETRY
         task.callback_at = None
         failed = sum(1 for a in task.attempts if a.outcome in RETRY)

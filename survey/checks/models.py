@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from survey.accounts.models import User
 from survey.db import db, now_utc
 from survey.responses.models import Response
-from survey.sites.models import Project, Region, Site
+from survey.sites.models import ChecklistVersion, Project, Region, Site
 
 
 class Notice(db.Model):
@@ -239,6 +239,11 @@ class CallAttempt(db.Model):
     caller: Mapped[User] = relationship()
 
 
+#: What an inspector found for one checklist item, as stored → as shown. An item nobody
+#: marked was not verified: it is neither passed nor failed.
+CHECK_RESULTS = {"pass": "通过", "fail": "未通过", "unverified": "未核实"}
+
+
 class Visit(db.Model):
     """An unannounced visit (随机暗访) to a site: checklist, findings, photos, interviews."""
 
@@ -248,8 +253,13 @@ class Visit(db.Model):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     visited_on: Mapped[date] = mapped_column(Date)
     inspectors: Mapped[str] = mapped_column(String(200))
-    #: ``[{"item": "...", "ok": true|false}]``, from the project's acceptance standard.
+    #: ``[{"item": "...", "required": true|false, "result": "pass"|"fail"|"unverified"}]``:
+    #: the wording of the checklist version checked against, kept with the visit.
     checklist: Mapped[list] = mapped_column(JSON)
+    #: The project's checklist version the visit used (None: recorded before versions).
+    checklist_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("checklist_versions.id"), index=True
+    )
     findings: Mapped[str] = mapped_column(Text, default="")
     #: The seed of the random draw that picked the site, if it was drawn.
     draw_seed: Mapped[str | None] = mapped_column(String(40))
@@ -258,12 +268,39 @@ class Visit(db.Model):
 
     site: Mapped[Site] = relationship()
     created_by: Mapped[User] = relationship()
+    checklist_version: Mapped[ChecklistVersion | None] = relationship()
     photos: Mapped[list["VisitPhoto"]] = relationship(
         back_populates="visit", order_by="VisitPhoto.id", cascade="all, delete-orphan"
     )
     interviews: Mapped[list[Response]] = relationship(
         order_by=Response.id, cascade="all, delete-orphan", foreign_keys=[Response.visit_id]
     )
+
+    def count(self, result: str) -> int:
+        """How many checklist items ended with ``result``."""
+        return sum(1 for item in self.checklist if item["result"] == result)
+
+    @property
+    def checklist_summary(self) -> str:
+        """The checklist in one line: passed, failed and not verified out of all items."""
+        parts = [f"{self.count('pass')} 项通过"]
+        if self.count("fail"):
+            parts.append(f"{self.count('fail')} 项未通过")
+        if self.count("unverified"):
+            parts.append(f"{self.count('unverified')} 项未核实")
+        return f"共 {len(self.checklist)} 项：" + "，".join(parts)
+
+    @property
+    def summary(self) -> str:
+        """What the visit found, in one line. 「未发现问题」 only when every item was verified
+        and passed and nothing was written down."""
+        if self.findings:
+            return f"{self.findings}（{self.checklist_summary}）"
+        if self.count("pass") == len(self.checklist):
+            return f"未发现问题（{self.checklist_summary}）"
+        if self.count("fail"):
+            return f"有检查项未通过（{self.checklist_summary}）"
+        return f"未记录问题，但有检查项未核实（{self.checklist_summary}）"
 
 
 class VisitPhoto(db.Model):
@@ -282,3 +319,31 @@ class VisitPhoto(db.Model):
     height: Mapped[int]
 
     visit: Mapped[Visit] = relationship(back_populates="photos")
+
+
+class HomeVisit(db.Model):
+    """A resident to be visited at home instead of called (听力困难（改为上门）): on the
+    county's home-visit list until a visit is recorded for them."""
+
+    __tablename__ = "home_visits"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The call task that could not be done by phone; one home visit per task.
+    call_task_id: Mapped[int] = mapped_column(
+        ForeignKey("call_tasks.id", ondelete="CASCADE"), unique=True
+    )
+    #: The resident's site (scoping goes by its county).
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    #: The visit recorded for it; empty while the resident waits to be visited.
+    visit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visits.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    call_task: Mapped[CallTask] = relationship()
+    site: Mapped[Site] = relationship()
+    visit: Mapped[Visit | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.visit_id is None

@@ -2,7 +2,7 @@
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from survey.checks.models import OUTCOMES, SAMPLE_MODES
+from survey.checks.models import CHECK_RESULTS, OUTCOMES, SAMPLE_MODES
 from survey.form_posts import StaffForm
 from survey.responses.schemas import RowId, WholeNumber, readable_text
 
@@ -100,8 +100,25 @@ class VisitSchema(StaffForm):
     )
     inspectors = _text(200, "暗访人员", required=True)
     findings = _text(5000, "发现的问题")
-    passed = fields.List(WholeNumber(), load_default=list)
+    #: Checklist item index → pass, fail or unverified (posted as ``result.<index>``).
+    results = fields.Dict(
+        keys=WholeNumber(),
+        values=fields.String(validate=validate.OneOf(list(CHECK_RESULTS))),
+        load_default=dict,
+        error_messages={"invalid": "检查项的结果有误，请重新选择。"},
+    )
     draw_seed = fields.String(load_default="", validate=SEED)
+    #: The home visit (听力困难) this visit is made for, if any.
+    home_visit = WholeNumber(load_default=None, allow_none=True)
+
+    def tidy(self, data):
+        """``result.3=fail`` → ``results: {"3": "fail"}``; an item without a result was not
+        verified."""
+        results = {
+            k.removeprefix("result."): v for k, v in data.items() if k.startswith("result.") and v
+        }
+        data = {k: v for k, v in data.items() if not k.startswith("result.")}
+        return data | {"results": results}
 
 
 class InterviewSchema(StaffForm):
@@ -113,7 +130,7 @@ class NoticeSchema(StaffForm):
 
 
 roster_query_schema = RosterQuerySchema()
-task_query_schema = ListQuerySchema()
+list_query_schema = ListQuerySchema()
 sample_schema = SampleSchema()
 attempt_schema = AttemptSchema()
 pick_schema = PickSchema()

@@ -21,6 +21,7 @@ from flask import (
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import select
+from werkzeug.exceptions import NotFound
 
 from survey.accounts.access import role_required
 from survey.accounts.models import User
@@ -28,23 +29,33 @@ from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_sc
 from survey.accounts.services import record
 from survey.checks import calls, lists, notices, roster, sampling, visits
 from survey.checks.lists import Page, SiteFilter
-from survey.checks.models import CallTask, Resident, RosterImport, SampleBatch, Visit, VisitPhoto
+from survey.checks.models import (
+    CHECK_RESULTS,
+    CallTask,
+    HomeVisit,
+    Resident,
+    RosterImport,
+    SampleBatch,
+    Visit,
+    VisitPhoto,
+)
 from survey.checks.phones import BadPhone, mask_phone, normalize_phone
-from survey.checks.photos import BadPhoto, clean_photo
+from survey.checks.photos import MAX_SIDE, BadPhoto, clean_photo
 from survey.checks.roster_files import RosterFileError
 from survey.checks.schemas import (
     attempt_schema,
     interview_schema,
+    list_query_schema,
     notice_schema,
     pick_schema,
     roster_query_schema,
     sample_schema,
-    task_query_schema,
     visit_schema,
 )
 from survey.db import begin_write, begin_write_locked, db, now_utc
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
+from survey.sites.checklists import checklist_items
 from survey.sites.models import Site
 from survey.stats import exports
 from survey.uploads import FORM_OVERHEAD, upload_limit
@@ -382,7 +393,7 @@ def batch(batch_id):
     or code), and the response rate; a county user sees their county's part of a city's batch."""
     scope = _scope()
     batch = _batch(batch_id)
-    query, sites = _list_query(task_query_schema)
+    query, sites = _list_query(list_query_schema)
     tasks, page = calls.task_page(db.session, batch, scope, sites, query["page"])
     ready = calls.callable_tasks(
         db.session, batch, scope, _now(), _hours(), away_days=_away_days(), sites=sites
@@ -526,9 +537,14 @@ def attempt(task_id):
 @bp.get("/projects/<int:project_id>/visits")
 @role_required(*STAFF)
 def visit_list(project_id):
-    """The project's visits, and a reproducible random pick of sites to visit next."""
+    """The project's visits (paged, by county, by site name or code), the residents waiting
+    for a home visit, and a reproducible random pick of sites to visit next."""
     scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
+    try:
+        query = list_query_schema.load(request.args.to_dict())
+    except ValidationError:
+        abort(400)
     try:
         pick = pick_schema.load(request.args.to_dict())
     except ValidationError as err:
@@ -539,11 +555,24 @@ def visit_list(project_id):
     if pick is not None and "count" in request.args:
         seed = pick["seed"] or sampling.new_seed()
         picked = visits.draw_sites(db.session, project.id, scope, pick["count"], seed)
+    listing = visits.visit_page(
+        db.session,
+        project.id,
+        scope,
+        county_id=query["county"],
+        search=query["q"],
+        page=query["page"],
+    )
+    filters = {"county": query["county"] or "", "q": query["q"]}
     return render_template(
         "checks/visits.html",
         project=project,
-        visits=visits.visits_of(db.session, project.id, scope),
-        sites=visits.sites_in_scope(db.session, project.id, scope),
+        listing=listing,
+        counties=visits.counties_of(db.session, project.id, scope),
+        filters=filters,
+        home_visits=visits.home_visit_rows(
+            visits.open_home_visits(db.session, project.id, scope), _cipher()
+        ),
         picked=picked,
         seed=seed,
         pick_error=pick_error,
@@ -554,17 +583,42 @@ def _site(site_id: int) -> Site:
     return get_in_scope(db.session, _scope(), Site, site_id, lambda s: s.region_id)
 
 
-def _visit_form(site: Site, status=200, errors=None):
+def _home_visit(home_visit_id: int | None, site: Site) -> HomeVisit | None:
+    """The open home visit a visit form is for (404 unless it is of this site, in scope)."""
+    if home_visit_id is None:
+        return None
+    found = get_in_scope(db.session, _scope(), HomeVisit, home_visit_id, lambda h: h.site.region_id)
+    if found.site_id != site.id:
+        abort(404)
+    return found
+
+
+def _visit_form(site: Site, status=200, errors=None, *, body_read=True):
+    """The visit form, filled in with what was posted (``body_read`` False: a body too large
+    to read, so only what the URL says)."""
+    config = current_app.config
+    posted = request.values if body_read else request.args
+    # A file input cannot be filled in again: the inspector is told to choose them again.
+    chosen = [f for f in request.files.getlist("photos") if f.filename] if body_read else []
     return render_template(
         "checks/visit_form.html",
         site=site,
-        checklist=visits.checklist_for(site.project),
-        form=request.form,
-        passed=set(request.form.getlist("passed")),
+        checklist=checklist_items(site.project),
+        results=CHECK_RESULTS,
+        form=posted,
         errors=errors or {},
-        draw_seed=request.values.get("draw_seed", ""),
-        max_photos=current_app.config["VISIT_MAX_PHOTOS"],
-        max_mb=current_app.config["PHOTO_MAX_BYTES"] // (1024 * 1024),
+        problems=[
+            found[0] if isinstance(found, list) else "检查项的结果有误，请重新选择。"
+            for found in (errors or {}).values()
+        ],
+        kept=body_read,
+        draw_seed=posted.get("draw_seed", ""),
+        # The home visit the form is for rides along in the URL, then in a hidden field.
+        home_visit=_home_visit(posted.get("home_visit", type=int), site),
+        photos_dropped=len(chosen),
+        max_photos=config["VISIT_MAX_PHOTOS"],
+        max_mb=config["PHOTO_MAX_BYTES"] // (1024 * 1024),
+        max_side=MAX_SIDE,
         today=_hours().local(_now()).date().isoformat(),
     ), status
 
@@ -572,53 +626,102 @@ def _visit_form(site: Site, status=200, errors=None):
 @bp.get("/sites/<int:site_id>/visits/new")
 @role_required(*STAFF)
 def visit_new(site_id):
-    """The form for a visit to one site."""
+    """The form for a visit to one site (for a resident's home visit with ``home_visit``)."""
     return _visit_form(_site(site_id))
 
 
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
 def _photos() -> list:
-    """The uploaded photos, cleaned. Aborts 413 for one over PHOTO_MAX_BYTES; raises BadPhoto."""
+    """The uploaded photos, cleaned. Raises BadPhoto naming the photo and what is wrong with
+    it: too many, too large, not a JPEG or PNG."""
     config = current_app.config
+    limit = config["PHOTO_MAX_BYTES"]
     files = [f for f in request.files.getlist("photos") if f.filename]
     if len(files) > config["VISIT_MAX_PHOTOS"]:
-        raise BadPhoto(f"每次最多上传 {config['VISIT_MAX_PHOTOS']} 张照片。")
+        raise BadPhoto(f"选了 {len(files)} 张照片，每次最多上传 {config['VISIT_MAX_PHOTOS']} 张。")
     cleaned = []
     for upload in files:
-        data = upload.stream.read(config["PHOTO_MAX_BYTES"] + 1)
-        if len(data) > config["PHOTO_MAX_BYTES"]:
-            abort(413)
-        cleaned.append(clean_photo(data))
+        data = upload.stream.read(limit + 1)
+        if len(data) > limit:
+            upload.stream.seek(0, io.SEEK_END)
+            size = upload.stream.tell()
+            raise BadPhoto(
+                f"照片“{upload.filename}”有 {_megabytes(size)}，"
+                f"超过了每张 {_megabytes(limit)} 的上限。"
+            )
+        try:
+            cleaned.append(clean_photo(data))
+        except BadPhoto as err:
+            raise BadPhoto(f"照片“{upload.filename}”：{err}") from None
     return cleaned
+
+
+def _visit_too_large():
+    """A visit form whose photos together exceed the request limit: its fields could not be
+    read, so the form is shown again with the reason (None: not a staff member's form)."""
+    user = current_user
+    if not user.is_authenticated or user.role not in STAFF or user.must_change_password:
+        return None
+    try:
+        site = _site(request.view_args["site_id"])
+    except NotFound:
+        return None
+    config = current_app.config
+    limit = config["PHOTO_MAX_BYTES"] * config["VISIT_MAX_PHOTOS"]
+    sent = _megabytes(request.content_length or 0)
+    message = (
+        f"这次提交的照片一共约 {sent}，超过了上限 {_megabytes(limit)}（最多 "
+        f"{config['VISIT_MAX_PHOTOS']} 张，每张不超过 {_megabytes(config['PHOTO_MAX_BYTES'])}）。"
+        "填写的内容没能收到，请重新填写，并少选几张照片。"
+    )
+    return _visit_form(site, 413, {"photos": [message]}, body_read=False)
 
 
 @bp.post("/sites/<int:site_id>/visits/new")
 @role_required(*STAFF)
-@upload_limit(lambda c: c["PHOTO_MAX_BYTES"] * c["VISIT_MAX_PHOTOS"] + FORM_OVERHEAD)
+@upload_limit(
+    lambda c: c["PHOTO_MAX_BYTES"] * c["VISIT_MAX_PHOTOS"] + FORM_OVERHEAD,
+    too_large=_visit_too_large,
+)
 def visit_create(site_id):
-    """Record a visit with its checklist, findings and photos."""
+    """Record a visit with its checklist, findings and photos; refused, the form comes back
+    with every field as typed and the reason."""
     site = _site(site_id)
-    data = request.form.to_dict() | {"passed": request.form.getlist("passed")}
     try:
-        values = visit_schema.load(data)
-        photos = _photos()
+        values = visit_schema.load(request.form.to_dict())
     except ValidationError as err:
         return _visit_form(site, 422, _errors(err))
+    home_visit = _home_visit(values["home_visit"], site)
+    try:
+        photos = _photos()
     except BadPhoto as err:
         return _visit_form(site, 422, {"photos": [str(err)]})
     begin_write(db.session)
-    visit = visits.record_visit(
-        db.session,
-        site,
-        _user(),
-        visited_on=values["visited_on"],
-        inspectors=values["inspectors"],
-        passed=set(values["passed"]),
-        findings=values["findings"],
-        photos=photos,
-        draw_seed=values["draw_seed"] or None,
-    )
+    if home_visit is not None:
+        db.session.refresh(home_visit, with_for_update=True)
+    try:
+        visit = visits.record_visit(
+            db.session,
+            site,
+            _user(),
+            visited_on=values["visited_on"],
+            inspectors=values["inspectors"],
+            results=values["results"],
+            findings=values["findings"],
+            photos=photos,
+            draw_seed=values["draw_seed"] or None,
+            home_visit=home_visit,
+        )
+    except visits.VisitRefused as err:
+        db.session.rollback()
+        return _visit_form(site, 409, {"home_visit": [str(err)]})
+    how = f"，上门走访（电话抽查任务 {home_visit.call_task_id}）" if home_visit else ""
     _audit(
-        "visit_recorded", f"暗访 {visit.id}：{site.name}，{visit.visited_on}，{len(photos)} 张照片"
+        "visit_recorded",
+        f"暗访 {visit.id}：{site.name}，{visit.visited_on}，{len(photos)} 张照片{how}",
     )
     db.session.commit()
     flash("暗访记录已保存。可以继续录入现场访谈。", "info")

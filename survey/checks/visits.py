@@ -1,32 +1,27 @@
-"""Unannounced visits (随机暗访): picking sites, the checklist, photos and interviews."""
+"""Unannounced visits (随机暗访): picking sites, the checklist, photos and interviews, and
+the home-visit list of residents who could not be surveyed by phone."""
 
 import random
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope
-from survey.checks.models import Visit, VisitPhoto
+from survey.checks.models import CallTask, HomeVisit, Visit, VisitPhoto
+from survey.checks.phones import mask_phone
 from survey.checks.photos import CleanPhoto
 from survey.responses.services import submit_response
-from survey.sites.models import Project, Site
+from survey.sites.checklists import checklist_items
+from survey.sites.models import Region, Site, SiteToken
 from survey.stats import rollups
 
-#: What a visit checks when the project names no acceptance standard of its own.
-GENERAL_CHECKLIST = [
-    "场所正常开放，标识标牌清楚",
-    "服务人员在岗",
-    "收费标准、服务标准和服务流程公示",
-    "服务记录完整",
-    "环境整洁，设施设备安全可用",
-]
-
-
-def checklist_for(project: Project) -> list[str]:
-    """The items a visit to one of the project's sites checks."""
-    return list(project.checklist or GENERAL_CHECKLIST)
+#: Visits shown per page of the list.
+PAGE_SIZE = 50
+#: Sites offered for recording a visit at once (a project may have thousands: filter).
+SITES_SHOWN = 50
 
 
 def sites_in_scope(session: Session, project_id: int, scope: Scope) -> list[Site]:
@@ -49,6 +44,10 @@ def draw_sites(
     return sorted(chosen, key=lambda s: (s.region_id, s.name))
 
 
+class VisitRefused(ValueError):
+    """The visit cannot be recorded as asked; the message says why, for the inspector."""
+
+
 def record_visit(
     session: Session,
     site: Site,
@@ -56,19 +55,28 @@ def record_visit(
     *,
     visited_on: date,
     inspectors: str,
-    passed: set[int],
+    results: dict[int, str] | None = None,
     findings: str,
     photos: list[CleanPhoto],
     draw_seed: str | None = None,
+    home_visit: HomeVisit | None = None,
 ) -> Visit:
-    """A visit with its checklist (``passed``: indices of the items found in order)."""
+    """A visit with the project's current checklist, each item's result from ``results``
+    (item index → ``pass``, ``fail`` or ``unverified``; an item not in it was not verified).
+    A ``home_visit`` of the same site is closed by it. Raises VisitRefused for a home visit
+    already done."""
+    results = results or {}
+    version = site.project.current_checklist
+    checklist = [
+        {"item": item["text"], "required": item["required"], "result": results.get(i, "unverified")}
+        for i, item in enumerate(checklist_items(site.project))
+    ]
     visit = Visit(
         site=site,
         visited_on=visited_on,
         inspectors=inspectors,
-        checklist=[
-            {"item": item, "ok": i in passed} for i, item in enumerate(checklist_for(site.project))
-        ],
+        checklist=checklist,
+        checklist_version=version,
         findings=findings,
         draw_seed=draw_seed,
         created_by=user,
@@ -78,6 +86,12 @@ def record_visit(
         ],
     )
     session.add(visit)
+    if home_visit is not None:
+        if home_visit.site_id != site.id:
+            raise VisitRefused("这位服务对象不在这个点位。")
+        if not home_visit.is_open:
+            raise VisitRefused("这位服务对象的上门走访已经录入过了。")
+        home_visit.visit = visit
     session.flush()
     return visit
 
@@ -108,19 +122,147 @@ def may_delete(visit: Visit, user: User) -> bool:
 
 def delete_visit(session: Session, visit: Visit) -> None:
     """Delete a visit with its photos and interviews, taking the interviews out of the
-    rollup counts in the same transaction."""
+    rollup counts in the same transaction; a home visit it closed is open again."""
     rollups.uncount(session, visit.interviews)
+    session.execute(update(HomeVisit).where(HomeVisit.visit_id == visit.id).values(visit_id=None))
     session.delete(visit)
 
 
-def visits_of(session: Session, project_id: int, scope: Scope) -> list[Visit]:
-    """The project's visits within ``scope``, newest first."""
+# -- the list of visits ----------------------------------------------------------------
+
+
+def _site_filter(query, county_id: int | None, search: str):
+    """``query`` (over Site) narrowed to a county and to a site name or code."""
+    if county_id:
+        query = query.where(Site.region_id == county_id)
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        by_code = select(SiteToken.site_id).where(SiteToken.token == search.upper())
+        query = query.where(or_(Site.name.like(f"%{escaped}%", escape="\\"), Site.id.in_(by_code)))
+    return query
+
+
+@dataclass
+class VisitPage:
+    """One page of a project's visits, and the sites a visit may be recorded for."""
+
+    visits: list[Visit]
+    total: int
+    page: int
+    pages: int
+    sites: list[Site]
+    site_total: int
+
+
+def visit_page(
+    session: Session,
+    project_id: int,
+    scope: Scope,
+    *,
+    county_id: int | None = None,
+    search: str = "",
+    page: int = 1,
+) -> VisitPage:
+    """The project's visits within ``scope``, newest first, ``PAGE_SIZE`` to a page,
+    narrowed to a county and a site name or code; with the first SITES_SHOWN matching
+    active sites."""
+    in_project = (Site.project_id == project_id, scope.where(Site.region_id))
+    visits = _site_filter(
+        select(Visit).join(Site, Visit.site_id == Site.id).where(*in_project), county_id, search
+    )
+    total = session.scalar(select(func.count()).select_from(visits.subquery()))
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(page, pages)
+    rows = session.scalars(
+        visits.options(
+            selectinload(Visit.photos).load_only(VisitPhoto.id), selectinload(Visit.site)
+        )
+        .order_by(Visit.visited_on.desc(), Visit.id.desc())
+        .limit(PAGE_SIZE)
+        .offset((page - 1) * PAGE_SIZE)
+    )
+    sites = _site_filter(select(Site).where(*in_project, Site.active), county_id, search)
+    site_total = session.scalar(select(func.count()).select_from(sites.subquery()))
+    shown = session.scalars(
+        sites.options(selectinload(Site.region))
+        .order_by(Site.region_id, Site.name)
+        .limit(SITES_SHOWN)
+    )
+    return VisitPage(list(rows), total, page, pages, list(shown), site_total)
+
+
+def counties_of(session: Session, project_id: int, scope: Scope) -> list[Region]:
+    """The counties within ``scope`` where the project has sites (the list's filter)."""
     return list(
         session.scalars(
-            select(Visit)
-            .join(Site, Visit.site_id == Site.id)
-            .where(Site.project_id == project_id, scope.where(Site.region_id))
-            .options(selectinload(Visit.photos).load_only(VisitPhoto.id))
-            .order_by(Visit.visited_on.desc(), Visit.id.desc())
+            select(Region)
+            .where(
+                Region.id.in_(select(Site.region_id).where(Site.project_id == project_id)),
+                scope.where(Region.id),
+            )
+            .order_by(Region.id)
         )
     )
+
+
+# -- home visits -----------------------------------------------------------------------
+
+
+def schedule_home_visit(session: Session, task: CallTask) -> HomeVisit:
+    """Put the resident of a call task that cannot be done by phone on the home-visit list
+    (once per task)."""
+    found = session.scalars(select(HomeVisit).where(HomeVisit.call_task_id == task.id)).first()
+    if found is None:
+        found = HomeVisit(call_task=task, site_id=task.site_id)
+        session.add(found)
+    return found
+
+
+@dataclass
+class HomeVisitRow:
+    """A resident waiting for a home visit, as the list shows them."""
+
+    home_visit: HomeVisit
+    name: str
+    masked_phone: str
+    note: str
+    asked_at: datetime
+
+
+def open_home_visits(session: Session, project_id: int, scope: Scope) -> list[HomeVisit]:
+    """The project's home visits within ``scope`` still to be made, oldest first."""
+    return list(
+        session.scalars(
+            select(HomeVisit)
+            .join(Site, HomeVisit.site_id == Site.id)
+            .where(
+                Site.project_id == project_id,
+                scope.where(Site.region_id),
+                HomeVisit.visit_id.is_(None),
+            )
+            .options(
+                selectinload(HomeVisit.site).selectinload(Site.region),
+                selectinload(HomeVisit.call_task).selectinload(CallTask.resident),
+            )
+            .order_by(HomeVisit.created_at, HomeVisit.id)
+        )
+    )
+
+
+def home_visit_rows(home_visits: list[HomeVisit], cipher) -> list[HomeVisitRow]:
+    """The residents to visit, their names decrypted and numbers masked."""
+    rows = []
+    for home_visit in home_visits:
+        resident = home_visit.call_task.resident
+        if resident is None:  # removed from the roster on their request: nobody to visit
+            continue
+        rows.append(
+            HomeVisitRow(
+                home_visit,
+                cipher.decrypt(resident.name_token),
+                mask_phone(cipher.decrypt(resident.phone_token)),
+                cipher.decrypt(resident.note_token) if resident.note_token else "",
+                home_visit.created_at,
+            )
+        )
+    return rows

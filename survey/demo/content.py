@@ -6,14 +6,8 @@ LISHUI = {
     "project": "2022年建成康养联合体20家",
     "year": 2022,
     "kind": "康养联合体",
-    #: What an unannounced visit checks: the acceptance standard, §一(一)5.
-    "checklist": [
-        "建有相应的康复区域（实地查看）",
-        "与医疗机构、康复机构签订合作协议",
-        "配备不少于 3 类具备专业能力的康养服务人员（合同、工资单或资格证书）",
-        "配备不少于 3 种康复器械，制定收费标准、服务标准和服务流程（现场查看）",
-        "开展实质康养服务（服务案例和服务记录）",
-    ],
+    #: Its visit checklist: the acceptance standard, §一(一)5 (``survey.sites.checklists``).
+    "checklist": "care_union",
     "targets": {
         "开发区": 1,
         "莲都区": 2,
@@ -46,6 +40,8 @@ WENZHOU = {
     "project": "居家养老服务照料中心改造提升",
     "year": 2021,
     "kind": "居家养老服务照料中心",
+    #: Its visit checklist: the 提升指南 of 附件2, 必备 items marked.
+    "checklist": "day_care",
     "targets": {
         "鹿城区": 11,
         "龙湾区": 7,

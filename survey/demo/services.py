@@ -13,6 +13,7 @@ from survey.demo.content import COMMENTS, LISHUI, PLACES, STREETS, WENZHOU
 from survey.responses.defaults import DEFAULT_QUESTIONS
 from survey.responses.models import Answer, Response
 from survey.responses.services import create_questionnaire
+from survey.sites.checklists import starter_checklist
 from survey.sites.models import Project, ProjectTarget, Region, Site
 from survey.sites.services import issue_token
 from survey.stats import rollups
@@ -74,9 +75,9 @@ def _add_project(session: Session, seed: dict, rng: random.Random) -> Project | 
         year=seed["year"],
         region=city,
         questionnaire=questionnaire,
-        checklist=seed.get("checklist"),
     )
     session.add(project)
+    starter_checklist(session, project, seed["checklist"])
     for county_name, count in seed["targets"].items():
         county = _region(session, county_name, "county", city)
         project.targets.append(ProjectTarget(region=county, site_count=count))

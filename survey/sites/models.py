@@ -81,9 +81,6 @@ class Project(db.Model):
     hotline: Mapped[str] = mapped_column(String(30), default="", server_default="")
     status: Mapped[str] = mapped_column(String(10), default="active", server_default="active")
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id"), index=True)
-    #: What an unannounced visit checks, from the project's acceptance standard (None: the
-    #: general list in ``survey.checks.visits``).
-    checklist: Mapped[list[str] | None] = mapped_column(JSON)
     #: The lowest overall level counted as satisfied (3: 非常满意, 满意 and 基本满意).
     satisfied_from: Mapped[int] = mapped_column(default=3, server_default="3")
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
@@ -94,6 +91,9 @@ class Project(db.Model):
         back_populates="project", cascade="all, delete-orphan", order_by="ProjectTarget.region_id"
     )
     sites: Mapped[list["Site"]] = relationship(back_populates="project", order_by="Site.id")
+    checklists: Mapped[list["ChecklistVersion"]] = relationship(
+        back_populates="project", order_by="ChecklistVersion.number"
+    )
 
     @property
     def is_finished(self) -> bool:
@@ -103,6 +103,11 @@ class Project(db.Model):
     @property
     def status_label(self) -> str:
         return PROJECT_STATUSES[self.status]
+
+    @property
+    def current_checklist(self) -> "ChecklistVersion | None":
+        """The checklist visits use now (None: the project has none of its own yet)."""
+        return self.checklists[-1] if self.checklists else None
 
     @property
     def target_total(self) -> int:
@@ -122,6 +127,25 @@ class ProjectTarget(db.Model):
 
     project: Mapped[Project] = relationship(back_populates="targets")
     region: Mapped[Region] = relationship()
+
+
+class ChecklistVersion(db.Model):
+    """One wording of what an unannounced visit to the project's sites checks (its acceptance
+    standard). Every save publishes a new version; a recorded visit keeps the wording it was
+    checked against."""
+
+    __tablename__ = "checklist_versions"
+    __table_args__ = (UniqueConstraint("project_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
+    number: Mapped[int]
+    #: ``[{"text": "...", "required": true|false}, …]`` in order; required: 必备.
+    items: Mapped[list] = mapped_column(JSON)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    project: Mapped[Project] = relationship(back_populates="checklists")
 
 
 class Site(db.Model):

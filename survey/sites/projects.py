@@ -13,6 +13,7 @@ from survey.accounts.services import record
 from survey.form_posts import FieldError
 from survey.responses.services import create_questionnaire
 from survey.responses.starters import STARTERS, starter_questions
+from survey.sites.checklists import starter_checklist
 from survey.sites.models import PROJECT_STATUSES, Project, ProjectTarget, Region, Site, SiteToken
 
 #: Starter questionnaires offered when a project is created, as stored → as shown.
@@ -123,7 +124,8 @@ def add_project(
     ip: str,
 ) -> Project:
     """A new, active project owned by a city in ``scope``, answered with a new questionnaire
-    made from the ``starter`` template, with a target per county given a count above 0.
+    made from the ``starter`` template, with the visit checklist of the same kind and a
+    target per county given a count above 0.
 
     Raises ProjectError for a city outside ``scope``, an unknown starter or a target of a
     region that is not one of the city's counties. Never commits.
@@ -144,6 +146,7 @@ def add_project(
         targets=[ProjectTarget(region_id=r, site_count=n) for r, n in sorted(counts.items())],
     )
     session.add(project)
+    starter_checklist(session, project, starter, actor)
     session.flush()
     record(
         session,

@@ -239,3 +239,41 @@ class SiteRowSchema(_SiteFields):
 site_row_schema = SiteRowSchema()
 #: The row's fields in the order a report names the first problem of a row.
 SITE_ROW_FIELDS = ("county", "name", "address", "level", "contact")
+
+
+#: Most items a visit checklist may have (the longest seed list has 20).
+MAX_CHECKLIST_ITEMS = 40
+
+
+class ChecklistSchema(StaffForm):
+    """The checklist editor's rows: each row's text (``item``, posted once per row; blank rows
+    are dropped) and the row numbers ticked 必备 (``required``). Loads as the list of
+    ``{"text", "required"}`` items."""
+
+    item = fields.List(
+        fields.String(
+            validate=[
+                validate.Length(max=200, error="每项检查内容不超过 200 个字。"),
+                _single_line,
+            ]
+        ),
+        load_default=list,
+    )
+    required = fields.List(WholeNumber(), load_default=list)
+
+    @post_load
+    def as_items(self, data, **_kwargs):
+        ticked = set(data["required"])
+        items = [
+            {"text": text.strip(), "required": row in ticked}
+            for row, text in enumerate(data["item"])
+            if text.strip()
+        ]
+        if not items:
+            raise ValidationError("至少要有一项检查内容。", "item")
+        if len(items) > MAX_CHECKLIST_ITEMS:
+            raise ValidationError(f"检查项最多 {MAX_CHECKLIST_ITEMS} 项。", "item")
+        return items
+
+
+checklist_schema = ChecklistSchema()

@@ -3,6 +3,7 @@ county, a city user and an admin; a clock the tests can move; roster files to up
 
 import csv
 import io
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -130,9 +131,22 @@ def jpeg_with_gps(size=(64, 48)) -> bytes:
     return out.getvalue()
 
 
+def noise_jpeg(width: int, height: int, quality: int = 95) -> bytes:
+    """A JPEG of random noise: as large as a phone camera's photo of that size, or larger."""
+    image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
 def record_visit(client, site, photos=(), **fields):
     """Record a visit to ``site`` through the form; returns the reply."""
-    values = {"visited_on": "2026-11-20", "inspectors": "李明、王芳", "passed": ["0", "2"]}
+    values = {
+        "visited_on": "2026-11-20",
+        "inspectors": "李明、王芳",
+        "result.0": "pass",
+        "result.2": "pass",
+    }
     values |= fields
     if photos:
         values["photos"] = list(photos)

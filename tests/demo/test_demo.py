@@ -71,4 +71,9 @@ def test_demo_has_a_city_and_a_county_user_and_the_acceptance_checklist(app, run
         assert users["lishui"].region.name == "丽水市" and users["lishui"].role == "city"
         assert users["liandu"].region.name == "莲都区" and users["liandu"].role == "county"
         lishui = db.session.scalars(select(Project).where(Project.year == 2022)).one()
-        assert len(lishui.checklist) == 5 and "康复区域" in lishui.checklist[0]
+        items = lishui.current_checklist.items
+        assert len(items) == 5 and "康复区域" in items[0]["text"]
+        wenzhou = db.session.scalars(select(Project).where(Project.year == 2021)).one()
+        items = wenzhou.current_checklist.items  # seed 003 附件2, 必备 marked
+        assert "建筑面积不少于 300 平方米" in items[0]["text"] and items[0]["required"]
+        assert any(not item["required"] for item in items)

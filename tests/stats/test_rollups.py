@@ -104,7 +104,6 @@ def test_rollups_equal_the_raw_counts_after_any_inserts_updates_and_deletions(
                     user,
                     visited_on=date(2026, 11, 20),
                     inspectors="甲",
-                    passed=set(),
                     findings="",
                     photos=[],
                 )

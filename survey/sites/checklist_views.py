@@ -1,0 +1,76 @@
+"""The visit checklist editor: a project's checklist as rows to edit, published as a new
+version on every save (visits already recorded keep their version's wording)."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from marshmallow import ValidationError
+
+from survey.accounts.access import acting_user, client_ip, project_to_set_up, role_required
+from survey.db import begin_write_locked, db
+from survey.sites import checklists
+from survey.sites.schemas import MAX_CHECKLIST_ITEMS, checklist_schema
+
+bp = Blueprint("checklists", __name__, url_prefix="/admin/projects/<int:project_id>/checklist")
+
+#: Blank rows offered for new items under the existing ones.
+BLANK_ROWS = 3
+
+
+def _editor(project, items, problems=(), status=200):
+    rows = [*items, *({"text": "", "required": False} for _ in range(BLANK_ROWS))]
+    return render_template(
+        "sites/checklist.html",
+        project=project,
+        current=project.current_checklist,
+        versions=list(reversed(project.checklists)),
+        rows=rows[: MAX_CHECKLIST_ITEMS + BLANK_ROWS],
+        problems=list(problems),
+        max_items=MAX_CHECKLIST_ITEMS,
+    ), status
+
+
+def _problems(err: ValidationError) -> list[str]:
+    """The schema's complaints as sentences, a row's with its number."""
+    found = []
+    for field, messages in err.messages.items():
+        if isinstance(messages, dict):  # by row
+            found += [f"第 {row + 1} 行：{' '.join(m)}" for row, m in sorted(messages.items())]
+        else:
+            found += list(messages) if field != "required" else ["必备的勾选有误，请重新勾选。"]
+    return found
+
+
+@bp.get("")
+@role_required("admin", "city")
+def edit(project_id):
+    """The project's visit checklist, ready to edit, with its versions."""
+    project = project_to_set_up(project_id)
+    return _editor(project, checklists.checklist_items(project))
+
+
+@bp.post("")
+@role_required("admin", "city")
+def save(project_id):
+    """Publish the edited checklist as the project's next version."""
+    project = project_to_set_up(project_id)
+    posted = {"item": request.form.getlist("item"), "required": request.form.getlist("required")}
+    try:
+        items = checklist_schema.load(posted)
+    except ValidationError as err:
+        shown = [
+            {"text": text, "required": str(row) in posted["required"]}
+            for row, text in enumerate(posted["item"])
+        ]
+        return _editor(project, shown, _problems(err), 422)
+    # Saves of one project take turns (a double click): the second sees the first's version.
+    begin_write_locked(db.session, project)
+    published = checklists.publish_checklist(db.session, project, items, acting_user(), client_ip())
+    if published is None:
+        db.session.rollback()
+        flash("检查项没有改动。", "info")
+    else:
+        db.session.commit()
+        flash(
+            f"已发布第{published.number}版检查项。以前的暗访记录仍按原来的检查项保存和显示。",
+            "info",
+        )
+    return redirect(url_for(".edit", project_id=project.id), code=303)
