@@ -227,3 +227,18 @@ def test_visit_checklists_survive_the_move_to_versions_and_item_results(tmp_path
             (kept,) = conn.execute(text("SELECT checklist FROM projects")).one()
         assert json.loads(checklist) == old and json.loads(kept) == ["康复区域", "合作协议"]
         db.engine.dispose()
+
+
+def test_a_project_whose_checklist_is_json_null_migrates_to_the_general_list(tmp_path):
+    # The demo stored its 照料中心 project's missing list as JSON null, not SQL NULL.
+    app = create_app(_settings(f"sqlite:///{tmp_path / 'n.db'}"))
+    with app.app_context():
+        flask_migrate.upgrade(revision="0009")
+        with db.engine.begin() as conn:
+            for statement in ROWS[:-3]:
+                conn.execute(text(statement))
+            conn.execute(text("UPDATE projects SET checklist = 'null'"))
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM checklist_versions")).scalar() == 0
+        db.engine.dispose()

@@ -81,6 +81,8 @@ def upgrade():
         sa.select(projects.c.id, projects.c.checklist).where(projects.c.checklist.isnot(None))
     ).all()
     for project_id, items in found:
+        if not items:  # JSON null (the demo stored None so) or []: the general list applies
+            continue
         conn.execute(versions.insert().values(
             project_id=project_id,
             number=1,
