@@ -109,7 +109,7 @@ class VisitSchema(StaffForm):
     )
     draw_seed = fields.String(load_default="", validate=SEED)
     #: The home visit (听力困难) this visit is made for, if any.
-    home_visit = WholeNumber(load_default=None, allow_none=True)
+    home_visit = RowId(load_default=None, error_messages={"invalid": "上门走访有误。"})
 
     def tidy(self, data):
         """``result.3=fail`` → ``results: {"3": "fail"}``; an item without a result was not

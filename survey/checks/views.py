@@ -52,7 +52,7 @@ from survey.checks.schemas import (
     sample_schema,
     visit_schema,
 )
-from survey.db import begin_write, begin_write_locked, db, now_utc
+from survey.db import MAX_ID, begin_write, begin_write_locked, db, now_utc
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
 from survey.sites.checklists import checklist_items
@@ -587,6 +587,8 @@ def _home_visit(home_visit_id: int | None, site: Site) -> HomeVisit | None:
     """The open home visit a visit form is for (404 unless it is of this site, in scope)."""
     if home_visit_id is None:
         return None
+    if not 0 < home_visit_id <= MAX_ID:  # from the URL: a number no row can have
+        abort(404)
     found = get_in_scope(db.session, _scope(), HomeVisit, home_visit_id, lambda h: h.site.region_id)
     if found.site_id != site.id:
         abort(404)
@@ -665,10 +667,6 @@ def _visit_too_large():
     user = current_user
     if not user.is_authenticated or user.role not in STAFF or user.must_change_password:
         return None
-    try:
-        site = _site(request.view_args["site_id"])
-    except NotFound:
-        return None
     config = current_app.config
     limit = config["PHOTO_MAX_BYTES"] * config["VISIT_MAX_PHOTOS"]
     sent = _megabytes(request.content_length or 0)
@@ -677,7 +675,12 @@ def _visit_too_large():
         f"{config['VISIT_MAX_PHOTOS']} 张，每张不超过 {_megabytes(config['PHOTO_MAX_BYTES'])}）。"
         "填写的内容没能收到，请重新填写，并少选几张照片。"
     )
-    return _visit_form(site, 413, {"photos": [message]}, body_read=False)
+    try:  # a site or home visit not found here: the plain 413 page (an error handler runs this)
+        return _visit_form(
+            _site(request.view_args["site_id"]), 413, {"photos": [message]}, body_read=False
+        )
+    except NotFound:
+        return None
 
 
 @bp.post("/sites/<int:site_id>/visits/new")

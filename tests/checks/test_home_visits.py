@@ -70,3 +70,14 @@ def test_recording_the_visit_from_the_list_closes_it_and_deleting_it_reopens(
     with app.app_context():
         assert db.session.get(HomeVisit, home_id).visit_id is None
     assert "待上门走访（1 人）" in _list(client, world)
+
+
+def test_a_home_visit_id_no_row_can_have_is_a_404_or_a_422_not_a_500(staff, world, count):
+    client = staff("liandu")
+    huge = "99999999999999999999"
+    form = client.get(f"/checks/sites/{world.liandu.id}/visits/new?home_visit={huge}")
+    assert form.status_code == 404
+    assert record_visit(client, world.liandu, home_visit=huge).status_code == 404
+    reply = record_visit(client, world.liandu, home_visit="abc")
+    assert reply.status_code == 422 and "上门走访有误" in reply.get_data(as_text=True)
+    assert count(Visit) == 0
