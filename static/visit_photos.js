@@ -18,7 +18,7 @@
       var url = URL.createObjectURL(file);
       var image = new Image();
       image.onload = function () { resolve(image); };
-      image.onerror = reject;
+      image.onerror = function (error) { URL.revokeObjectURL(url); reject(error); };
       image.src = url;
     });
   }
@@ -41,8 +41,12 @@
       URL.revokeObjectURL(image.src);
       return new Promise(function (resolve) {
         canvas.toBlob(function (blob) {
-          var name = file.name.replace(/\.[^.]*$/, "") + ".jpg";
-          resolve(blob && blob.size < file.size ? new File([blob], name, { type: "image/jpeg" }) : file);
+          try {
+            var name = file.name.replace(/\.[^.]*$/, "") + ".jpg";
+            resolve(blob && blob.size < file.size ? new File([blob], name, { type: "image/jpeg" }) : file);
+          } catch (error) { // an old WebView without the File constructor
+            resolve(file);
+          }
         }, "image/jpeg", 0.85);
       });
     }).catch(function () { return file; });
@@ -50,25 +54,54 @@
 
   form.addEventListener("submit", function (event) {
     var files = Array.prototype.slice.call(input.files || []);
-    if (sending || !files.length) {
+    if (sending) { // a second tap while the photos are being scaled: one visit is sent
+      event.preventDefault();
+      return;
+    }
+    if (!files.length) {
       return;
     }
     event.preventDefault();
     sending = true;
     status.hidden = false;
     status.textContent = "正在缩小照片，请稍候…";
+    var sent = false;
+    function send(smaller) {
+      // Whatever happens while scaling, the form goes, once: with the smaller photos when
+      // they are ready, else with the originals (the server scales those itself).
+      if (sent) {
+        return;
+      }
+      sent = true;
+      clearTimeout(watchdog);
+      try {
+        if (smaller) {
+          var list = new DataTransfer();
+          smaller.forEach(function (file) { list.items.add(file); });
+          input.files = list.files;
+        }
+      } catch (error) {
+        // input.files keeps the originals
+      }
+      status.textContent = "正在上传…";
+      HTMLFormElement.prototype.submit.call(form);
+    }
+    // A picture that never finishes decoding must not hold the form: send the originals.
+    var watchdog = setTimeout(function () { send(null); }, 30000);
     // One photo at a time: a dozen 12-megapixel pictures decoded at once would fill a phone's memory.
     var done = [];
     files.reduce(function (chain, file) {
       return chain.then(function () {
         return scaled(file).then(function (small) { done.push(small); });
       });
-    }, Promise.resolve()).then(function () {
-      var list = new DataTransfer();
-      done.forEach(function (file) { list.items.add(file); });
-      input.files = list.files;
-      status.textContent = "正在上传…";
-      HTMLFormElement.prototype.submit.call(form);
-    });
+    }, Promise.resolve()).then(function () { send(done); }, function () { send(null); });
+  });
+
+  // Back to this page from the next one (the back-forward cache): the form can be sent again.
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) {
+      sending = false;
+      status.hidden = true;
+    }
   });
 })();

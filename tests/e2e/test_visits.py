@@ -117,6 +117,23 @@ def test_a_visit_with_the_checklist_and_a_phone_photo_scaled_in_the_browser(
     assert size < len(phone_photo) / 2
 
 
+def test_a_double_tap_while_photos_are_scaled_records_one_visit(staff, server, phone_photo):
+    page = staff("liandu")
+    _open_visit_form(page, server)
+    _fill_visit(page, inspectors="王五")
+    page.set_input_files("input[name=photos]", [_jpeg("IMG_0003.jpg", phone_photo)])
+    page.get_by_role("button", name="保存暗访记录").dblclick()
+    page.wait_for_url(re.compile(r"/checks/visits/\d+$"), timeout=60_000)
+    page.wait_for_load_state()
+    assert "暗访记录已保存" in page.locator("main").inner_text()
+    assert server.sql("SELECT count(*) FROM visits WHERE inspectors = '王五'") == [(1,)]
+    (size,) = server.sql(
+        "SELECT max(length(p.data)) FROM visit_photos p JOIN visits v ON v.id = p.visit_id"
+        " WHERE v.inspectors = '王五'"
+    )[0]
+    assert size < len(phone_photo) / 2  # the scaled picture went, not the camera's
+
+
 def test_without_javascript_the_server_takes_the_full_size_photo(browse, server, phone_photo):
     page = browse(java_script_enabled=False)
     log_in(page, server, "liandu")
