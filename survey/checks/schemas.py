@@ -109,6 +109,8 @@ class VisitSchema(StaffForm):
     )
     draw_seed = fields.String(load_default="", validate=SEED)
     #: The home visit (听力困难) this visit is made for, if any.
+    #: The checklist version the form showed.
+    checklist_version = WholeNumber(load_default=None)
     home_visit = RowId(load_default=None, error_messages={"invalid": "上门走访有误。"})
 
     def tidy(self, data):

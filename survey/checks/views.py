@@ -55,7 +55,7 @@ from survey.checks.schemas import (
 from survey.db import MAX_ID, begin_write, begin_write_locked, db, now_utc
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
-from survey.sites.checklists import checklist_items
+from survey.sites.checklists import checklist_items, checklist_number
 from survey.sites.models import Site
 from survey.stats import exports
 from survey.uploads import FORM_OVERHEAD, upload_limit
@@ -600,12 +600,16 @@ def _visit_form(site: Site, status=200, errors=None, *, body_read=True):
     to read, so only what the URL says)."""
     config = current_app.config
     posted = request.values if body_read else request.args
+    current = checklist_number(site.project)
     # A file input cannot be filled in again: the inspector is told to choose them again.
     chosen = [f for f in request.files.getlist("photos") if f.filename] if body_read else []
     return render_template(
         "checks/visit_form.html",
         site=site,
         checklist=checklist_items(site.project),
+        checklist_version=current,
+        # Results chosen on another version's list would tick other items: start afresh.
+        results_kept=posted.get("checklist_version", type=int) in (None, current),
         results=CHECK_RESULTS,
         form=posted,
         errors=errors or {},
@@ -717,6 +721,7 @@ def visit_create(site_id):
             photos=photos,
             draw_seed=values["draw_seed"] or None,
             home_visit=home_visit,
+            shown_version=values["checklist_version"],
         )
     except visits.VisitRefused as err:
         db.session.rollback()

@@ -14,7 +14,7 @@ from survey.checks.models import CallTask, HomeVisit, Visit, VisitPhoto
 from survey.checks.phones import mask_phone
 from survey.checks.photos import CleanPhoto
 from survey.responses.services import submit_response
-from survey.sites.checklists import checklist_items
+from survey.sites.checklists import checklist_items, checklist_number
 from survey.sites.models import Region, Site, SiteToken
 from survey.stats import rollups
 
@@ -60,13 +60,17 @@ def record_visit(
     photos: list[CleanPhoto],
     draw_seed: str | None = None,
     home_visit: HomeVisit | None = None,
+    shown_version: int | None = None,
 ) -> Visit:
     """A visit with the project's current checklist, each item's result from ``results``
     (item index → ``pass``, ``fail`` or ``unverified``; an item not in it was not verified).
     A ``home_visit`` of the same site is closed by it. Raises VisitRefused for a home visit
-    already done."""
+    already done, and when ``shown_version``, the checklist version the form showed, is no longer
+    the current one (the results would land on other items' wording)."""
     results = results or {}
     version = site.project.current_checklist
+    if shown_version is not None and shown_version != checklist_number(site.project):
+        raise VisitRefused("检查项刚刚更新了，请按下面新的检查项重新选择结果后再保存。")
     checklist = [
         {"item": item["text"], "required": item["required"], "result": results.get(i, "unverified")}
         for i, item in enumerate(checklist_items(site.project))

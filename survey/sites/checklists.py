@@ -85,6 +85,13 @@ def checklist_items(project: Project) -> list[dict]:
     return [dict(item) for item in (current.items if current else GENERAL_CHECKLIST)]
 
 
+def checklist_number(project: Project) -> int:
+    """The number of the checklist version a visit checks now (0: the general list, the
+    project has none of its own)."""
+    current = project.current_checklist
+    return current.number if current else 0
+
+
 def starter_checklist(
     session: Session, project: Project, kind: str, actor: User | None = None
 ) -> ChecklistVersion:

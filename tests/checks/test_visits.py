@@ -271,6 +271,25 @@ def test_a_recorded_visit_keeps_its_checklist_versions_wording(app, staff, world
     assert "康复区域（实地查看）" in new and "检查项第2版" in new and "合作协议" not in new
 
 
+def test_a_form_opened_before_the_checklist_changed_is_refused_and_shown_afresh(
+    app, staff, world, count
+):
+    with app.app_context():
+        project = db.session.get(Project, world.project_id)
+        items = [{"text": t, "required": False} for t in ("合作协议", "康复区域")]
+        db.session.add(ChecklistVersion(project=project, number=2, items=items))
+        db.session.commit()
+    # The form showed version 1, where item 0 was another item: its results would land on
+    # version 2's wording.
+    reply = record_visit(staff("liandu"), world.liandu, checklist_version="1")
+    page = reply.get_data(as_text=True)
+    assert reply.status_code == 409 and "检查项刚刚更新了" in page
+    assert 'name="checklist_version" value="2"' in page
+    assert 'name="result.0" value="pass" checked' not in page  # chosen afresh
+    assert 'value="李明、王芳"' in page  # the rest of the form is kept
+    assert count(Visit) == 0
+
+
 def test_the_visit_list_is_paged_and_found_by_county_site_name_or_code(app, staff, world):
     with app.app_context():
         user = db.session.scalars(db.select(User).filter_by(username="lishui")).one()
