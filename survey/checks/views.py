@@ -601,6 +601,7 @@ def _visit_form(site: Site, status=200, errors=None, *, body_read=True):
     config = current_app.config
     posted = request.values if body_read else request.args
     current = checklist_number(site.project)
+    home_visit = _home_visit(posted.get("home_visit", type=int), site)
     # A file input cannot be filled in again: the inspector is told to choose them again.
     chosen = [f for f in request.files.getlist("photos") if f.filename] if body_read else []
     return render_template(
@@ -620,7 +621,10 @@ def _visit_form(site: Site, status=200, errors=None, *, body_read=True):
         kept=body_read,
         draw_seed=posted.get("draw_seed", ""),
         # The home visit the form is for rides along in the URL, then in a hidden field.
-        home_visit=_home_visit(posted.get("home_visit", type=int), site),
+        home_visit=home_visit,
+        person=next(iter(visits.home_visit_rows([home_visit], _cipher())), None)
+        if home_visit
+        else None,
         photos_dropped=len(chosen),
         max_photos=config["VISIT_MAX_PHOTOS"],
         max_mb=config["PHOTO_MAX_BYTES"] // (1024 * 1024),

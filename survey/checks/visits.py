@@ -13,6 +13,7 @@ from survey.accounts.scope import Scope
 from survey.checks.models import CallTask, HomeVisit, Visit, VisitPhoto
 from survey.checks.phones import mask_phone
 from survey.checks.photos import CleanPhoto
+from survey.checks.roster import mask_name
 from survey.responses.services import submit_response
 from survey.sites.checklists import checklist_items, checklist_number
 from survey.sites.models import Region, Site, SiteToken
@@ -231,6 +232,11 @@ class HomeVisitRow:
     masked_phone: str
     note: str
     asked_at: datetime
+
+    @property
+    def masked_name(self) -> str:
+        """The list shows ``王**``; the full name and note only on the form for this visit."""
+        return mask_name(self.name)
 
 
 def open_home_visits(session: Session, project_id: int, scope: Scope) -> list[HomeVisit]:
