@@ -32,10 +32,12 @@ def _problems(err: ValidationError) -> list[str]:
     """The schema's complaints as sentences, a row's with its number."""
     found = []
     for field, messages in err.messages.items():
-        if isinstance(messages, dict):  # by row
+        if field == "required":  # only a forged post sends anything but row numbers here
+            found.append("必备的勾选有误，请重新勾选。")
+        elif isinstance(messages, dict):  # by row
             found += [f"第 {row + 1} 行：{' '.join(m)}" for row, m in sorted(messages.items())]
         else:
-            found += list(messages) if field != "required" else ["必备的勾选有误，请重新勾选。"]
+            found += list(messages)
     return found
 
 

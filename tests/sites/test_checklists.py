@@ -78,6 +78,12 @@ def test_a_bad_checklist_is_refused_with_its_rows_kept(app, project_id):
     assert "第 2 行：每项检查内容不超过 200 个字" in page and "第 3 行：请写在一行里" in page
     assert 'value="康复区域"' in page and 'name="required" value="0" checked' in page
     assert _versions(app, project_id) == []
+    # A forged 必备 tick (not a row number) is named in Chinese, not marshmallow's English.
+    url = f"/admin/projects/{project_id}/checklist"
+    token = csrf_of(client.get(url).data)
+    reply = client.post(url, data={"csrf_token": token, "item": ["康复区域"], "required": "x"})
+    page = reply.get_data(as_text=True)
+    assert reply.status_code == 422 and "必备的勾选有误" in page and "Not a valid" not in page
 
 
 def test_only_admins_and_the_projects_city_edit_its_checklist(app, project_id):
