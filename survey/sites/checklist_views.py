@@ -6,6 +6,7 @@ from marshmallow import ValidationError
 
 from survey.accounts.access import acting_user, client_ip, project_to_set_up, role_required
 from survey.db import begin_write_locked, db
+from survey.responses.starters import STARTERS
 from survey.sites import checklists
 from survey.sites.schemas import MAX_CHECKLIST_ITEMS, checklist_schema
 
@@ -15,11 +16,13 @@ bp = Blueprint("checklists", __name__, url_prefix="/admin/projects/<int:project_
 BLANK_ROWS = 3
 
 
-def _editor(project, items, problems=(), status=200):
+def _editor(project, items, problems=(), status=200, starter=None):
     rows = [*items, *({"text": "", "required": False} for _ in range(BLANK_ROWS))]
     return render_template(
         "sites/checklist.html",
         project=project,
+        starters={kind: STARTERS[kind][0] for kind in checklists.STARTER_CHECKLISTS},
+        starter=starter,
         current=project.current_checklist,
         versions=list(reversed(project.checklists)),
         rows=rows[: MAX_CHECKLIST_ITEMS + BLANK_ROWS],
@@ -44,8 +47,14 @@ def _problems(err: ValidationError) -> list[str]:
 @bp.get("")
 @role_required("admin", "city")
 def edit(project_id):
-    """The project's visit checklist, ready to edit, with its versions."""
+    """The project's visit checklist, ready to edit, with its versions; ``?starter=<kind>``
+    fills the rows with that project kind's list from the seeds instead (saved only when
+    published)."""
     project = project_to_set_up(project_id)
+    starter = request.args.get("starter")
+    if starter in checklists.STARTER_CHECKLISTS:
+        items = [dict(item) for item in checklists.STARTER_CHECKLISTS[starter]]
+        return _editor(project, items, starter=starter)
     return _editor(project, checklists.checklist_items(project))
 
 

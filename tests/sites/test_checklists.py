@@ -109,3 +109,18 @@ def test_a_new_projects_checklist_comes_from_its_kind(app, project_id):
         assert project.current_checklist.number == 1
     required = [item for item in DAY_CARE_CHECKLIST if item["required"]]
     assert 0 < len(required) < len(DAY_CARE_CHECKLIST)  # 必备 and 可选 from 附件2
+
+
+def test_a_kinds_list_from_the_seeds_can_be_loaded_into_the_editor(app, project_id):
+    client = _client(app, "lishui")
+    url = f"/admin/projects/{project_id}/checklist"
+    page = client.get(f"{url}?starter=day_care").get_data(as_text=True)
+    assert "已载入“居家养老服务照料中心”的检查项，还没有保存" in page
+    assert f'value="{DAY_CARE_CHECKLIST[0]["text"]}"' in page
+    assert _versions(app, project_id) == []  # loading saves nothing
+    texts = [item["text"] for item in DAY_CARE_CHECKLIST]
+    required = [i for i, item in enumerate(DAY_CARE_CHECKLIST) if item["required"]]
+    assert _save(client, project_id, texts, required=required).status_code == 303
+    assert _versions(app, project_id) == [(1, DAY_CARE_CHECKLIST)]
+    # An unknown kind just shows the current list.
+    assert client.get(f"{url}?starter=nope").status_code == 200
