@@ -14,7 +14,7 @@ from survey.checks.photos import BadPhoto, clean_photo
 from survey.db import db
 from survey.responses.models import Response
 from survey.sites.models import ChecklistVersion, Project, Region
-from tests.checks.conftest import jpeg_with_gps, noise_jpeg, post, record_visit
+from tests.checks.conftest import jpeg_with_gps, noise_jpeg, post, post_files, record_visit
 
 ANSWERS = {"q.overall": "5", "q.attitude": "0", "comment": "环境干净"}
 
@@ -190,6 +190,12 @@ def test_photos_over_the_whole_forms_limit_get_the_form_and_the_reason(app, staf
     assert "超过了上限 1.0 MB（最多 1 张，每张不超过 1.0 MB）" in page
     assert "录入暗访 · 紫金街道康养联合体" in page and 'name="inspectors"' in page
     assert count(Visit) == 0
+    # A drawn site's seed rides in the form's address too, so it survives a body not read.
+    client = staff("liandu")
+    url = f"/checks/sites/{world.liandu.id}/visits/new?draw_seed=s1"
+    assert "visits/new?draw_seed=s1" in client.get(url).get_data(as_text=True)
+    page = post_files(client, url, {"photos": [(big, "big.jpg")]}).get_data(as_text=True)
+    assert 'name="draw_seed" value="s1"' in page
     # Anyone else's oversized post still gets the plain page.
     anonymous = app.test_client().post(
         f"/checks/sites/{world.liandu.id}/visits/new", data=b"x" * (2 * 1024 * 1024)
