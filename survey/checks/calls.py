@@ -339,7 +339,7 @@ def batches(session: Session, project_id: int, scope: Scope) -> list[SampleBatch
 
 def export_rows(tasks: list[CallTask], cipher, hours: CallingHours) -> list[list]:
     """A batch's tasks as spreadsheet rows, header first: masked numbers, never names
-    (``stats.exports.send`` writes them, formulas neutralised)."""
+    (``survey.downloads.send`` writes them, formulas neutralised)."""
     rows = [["任务编号", "县（市、区）", "点位", "电话（已隐藏）", "状态", "拨打次数", "结束时间"]]
     for task in tasks:
         phone = mask_phone(cipher.decrypt(task.resident.phone_token)) if task.resident else ""

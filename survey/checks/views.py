@@ -23,6 +23,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
+from survey import downloads
 from survey.accounts.access import role_required
 from survey.accounts.models import User
 from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_scope, scope_of
@@ -57,7 +58,6 @@ from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
 from survey.sites.checklists import checklist_items, checklist_number
 from survey.sites.models import Site
-from survey.stats import exports
 from survey.uploads import FORM_OVERHEAD, upload_limit
 
 bp = Blueprint("checks", __name__, url_prefix="/checks")
@@ -424,7 +424,7 @@ def batch_export(batch_id):
     batch = _batch(batch_id)
     tasks = calls.batch_tasks(db.session, batch, _scope())
     rows = calls.export_rows(tasks, _cipher(), _hours())
-    reply = exports.send(rows, f"电话抽查-批次{batch.id}", "csv")
+    reply = downloads.send(rows, f"电话抽查-批次{batch.id}", "csv")
     begin_write(db.session)  # recorded only once the file is made
     _audit("exported", f"电话抽查批次 {batch.id} 的任务清单（{len(tasks)} 行）")
     db.session.commit()

@@ -8,6 +8,7 @@ Admins work on every project, city users on their own cities' projects only (any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
+from survey import downloads
 from survey.accounts.access import (
     SETUP_ROLES,
     acting_user,
@@ -26,7 +27,6 @@ from survey.sites import site_editing, site_import
 from survey.sites.models import SITE_LEVELS, Project, Site, SiteImport
 from survey.sites.schemas import site_schema
 from survey.spreadsheets import SpreadsheetError
-from survey.stats import exports
 from survey.uploads import FORM_OVERHEAD, upload_limit
 
 bp = Blueprint("site_admin", __name__, url_prefix="/admin")
@@ -272,7 +272,7 @@ def export_sites(project_id, fmt):
     """The project's sites with their status, token and survey link, for Excel."""
     project = project_to_set_up(project_id)
     rows = site_import.export_rows(db.session, project, current_app.config["PUBLIC_BASE_URL"])
-    reply = exports.send(rows, f"{project.name}-点位清单", fmt)
+    reply = downloads.send(rows, f"{project.name}-点位清单", fmt)
     begin_write(db.session)  # recorded only once the file is made
     record(
         db.session,

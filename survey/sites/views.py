@@ -3,7 +3,6 @@ token rotation. Admins see every project; city users their own cities' projects 
 other is 404); county users none (403)."""
 
 import io
-import tempfile
 from datetime import date
 
 from flask import (
@@ -14,13 +13,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from marshmallow import ValidationError
 
 from qr import poster, symbol
 from qr.fonts import MissingGlyphError
+from survey import downloads
 from survey.accounts.access import (
     SETUP_ROLES,
     acting_user,
@@ -105,23 +104,9 @@ def _live_site(site_id: int) -> Site:
     return site
 
 
-def _file_name(name: str) -> str:
-    """A download name without line breaks or slashes (it travels in a header)."""
-    return " ".join(name.split()).replace("/", "_").replace("\\", "_")
-
-
 def _content(site: Site) -> poster.PosterContent:
     config = current_app.config
     return poster_content(site, config["PUBLIC_BASE_URL"], config["HOTLINE"])
-
-
-def _spooled(write, download_name: str, mimetype: str):
-    """Send what ``write(file)`` writes, spooled through a temporary file, never all in memory
-    at once for large batches."""
-    spool = tempfile.TemporaryFile()
-    write(spool)
-    spool.seek(0)
-    return send_file(spool, mimetype=mimetype, as_attachment=True, download_name=download_name)
 
 
 @bp.get("/")
@@ -286,9 +271,9 @@ def site_poster(site_id, fmt):
     except MissingGlyphError as err:
         flash(f"“{site.name}”的海报字体缺少这些字：{err.characters}，请修改名称。", "error")
         return redirect(url_for(".project", project_id=site.project_id))
-    name = _file_name(f"{site.token}-{site.name}-{size}.{fmt}")
+    name = f"{site.token}-{site.name}-{size}.{fmt}"
     mimetype = "image/png" if fmt == "png" else "application/pdf"
-    return send_file(io.BytesIO(data), mimetype=mimetype, download_name=name, as_attachment=True)
+    return downloads.download(io.BytesIO(data), name, mimetype)
 
 
 @bp.get("/projects/<int:project_id>/posters.<any(pdf, zip):fmt>")
@@ -307,10 +292,12 @@ def project_posters(project_id, fmt):
     if not contents:  # an empty PDF or ZIP would look like a broken download
         flash("这个项目还没有在用的点位，没有海报可打印。请先添加或导入点位。", "error")
         return redirect(url_for(".project", project_id=project_id))
-    name = _file_name(f"{project.name}-海报-{size}.{fmt}")
+    name = f"{project.name}-海报-{size}.{fmt}"
     if fmt == "pdf":
-        return _spooled(lambda f: poster.write_pdf(contents, f, size), name, "application/pdf")
-    return _spooled(lambda f: write_png_zip(contents, f, size), name, "application/zip")
+        return downloads.spooled(
+            lambda f: poster.write_pdf(contents, f, size), name, "application/pdf"
+        )
+    return downloads.spooled(lambda f: write_png_zip(contents, f, size), name, "application/zip")
 
 
 @bp.get("/sites/<int:site_id>/rotate")

@@ -10,6 +10,7 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
+from survey import downloads
 from survey.accounts.access import role_required
 from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_scope, scope_of
 from survey.accounts.services import record
@@ -202,7 +203,7 @@ def comments(project_id):
 
 
 def _audit_export(what: str) -> None:
-    """Record an export whose file is made (call after ``exports.send``: a failed one is
+    """Record an export whose file is made (call after ``downloads.send``: a failed one is
     not an export)."""
     begin_write(db.session)
     record(
@@ -226,7 +227,7 @@ def summary_export(project_id, fmt):
     filters = _filters(query)
     query = summaries.by_county if group == "county" else summaries.by_site
     rows = exports.summary_rows(query(db.session, scope, project, filters), group)
-    reply = exports.send(rows, f"{project.name}-满意度汇总-{group}", fmt)
+    reply = downloads.send(rows, f"{project.name}-满意度汇总-{group}", fmt)
     _audit_export(f"{project.name}：按{'县' if group == 'county' else '点位'}汇总（{fmt}）")
     return reply
 
@@ -239,7 +240,7 @@ def responses_export(project_id, fmt):
     project = project_in_scope(db.session, scope, project_id)
     filters = _filters()
     rows = exports.response_rows(db.session, scope, project.id, filters)
-    reply = exports.send(rows, f"{project.name}-评价明细", fmt)
+    reply = downloads.send(rows, f"{project.name}-评价明细", fmt)
     _audit_export(f"{project.name}：评价明细（{fmt}）")
     return reply
 
@@ -267,7 +268,7 @@ def report_pdf(project_id):
     scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
     content = reports.monthly_report(db.session, scope, project, _month())
-    reply = exports.send_pdf(
+    reply = downloads.send_pdf(
         reports.pdf_bytes(content), f"{project.name}-{content.month:%Y-%m}-月报"
     )
     _audit_export(f"{project.name}：{content.month:%Y年%m月}月报（PDF）")

@@ -12,6 +12,7 @@ import pytest
 from gunicorn.http.wsgi import HEADER_VALUE_RE
 from werkzeug.http import parse_options_header
 
+from survey import downloads
 from survey.accounts.models import AuditEntry
 from survey.stats import exports
 from tests.checks.conftest import import_roster, phone, post, roster_csv
@@ -76,7 +77,7 @@ def test_every_download_names_its_file_in_a_header_gunicorn_can_send(staff, worl
 
 def test_a_plain_ascii_name_needs_no_encoded_form(app):
     with app.test_request_context():
-        reply = exports.download(io.BytesIO(b"x"), "report 2026/11\n.csv", "text/csv")
+        reply = downloads.download(io.BytesIO(b"x"), "report 2026/11\n.csv", "text/csv")
     assert reply.headers["Content-Disposition"] == 'attachment; filename="report 2026_11 .csv"'
     reply.close()
 
