@@ -94,7 +94,7 @@ def test_the_roster_is_paged_and_filtered_by_county_and_site(staff, world, clock
     assert "没有符合条件的人员" in page
     # The next page keeps the filter.
     page = city.get(f"{url}?q=街道").get_data(as_text=True)
-    link = re.search(r'href="([^"]+)">下一页', page).group(1).replace("&amp;", "&")
+    link = re.search(r'href="([^"]+)" rel="next">下一页', page).group(1).replace("&amp;", "&")
     assert "q=%E8%A1%97%E9%81%93" in link and "page=2" in link
     assert len(_names(city.get(link).get_data(as_text=True))) == 80
     assert city.get(f"{url}?county=abc").status_code == 400
