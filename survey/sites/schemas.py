@@ -51,6 +51,7 @@ class ListQuerySchema(StaffForm):
 
     @post_load
     def site_filter(self, data, **_kwargs):
+        """The values, and the filter they make as ``sites``."""
         return data | {"sites": SiteFilter(data["county"], data["q"])}
 
     def load_leniently(self, args: dict) -> tuple[dict, list[str]]:
