@@ -7,7 +7,6 @@ from survey.accounts.schemas import audit_query_schema, user_schema
 from survey.checks.schemas import (
     attempt_schema,
     interview_schema,
-    list_query_schema,
     notice_schema,
     pick_schema,
     roster_query_schema,
@@ -15,6 +14,7 @@ from survey.checks.schemas import (
     visit_schema,
 )
 from survey.sites.schemas import (
+    list_query_schema,
     new_project_schema,
     poster_query_schema,
     region_schema,
@@ -32,7 +32,7 @@ FORMS = {
     "interview": (interview_schema, {}),
     "notice": (notice_schema, {"body": "您好"}),
     "roster query": (roster_query_schema, {}),
-    "task query": (list_query_schema, {}),
+    "list query": (list_query_schema, {}),
     "dashboard filters": (filter_schema, {}),
     "audit filters": (audit_query_schema, {}),
     "user": (user_schema, {"username": "wang", "role": "admin"}),

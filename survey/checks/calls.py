@@ -11,12 +11,12 @@ from werkzeug.exceptions import NotFound
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope
-from survey.checks.lists import ALL_SITES, Page, SiteFilter
 from survey.checks.models import OUTCOMES, TASK_STATUSES, CallAttempt, CallTask, SampleBatch
 from survey.checks.notices import notice_in_force
 from survey.checks.phones import mask_phone
 from survey.checks.visits import schedule_home_visit
 from survey.responses.services import submit_response
+from survey.sites.listing import ALL_SITES, Page, SiteFilter, page_of
 from survey.sites.models import Site
 
 #: Outcomes that come with the questionnaire's answers.
@@ -317,12 +317,10 @@ def batch_tasks(session: Session, batch: SampleBatch, scope: Scope) -> list[Call
 
 def task_page(
     session: Session, batch: SampleBatch, scope: Scope, sites: SiteFilter, number: int
-) -> tuple[list[CallTask], Page]:
-    """One page of the batch's tasks within ``scope`` and ``sites``, and where it stands."""
-    query = _tasks_of(batch, scope, sites)
-    page = Page(number, session.scalar(select(func.count()).select_from(query.subquery())))
-    rows = query.options(*_TASK_DETAILS).order_by(CallTask.id)
-    return list(session.scalars(rows.limit(page.per_page).offset(page.offset))), page
+) -> Page:
+    """Page ``number`` of the batch's tasks within ``scope`` and ``sites``, details loaded."""
+    query = _tasks_of(batch, scope, sites).options(*_TASK_DETAILS).order_by(CallTask.id)
+    return page_of(session, query, number)
 
 
 def batches(session: Session, project_id: int, scope: Scope) -> list[SampleBatch]:

@@ -5,24 +5,24 @@ Nothing personal is stored in the clear: see ``survey.checks.personal``.
 
 import io
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import BinaryIO
 
 from marshmallow import ValidationError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope
-from survey.checks.lists import ALL_SITES, Page, SiteFilter
 from survey.checks.models import CallTask, Resident, RosterImport
 from survey.checks.personal import FieldCipher
 from survey.checks.phones import BadPhone, mask_phone, normalize_phone
 from survey.checks.roster_files import RawRow, read_rows
 from survey.db import now_utc
 from survey.responses.schemas import readable_text
+from survey.sites.listing import ALL_SITES, Page, SiteFilter, page_of
 from survey.sites.models import Project, Site, SiteToken
 from survey.spreadsheets import short_name
 
@@ -277,32 +277,31 @@ def roster_page(
     phone: str | None = None,
     sites: SiteFilter = ALL_SITES,
     number: int = 1,
-) -> tuple[list[RosterEntry], Page]:
-    """One page of the project's roster within ``scope`` and ``sites``, masked, and where
-    it stands. ``phone`` (already normalised) finds one number through its keyed hash."""
+) -> Page:
+    """Page ``number`` of the project's roster within ``scope`` and ``sites``, its entries
+    masked. ``phone`` (already normalised) finds one number through its keyed hash."""
     query = (
-        select(Resident, Site.name)
+        select(Resident)
         .join(Site, Resident.site_id == Site.id)
         .where(Resident.project_id == project_id, scope.where(Site.region_id), sites.where())
+        .options(contains_eager(Resident.site))
+        .order_by(Site.name, Resident.id)
     )
     if phone:
         query = query.where(Resident.phone_digest == cipher.digest(phone))
-    page = Page(number, session.scalar(select(func.count()).select_from(query.subquery())))
-    rows = session.execute(
-        query.order_by(Site.name, Resident.id).limit(page.per_page).offset(page.offset)
-    ).all()
+    page = page_of(session, query, number)
     entries = [
         RosterEntry(
             resident.id,
-            site_name,
+            resident.site.name,
             mask_name(cipher.decrypt(resident.name_token)),
             mask_phone(cipher.decrypt(resident.phone_token)),
             resident.deceased_at is not None,
             resident.created_at,
         )
-        for resident, site_name in rows
+        for resident in page.items
     ]
-    return entries, page
+    return replace(page, items=entries)
 
 
 def roster_size(session: Session, project_id: int, scope: Scope) -> int:

@@ -5,6 +5,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 from survey.checks.models import CHECK_RESULTS, OUTCOMES, SAMPLE_MODES
 from survey.form_posts import StaffForm
 from survey.responses.schemas import RowId, WholeNumber, readable_text
+from survey.sites.schemas import ListQuerySchema
 
 SEED = validate.Regexp(
     r"^[0-9A-Za-z_-]{0,40}$", error="随机种子只能用字母、数字、- 和 _，最多 40 个。"
@@ -23,18 +24,6 @@ def _text(max_length: int, what: str, required: bool = False) -> fields.String:
             required=True, validate=[length, readable_text], error_messages=messages
         )
     return fields.String(load_default="", validate=[length, readable_text], error_messages=messages)
-
-
-class ListQuerySchema(StaffForm):
-    """A long list's query in the URL: ``?county=3&q=紫金&page=2``. ``q`` is part of a site's
-    name or code, never a phone number (URLs end up in access logs)."""
-
-    county = RowId(load_default=None, error_messages={"invalid": "县（市、区）不对。"})
-    q = fields.String(
-        load_default="",
-        validate=[validate.Length(max=50, error="查找的内容不超过 50 个字。"), readable_text],
-    )
-    page = WholeNumber(load_default=1, validate=validate.Range(1, 100000))
 
 
 class RosterQuerySchema(ListQuerySchema):
@@ -132,7 +121,6 @@ class NoticeSchema(StaffForm):
 
 
 roster_query_schema = RosterQuerySchema()
-list_query_schema = ListQuerySchema()
 sample_schema = SampleSchema()
 attempt_schema = AttemptSchema()
 pick_schema = PickSchema()

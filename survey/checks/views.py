@@ -28,8 +28,7 @@ from survey.accounts.access import role_required
 from survey.accounts.models import User
 from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_scope, scope_of
 from survey.accounts.services import record
-from survey.checks import calls, lists, notices, roster, sampling, visits
-from survey.checks.lists import Page, SiteFilter
+from survey.checks import calls, notices, roster, sampling, visits
 from survey.checks.models import (
     CHECK_RESULTS,
     CallTask,
@@ -46,7 +45,6 @@ from survey.checks.roster_files import RosterFileError
 from survey.checks.schemas import (
     attempt_schema,
     interview_schema,
-    list_query_schema,
     notice_schema,
     pick_schema,
     roster_query_schema,
@@ -56,8 +54,10 @@ from survey.checks.schemas import (
 from survey.db import MAX_ID, begin_write, begin_write_locked, db, now_utc
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
+from survey.sites import listing
 from survey.sites.checklists import checklist_items, checklist_number
 from survey.sites.models import Site
+from survey.sites.schemas import list_query_schema
 from survey.uploads import FORM_OVERHEAD, upload_limit
 
 bp = Blueprint("checks", __name__, url_prefix="/checks")
@@ -150,46 +150,44 @@ def index():
 # -- roster ----------------------------------------------------------------------------
 
 
-def _list_query(schema, **values) -> tuple[dict, SiteFilter]:
-    """A long list's query from the URL (county, site name or code, page), with ``values``
-    from elsewhere; 400 when malformed (the form cannot send that)."""
-    try:
-        query = schema.load(request.args.to_dict() | values)
-    except ValidationError:
-        abort(400)
-    return query, SiteFilter(query["county"], query["q"])
-
-
-def _page_links(page: Page, sites: SiteFilter, endpoint: str, **ids) -> dict:
-    """The list's own URL (no filter), and those of the pages before and after ``page``,
-    keeping the filter."""
-    args = ids | {"county": sites.county_id, "q": sites.text or None}
-    return {
-        "all": url_for(endpoint, **ids),
-        "previous": url_for(endpoint, **args, page=page.number - 1) if page.number > 1 else None,
-        "next": url_for(endpoint, **args, page=page.number + 1)
-        if page.number < page.pages
-        else None,
+def _list_query(schema, project_id: int, endpoint: str, ids: dict, **values) -> tuple[dict, dict]:
+    """A long list's query from the URL (county, site name or code, page; a bad value is
+    dropped and named) with ``values`` from elsewhere, and what the list's filter and pager
+    partials show besides its page."""
+    query, problems = schema.load_leniently(request.args.to_dict() | values)
+    shown = {
+        "sites": query["sites"],
+        "problems": problems,
+        "counties": listing.counties(db.session, project_id, _scope()),
+        "list_endpoint": endpoint,
+        "list_ids": ids,
     }
+    return query, shown
 
 
 def _roster_page(project, status=200, **extra):
     scope = _scope()
     # The number searched for comes in a POST body, never the URL: URLs end up in access logs.
-    query, sites = _list_query(roster_query_schema, phone=request.form.get("phone", ""))
+    query, shown = _list_query(
+        roster_query_schema,
+        project.id,
+        "checks.roster_list",
+        {"project_id": project.id},
+        phone=request.form.get("phone", ""),
+    )
     phone, search_error = "", None
     if query["phone"]:
         try:
             phone = normalize_phone(query["phone"])
         except BadPhone as err:
             search_error = f"电话有误：{err}"
-    entries, page = roster.roster_page(
+    page = roster.roster_page(
         db.session,
         _cipher(),
         project.id,
         scope,
         phone=phone or None,
-        sites=sites,
+        sites=query["sites"],
         number=query["page"],
     )
     imports = db.session.scalars(
@@ -201,17 +199,14 @@ def _roster_page(project, status=200, **extra):
     return render_template(
         "checks/roster.html",
         project=project,
-        entries=entries,
         page=page,
-        links=_page_links(page, sites, ".roster_list", project_id=project.id),
-        sites=sites,
-        counties=lists.counties(db.session, project.id, scope),
         search=query["phone"],
         search_error=search_error,
         imports=list(imports),
         max_mb=current_app.config["ROSTER_MAX_BYTES"] // (1024 * 1024),
+        **shown,
         **extra,
-    ), status
+    ), (400 if shown["problems"] else status)
 
 
 @bp.get("/projects/<int:project_id>/roster")
@@ -393,28 +388,26 @@ def batch(batch_id):
     or code), and the response rate; a county user sees their county's part of a city's batch."""
     scope = _scope()
     batch = _batch(batch_id)
-    query, sites = _list_query(list_query_schema)
-    tasks, page = calls.task_page(db.session, batch, scope, sites, query["page"])
+    query, shown = _list_query(
+        list_query_schema, batch.project_id, "checks.batch", {"batch_id": batch.id}
+    )
     ready = calls.callable_tasks(
-        db.session, batch, scope, _now(), _hours(), away_days=_away_days(), sites=sites
+        db.session, batch, scope, _now(), _hours(), away_days=_away_days(), sites=query["sites"]
     )
     return render_template(
         "checks/batch.html",
         batch=batch,
         partial=not scope.covers(batch.region_id),
         report=calls.batch_report(db.session, batch, scope),
-        tasks=tasks,
-        page=page,
-        links=_page_links(page, sites, ".batch", batch_id=batch.id),
-        sites=sites,
-        counties=lists.counties(db.session, batch.project_id, scope),
-        ready=ready[: lists.PER_PAGE],
+        page=calls.task_page(db.session, batch, scope, query["sites"], query["page"]),
+        ready=ready[: listing.PER_PAGE],
         ready_count=len(ready),
         hours=_hours(),
         in_hours=_hours().is_open(_now()),
         statuses=calls.TASK_STATUSES,
         outcomes=calls.OUTCOMES,
-    )
+        **shown,
+    ), (400 if shown["problems"] else 200)
 
 
 @bp.get("/batches/<int:batch_id>/tasks.csv")
@@ -541,10 +534,9 @@ def visit_list(project_id):
     for a home visit, and a reproducible random pick of sites to visit next."""
     scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
-    try:
-        query = list_query_schema.load(request.args.to_dict())
-    except ValidationError:
-        abort(400)
+    query, shown = _list_query(
+        list_query_schema, project.id, "checks.visit_list", {"project_id": project.id}
+    )
     try:
         pick = pick_schema.load(request.args.to_dict())
     except ValidationError as err:
@@ -555,28 +547,20 @@ def visit_list(project_id):
     if pick is not None and "count" in request.args:
         seed = pick["seed"] or sampling.new_seed()
         picked = visits.draw_sites(db.session, project.id, scope, pick["count"], seed)
-    listing = visits.visit_page(
-        db.session,
-        project.id,
-        scope,
-        county_id=query["county"],
-        search=query["q"],
-        page=query["page"],
-    )
-    filters = {"county": query["county"] or "", "q": query["q"]}
+    sites = query["sites"]
     return render_template(
         "checks/visits.html",
         project=project,
-        listing=listing,
-        counties=visits.counties_of(db.session, project.id, scope),
-        filters=filters,
+        page=visits.visit_page(db.session, project.id, scope, sites, query["page"]),
+        offered=visits.sites_to_visit(db.session, project.id, scope, sites),
         home_visits=visits.home_visit_rows(
             visits.open_home_visits(db.session, project.id, scope), _cipher()
         ),
         picked=picked,
         seed=seed,
         pick_error=pick_error,
-    ), 422 if pick_error else 200
+        **shown,
+    ), (400 if shown["problems"] else 422 if pick_error else 200)
 
 
 def _site(site_id: int) -> Site:

@@ -5,7 +5,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from survey.accounts.models import User
@@ -16,11 +16,10 @@ from survey.checks.photos import CleanPhoto
 from survey.checks.roster import mask_name
 from survey.responses.services import submit_response
 from survey.sites.checklists import checklist_items, checklist_number
-from survey.sites.models import Region, Site, SiteToken
+from survey.sites.listing import Page, SiteFilter, page_of
+from survey.sites.models import Site
 from survey.stats import rollups
 
-#: Visits shown per page of the list.
-PAGE_SIZE = 50
 #: Sites offered for recording a visit at once (a project may have thousands: filter).
 SITES_SHOWN = 50
 
@@ -136,78 +135,32 @@ def delete_visit(session: Session, visit: Visit) -> None:
 # -- the list of visits ----------------------------------------------------------------
 
 
-def _site_filter(query, county_id: int | None, search: str):
-    """``query`` (over Site) narrowed to a county and to a site name or code."""
-    if county_id:
-        query = query.where(Site.region_id == county_id)
-    if search:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        by_code = select(SiteToken.site_id).where(SiteToken.token == search.upper())
-        query = query.where(or_(Site.name.like(f"%{escaped}%", escape="\\"), Site.id.in_(by_code)))
-    return query
-
-
-@dataclass
-class VisitPage:
-    """One page of a project's visits, and the sites a visit may be recorded for."""
-
-    visits: list[Visit]
-    total: int
-    page: int
-    pages: int
-    sites: list[Site]
-    site_total: int
-
-
 def visit_page(
-    session: Session,
-    project_id: int,
-    scope: Scope,
-    *,
-    county_id: int | None = None,
-    search: str = "",
-    page: int = 1,
-) -> VisitPage:
-    """The project's visits within ``scope``, newest first, ``PAGE_SIZE`` to a page,
-    narrowed to a county and a site name or code; with the first SITES_SHOWN matching
-    active sites."""
-    in_project = (Site.project_id == project_id, scope.where(Site.region_id))
-    visits = _site_filter(
-        select(Visit).join(Site, Visit.site_id == Site.id).where(*in_project), county_id, search
-    )
-    total = session.scalar(select(func.count()).select_from(visits.subquery()))
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(page, pages)
-    rows = session.scalars(
-        visits.options(
-            selectinload(Visit.photos).load_only(VisitPhoto.id), selectinload(Visit.site)
-        )
+    session: Session, project_id: int, scope: Scope, sites: SiteFilter, number: int
+) -> Page:
+    """A page of the project's visits within ``scope`` and ``sites``, newest first."""
+    query = (
+        select(Visit)
+        .join(Site, Visit.site_id == Site.id)
+        .where(Site.project_id == project_id, scope.where(Site.region_id), sites.where())
+        .options(selectinload(Visit.photos).load_only(VisitPhoto.id), selectinload(Visit.site))
         .order_by(Visit.visited_on.desc(), Visit.id.desc())
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
     )
-    sites = _site_filter(select(Site).where(*in_project, Site.active), county_id, search)
-    site_total = session.scalar(select(func.count()).select_from(sites.subquery()))
-    shown = session.scalars(
-        sites.options(selectinload(Site.region))
-        .order_by(Site.region_id, Site.name)
-        .limit(SITES_SHOWN)
-    )
-    return VisitPage(list(rows), total, page, pages, list(shown), site_total)
+    return page_of(session, query, number)
 
 
-def counties_of(session: Session, project_id: int, scope: Scope) -> list[Region]:
-    """The counties within ``scope`` where the project has sites (the list's filter)."""
-    return list(
-        session.scalars(
-            select(Region)
-            .where(
-                Region.id.in_(select(Site.region_id).where(Site.project_id == project_id)),
-                scope.where(Region.id),
-            )
-            .order_by(Region.id)
+def sites_to_visit(session: Session, project_id: int, scope: Scope, sites: SiteFilter) -> Page:
+    """The first SITES_SHOWN of the project's active sites within ``scope`` and ``sites``,
+    by county and name, and how many there are: those a visit may be recorded for."""
+    query = (
+        select(Site)
+        .where(
+            Site.project_id == project_id, Site.active, scope.where(Site.region_id), sites.where()
         )
+        .options(selectinload(Site.region))
+        .order_by(Site.region_id, Site.name)
     )
+    return page_of(session, query, 1, SITES_SHOWN)
 
 
 # -- home visits -----------------------------------------------------------------------

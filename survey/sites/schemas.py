@@ -6,6 +6,7 @@ from qr.poster import PAGE_SIZES
 from survey.form_posts import StaffForm
 from survey.responses.schemas import RowId, WholeNumber, readable_text
 from survey.responses.starters import STARTERS
+from survey.sites.listing import SiteFilter
 from survey.sites.models import PROJECT_STATUSES, SITE_LEVELS
 
 
@@ -24,14 +25,23 @@ class PosterQuerySchema(StaffForm):
 poster_query_schema = PosterQuerySchema()
 
 
-class SiteListQuerySchema(StaffForm):
-    """``?county=<id>&q=<name or site code>&page=<n>`` of a project's site list; blanks are
-    "not given", other parameters are ignored."""
+#: The longest search a list takes (its box says so too).
+SEARCH_MAX = 100
+
+
+class ListQuerySchema(StaffForm):
+    """A long list's query in the URL: ``?county=<id>&q=<name or site code>&page=<n>`` (the
+    site, roster, task and visit lists); blanks are "not given", other parameters are
+    ignored. ``q`` is part of a site's name or code, never a phone number (URLs end up in
+    access logs). Loads to the values and ``sites``, their SiteFilter."""
 
     county = RowId(load_default=None, error_messages={"invalid": "请从列表中选择县（市、区）。"})
     q = fields.String(
         load_default="",
-        validate=validate.Length(max=100, error="搜索内容不超过 100 个字。"),
+        validate=[
+            validate.Length(max=SEARCH_MAX, error=f"搜索内容不超过 {SEARCH_MAX} 个字。"),
+            readable_text,
+        ],
     )
     page = WholeNumber(
         load_default=1,
@@ -39,8 +49,22 @@ class SiteListQuerySchema(StaffForm):
         error_messages={"invalid": "页码应是正整数。"},
     )
 
+    @post_load
+    def site_filter(self, data, **_kwargs):
+        """The values, and the filter they make as ``sites``."""
+        return data | {"sites": SiteFilter(data["county"], data["q"])}
 
-site_list_query_schema = SiteListQuerySchema()
+    def load_leniently(self, args: dict) -> tuple[dict, list[str]]:
+        """The query with its bad values dropped (the rest still apply: a mangled bookmark
+        still shows the list), and the messages naming them, for beside the filters."""
+        try:
+            return self.load(args), []
+        except ValidationError as err:
+            problems = [message for messages in err.messages.values() for message in messages]
+            return self.load(err.valid_data), problems
+
+
+list_query_schema = ListQuerySchema()
 
 
 def _single_line(value: str) -> None:

@@ -85,53 +85,6 @@ def list_sites(session: Session, project_id: int | None = None) -> list[Site]:
     return list(session.scalars(query))
 
 
-#: Sites per page of a project's site list: a 2,000-site project made a 2.4 MB page.
-SITES_PER_PAGE = 50
-
-
-@dataclass(frozen=True)
-class SitePage:
-    """One page of a project's (filtered) site list."""
-
-    sites: list[Site]
-    #: Sites matching the filters, on every page.
-    total: int
-    #: The page shown (the last one when a later page was asked for) and how many there are.
-    number: int
-    pages: int
-
-
-def site_page(
-    session: Session,
-    project_id: int,
-    *,
-    county_id: int | None = None,
-    search: str = "",
-    page: int = 1,
-    per_page: int = SITES_PER_PAGE,
-) -> SitePage:
-    """A page of the project's sites by county and id, tokens loaded: those of one county,
-    and those whose name contains ``search`` or whose site code (current or retired) it is.
-    A page past the last answers the last one (a list shrinks under a bookmarked link)."""
-    query = select(Site).where(Site.project_id == project_id)
-    if county_id is not None:
-        query = query.where(Site.region_id == county_id)
-    if search:
-        by_name = Site.name.icontains(search, autoescape=True)
-        code = normalize_token(search)
-        query = query.where(by_name | Site.tokens.any(SiteToken.token == code) if code else by_name)
-    total = session.scalar(select(func.count()).select_from(query.subquery()))
-    pages = max(1, -(-total // per_page))
-    number = min(page, pages)
-    sites = session.scalars(
-        query.options(joinedload(Site.region), selectinload(Site.tokens))
-        .order_by(Site.region_id, Site.id)
-        .limit(per_page)
-        .offset((number - 1) * per_page)
-    )
-    return SitePage(list(sites), total, number, pages)
-
-
 class RetiredToken(Exception):
     """The token was retired (its poster stolen or moved); the site has a new one."""
 

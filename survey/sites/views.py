@@ -33,16 +33,17 @@ from survey.accounts.services import record
 from survey.db import begin_write_locked, db
 from survey.form_posts import submitted
 from survey.responses.page_cache import form_pages
+from survey.sites import listing
 from survey.sites import projects as project_services
 from survey.sites.models import PROJECT_STATUSES, Project, Site
 from survey.sites.posters import poster_content, print_batch, write_png_zip
 from survey.sites.projects import STARTER_CHOICES
 from survey.sites.schemas import (
     TARGET_PREFIX,
+    list_query_schema,
     new_project_schema,
     poster_query_schema,
     project_change_schema,
-    site_list_query_schema,
     target_errors,
 )
 from survey.sites.services import (
@@ -50,10 +51,8 @@ from survey.sites.services import (
     printed_url,
     rotate_token,
     site_answers,
-    site_page,
     survey_url,
 )
-from survey.sites.site_editing import project_counties
 
 bp = Blueprint("sites", __name__, url_prefix="/admin")
 
@@ -117,37 +116,26 @@ def projects():
     return render_template("sites/projects.html", projects=found)
 
 
-def _site_list_query() -> tuple[dict, dict]:
-    """The site list's filters and page from the URL, and what was wrong with them (a bad
-    value is dropped and named beside the filters, the rest still apply)."""
-    try:
-        return site_list_query_schema.load(request.args.to_dict()), {}
-    except ValidationError as err:
-        return site_list_query_schema.load(err.valid_data), err.messages
-
-
 @bp.get("/projects/<int:project_id>")
 @role_required(*SETUP_ROLES)
 def project(project_id):
     """A project's settings, and a page of its sites with their links and downloads,
     filtered by county and searched by name or site code."""
     project = project_to_set_up(project_id)
-    query, problems = _site_list_query()
-    listing = site_page(
-        db.session, project_id, county_id=query["county"], search=query["q"], page=query["page"]
-    )
+    query, problems = list_query_schema.load_leniently(request.args.to_dict())
+    page = listing.site_page(db.session, project_id, query["sites"], query["page"])
     base = current_app.config["PUBLIC_BASE_URL"]
-    rows = [(site, survey_url(base, site.token) if site.token else "") for site in listing.sites]
-    filters = {key: query[key] for key in ("county", "q") if query[key]}
+    rows = [(site, survey_url(base, site.token) if site.token else "") for site in page.items]
     return render_template(
         "sites/project.html",
         project=project,
         rows=rows,
-        listing=listing,
-        filters=filters,
-        problems=[message for messages in problems.values() for message in messages],
-        counties=project_counties(db.session, project, user_scope()),
-        page_url=lambda number: url_for(".project", project_id=project_id, page=number, **filters),
+        page=page,
+        sites=query["sites"],
+        problems=problems,
+        counties=listing.counties(db.session, project_id, user_scope()),
+        list_endpoint="sites.project",
+        list_ids={"project_id": project_id},
         default_hotline=current_app.config["HOTLINE"],
     ), (400 if problems else 200)
 

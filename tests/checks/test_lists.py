@@ -94,7 +94,7 @@ def test_the_roster_is_paged_and_filtered_by_county_and_site(staff, world, clock
     assert "没有符合条件的人员" in page
     # The next page keeps the filter.
     page = city.get(f"{url}?q=街道").get_data(as_text=True)
-    link = re.search(r'href="([^"]+)">下一页', page).group(1).replace("&amp;", "&")
+    link = re.search(r'href="([^"]+)" rel="next">下一页', page).group(1).replace("&amp;", "&")
     assert "q=%E8%A1%97%E9%81%93" in link and "page=2" in link
     assert len(_names(city.get(link).get_data(as_text=True))) == 80
     assert city.get(f"{url}?county=abc").status_code == 400
@@ -119,3 +119,24 @@ def test_the_task_list_is_paged_and_filtered_by_county_and_site(staff, world, cl
     page = city.get(f"{url}?page=2").get_data(as_text=True)
     assert "第 2 / 2 页" in page and "上一页" in page
     assert city.get(f"{url}?page=0").status_code == 400
+
+
+def test_the_lists_answer_a_stale_or_mangled_query_as_the_site_list_does(staff, world, clock):
+    """A page past the last shows the last; a bad value is dropped and named beside the
+    filters (400), the rest still applies; a search as long as the box allows is taken."""
+    city, batch = _city_roster_and_batch(staff, world, per_site=60, size="50")
+    roster = f"/checks/projects/{world.project_id}/roster"
+    page = city.get(f"{roster}?page=99").get_data(as_text=True)
+    assert "第 2 / 2 页" in page and len(_names(page)) == 80
+    tasks = f"/checks/batches/{batch}"
+    assert "第 2 / 2 页" in city.get(f"{tasks}?page=99").get_data(as_text=True)
+    lists = (roster, tasks, f"/checks/projects/{world.project_id}/visits")
+    for url in lists:
+        reply = city.get(f"{url}?county=abc&q=紫金")
+        page = reply.get_data(as_text=True)
+        assert reply.status_code == 400, url
+        assert "请从列表中选择县（市、区）。" in page and 'value="紫金"' in page, url
+        reply = city.get(f"{url}?q=" + "长" * 100)
+        assert reply.status_code == 200, url
+    page = city.get(f"{roster}?county=abc&q=紫金").get_data(as_text=True)
+    assert "符合条件的 60 人" in page and set(_names(page)) == {world.liandu.name}
