@@ -1,6 +1,6 @@
 """visit checklists with versions, item results, home visits
 
-Revision ID: 0011
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-12-06 15:10:00
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0011'
+revision = '0010'
 down_revision = '0009'
 branch_labels = None
 depends_on = None
