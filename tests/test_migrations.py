@@ -32,6 +32,15 @@ ROWS = [
 ]
 
 
+def _migrate_with_a_site(revision: str) -> None:
+    """Migrate the app's empty database to ``revision`` and add a site (ROWS without the
+    answers)."""
+    flask_migrate.upgrade(revision=revision)
+    with db.engine.begin() as conn:
+        for statement in ROWS[:-3]:
+            conn.execute(text(statement))
+
+
 def _counts(app):
     with db.engine.connect() as conn:
         return [
@@ -62,10 +71,8 @@ def test_rollup_counts_move_between_level_rows_and_level_columns(tmp_path):
     cells = [("all", "2000-01-01", 5, 3), ("all", "2000-01-01", 2, 1), ("day", "2026-01-01", 5, 3)]
     app = create_app(_settings(f"sqlite:///{tmp_path / 'r.db'}"))
     with app.app_context():
-        flask_migrate.upgrade(revision="0005")
+        _migrate_with_a_site(revision="0005")
         with db.engine.begin() as conn:
-            for statement in ROWS[:-3]:
-                conn.execute(text(statement))
             for grain, day, level, count in cells:
                 conn.execute(
                     text(
@@ -126,10 +133,8 @@ def test_rollups_are_partitioned_by_grain_on_postgresql_and_keep_their_counts(
 ):
     app = create_app(_settings(scratch_postgresql))
     with app.app_context():
-        flask_migrate.upgrade(revision="0007")
+        _migrate_with_a_site(revision="0007")
         with db.engine.begin() as conn:
-            for statement in ROWS[:-3]:
-                conn.execute(text(statement))
             conn.execute(
                 text(
                     "INSERT INTO response_rollups (grain, site_id, day, channel, proxy, count_5)"
@@ -187,10 +192,8 @@ def test_visit_checklists_survive_the_move_to_versions_and_item_results(tmp_path
     app = create_app(_settings(f"sqlite:///{tmp_path / 'c.db'}"))
     old = [{"item": "康复区域", "ok": True}, {"item": "合作协议", "ok": False}]
     with app.app_context():
-        flask_migrate.upgrade(revision="0009")
+        _migrate_with_a_site(revision="0009")
         with db.engine.begin() as conn:
-            for statement in ROWS[:-3]:
-                conn.execute(text(statement))
             conn.execute(
                 text(
                     "INSERT INTO users (id, username, password_hash, role, must_change_password,"
@@ -233,10 +236,8 @@ def test_a_project_whose_checklist_is_json_null_migrates_to_the_general_list(tmp
     # The demo stored its 照料中心 project's missing list as JSON null, not SQL NULL.
     app = create_app(_settings(f"sqlite:///{tmp_path / 'n.db'}"))
     with app.app_context():
-        flask_migrate.upgrade(revision="0009")
+        _migrate_with_a_site(revision="0009")
         with db.engine.begin() as conn:
-            for statement in ROWS[:-3]:
-                conn.execute(text(statement))
             conn.execute(text("UPDATE projects SET checklist = 'null'"))
         flask_migrate.upgrade()
         with db.engine.connect() as conn:
