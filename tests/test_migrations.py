@@ -103,7 +103,7 @@ def scratch_postgresql():
     afterwards."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
-        pytest.skip("TEST_DATABASE_URL is not set: the partitioning is PostgreSQL's only")
+        pytest.skip("TEST_DATABASE_URL is not set: no PostgreSQL to migrate")
     scratch = make_url(url).set(database=f"{make_url(url).database}_migrations")
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -113,6 +113,19 @@ def scratch_postgresql():
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def scratch_database(request, tmp_path):
+    """A database of its own on each backend (PostgreSQL's skipped without one)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'scratch.db'}"
+    return request.getfixturevalue("scratch_postgresql")
+
+
+def _loaded(value):
+    """A JSON column read with plain SQL: text on SQLite, already parsed on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _rollups(conn) -> list[tuple]:
@@ -188,8 +201,8 @@ def test_doubled_top_level_region_names_are_named_before_they_are_made_unique(tm
         db.engine.dispose()
 
 
-def test_visit_checklists_survive_the_move_to_versions_and_item_results(tmp_path):
-    app = create_app(_settings(f"sqlite:///{tmp_path / 'c.db'}"))
+def test_visit_checklists_survive_the_move_to_versions_and_item_results(scratch_database):
+    app = create_app(_settings(scratch_database))
     old = [{"item": "康复区域", "ok": True}, {"item": "合作协议", "ok": False}]
     with app.app_context():
         _migrate_with_a_site(revision="0009")
@@ -215,12 +228,12 @@ def test_visit_checklists_survive_the_move_to_versions_and_item_results(tmp_path
             version = conn.execute(text("SELECT project_id, number, items FROM checklist_versions"))
             (project_id, number, items) = version.one()
         # An item left unticked was never verified: neither passed nor failed.
-        assert json.loads(checklist) == [
+        assert _loaded(checklist) == [
             {"item": "康复区域", "required": False, "result": "pass"},
             {"item": "合作协议", "required": False, "result": "unverified"},
         ]
         assert (project_id, number) == (1, 1)
-        assert json.loads(items) == [
+        assert _loaded(items) == [
             {"text": "康复区域", "required": False},
             {"text": "合作协议", "required": False},
         ]
@@ -228,13 +241,13 @@ def test_visit_checklists_survive_the_move_to_versions_and_item_results(tmp_path
         with db.engine.connect() as conn:
             (checklist,) = conn.execute(text("SELECT checklist FROM visits")).one()
             (kept,) = conn.execute(text("SELECT checklist FROM projects")).one()
-        assert json.loads(checklist) == old and json.loads(kept) == ["康复区域", "合作协议"]
+        assert _loaded(checklist) == old and _loaded(kept) == ["康复区域", "合作协议"]
         db.engine.dispose()
 
 
-def test_a_project_whose_checklist_is_json_null_migrates_to_the_general_list(tmp_path):
+def test_a_project_whose_checklist_is_json_null_migrates_to_the_general_list(scratch_database):
     # The demo stored its 照料中心 project's missing list as JSON null, not SQL NULL.
-    app = create_app(_settings(f"sqlite:///{tmp_path / 'n.db'}"))
+    app = create_app(_settings(scratch_database))
     with app.app_context():
         _migrate_with_a_site(revision="0009")
         with db.engine.begin() as conn:
