@@ -79,6 +79,7 @@ AUDIT_ACTIONS = {
     "interview_recorded": "记录现场访谈",
     "notice_published": "修改告知语",
     "questionnaire_published": "修改问卷",
+    "checklist_published": "修改暗访检查项",
     "site_created": "新增点位",
     "site_changed": "修改点位",
     "site_retired": "停用点位",

@@ -1,6 +1,10 @@
 """The audit log: logins (and failures), logouts, password changes, new users, rotations."""
 
-from survey.accounts.models import AuditEntry
+import re
+from pathlib import Path
+
+import survey
+from survey.accounts.models import AUDIT_ACTIONS, AuditEntry
 from survey.db import db
 from tests.accounts.test_login import _change, _login
 from tests.conftest import csrf_of
@@ -57,3 +61,11 @@ def test_admins_and_city_users_read_and_filter_it_county_users_cannot(app, make_
     assert clients["admin"].get("/admin/audit?action=drop_tables").status_code == 400
     # Read-only: the log has no way in to change or remove a line.
     assert clients["admin"].post("/admin/audit").status_code in (400, 405)
+
+
+def test_every_action_the_code_records_has_a_chinese_label():
+    # A new action without a label showed its key (checklist_published) in the log.
+    source = "\n".join(p.read_text() for p in Path(survey.__file__).parent.rglob("*.py"))
+    recorded = set(re.findall(r'(?:record\(\s*[\w.]+,|_audit\()\s*"([a-z_]+)"', source))
+    assert "checklist_published" in recorded and "login" in recorded
+    assert recorded <= set(AUDIT_ACTIONS), recorded - set(AUDIT_ACTIONS)
