@@ -1,6 +1,7 @@
 """The audit log: logins (and failures), logouts, password changes, new users, rotations."""
 
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import survey
@@ -69,3 +70,14 @@ def test_every_action_the_code_records_has_a_chinese_label():
     recorded = set(re.findall(r'(?:record\(\s*[\w.]+,|_audit\()\s*"([a-z_]+)"', source))
     assert "checklist_published" in recorded and "login" in recorded
     assert recorded <= set(AUDIT_ACTIONS), recorded - set(AUDIT_ACTIONS)
+
+
+def test_the_log_and_the_user_list_show_the_bureaus_local_time(app, admin):
+    # Shown in UTC, a visit recorded at 23:49 appeared in the log at 15:49.
+    with app.app_context():
+        at = datetime(2026, 11, 20, 2, 0, 5, tzinfo=UTC)
+        db.session.add(AuditEntry(action="exported", username="admin", detail="x", ip="", at=at))
+        db.session.commit()
+    page = admin.get("/admin/audit").get_data(as_text=True)
+    assert "2026-11-20 10:00:05" in page and "UTC" not in page
+    assert "UTC" not in admin.get("/admin/users/").get_data(as_text=True)
