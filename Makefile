@@ -16,6 +16,8 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# The links and QR codes the demo prints point at the address it serves (unless set).
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: venv
 	$(FLASK) db upgrade
 	$(FLASK) demo-data
