@@ -1,6 +1,7 @@
 """One HTML error page and one JSON error shape for the whole app. No stack trace leaves."""
 
 from flask import Flask, current_app, render_template, request
+from flask_login import current_user
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from survey.db import DatabaseBusy
@@ -21,6 +22,14 @@ MESSAGES = {
     503: ("系统正在维护", "请稍后再试。"),
 }
 DEFAULT_MESSAGE = ("出了点问题", "请稍后再试。")
+#: The same statuses for a logged-in staff member, in the staff pages' frame (menu
+#: included), not the resident's words about QR codes. Not 5xx:
+#: that frame reads the user from the database, which may be what failed.
+STAFF_MESSAGES = {
+    403: ("没有权限", "您的账号不能查看这个页面。"),
+    404: ("没有找到", "这条记录不存在，或者不在您管理的地区内。请从上方菜单重新进入。"),
+    405: ("不支持这种访问方式", "请从上方菜单重新进入这个页面。"),
+}
 
 #: status → message for API clients (the people who write kiosks and mini-programs).
 API_MESSAGES = {
@@ -65,9 +74,18 @@ def handle_http_error(error: HTTPException):
         reply = too_large_reply()  # an upload form shown again with the real reason
         if reply is not None:
             return reply
-    title, message = MESSAGES.get(error.code, DEFAULT_MESSAGE)
-    message = message.format(hotline=current_app.config["HOTLINE"])
-    return render_template("errors/error.html", title=title, message=message), error.code, headers
+    template = "errors/error.html"
+    if error.code in STAFF_MESSAGES and current_user.is_authenticated and not is_resident_page():
+        template, (title, message) = "errors/staff_error.html", STAFF_MESSAGES[error.code]
+    else:
+        title, message = MESSAGES.get(error.code, DEFAULT_MESSAGE)
+        message = message.format(hotline=current_app.config["HOTLINE"])
+    return render_template(template, title=title, message=message), error.code, headers
+
+
+def is_resident_page() -> bool:
+    """The resident form's addresses (``/s/<code>``, upper case in printed QR codes)."""
+    return request.path[:3] in ("/s/", "/S/")
 
 
 def register(app: Flask) -> None:

@@ -68,6 +68,9 @@ def test_other_county_records_are_404_by_id(staff, world, qingtian, count):
     county_owned = [u for u in _get_urls(world, qingtian) if "/projects/" not in u]
     for url in county_owned[1:]:
         assert client.get(url).status_code == 404, url
+    # In staff words and with the staff menu, not the resident's hint about QR codes.
+    page = client.get(county_owned[1]).get_data(as_text=True)
+    assert "不在您管理的地区内" in page and "电话抽查与暗访" in page and "二维码" not in page
     for url in _post_urls(world, qingtian):
         if "/projects/" not in url:
             assert post(client, url).status_code == 404, url
