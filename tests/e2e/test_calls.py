@@ -170,6 +170,10 @@ def test_a_county_imports_a_roster_draws_a_sample_and_calls_with_every_outcome(s
 
     _open_task(page, completed)
     assert "您好" in _main(page) and "***" in page.locator(".phone").inner_text()
+    # A caller on a phone: the call page fits 360 px, no sideways scrolling.
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("button", name="显示号码").click()
     page.wait_for_load_state()
     assert re.fullmatch(r"1[3-9]\d{9}", page.locator(".phone").inner_text())
