@@ -56,10 +56,14 @@ class CallingHours:
 
     @classmethod
     def parse(cls, spec: str, zone: str) -> "CallingHours":
-        """From ``"09:00-11:30,14:30-17:30"``; raises ValueError for a malformed spec."""
+        """From ``"09:00-11:30,14:30-17:30"`` (an end of ``24:00`` is midnight: the whole
+        rest of the day); raises ValueError for a malformed spec."""
         ranges = []
         for part in spec.split(","):
-            start, end = (time.fromisoformat(t.strip()) for t in part.split("-"))
+            start, end = (
+                time.max if t.strip() == "24:00" else time.fromisoformat(t.strip())
+                for t in part.split("-")
+            )
             if start >= end:
                 raise ValueError(f"calling hours {part!r}: the start must come before the end")
             ranges.append((start, end))

@@ -1,6 +1,6 @@
 """Phone spot-checks: drawing samples, calling hours, attempts, outcomes, response rates."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -41,6 +41,9 @@ def test_calling_hours_and_half_days_are_local_time():
     assert hours.half_day(MORNING) != hours.half_day(MORNING + timedelta(hours=5))
     with pytest.raises(ValueError):
         CallingHours.parse("11:00-09:00", "Asia/Shanghai")
+    # 24:00 ends the day: round the clock leaves no minute out (23:59 left out 23:59-24:00).
+    always = CallingHours.parse("00:00-24:00", "Asia/Shanghai")
+    assert always.is_open(datetime(2026, 11, 24, 15, 59, 30, tzinfo=UTC))  # 23:59:30 local
 
 
 def _roster(staff, world, n=20, username="liandu", site=None):
@@ -292,7 +295,7 @@ def test_the_batch_export_is_excel_ready_and_neutralises_formulas(staff, world, 
     site = make_site("=HYPERLINK(1)", county="莲都区")
     client = _roster(staff, world, n=2, site=site)
     batch = _draw(client, world)
-    reply = client.get(f"/checks/batches/{batch}/tasks.csv", buffered=True)
+    reply = client.get(f"/checks/batches/{batch}/tasks.csv")
     assert reply.data.startswith("\ufeff".encode())
     body = reply.data.decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in body and "138****0000" in body and "张" not in body

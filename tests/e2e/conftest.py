@@ -105,7 +105,7 @@ def _environment(database_url: str, base: str) -> dict:
         "FIELD_ENCRYPTION_KEY": FIELD_KEY,
         "PUBLIC_BASE_URL": base,
         # Calls may be logged whenever the suite runs; the half-day rule still holds.
-        "CALLING_HOURS": "00:00-23:59",
+        "CALLING_HOURS": "00:00-24:00",
         # Every login comes from 127.0.0.1: a module logs in more often than an office does.
         "LOGIN_RATE_LIMIT": "1000 per minute",
         "LOGIN_ADDRESS_RATE_LIMIT": "1000 per minute",
