@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import flask_migrate
 import pytest
+from flask.testing import FlaskClient
 from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, func, text
 from werkzeug.serving import make_server
@@ -73,10 +74,19 @@ def _empty_tables() -> None:
                 conn.execute(text(f"DELETE FROM {name}"))
 
 
+class BufferedClient(FlaskClient):
+    """A test client that reads every reply whole: a download sent from a temporary file
+    and left unread would be closed only by the garbage collector (a ResourceWarning)."""
+
+    def open(self, *args, buffered=True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 @pytest.fixture
 def app(database_url):
     """The app on an empty database."""
     app = create_app(_settings(database_url))
+    app.test_client_class = BufferedClient
     yield app
     with app.app_context():
         db.session.remove()

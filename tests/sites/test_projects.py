@@ -324,7 +324,7 @@ def test_a_city_user_works_on_their_own_citys_project(app, make_user, world):
     assert "2022年建成康养联合体20家" in lishui.get("/admin/").get_data(as_text=True)
     assert site.name in lishui.get(f"/admin/projects/{project_id}").get_data(as_text=True)
     assert lishui.get(f"/admin/sites/{site.id}/qr.svg").status_code == 200
-    posters = lishui.get(f"/admin/projects/{project_id}/posters.pdf", buffered=True)
+    posters = lishui.get(f"/admin/projects/{project_id}/posters.pdf")
     assert posters.status_code == 200
     reply = _post(lishui, f"/admin/sites/{site.id}/rotate", {}, page="/admin/")
     assert reply.status_code == 302

@@ -83,7 +83,7 @@ def test_a_loopback_poster_or_qr_code_asks_before_it_is_printed(app, world, path
     assert f'href="/admin/projects/{world.project_id}"' in text  # back, nothing downloaded
     go_on = text.split('<a href="')[-1].split('"')[0].replace("&amp;", "&")
     assert "confirmed=1" in go_on and ("size=" in url) == ("size=" in go_on)
-    reply = admin.get(go_on, buffered=True)
+    reply = admin.get(go_on)
     assert reply.status_code == 200 and reply.mimetype != "text/html"
     printed = f"HTTP://127.0.0.1:5000/S/{world.liandu.token}"
     if kind == "pdf":

@@ -327,7 +327,7 @@ def _export(app, world, fmt, retire=True):
     if retire:
         post(admin, f"/admin/sites/{world.qingtian.id}/retire")
     # Buffered: the XLSX is sent from a temporary file the reply must close.
-    reply = admin.get(f"/admin/projects/{world.project_id}/sites.{fmt}", buffered=True)
+    reply = admin.get(f"/admin/projects/{world.project_id}/sites.{fmt}")
     assert reply.status_code == 200
     return reply, formula
 
@@ -376,7 +376,7 @@ def test_the_xlsx_export_opens_in_excel_with_the_same_rows(app, world):
 
 def test_an_exported_list_reads_back_as_a_site_list(app, world):
     admin = staff_client(app, "admin")
-    content = admin.get(f"/admin/projects/{world.project_id}/sites.csv", buffered=True).get_data()
+    content = admin.get(f"/admin/projects/{world.project_id}/sites.csv").get_data()
     report = _report(admin, _upload(admin, world, content, "导出.csv"))
     # Every site is already in the project.
     assert "可以导入 0 行" in report and "有问题 2 行" in report

@@ -53,7 +53,7 @@ def test_county_users_see_only_their_county_everywhere(staff, world, answers):
         f"/dashboard/projects/{world.project_id}/responses.csv",
         f"/dashboard/projects/{world.project_id}/comments",
     ):
-        body = client.get(url, buffered=True).get_data(as_text=True)
+        body = client.get(url).get_data(as_text=True)
         assert "紫金" in body and "鹤城" not in body and "青田的留言" not in body, url
     assert client.get("/dashboard/").status_code == 200
     assert staff("admin").get("/dashboard/").status_code == 403
@@ -81,12 +81,12 @@ def test_other_countys_page_is_404(app, staff, world):
 def test_exports_neutralise_formulas_and_open_in_excel(staff, world, answers):
     answers(world.liandu, {5: 9, 2: 1}, comment='=HYPERLINK("http://x")')
     client = staff("lishui")
-    reply = client.get(f"/dashboard/projects/{world.project_id}/responses.csv", buffered=True)
+    reply = client.get(f"/dashboard/projects/{world.project_id}/responses.csv")
     assert reply.data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(reply.data.decode("utf-8-sig"))))
     assert len(rows) == 11 and rows[1][-1].startswith("'=HYPERLINK")
     url = f"/dashboard/projects/{world.project_id}/summary.xlsx?group=site"
-    reply = client.get(url, buffered=True)
+    reply = client.get(url)
     sheet = openpyxl.load_workbook(io.BytesIO(reply.data)).active
     table = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert table[0][:3] == ["点位", "县（市、区）", "满意率"]

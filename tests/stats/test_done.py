@@ -38,7 +38,7 @@ def test_the_city_user_drills_down_exports_and_sees_the_discrepancy(app, runner,
     site_page = client.get(f"/dashboard/sites/{ref.id}").get_data(as_text=True)
     assert "<svg" in site_page and "自评与抽查差异显著" not in site_page.split("<h2>")[0]
 
-    xlsx = client.get(f"/dashboard/projects/{project_id}/summary.xlsx?group=site", buffered=True)
+    xlsx = client.get(f"/dashboard/projects/{project_id}/summary.xlsx?group=site")
     rows = list(openpyxl.load_workbook(io.BytesIO(xlsx.data)).active.iter_rows(values_only=True))
     flagged = next(r for r in rows if r[0] == ref.name)
     assert flagged[-1] == "是"

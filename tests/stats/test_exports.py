@@ -69,7 +69,7 @@ def test_every_download_names_its_file_in_a_header_gunicorn_can_send(staff, worl
     clients = {}
     for user, url, name in _downloads(world, batch):
         client = clients.setdefault(user, staff(user))
-        reply = client.get(url, buffered=True)
+        reply = client.get(url)
         assert reply.status_code == 200, url
         assert attachment_name(reply.headers["Content-Disposition"]) == name, url
         assert "filename*=UTF-8''" in reply.headers["Content-Disposition"]
@@ -94,7 +94,7 @@ def test_each_export_is_in_the_audit_log_once(staff, world, answers, clock, coun
         if "poster" in url:
             continue  # posters are printed, not exported data
         before = _exported(count)
-        assert clients.setdefault(user, staff(user)).get(url, buffered=True).status_code == 200
+        assert clients.setdefault(user, staff(user)).get(url).status_code == 200
         assert _exported(count) == before + 1, url
 
 
@@ -112,7 +112,7 @@ def test_a_failed_export_is_a_500_and_is_not_in_the_audit_log(
     monkeypatch.setattr(exports, "response_rows", rows_then_failure)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     client = staff("lishui")
-    reply = client.get(f"/dashboard/projects/{world.project_id}/responses.{fmt}", buffered=True)
+    reply = client.get(f"/dashboard/projects/{world.project_id}/responses.{fmt}")
     assert reply.status_code == 500
     assert _exported(count) == 0
 
@@ -125,7 +125,7 @@ def test_the_summary_xlsx_holds_rates_as_percent_numbers_and_counts_as_integers(
     answers(world.qingtian, {5: 3})  # too few
     client = staff("lishui")
     url = f"/dashboard/projects/{world.project_id}/summary.xlsx?group=site"
-    sheet = openpyxl.load_workbook(io.BytesIO(client.get(url, buffered=True).data)).active
+    sheet = openpyxl.load_workbook(io.BytesIO(client.get(url).data)).active
     header = [cell.value for cell in sheet[1]]
     row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == world.liandu.name)
     cells = dict(zip(header, row, strict=True))
@@ -148,7 +148,7 @@ def test_the_summary_xlsx_holds_rates_as_percent_numbers_and_counts_as_integers(
 def test_the_csv_shows_rates_as_excel_reads_them(staff, world, answers):
     answers(world.liandu, {5: 9, 1: 1})
     url = f"/dashboard/projects/{world.project_id}/summary.csv?group=county"
-    data = staff("lishui").get(url, buffered=True).data
+    data = staff("lishui").get(url).data
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][:4] == ["县（市、区）", "满意率", "95%区间下限", "95%区间上限"]
     liandu = next(r for r in rows if r[0] == "莲都区")
@@ -158,7 +158,7 @@ def test_the_csv_shows_rates_as_excel_reads_them(staff, world, answers):
 def test_the_responses_xlsx_holds_times_and_scores_as_numbers(staff, world, answers):
     answers(world.liandu, {4: 2})
     url = f"/dashboard/projects/{world.project_id}/responses.xlsx"
-    sheet = openpyxl.load_workbook(io.BytesIO(staff("lishui").get(url, buffered=True).data)).active
+    sheet = openpyxl.load_workbook(io.BytesIO(staff("lishui").get(url).data)).active
     row = sheet[2]
     assert isinstance(row[0].value, datetime) and row[0].value.date().isoformat() == "2026-11-10"
     assert row[0].value.hour == 10  # local time (Shanghai), as the pages show it

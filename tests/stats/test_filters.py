@@ -41,7 +41,7 @@ def test_the_empty_fields_a_browser_sends_are_filters_not_given(staff, world, an
     page = client.get(f"/dashboard/projects/{world.project_id}?from=&to=2026-11-30&channel=")
     assert "100.0%" in page.get_data(as_text=True)
     url = f"/dashboard/projects/{world.project_id}/summary.csv?group=&from="
-    reply = client.get(url, buffered=True)
+    reply = client.get(url)
     assert reply.status_code == 200 and reply.data.decode("utf-8-sig").startswith("县（市、区）")
 
 
