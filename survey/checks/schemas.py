@@ -97,9 +97,9 @@ class VisitSchema(StaffForm):
         error_messages={"invalid": "检查项的结果有误，请重新选择。"},
     )
     draw_seed = fields.String(load_default="", validate=SEED)
-    #: The home visit (听力困难) this visit is made for, if any.
     #: The checklist version the form showed.
     checklist_version = WholeNumber(load_default=None)
+    #: The home visit (听力困难) this visit is made for, if any.
     home_visit = RowId(load_default=None, error_messages={"invalid": "上门走访有误。"})
 
     def tidy(self, data):

@@ -606,9 +606,7 @@ def _visit_form(site: Site, status=200, errors=None, *, body_read=True):
         draw_seed=posted.get("draw_seed", ""),
         # The home visit the form is for rides along in the URL, then in a hidden field.
         home_visit=home_visit,
-        person=next(iter(visits.home_visit_rows([home_visit], _cipher())), None)
-        if home_visit
-        else None,
+        person=visits.home_visit_row(home_visit, _cipher()) if home_visit else None,
         photos_dropped=len(chosen),
         max_photos=config["VISIT_MAX_PHOTOS"],
         max_mb=config["PHOTO_MAX_BYTES"] // (1024 * 1024),
@@ -713,7 +711,7 @@ def visit_create(site_id):
         )
     except visits.VisitRefused as err:
         db.session.rollback()
-        return _visit_form(site, 409, {"home_visit": [str(err)]})
+        return _visit_form(site, 409, {"visit": [str(err)]})
     how = f"，上门走访（电话抽查任务 {home_visit.call_task_id}）" if home_visit else ""
     _audit(
         "visit_recorded",

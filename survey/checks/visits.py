@@ -212,20 +212,22 @@ def open_home_visits(session: Session, project_id: int, scope: Scope) -> list[Ho
     )
 
 
+def home_visit_row(home_visit: HomeVisit, cipher) -> HomeVisitRow | None:
+    """The resident to visit, name and note decrypted, number masked; None when they were
+    removed from the roster on their request (nobody to visit)."""
+    resident = home_visit.call_task.resident
+    if resident is None:
+        return None
+    return HomeVisitRow(
+        home_visit,
+        cipher.decrypt(resident.name_token),
+        mask_phone(cipher.decrypt(resident.phone_token)),
+        cipher.decrypt(resident.note_token) if resident.note_token else "",
+        home_visit.created_at,
+    )
+
+
 def home_visit_rows(home_visits: list[HomeVisit], cipher) -> list[HomeVisitRow]:
-    """The residents to visit, their names decrypted and numbers masked."""
-    rows = []
-    for home_visit in home_visits:
-        resident = home_visit.call_task.resident
-        if resident is None:  # removed from the roster on their request: nobody to visit
-            continue
-        rows.append(
-            HomeVisitRow(
-                home_visit,
-                cipher.decrypt(resident.name_token),
-                mask_phone(cipher.decrypt(resident.phone_token)),
-                cipher.decrypt(resident.note_token) if resident.note_token else "",
-                home_visit.created_at,
-            )
-        )
-    return rows
+    """The residents still to visit (``home_visit_row`` of each, those on the roster)."""
+    rows = (home_visit_row(home_visit, cipher) for home_visit in home_visits)
+    return [row for row in rows if row is not None]
