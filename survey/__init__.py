@@ -20,6 +20,7 @@ from survey.db import (
     render_migration_item,
 )
 from survey.json_provider import OrjsonProvider
+from survey.responses import stuffing
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,6 +91,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config["CALLING_HOURS"], app.config["TIMEZONE"]
     )
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+    app.extensions["stuffing_redis"] = stuffing.redis_client(app.config["REDIS_URL"])
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(
         app.config["DATABASE_URL"], app.instance_path
     )

@@ -32,6 +32,15 @@ LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "60 per mi
 #: A second answer from the same phone for the same site within this many hours
 #: replaces the first one instead of counting twice.
 DEVICE_WINDOW_HOURS = float(os.environ.get("DEVICE_WINDOW_HOURS", "12"))
+#: Suspected ballot stuffing is stored but flagged and left out of the rates until reviewed
+#: (survey.responses.stuffing, docs/METRICS.md): answers to one site from one client address
+#: beyond STUFFING_BURST within STUFFING_WINDOW_MINUTES, and answers sent less than
+#: STUFFING_MIN_SECONDS after their form was served.
+#: STUFFING_CHECKS=0 stores every answer unflagged (for tests that post many at once).
+STUFFING_CHECKS = os.environ.get("STUFFING_CHECKS", "1") != "0"
+STUFFING_BURST = int(os.environ.get("STUFFING_BURST", "5"))
+STUFFING_WINDOW_MINUTES = float(os.environ.get("STUFFING_WINDOW_MINUTES", "10"))
+STUFFING_MIN_SECONDS = float(os.environ.get("STUFFING_MIN_SECONDS", "2"))
 #: How long a rendered form may be left open before its nonce expires.
 FORM_NONCE_MAX_AGE_HOURS = float(os.environ.get("FORM_NONCE_MAX_AGE_HOURS", "72"))
 #: Request bodies above this many bytes answer 413. A resident's answer is well under 4 KB.

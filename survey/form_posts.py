@@ -3,7 +3,7 @@ show the form again with the reasons (422) when it cannot be saved. One path for
 set-up page (projects, sites, users), so each refuses and rolls back the same way."""
 
 from flask import request
-from marshmallow import EXCLUDE, Schema, ValidationError, pre_load
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 from sqlalchemy.exc import IntegrityError
 
 from survey.db import begin_write, begin_write_locked, db
@@ -48,8 +48,11 @@ def submitted(schema, form_page, apply, *, lock=None, conflict: dict | None = No
     ``conflict``: the errors shown when the database refuses the write (a unique name another
     request took since the check); without it such a refusal is a server error.
     """
+    form = request.form.to_dict(flat=False)
+    # A list field (ticked boxes) takes every value posted; any other field the first.
+    lists = {f.data_key or n for n, f in schema.load_fields.items() if isinstance(f, fields.List)}
     try:
-        data = schema.load(request.form.to_dict())
+        data = schema.load({k: v if k in lists else v[0] for k, v in form.items()})
     except ValidationError as err:
         return None, form_page(err.messages)
     if lock is None:

@@ -74,6 +74,7 @@ AUDIT_ACTIONS = {
     "sample_drawn": "抽取电话抽查样本",
     "call_logged": "记录通话",
     "exported": "导出",
+    "stuffing_reviewed": "审核疑似刷评",
     "visit_recorded": "记录暗访",
     "visit_deleted": "删除暗访记录",
     "interview_recorded": "记录现场访谈",

@@ -1,8 +1,9 @@
 """What the API answers with."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from survey.responses.models import SATISFACTION_LEVELS
+from survey.responses.schemas import SubmissionSchema
 
 
 class TargetSchema(Schema):
@@ -70,8 +71,24 @@ class SiteFormSchema(Schema):
     nonce = fields.String(metadata={"description": "提交时原样带上；同一个 nonce 只计一次"})
 
 
+class ApiSubmissionSchema(SubmissionSchema):
+    device = fields.String(
+        load_default=None,
+        validate=validate.Regexp(r"^[0-9a-f]{32}$", error="设备标识应为 32 位十六进制字符。"),
+        metadata={
+            "description": "可选：客户端自己保存的设备标识（32 位十六进制）。同一设备 "
+            "12 小时内对同一点位的再次评价替换上一次；不带它的重复评价会被标记为疑似刷评"
+        },
+    )
+
+
 class SubmissionResultSchema(Schema):
     id = fields.Integer(metadata={"description": "评价记录编号"})
     outcome = fields.String(
         metadata={"description": "created（新增）/ updated（替换同一设备的上一次）/ duplicate"}
+    )
+    flagged = fields.Boolean(
+        metadata={
+            "description": "true：疑似刷评，已保存但暂不计入满意率，待市级审核（docs/METRICS.md）"
+        }
     )

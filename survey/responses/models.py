@@ -12,7 +12,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    or_,
+    text,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import db, now_utc
@@ -84,6 +87,10 @@ class Question(db.Model):
     version: Mapped[QuestionnaireVersion] = relationship(back_populates="questions")
 
 
+#: Review states of a flagged answer, as reviewers read them.
+FLAG_STATES = {"pending": "待审核", "restored": "已恢复计入", "confirmed": "确认刷评"}
+
+
 class Response(db.Model):
     """One person's answers about one site, from any channel."""
 
@@ -93,6 +100,17 @@ class Response(db.Model):
         CheckConstraint("overall between 1 and 5", name="overall"),
         Index("ix_responses_site_created", "site_id", "created_at"),
         Index("ix_responses_device", "device_id", "site_id"),
+        # The stuffing counters' read: one address's answers to one site, newest last.
+        Index("ix_responses_client", "client_hash", "site_id", "created_at"),
+        CheckConstraint("flag in ('pending', 'restored', 'confirmed')", name="flag"),
+        # Flagged answers are few: the dashboard counts and lists them from this alone.
+        Index(
+            "ix_responses_flagged",
+            "site_id",
+            "created_at",
+            sqlite_where=text("flag IS NOT NULL"),
+            postgresql_where=text("flag IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,12 +131,34 @@ class Response(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
     updated_at: Mapped[datetime | None]
+    #: Keyed hashes (HMAC with a server key) of the client address and the browser's user
+    #: agent: enough to find one sender's answers again, never the address itself.
+    client_hash: Mapped[str | None] = mapped_column(String(32))
+    agent_hash: Mapped[str | None] = mapped_column(String(16))
+    #: Suspected stuffing (``survey.responses.stuffing``): None for an ordinary answer;
+    #: ``pending`` until a reviewer decides, then ``restored`` (counted) or ``confirmed``.
+    flag: Mapped[str | None] = mapped_column(String(10))
+    #: Why it was flagged: reason codes (``stuffing.REASONS``), comma-separated.
+    flag_reasons: Mapped[str | None] = mapped_column(String(60))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[datetime | None]
 
     site: Mapped[Site] = relationship()
     version: Mapped[QuestionnaireVersion] = relationship()
     answers: Mapped[list["Answer"]] = relationship(
         back_populates="response", cascade="all, delete-orphan", order_by="Answer.question_id"
     )
+
+    @hybrid_property
+    def counted(self) -> bool:
+        """Whether the answer is in the rollups and the rates: not suspected of stuffing, or
+        restored by a reviewer. The one place this rule is written (also as SQL, below)."""
+        return self.flag is None or self.flag == "restored"
+
+    @counted.inplace.expression
+    @classmethod
+    def _counted_sql(cls):
+        return or_(cls.flag.is_(None), cls.flag == "restored")
 
 
 class Answer(db.Model):

@@ -2,15 +2,15 @@
 
 import hashlib
 from collections import Counter
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from survey.db import now_utc
-from survey.responses import nonces
+from survey.responses import nonces, stuffing
 from survey.responses.models import (
     OVERALL_KEY,
     Answer,
@@ -40,7 +40,7 @@ _CLAIM_NONCE = {
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
 _NONCE_RESPONSE = (
-    select(_responses.c.id, _responses.c.device_id)
+    select(_responses.c.id, _responses.c.device_id, Response.counted.label("counted"))
     .join_from(_nonces, _responses, _nonces.c.response_id == _responses.c.id)
     .where(_nonces.c.nonce == bindparam("nonce"))
 )
@@ -83,6 +83,8 @@ class Submission:
     outcome: str
     #: The device the stored answer counts for (the phone's cookie should carry it).
     device_id: str | None = None
+    #: Stored, but left out of the rates as suspected stuffing until reviewed.
+    flagged: bool = False
 
 
 @dataclass
@@ -95,6 +97,30 @@ class SubmissionTarget:
     version_id: int
     nonce: str
     questions: list
+    #: When the form was served (the nonce says).
+    served_at: datetime
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a resident's answer came from, as it is stored with it: the device (an answer
+    from it for the same site within ``device_window`` is replaced), keyed hashes of the
+    sender's address and user agent, and why it looks like stuffing (``stuffing.REASONS``;
+    flagged answers are kept out of the rates until reviewed)."""
+
+    device_id: str | None = None
+    device_window: timedelta | None = None
+    client_hash: str | None = None
+    agent_hash: str | None = None
+    flag_reasons: tuple[str, ...] = field(default=())
+
+    @property
+    def flag(self) -> str | None:
+        return "pending" if self.flag_reasons else None
+
+    @property
+    def reasons_text(self) -> str | None:
+        return ",".join(self.flag_reasons) or None
 
 
 def submission_target(
@@ -109,7 +135,7 @@ def submission_target(
     site's questionnaire.
     """
     key = normalize_token(token) or ""
-    version_id, nonce = nonces.verify(secret_key, key, signed_nonce, max_age_seconds)
+    version_id, nonce, served_at = nonces.verify(secret_key, key, signed_nonce, max_age_seconds)
     params = {"token": key, "version_id": version_id}
     rows = session.connection().execute(_TARGET, params).all()
     if not rows or not rows[0].active:
@@ -120,7 +146,7 @@ def submission_target(
         raise ProjectFinished(key)
     if rows[0].id is None:
         raise nonces.NonceError("the form's questionnaire version is gone")
-    return SubmissionTarget(key, rows[0].site_id, version_id, nonce, rows)
+    return SubmissionTarget(key, rows[0].site_id, version_id, nonce, rows, served_at)
 
 
 def _answer_values(questions: list, answers: dict) -> list[dict]:
@@ -166,41 +192,32 @@ def submit_response(
     answers: dict,
     comment: str = "",
     nonce: str | None = None,
-    device_id: str | None = None,
-    device_window: timedelta | None = None,
+    origin: Origin = Origin(),
     proxy: bool = False,
     visit_id: int | None = None,
 ) -> Submission:
     """Store validated ``answers`` (question key → value) to ``questions`` (rows or models
-    with id, key and kind) of a questionnaire version, about a site.
+    with id, key and kind) of a questionnaire version, about a site, from ``origin``.
 
     A ``nonce`` used before stores nothing and returns the earlier response as a duplicate.
     The primary key of ``form_nonces`` decides, also between concurrent requests: the nonce
     is claimed with INSERT … ON CONFLICT DO NOTHING, and a submission that finds it taken
     removes the rows it had just added (nothing extra on the common path: repeats are rare).
-    With a ``device_id``, an answer from the same device for the same site within
-    ``device_window`` replaces that earlier answer. Never commits.
+    With ``origin.device_id``, an answer from the same device for the same site within
+    ``origin.device_window`` replaces that earlier answer. An answer with flag reasons is
+    stored flagged and not counted in the rollups. Never commits.
     """
     connection = session.connection()
     earlier = None
-    if device_id and device_window:
-        _serialize_device(connection, site_id, device_id)
-        earlier = _recent_from_device(session, site_id, device_id, device_window)
+    if origin.device_id and origin.device_window:
+        _serialize_device(connection, site_id, origin.device_id)
+        earlier = _recent_from_device(session, site_id, origin.device_id, origin.device_window)
     rows = _answer_values(questions, answers)
     if earlier is not None:
         if nonce is not None and not _claim_nonce(connection, nonce, earlier.id):
             return _duplicate(session, nonce)
-        earlier.answers.clear()
-        session.flush()  # delete the old answer rows before their (response, question) twins
-        rollups.count_response(session, earlier, -1)
-        earlier.version_id = version_id
-        earlier.overall = answers[OVERALL_KEY]
-        earlier.comment = comment
-        earlier.updated_at = now_utc()
-        earlier.answers.extend(Answer(**row) for row in rows)
-        session.flush()
-        rollups.count_response(session, earlier, +1)
-        return Submission(earlier.id, "updated", earlier.device_id)
+        _replace(session, earlier, version_id, answers, comment, rows, origin)
+        return Submission(earlier.id, "updated", earlier.device_id, not earlier.counted)
 
     values = {
         "site_id": site_id,
@@ -208,10 +225,14 @@ def submit_response(
         "channel": channel,
         "overall": answers[OVERALL_KEY],
         "comment": comment,
-        "device_id": device_id,
+        "device_id": origin.device_id,
         "proxy": proxy,
         "visit_id": visit_id,
         "created_at": now_utc(),
+        "client_hash": origin.client_hash,
+        "agent_hash": origin.agent_hash,
+        "flag": origin.flag,
+        "flag_reasons": origin.reasons_text,
     }
     response_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
     if rows:
@@ -220,16 +241,75 @@ def submit_response(
         # Its answers go with it (ON DELETE CASCADE).
         connection.execute(delete(_responses).where(_responses.c.id == response_id))
         return _duplicate(session, nonce)
-    rollups.count(
-        session,
-        site_id=site_id,
-        created_at=values["created_at"],
-        channel=channel,
-        proxy=proxy,
-        level=values["overall"],
-        delta=1,
+    if origin.flag is None:
+        rollups.count(
+            session,
+            site_id=site_id,
+            created_at=values["created_at"],
+            channel=channel,
+            proxy=proxy,
+            level=values["overall"],
+            delta=1,
+        )
+    return Submission(response_id, "created", origin.device_id, origin.flag is not None)
+
+
+def _replace(session, earlier: Response, version_id, answers, comment, rows, origin: Origin):
+    """Put a device's new answer in place of its ``earlier`` one. The new answer's flag
+    reasons replace the earlier ones, but an answer a reviewer confirmed as stuffing stays
+    confirmed (out of the rates) whatever the device sends next."""
+    earlier.answers.clear()
+    session.flush()  # delete the old answer rows before their (response, question) twins
+    rollups.count_response(session, earlier, -1)
+    earlier.version_id = version_id
+    earlier.overall = answers[OVERALL_KEY]
+    earlier.comment = comment
+    earlier.updated_at = now_utc()
+    earlier.client_hash, earlier.agent_hash = origin.client_hash, origin.agent_hash
+    if earlier.flag != "confirmed":
+        earlier.flag, earlier.flag_reasons = origin.flag, origin.reasons_text
+        earlier.reviewed_by_id = earlier.reviewed_at = None
+    earlier.answers.extend(Answer(**row) for row in rows)
+    session.flush()
+    rollups.count_response(session, earlier, +1)
+
+
+def submit_from_resident(
+    session: Session,
+    target: SubmissionTarget,
+    answers: dict,
+    comment: str,
+    who: stuffing.Sender,
+    checks: stuffing.Checks,
+) -> Submission:
+    """Store a resident's validated answer (form or API) to ``target``, flagged when it
+    looks like stuffing (``stuffing.reasons``). Call inside the write transaction."""
+    flagged = stuffing.reasons(
+        checks.counter,
+        checks.rules,
+        who,
+        site_id=target.site_id,
+        nonce=target.nonce,
+        served_at=target.served_at,
     )
-    return Submission(response_id, "created", device_id)
+    origin = Origin(
+        device_id=who.device_id,
+        device_window=checks.rules.repeat_window if who.has_cookie else None,
+        client_hash=who.client_hash,
+        agent_hash=who.agent_hash,
+        flag_reasons=tuple(flagged),
+    )
+    return submit_response(
+        session,
+        target.site_id,
+        target.version_id,
+        target.questions,
+        channel="qr",
+        answers=answers,
+        comment=comment,
+        nonce=target.nonce,
+        origin=origin,
+    )
 
 
 def _serialize_device(connection, site_id: int, device_id: str) -> None:
@@ -250,11 +330,11 @@ def _claim_nonce(connection, nonce: str, response_id: int) -> bool:
 
 def _duplicate(session: Session, nonce: str) -> Submission:
     earlier = nonce_response(session, nonce)
-    return Submission(earlier.id, "duplicate", earlier.device_id)
+    return Submission(earlier.id, "duplicate", earlier.device_id, not earlier.counted)
 
 
 def nonce_response(session: Session, nonce: str):
-    """``(id, device_id)`` of the response stored with ``nonce``, or None."""
+    """``(id, device_id, counted)`` of the response stored with ``nonce``, or None."""
     return session.connection().execute(_NONCE_RESPONSE, {"nonce": nonce}).first()
 
 

@@ -2,7 +2,6 @@
 
 import re
 import secrets
-from datetime import timedelta
 from urllib.parse import parse_qsl
 
 from flask import (
@@ -18,7 +17,7 @@ from flask import (
 from marshmallow import ValidationError
 
 from survey.db import begin_write, db
-from survey.responses import nonces, services
+from survey.responses import nonces, senders, services
 from survey.responses.form import build_form, stray_error
 from survey.responses.models import QuestionnaireVersion
 from survey.responses.page_cache import NONCE_SLOT, form_pages
@@ -136,7 +135,24 @@ def show(token):
         version = link.site.project.questionnaire.current_version
         page = cache.put(link.token, version.id, _page(link, version, NONCE_SLOT))
     nonce = nonces.issue(current_app.config["SECRET_KEY"], page.token, page.version_id)
-    return page.with_nonce(nonce), 200, NO_STORE
+    response = make_response(page.with_nonce(nonce), 200, NO_STORE)
+    if _device_id() is None:
+        # Set with the form, not only after a submission: when the submission's reply is
+        # lost, the phone still has the id its stored answer carries, and its next answer
+        # replaces that one rather than counting twice.
+        _set_device_cookie(response, secrets.token_hex(16))
+    return response
+
+
+def _set_device_cookie(response, device_id: str) -> None:
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_id,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
 
 
 def _refuse(token: str, posted: dict, errors: dict, version_id: int | None = None):
@@ -193,33 +209,21 @@ def submit(token):
         return _refuse(token, posted, errors, target.version_id)
 
     # A phone without our cookie gets a new id; only a known one can have answered before.
-    known_device = _device_id()
-    device = known_device or secrets.token_hex(16)
-    window = timedelta(hours=config["DEVICE_WINDOW_HOURS"])
+    who = senders.request_sender(_device_id())
     begin_write(db.session)
-    result = services.submit_response(
+    result = services.submit_from_resident(
         db.session,
-        target.site_id,
-        target.version_id,
-        target.questions,
-        channel="qr",
-        answers=answers,
-        comment=data["comment"],
-        nonce=target.nonce,
-        device_id=device,
-        device_window=window if known_device else None,
+        target,
+        answers,
+        data["comment"],
+        who,
+        senders.stuffing_checks(db.session),
     )
     db.session.commit()
     updated = 1 if result.outcome == "updated" else None
     response = redirect(url_for(".thanks", token=target.token, updated=updated), code=303)
-    response.set_cookie(
-        DEVICE_COOKIE,
-        result.device_id or device,  # a repeat keeps the phone on the answer it repeats
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure,
-    )
+    # A repeat keeps the phone on the answer it repeats.
+    _set_device_cookie(response, result.device_id or who.device_id)
     return response
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from survey.accounts.scope import Scope
 from survey.downloads import Percent
 from survey.responses.answers import answers_by_response, one_line
-from survey.responses.models import SATISFACTION_LEVELS, Response
+from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS, Response
 from survey.sites.models import Region, Site
 from survey.stats.feeds import filter_responses
 from survey.stats.rollups import ZONE
@@ -31,7 +31,7 @@ def summary_rows(rows: list[Summary], group: str) -> Iterator[list]:
     header = ["县（市、区）" if group == "county" else "点位"]
     if group == "site":
         header.append("县（市、区）")
-    header += ["满意率", "95%区间下限", "95%区间上限", "平均分", "有效回答"]
+    header += ["满意率", "95%区间下限", "95%区间上限", "平均分", "有效回答", "疑似刷评未计入"]
     for label in CHANNELS.values():
         header += [f"{label}满意率", f"{label}回答"]
     header += ["家属代答", "自评与抽查差异显著"]
@@ -41,7 +41,7 @@ def summary_rows(rows: list[Summary], group: str) -> Iterator[list]:
         cells = [row.name] + ([row.parent] if group == "site" else [])
         cells += [_percent(combined.value), _percent(combined.low), _percent(combined.high)]
         cells += [round(combined.mean_score, 1) if combined.mean_score is not None else ""]
-        cells += [combined.n]
+        cells += [combined.n, row.left_out]
         for channel in CHANNELS:
             cells += [_percent(row.channels[channel].value), row.channels[channel].n]
         cells += [row.proxy, "是" if row.discrepancy else ""]
@@ -53,7 +53,18 @@ def response_rows(
 ) -> Iterator[list]:
     """Every response of the project in scope, header first, read in batches; the answers
     besides the overall one share a cell, each in the wording of the version answered."""
-    yield ["时间", "县（市、区）", "点位", "渠道", "满意度", "分值", "家属代答", "其他回答", "留言"]
+    yield [
+        "时间",
+        "县（市、区）",
+        "点位",
+        "渠道",
+        "满意度",
+        "分值",
+        "家属代答",
+        "疑似刷评",
+        "其他回答",
+        "留言",
+    ]
     query = (
         select(
             Response.id,
@@ -64,6 +75,7 @@ def response_rows(
             Response.overall,
             Response.proxy,
             Response.comment,
+            Response.flag,
         )
         .join(Site, Response.site_id == Site.id)
         .join(Region, Site.region_id == Region.id)
@@ -74,7 +86,7 @@ def response_rows(
     query = filter_responses(query, filters)
     for batch in session.execute(query).partitions():
         answers = answers_by_response(session, [row.id for row in batch])
-        for response_id, at, county, site, channel, overall, proxy, comment in batch:
+        for response_id, at, county, site, channel, overall, proxy, comment, flag in batch:
             yield [
                 at.astimezone(ZONE).replace(tzinfo=None),
                 county,
@@ -83,6 +95,7 @@ def response_rows(
                 SATISFACTION_LEVELS[overall],
                 overall,
                 "是" if proxy else "",
+                FLAG_STATES.get(flag, ""),
                 one_line(answers.get(response_id, [])),
                 comment,
             ]

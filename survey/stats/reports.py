@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from qr import fonts
 from survey.accounts.scope import Scope
 from survey.sites.models import Project
-from survey.stats import charts, summaries
+from survey.stats import charts, flagged, summaries
 from survey.stats.metrics import Rate
 
 
@@ -40,6 +40,9 @@ def monthly_report(session: Session, scope: Scope, project: Project, month: date
         session, scope, site_ids, summaries.Filters(year_ago, end), project.satisfied_from
     )
     view = summaries.project_view(session, scope, project, filters)
+    left_out = flagged.left_out(session, scope, [project.id], filters)
+    left_out.attach([total], "project")
+    left_out.attach(view.counties, "county")
     return MonthlyReport(
         project=project,
         month=start,
@@ -77,8 +80,14 @@ def pdf_bytes(report: MonthlyReport) -> bytes:
         if total.interval
         else ""
     )
+    left_out = report.total.left_out
+    left_out = f"；另有 {left_out} 份疑似刷评未计入" if left_out else ""
     pdf.multi_cell(
-        0, 7, f"本月满意率 {_pct(total)}（{total.n} 份{interval}）", new_x="LMARGIN", new_y="NEXT"
+        0,
+        7,
+        f"本月满意率 {_pct(total)}（{total.n} 份{interval}{left_out}）",
+        new_x="LMARGIN",
+        new_y="NEXT",
     )
     pdf.ln(2)
     widths = [40, 30, 22, 30, 30, 28]

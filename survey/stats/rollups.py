@@ -144,7 +144,10 @@ def count(
 
 
 def count_response(session: Session, response: Response, delta: int) -> None:
-    """Add (+1) or take out (-1) a stored response's answer."""
+    """Add (+1) or take out (-1) a stored response's answer; nothing for one left out of
+    the rates (``Response.counted``: suspected stuffing not restored)."""
+    if not response.counted:
+        return
     count(
         session,
         site_id=response.site_id,
@@ -200,7 +203,9 @@ def rebuild(session: Session, batch: int = 10_000) -> int:
             Response.channel,
             Response.proxy,
             Response.overall,
-        ).execution_options(yield_per=batch)
+        )
+        .where(Response.counted)
+        .execution_options(yield_per=batch)
     )
     read = 0
     for site_id, created_at, channel, proxy, level in rows:

@@ -5,6 +5,8 @@ from datetime import date
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from survey.form_posts import StaffForm
+from survey.responses.models import FLAG_STATES
+from survey.responses.schemas import RowId
 from survey.stats.summaries import CHANNELS
 
 
@@ -54,6 +56,42 @@ class MonthSchema(StaffForm):
         return {"month": date.fromisoformat(f"{month}-01") if month else None}
 
 
+class ReviewQuerySchema(FilterSchema):
+    """The review list of flagged answers: the dashboard filters, a review state, one site
+    (optional) and the page."""
+
+    state = fields.String(
+        load_default="pending",
+        validate=validate.OneOf(list(FLAG_STATES), error="没有这个审核状态。"),
+    )
+    site_id = RowId(
+        data_key="site", load_default=None, error_messages={"invalid": "没有这个点位。"}
+    )
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(min=1, error="页码应为正整数。"),
+        error_messages={"invalid": "页码应为正整数。"},
+    )
+
+
+class ReviewSchema(StaffForm):
+    """A reviewer's decision on the answers ticked (``id``, repeated), or on every answer
+    the list's filters (in the URL) select (``all``)."""
+
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf(["restore", "confirm"], error="请选择“恢复计入”或“确认刷评”。"),
+        error_messages={"required": "请选择“恢复计入”或“确认刷评”。"},
+    )
+    ids = fields.List(RowId(), data_key="id", load_default=list)
+    everything = fields.Boolean(data_key="all", load_default=False)
+
+    @validates_schema
+    def something_chosen(self, data, **_kwargs):
+        if not data.get("ids") and not data.get("everything"):
+            raise ValidationError("请先勾选要处理的回答。", "id")
+
+
 class StatsQuerySchema(FilterSchema):
     group = fields.String(
         load_default="county",
@@ -88,6 +126,9 @@ class StatsRowSchema(Schema):
     channels = fields.Dict(keys=fields.String(), values=fields.Nested(RateSchema))
     proxy = fields.Integer(metadata={"description": "家属代答份数（不计入满意率）"})
     discrepancy = fields.Boolean(metadata={"description": "自评与抽查差异显著"})
+    left_out = fields.Integer(
+        metadata={"description": "疑似刷评、待审核或已确认而未计入满意率的回答数"}
+    )
 
 
 class StatsSchema(Schema):
@@ -97,5 +138,7 @@ class StatsSchema(Schema):
 
 
 filter_schema = FilterSchema()
+review_query_schema = ReviewQuerySchema()
+review_schema = ReviewSchema()
 month_schema = MonthSchema()
 stats_query_schema = StatsQuerySchema()

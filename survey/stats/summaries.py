@@ -52,6 +52,8 @@ class Summary:
     parent: str = ""
     discrepancy: bool = False
     extra: dict = field(default_factory=dict)
+    #: Answers left out of the rates as suspected stuffing (``flagged.LeftOut``).
+    left_out: int = 0
 
     @property
     def low(self) -> bool:
@@ -233,6 +235,7 @@ def _stats_rows(groups) -> list[dict]:
                 "channels": channels,
                 "proxy": proxy,
                 "discrepancy": discrepancy,
+                "left_out": 0,  # flagged.LeftOut.attach fills it in
             }
         )
     rows.sort(key=lambda row: _rank_key(row["combined"]["rate"], row["combined"]["n"], row["name"]))

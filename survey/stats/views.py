@@ -5,7 +5,7 @@ Every page goes through the reader's Scope: a county user sees their county only
 
 from datetime import date
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import func, select
@@ -16,11 +16,19 @@ from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_sc
 from survey.accounts.services import record
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
 from survey.db import begin_write, db, now_utc
-from survey.responses.models import SATISFACTION_LEVELS
+from survey.form_posts import submitted
+from survey.responses import stuffing
+from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS
 from survey.sites.models import Region, Site
-from survey.stats import charts, exports, feeds, reports, summaries
+from survey.stats import charts, exports, feeds, flagged, reports, summaries
 from survey.stats.rollups import local_day
-from survey.stats.schemas import filter_schema, month_schema, stats_query_schema
+from survey.stats.schemas import (
+    filter_schema,
+    month_schema,
+    review_query_schema,
+    review_schema,
+    stats_query_schema,
+)
 
 bp = Blueprint("stats", __name__, url_prefix="/dashboard")
 READERS = ("city", "county")
@@ -82,13 +90,13 @@ def _today() -> date:
 
 def _page(template: str, **context):
     context.setdefault("filters", _filters())
+    context.setdefault("hidden", {})
     return render_template(
         f"stats/{template}",
         channels=summaries.CHANNELS,
         alert_kinds=ALERT_KINDS,
         args=request.args.to_dict(),
         filter_errors={},
-        hidden={},
         **context,
     )
 
@@ -100,6 +108,7 @@ def overview():
     scope, filters = _scope(), _filters()
     projects = projects_in_scope(db.session, scope)
     rows = summaries.project_overview(db.session, scope, projects, filters)
+    flagged.left_out(db.session, scope, [p.id for p in projects], filters).attach(rows, "project")
     alerts = {
         p.id: len(summaries.alerts(db.session, scope, p, filters, filters.date_to or _today()))
         for p in projects
@@ -116,6 +125,8 @@ def project(project_id):
     filters = _filters()
     month = filters.date_to or _today()
     view = summaries.project_view(db.session, scope, project, filters)
+    left_out = flagged.left_out(db.session, scope, [project.id], filters)
+    left_out.attach(view.counties, "county")
     return _page(
         "project.html",
         project=project,
@@ -144,13 +155,9 @@ def county(project_id, county_id):
     county = get_in_scope(db.session, scope, Region, county_id, lambda r: r.id)
     filters = _filters()
     filters = summaries.Filters(filters.date_from, filters.date_to, county.id, filters.channel)
-    return _page(
-        "county.html",
-        project=project,
-        county=county,
-        filters=filters,
-        rows=summaries.by_site(db.session, scope, project, filters),
-    )
+    rows = summaries.by_site(db.session, scope, project, filters)
+    flagged.left_out(db.session, scope, [project.id], filters).attach(rows, "site")
+    return _page("county.html", project=project, county=county, filters=filters, rows=rows)
 
 
 @bp.get("/sites/<int:site_id>")
@@ -226,7 +233,9 @@ def summary_export(project_id, fmt):
     group = query.pop("group")
     filters = _filters(query)
     query = summaries.by_county if group == "county" else summaries.by_site
-    rows = exports.summary_rows(query(db.session, scope, project, filters), group)
+    summary = query(db.session, scope, project, filters)
+    flagged.left_out(db.session, scope, [project.id], filters).attach(summary, group)
+    rows = exports.summary_rows(summary, group)
     reply = downloads.send(rows, f"{project.name}-满意度汇总-{group}", fmt)
     _audit_export(f"{project.name}：按{'县' if group == 'county' else '点位'}汇总（{fmt}）")
     return reply
@@ -281,8 +290,79 @@ def _month() -> date:
     return month_schema.load(request.args.to_dict())["month"] or _today().replace(day=1)
 
 
+def _kept_filters() -> dict:
+    """The dashboard filters of the current URL, as given."""
+    return {k: v for k, v in request.args.items() if k in ("from", "to", "county", "channel")}
+
+
 @bp.app_template_global()
 def filtered_url(endpoint: str, **values) -> str:
     """``url_for`` that keeps the current filters (the URL is the view: bookmark, send)."""
-    keep = {k: v for k, v in request.args.items() if k in ("from", "to", "county", "channel")}
-    return url_for(endpoint, **(keep | values))
+    return url_for(endpoint, **(_kept_filters() | values))
+
+
+def _review_page(project, scope, filters, wanted: dict, errors=None, status=200):
+    """The review list of the project's flagged answers (``wanted``: review_query_schema's)."""
+    shown = flagged.ReviewFilter(wanted["state"], wanted["site_id"])
+    page = flagged.review_page(db.session, scope, project.id, filters, shown, wanted["page"])
+    counts = flagged.state_counts(db.session, scope, project.id, filters)
+    reply = _page(
+        "flagged.html",
+        project=project,
+        page=page,
+        shown=shown,
+        counts=counts,
+        states=FLAG_STATES,
+        reasons=stuffing.REASONS,
+        can_review=current_user.role == "city",
+        review_errors=errors or {},
+        counties=_counties(scope, project),
+        hidden=shown.args,
+        list_endpoint="stats.flagged_answers",
+        list_ids={"project_id": project.id} | _kept_filters(),
+        sites=shown,
+    )
+    return reply, status
+
+
+@bp.get("/projects/<int:project_id>/flagged")
+@role_required(*READERS)
+def flagged_answers(project_id):
+    """The project's answers flagged as suspected stuffing, for review (city users decide)."""
+    scope = _scope()
+    project = project_in_scope(db.session, scope, project_id)
+    wanted = review_query_schema.load(request.args.to_dict())
+    return _review_page(project, scope, _filters(), wanted)
+
+
+@bp.post("/projects/<int:project_id>/flagged")
+@role_required("city")
+def review_flagged(project_id):
+    """Restore (count) or confirm (keep out) the ticked flagged answers, or all listed."""
+    scope = _scope()
+    project = project_in_scope(db.session, scope, project_id)
+    filters = _filters()
+    wanted = review_query_schema.load(request.args.to_dict())
+    shown = flagged.ReviewFilter(wanted["state"], wanted["site_id"])
+
+    def apply(data):
+        return flagged.review(
+            db.session,
+            scope,
+            project.id,
+            None if data["everything"] else data["ids"],
+            data["decision"],
+            user=current_user._get_current_object(),
+            ip=request.remote_addr or "",
+            filters=filters,
+            wanted=shown,
+        )
+
+    def form_page(errors):
+        return _review_page(project, scope, filters, wanted, errors, 422)
+
+    changed, refused = submitted(review_schema, form_page, apply)
+    if refused:
+        return refused
+    flash(f"已处理 {changed} 份回答。", "ok")
+    return redirect(request.full_path)

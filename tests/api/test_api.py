@@ -21,7 +21,7 @@ def test_openapi_describes_every_endpoint(client):
         "/api/v1/sites/{token}/responses",
     } <= set(spec["paths"])
     body = spec["paths"]["/api/v1/sites/{token}/responses"]["post"]["requestBody"]
-    assert body["content"]["application/json"]["schema"]["$ref"].endswith("/Submission")
+    assert body["content"]["application/json"]["schema"]["$ref"].endswith("/ApiSubmission")
 
 
 def test_projects_and_their_sites_are_listed(client, make_site):
@@ -63,7 +63,8 @@ def test_submission_counts_once_per_nonce(client, make_site, count):
     assert first.get_json()["outcome"] == "created"
     again = client.post(f"/api/v1/sites/{site.token}/responses", json=payload)
     assert again.status_code == 200
-    assert again.get_json() == {"id": first.get_json()["id"], "outcome": "duplicate"}
+    expected = {"id": first.get_json()["id"], "outcome": "duplicate", "flagged": False}
+    assert again.get_json() == expected
     assert count(Response, channel="qr") == 1
 
 

@@ -8,17 +8,21 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from survey.accounts.models import User
+from survey.accounts.scope import EVERYTHING
 from survey.checks.models import Visit
 from survey.checks.visits import add_interview, delete_visit, record_visit
 from survey.db import db
 from survey.responses.models import Answer, FormNonce, Response
-from survey.responses.services import submit_response
+from survey.responses.services import Origin, submit_response
 from survey.sites.models import Site
-from survey.stats import rollups
+from survey.stats import flagged, rollups
+from survey.stats.flagged import ReviewFilter
 from survey.stats.models import ALL_TIME, LEVELS, ResponseRollup
+from survey.stats.summaries import Filters
 
-#: One step: ("answer", site index, device or None, level) or ("visit", site index, levels)
-#: or ("delete visit", index among the visits so far).
+#: One step: ("answer", site index, device or None, level, flagged as stuffing) or
+#: ("visit", site index, levels) or ("delete visit", index among the visits so far) or
+#: ("review", index among the answers so far, decision).
 STEPS = st.lists(
     st.one_of(
         st.tuples(
@@ -26,9 +30,11 @@ STEPS = st.lists(
             st.integers(0, 1),
             st.one_of(st.none(), st.sampled_from(["d1", "d2"])),
             st.integers(1, 5),
+            st.booleans(),
         ),
         st.tuples(st.just("visit"), st.integers(0, 1), st.lists(st.integers(1, 5), max_size=3)),
         st.tuples(st.just("delete visit"), st.integers(0, 5)),
+        st.tuples(st.just("review"), st.integers(0, 9), st.sampled_from(["restore", "confirm"])),
     ),
     max_size=25,
 )
@@ -43,7 +49,7 @@ def _raw(session) -> Counter:
             Response.channel,
             Response.proxy,
             Response.overall,
-        )
+        ).where(Response.flag.is_(None) | (Response.flag == "restored"))
     )
     for site_id, created_at, channel, proxy, level in rows:
         day = rollups.local_day(created_at)
@@ -85,7 +91,7 @@ def test_rollups_equal_the_raw_counts_after_any_inserts_updates_and_deletions(
         visits = []
         for step in steps:
             if step[0] == "answer":
-                _, site, device, level = step
+                _, site, device, level, suspect = step
                 submit_response(
                     session,
                     sites[site].id,
@@ -93,9 +99,27 @@ def test_rollups_equal_the_raw_counts_after_any_inserts_updates_and_deletions(
                     questions,
                     channel="qr",
                     answers={"overall": level},
-                    device_id=device,
-                    device_window=timedelta(hours=12),
+                    origin=Origin(
+                        device_id=device,
+                        device_window=timedelta(hours=12),
+                        flag_reasons=("burst",) if suspect else (),
+                    ),
                 )
+            elif step[0] == "review":
+                _, index, decision = step
+                answered = session.scalars(select(Response.id).order_by(Response.id)).all()
+                if answered:
+                    flagged.review(
+                        session,
+                        EVERYTHING,
+                        sites[0].project_id,
+                        [answered[index % len(answered)]],
+                        decision,
+                        user=user,
+                        ip="",
+                        filters=Filters(),
+                        wanted=ReviewFilter(),
+                    )
             elif step[0] == "visit":
                 _, site, levels = step
                 visit = record_visit(

@@ -1,0 +1,22 @@
+"""Who is sending a resident's answer, read off the request, and the stuffing checks it
+goes through: shared by the form and the API."""
+
+from flask import current_app, request
+from sqlalchemy.orm import Session
+
+from survey.responses import stuffing
+
+
+def request_sender(device_id: str | None) -> stuffing.Sender:
+    """The Sender of this request, with the device id its client gave (None: none given)."""
+    return stuffing.sender(
+        current_app.config["SECRET_KEY"],
+        request.remote_addr or "",
+        request.user_agent.string,
+        device_id,
+    )
+
+
+def stuffing_checks(session: Session) -> stuffing.Checks:
+    app = current_app
+    return stuffing.checks(session, app.config, app.extensions.get("stuffing_redis"))

@@ -1,0 +1,183 @@
+"""Answers flagged as suspected stuffing (``survey.responses.stuffing``): how many each site
+left out of its rates, the review list, and a reviewer's decision (docs/METRICS.md)."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from survey.accounts.scope import Scope
+from survey.accounts.services import record
+from survey.db import now_utc
+from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS, Response
+from survey.responses.stuffing import describe
+from survey.sites.listing import Page, page_of
+from survey.sites.models import Site
+from survey.stats import rollups
+from survey.stats.feeds import filter_responses
+from survey.stats.summaries import Filters
+
+#: A decision → the flag it leaves.
+DECISIONS = {"restore": "restored", "confirm": "confirmed"}
+PER_PAGE = 100
+
+
+def _flagged(scope: Scope, project_ids: Iterable[int], filters: Filters):
+    """Flagged answers (any review state) of the projects' sites within scope and filters.
+    ``flag IS NOT NULL`` is spelt out so the partial index ``ix_responses_flagged`` serves."""
+    query = (
+        select(Response)
+        .join(Site, Response.site_id == Site.id)
+        .where(
+            Response.flag.is_not(None),
+            Site.project_id.in_(list(project_ids)),
+            scope.where(Site.region_id),
+        )
+    )
+    return filter_responses(query, filters)
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """How many answers are left out of the rates (flagged, not restored), per site, with
+    its county and project, so they can be added up by any of the three."""
+
+    rows: list[tuple[int, int, int, int]]  # (site id, county id, project id, answers)
+
+    def by(self, group: str) -> dict[int, int]:
+        """{id: answers left out} of each ``site``, ``county`` or ``project`` with any."""
+        column = ("site", "county", "project").index(group)
+        totals: dict[int, int] = {}
+        for row in self.rows:
+            totals[row[column]] = totals.get(row[column], 0) + row[3]
+        return totals
+
+    def attach(self, summaries, group: str) -> None:
+        """Set ``left_out`` of each Summary (or stats dict) keyed by a ``group`` id."""
+        totals = self.by(group)
+        for row in summaries:
+            if isinstance(row, dict):
+                row["left_out"] = totals.get(row["id"], 0)
+            else:
+                row.left_out = totals.get(row.key, 0)
+
+
+def left_out(
+    session: Session, scope: Scope, project_ids: Iterable[int], filters: Filters
+) -> LeftOut:
+    """The answers of the projects' sites within scope and filters left out of the rates."""
+    query = (
+        _flagged(scope, project_ids, filters)
+        .where(~Response.counted)
+        .with_only_columns(Response.site_id, Site.region_id, Site.project_id, func.count())
+        .group_by(Response.site_id, Site.region_id, Site.project_id)
+    )
+    return LeftOut([tuple(row) for row in session.execute(query)])
+
+
+@dataclass(frozen=True)
+class ReviewFilter:
+    """Which flagged answers the review list shows: a review state, and one site or all."""
+
+    state: str = "pending"
+    site_id: int | None = None
+
+    @property
+    def args(self) -> dict:
+        """The filter as URL arguments (the pager keeps them)."""
+        found = {"state": self.state}
+        if self.site_id:
+            found["site"] = self.site_id
+        return found
+
+
+@dataclass(frozen=True)
+class Row:
+    """A flagged answer as the review list shows it."""
+
+    response: Response
+
+    @property
+    def state(self) -> str:
+        return FLAG_STATES[self.response.flag]
+
+    @property
+    def reasons(self) -> str:
+        return describe(self.response.flag_reasons)
+
+    @property
+    def level(self) -> str:
+        return SATISFACTION_LEVELS[self.response.overall]
+
+    @property
+    def network(self) -> str:
+        """The start of the address's keyed hash: enough to see one sender's answers."""
+        return (self.response.client_hash or "")[:8]
+
+
+def review_page(
+    session: Session,
+    scope: Scope,
+    project_id: int,
+    filters: Filters,
+    wanted: ReviewFilter,
+    number: int,
+) -> Page:
+    """Page ``number`` of the project's flagged answers in ``wanted`` state, newest first;
+    its items are Rows."""
+    query = _selected(scope, project_id, filters, wanted).options(joinedload(Response.site))
+    page = page_of(session, query.order_by(Response.created_at.desc()), number, PER_PAGE)
+    return Page([Row(r) for r in page.items], page.number, page.total, page.per_page)
+
+
+def _selected(scope: Scope, project_id: int, filters: Filters, wanted: ReviewFilter):
+    query = _flagged(scope, [project_id], filters).where(Response.flag == wanted.state)
+    if wanted.site_id:
+        query = query.where(Response.site_id == wanted.site_id)
+    return query
+
+
+def state_counts(session: Session, scope: Scope, project_id: int, filters: Filters) -> dict:
+    """{review state: how many of the project's answers are in it} within scope and filters."""
+    query = (
+        _flagged(scope, [project_id], filters)
+        .with_only_columns(Response.flag, func.count())
+        .group_by(Response.flag)
+    )
+    return dict.fromkeys(FLAG_STATES, 0) | dict(session.execute(query).all())
+
+
+def review(
+    session: Session,
+    scope: Scope,
+    project_id: int,
+    ids: list[int] | None,
+    decision: str,
+    *,
+    user,
+    ip: str,
+    filters: Filters,
+    wanted: ReviewFilter,
+) -> int:
+    """Restore (count again) or confirm (keep out) flagged answers of the project within
+    scope: those with ``ids``, or, with ``ids`` None, every one ``wanted`` and ``filters``
+    select. The rollups follow in the same transaction; one audit line records it.
+    Returns how many answers changed. Call inside the write transaction."""
+    new_flag = DECISIONS[decision]
+    if ids is None:
+        query = _selected(scope, project_id, filters, wanted)
+    else:
+        query = _flagged(scope, [project_id], filters).where(Response.id.in_(ids))
+    changed = 0
+    for response in session.scalars(query.where(Response.flag != new_flag)):
+        rollups.count_response(session, response, -1)  # nothing unless it was counted
+        response.flag = new_flag
+        response.reviewed_by_id, response.reviewed_at = user.id, now_utc()
+        rollups.count_response(session, response, +1)  # nothing unless it counts now
+        changed += 1
+    if changed:
+        label = "恢复计入" if decision == "restore" else "确认刷评"
+        detail = f"项目 {project_id}：{label} {changed} 份"
+        record(session, "stuffing_reviewed", user=user, detail=detail, ip=ip)
+    return changed

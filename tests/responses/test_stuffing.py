@@ -1,0 +1,197 @@
+"""Ballot stuffing: every answer is stored, suspect ones are flagged and left out of the
+rates until a city reviewer restores or confirms them (survey.responses.stuffing)."""
+
+import hashlib
+import re
+import time
+
+import pytest
+import redis
+from sqlalchemy import select
+
+from survey.db import db
+from survey.responses import nonces
+from survey.responses.models import Response
+from survey.stats.models import ResponseRollup
+from tests.responses.helpers import answer, nonce_of
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/15"
+
+
+def _redis_or_skip() -> redis.Redis:
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as err:
+        pytest.skip(f"no Redis on 127.0.0.1:6379 to count in ({err})")
+    return client
+
+
+@pytest.fixture(params=["database", "redis"])
+def flagging(request, app):
+    """The stuffing checks on, counting in the database or in Redis."""
+    app.config["STUFFING_CHECKS"] = True
+    if request.param == "redis":
+        client = _redis_or_skip()
+        client.flushdb()
+        app.extensions["stuffing_redis"] = client
+        yield request.param
+        client.flushdb()
+    else:
+        yield request.param
+
+
+@pytest.fixture
+def served_earlier(monkeypatch):
+    """Forms served from now on say they were served 30 s ago (a resident reading them)."""
+
+    class Earlier:
+        @staticmethod
+        def time():
+            return time.time() - 30
+
+    monkeypatch.setattr(nonces, "time", Earlier)
+
+
+def resident(app, address: str, cookies: bool = True):
+    """A phone at ``address``: a test client keeping cookies (or not)."""
+    client = app.test_client(use_cookies=cookies)
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def counted(app, site_id: int) -> int:
+    """Answers of the site in the all-time rollup cells (what every rate reads)."""
+    with app.app_context():
+        cells = db.session.scalars(
+            select(ResponseRollup).filter_by(site_id=site_id, grain="all")
+        ).all()
+        return sum(getattr(c, f"count_{level}") for c in cells for level in range(1, 6))
+
+
+def flags(app) -> list[tuple]:
+    with app.app_context():
+        return db.session.execute(
+            select(Response.flag, Response.flag_reasons).order_by(Response.id)
+        ).all()
+
+
+def test_200_cookieless_answers_from_one_address_are_stored_but_at_most_10_counted(
+    app, make_site, count, flagging
+):
+    site = make_site()
+    bot = resident(app, "203.0.113.9", cookies=False)
+    for _ in range(200):
+        assert answer(bot, site.token, overall="5").status_code == 303
+    assert count(Response) == 200
+    assert counted(app, site.id) <= 10
+    reasons = {reason for _, found in flags(app) if found for reason in found.split(",")}
+    assert reasons == {"burst", "fast", "cookieless"}
+
+
+def test_two_addresses_sharing_a_site_at_normal_pace_all_count(
+    app, make_site, count, flagging, served_earlier
+):
+    site = make_site()
+    for address in ("198.51.100.1", "198.51.100.2"):
+        for level in ("5", "4", "3", "5", "4"):  # five phones behind each address
+            assert answer(resident(app, address), site.token, overall=level).status_code == 303
+    assert count(Response) == 10
+    assert counted(app, site.id) == 10
+    assert {flag for flag, _ in flags(app)} == {None}
+
+
+def test_the_sixth_answer_from_one_address_in_ten_minutes_is_flagged_never_refused(
+    app, make_site, flagging, served_earlier
+):
+    site = make_site()
+    for _ in range(7):  # seven phones of one village behind one address
+        assert answer(resident(app, "198.51.100.7"), site.token, overall="5").status_code == 303
+    assert [flag for flag, _ in flags(app)] == [None] * 5 + ["pending"] * 2
+    assert flags(app)[-1] == ("pending", "burst")
+    assert counted(app, site.id) == 5
+
+
+def test_an_answer_sent_within_two_seconds_of_its_form_is_flagged(app, make_site, client, flagging):
+    site = make_site()
+    reply = answer(client, site.token, overall="5")
+    assert reply.status_code == 303  # the resident sees the thank-you page all the same
+    assert flags(app) == [("pending", "fast")]
+    assert counted(app, site.id) == 0
+
+
+def test_a_repeat_without_a_cookie_is_flagged_a_first_one_is_not(
+    app, make_site, flagging, served_earlier
+):
+    site = make_site()
+    other = make_site("岩泉街道康养联合体")
+    blocked = resident(app, "198.51.100.9", cookies=False)
+    answer(blocked, site.token, overall="5")
+    answer(blocked, other.token, overall="5")  # another site: not a repeat
+    answer(blocked, site.token, overall="4")
+    assert flags(app) == [(None, None), (None, None), ("pending", "cookieless")]
+
+
+def test_only_a_keyed_hash_of_the_address_is_kept(app, make_site, flagging, served_earlier):
+    site = make_site()
+    for address in ("198.51.100.1", "198.51.100.1", "198.51.100.2"):
+        answer(resident(app, address), site.token, overall="5")
+    with app.app_context():
+        rows = db.session.execute(
+            select(Response.client_hash, Response.agent_hash).order_by(Response.id)
+        ).all()
+    first, again, other = (h for h, _ in rows)
+    assert first == again != other
+    assert re.fullmatch(r"[0-9a-f]{32}", first)
+    assert all(re.fullmatch(r"[0-9a-f]{16}", agent) for _, agent in rows)
+    # Not an unkeyed hash: without the server's key the address cannot be tried back.
+    assert hashlib.sha256(b"198.51.100.1").hexdigest()[:32] != first
+
+
+def test_the_form_page_sets_the_device_cookie_so_a_lost_redirect_cannot_double_count(
+    app, make_site, client, count, flagging, served_earlier
+):
+    site = make_site()
+    page = client.get(f"/s/{site.token}")
+    assert client.get_cookie("sid") is not None
+    first = client.post(f"/s/{site.token}", data={"nonce": nonce_of(page.data), "q.overall": "5"})
+    assert first.status_code == 303  # ...and suppose this reply never reached the phone
+    assert answer(client, site.token, overall="4").status_code == 303  # scanned again
+    assert count(Response) == 1
+    assert counted(app, site.id) == 1
+
+
+def test_redis_unreachable_counts_in_the_database(app, make_site, served_earlier):
+    app.config["STUFFING_CHECKS"] = True
+    app.extensions["stuffing_redis"] = redis.Redis.from_url(
+        "redis://127.0.0.1:9/0", socket_timeout=0.2, socket_connect_timeout=0.2
+    )
+    site = make_site()
+    for _ in range(6):
+        assert answer(resident(app, "198.51.100.7"), site.token, overall="5").status_code == 303
+    assert [flag for flag, _ in flags(app)] == [None] * 5 + ["pending"]
+
+
+def test_the_api_applies_the_same_rules_and_its_device_window(app, make_site, count, flagging):
+    site = make_site()
+    kiosk = resident(app, "203.0.113.5", cookies=False)
+    url = f"/api/v1/sites/{site.token}/responses"
+    replies = []
+    for _ in range(3):
+        nonce = kiosk.get(f"/api/v1/sites/{site.token}").get_json()["nonce"]
+        payload = {"answers": {"overall": 5}, "nonce": nonce}
+        replies.append(kiosk.post(url, json=payload).get_json())
+    assert [r["outcome"] for r in replies] == ["created"] * 3
+    assert all(r["flagged"] for r in replies)  # sent at once: too fast
+    assert count(Response) == 3 and counted(app, site.id) == 0
+    # A client that keeps a device id gets the device window: its repeat replaces.
+    device = "0123456789abcdef0123456789abcdef"
+    for level in (5, 2):
+        nonce = kiosk.get(f"/api/v1/sites/{site.token}").get_json()["nonce"]
+        payload = {"answers": {"overall": level}, "nonce": nonce, "device": device}
+        last = kiosk.post(url, json=payload)
+    assert last.get_json()["outcome"] == "updated"
+    assert count(Response) == 4
+    bad = kiosk.post(url, json={"answers": {"overall": 5}, "nonce": nonce, "device": "x"})
+    assert bad.status_code == 422
+    assert "32 位十六进制" in bad.get_data(as_text=True)
