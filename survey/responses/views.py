@@ -18,6 +18,7 @@ from flask import (
 from marshmallow import ValidationError
 
 from survey.db import begin_write, db
+from survey.hotline import hotline_link
 from survey.responses import nonces, services
 from survey.responses.form import build_form, stray_error
 from survey.responses.models import QuestionnaireVersion
@@ -54,7 +55,7 @@ def _finished(link: SiteToken):
     page = render_template(
         "responses/finished.html",
         site=link.site,
-        hotline=project.hotline or current_app.config["HOTLINE"],
+        hotline=hotline_link(project.hotline or current_app.config["HOTLINE"]),
     )
     return make_response(page, 409 if request.method == "POST" else 200, NO_STORE)
 
@@ -124,6 +125,19 @@ def _device_id() -> str | None:
     return value if _DEVICE_ID.match(value) else None
 
 
+def _keep_device(response, device_id: str):
+    """Give the phone its device cookie for a year (the device window reads it)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_id,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
+    return response
+
+
 @bp.get("/S/<token>")
 @bp.get("/s/<token>")
 def show(token):
@@ -136,7 +150,12 @@ def show(token):
         version = link.site.project.questionnaire.current_version
         page = cache.put(link.token, version.id, _page(link, version, NONCE_SLOT))
     nonce = nonces.issue(current_app.config["SECRET_KEY"], page.token, page.version_id)
-    return page.with_nonce(nonce), 200, NO_STORE
+    response = make_response(page.with_nonce(nonce), 200, NO_STORE)
+    if _device_id() is None:
+        # With the form, not only on the 303: a 303 lost on a weak network would leave a
+        # first-time resident without it, and their answer after a re-scan counted twice.
+        _keep_device(response, secrets.token_hex(16))
+    return response
 
 
 def _refuse(token: str, posted: dict, errors: dict, version_id: int | None = None):
@@ -212,15 +231,8 @@ def submit(token):
     db.session.commit()
     updated = 1 if result.outcome == "updated" else None
     response = redirect(url_for(".thanks", token=target.token, updated=updated), code=303)
-    response.set_cookie(
-        DEVICE_COOKIE,
-        result.device_id or device,  # a repeat keeps the phone on the answer it repeats
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure,
-    )
-    return response
+    # A repeat keeps the phone on the answer it repeats.
+    return _keep_device(response, result.device_id or device)
 
 
 @bp.get("/S/<token>/thanks")
