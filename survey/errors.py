@@ -2,9 +2,11 @@
 
 from flask import Flask, current_app, render_template, request
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from survey.db import DatabaseBusy
+from survey.hotline import hotline_link
 from survey.uploads import too_large_reply
 
 #: status → (title, what the person can do), in the words a resident understands.
@@ -79,7 +81,7 @@ def handle_http_error(error: HTTPException):
         template, (title, message) = "errors/staff_error.html", STAFF_MESSAGES[error.code]
     else:
         title, message = MESSAGES.get(error.code, DEFAULT_MESSAGE)
-        message = message.format(hotline=current_app.config["HOTLINE"])
+        message = Markup(message).format(hotline=hotline_link(current_app.config["HOTLINE"]))
     return render_template(template, title=title, message=message), error.code, headers
 
 

@@ -14,6 +14,15 @@ WECHAT_UA = (
     "(KHTML, like Gecko) Version/4.0 Chrome/86.0.4240.99 XWEB/4317 MMWEBSDK/20220903 "
     "Mobile Safari/537.36 MMWEBID/6170 MicroMessenger/8.0.28.2240(0x28001C35) WeChat/arm64"
 )
+#: A mid-range Android phone in WeChat: 360×740 CSS px, touch, the WeChat user agent.
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "user_agent": WECHAT_UA,
+    "locale": "zh-CN",
+}
 # Flags the probe found necessary on this machine's closed network.
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -6,6 +6,7 @@ Computed here so the template only lays it out.
 from dataclasses import dataclass, field
 
 from survey.responses.models import SATISFACTION_LEVELS, Question
+from survey.responses.schemas import missing_message
 
 #: One face per level, best first; the words beside them carry the meaning.
 FACES = {5: "😄", 4: "😊", 3: "😐", 2: "😞", 1: "😣"}
@@ -28,6 +29,8 @@ class FormQuestion:
     error: str | None
     options: list[Option] = field(default_factory=list)
     text: str = ""
+    #: What the form's script says when this required question is left unanswered.
+    missing: str = ""
 
     @property
     def input_type(self) -> str:
@@ -79,6 +82,7 @@ def build_form(questions: list[Question], chosen: dict, errors: dict) -> list[Fo
                 error=_first_message(errors.get(q.key)),
                 options=_options(q, _chosen(q.kind, value)),
                 text=text,
+                missing=missing_message(q.kind, q.prompt) if q.required else "",
             )
         )
     return form

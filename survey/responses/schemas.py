@@ -132,8 +132,14 @@ class OptionIndexes(fields.Field):
         return sorted({self._index(item) for item in value})
 
 
+def missing_message(kind: str, prompt: str) -> str:
+    """What a resident is told when a required question has no answer (the form's script
+    says it too, before sending)."""
+    return "请至少选一项。" if kind == "multi" else f"请回答“{prompt}”。"
+
+
 def _answer_field(kind: str, prompt: str, required: bool, options: int) -> fields.Field:
-    messages = {"required": f"请回答“{prompt}”。"}
+    messages = {"required": missing_message(kind, prompt)}
     if kind == "satisfaction":
         return WholeNumber(
             required=required,
@@ -141,9 +147,7 @@ def _answer_field(kind: str, prompt: str, required: bool, options: int) -> field
             error_messages=messages | {"invalid": "请从五个选项中选择一个。"},
         )
     if kind == "multi":
-        return OptionIndexes(
-            options, required=required, error_messages={"required": "请至少选一项。"}
-        )
+        return OptionIndexes(options, required=required, error_messages=messages)
     if kind == "choice":
         return WholeNumber(
             required=required,

@@ -17,6 +17,7 @@ from flask import (
 from marshmallow import ValidationError
 
 from survey.db import begin_write, db
+from survey.hotline import hotline_link
 from survey.responses import nonces, senders, services
 from survey.responses.form import build_form, stray_error
 from survey.responses.models import QuestionnaireVersion
@@ -53,7 +54,7 @@ def _finished(link: SiteToken):
     page = render_template(
         "responses/finished.html",
         site=link.site,
-        hotline=project.hotline or current_app.config["HOTLINE"],
+        hotline=hotline_link(project.hotline or current_app.config["HOTLINE"]),
     )
     return make_response(page, 409 if request.method == "POST" else 200, NO_STORE)
 
@@ -123,6 +124,19 @@ def _device_id() -> str | None:
     return value if _DEVICE_ID.match(value) else None
 
 
+def _keep_device(response, device_id: str):
+    """Give the phone its device cookie for a year (the device window reads it)."""
+    response.set_cookie(
+        DEVICE_COOKIE,
+        device_id,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+    )
+    return response
+
+
 @bp.get("/S/<token>")
 @bp.get("/s/<token>")
 def show(token):
@@ -137,22 +151,10 @@ def show(token):
     nonce = nonces.issue(current_app.config["SECRET_KEY"], page.token, page.version_id)
     response = make_response(page.with_nonce(nonce), 200, NO_STORE)
     if _device_id() is None:
-        # Set with the form, not only after a submission: when the submission's reply is
-        # lost, the phone still has the id its stored answer carries, and its next answer
-        # replaces that one rather than counting twice.
-        _set_device_cookie(response, secrets.token_hex(16))
+        # With the form, not only on the 303: a 303 lost on a weak network would leave a
+        # first-time resident without it, and their answer after a re-scan counted twice.
+        _keep_device(response, secrets.token_hex(16))
     return response
-
-
-def _set_device_cookie(response, device_id: str) -> None:
-    response.set_cookie(
-        DEVICE_COOKIE,
-        device_id,
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure,
-    )
 
 
 def _refuse(token: str, posted: dict, errors: dict, version_id: int | None = None):
@@ -223,8 +225,7 @@ def submit(token):
     updated = 1 if result.outcome == "updated" else None
     response = redirect(url_for(".thanks", token=target.token, updated=updated), code=303)
     # A repeat keeps the phone on the answer it repeats.
-    _set_device_cookie(response, result.device_id or who.device_id)
-    return response
+    return _keep_device(response, result.device_id or who.device_id)
 
 
 @bp.get("/S/<token>/thanks")

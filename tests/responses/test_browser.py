@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from survey.responses.models import Response
-from tests.browser import WECHAT_UA, needs_chromium
+from tests.browser import needs_chromium
 
 pytestmark = needs_chromium
 
@@ -29,20 +29,35 @@ el => {
   return (l1 + 0.05) / (l2 + 0.05);
 }
 """
-
-
-@pytest.fixture
-def phone(chromium, live_server):
-    context = chromium.new_context(
-        viewport={"width": 360, "height": 740},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        user_agent=WECHAT_UA,
-        locale="zh-CN",
-    )
-    yield context.new_page()
-    context.close()
+#: Visible text set smaller than 18 CSS px (MIIT's floor for elderly-friendly pages).
+SMALL_TEXT_JS = """
+() => {
+  const small = [], walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node; (node = walk.nextNode());) {
+    const el = node.parentElement, style = getComputedStyle(el);
+    if (!node.data.trim() || style.visibility === 'hidden' || !el.getClientRects().length) continue;
+    if (parseFloat(style.fontSize) < 18) small.push(node.data.trim());
+  }
+  return small;
+}
+"""
+#: Options, tags and the button whose words are laid out on more than one line.
+BROKEN_WORDS_JS = """
+() => [...document.querySelectorAll('.t, .tag, .btn')].filter(el => {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  return new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1;
+}).map(el => el.textContent)
+"""
+#: Whether the element is wholly in the viewport and nothing covers its middle.
+IN_REACH_JS = """
+selector => {
+  const el = document.querySelector(selector), r = el.getBoundingClientRect();
+  const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return r.top >= 0 && r.bottom <= innerHeight && el.contains(top);
+}
+"""
+NO_SIDEWAYS_SCROLL = "() => document.documentElement.scrollWidth <= window.innerWidth"
 
 
 def _boxes(page, selector):
@@ -77,10 +92,9 @@ def test_resident_answers_on_a_phone_in_wechat(phone, live_server, make_site, co
         assert phone.eval_on_selector(selector, CONTRAST_JS) >= 7, selector
 
     # No sideways scrolling, also with the phone's font size at 200%.
-    width = "() => document.documentElement.scrollWidth <= window.innerWidth"
-    assert phone.evaluate(width)
+    assert phone.evaluate(NO_SIDEWAYS_SCROLL)
     phone.evaluate("() => document.documentElement.style.fontSize = '200%'")
-    assert phone.evaluate(width)
+    assert phone.evaluate(NO_SIDEWAYS_SCROLL)
     phone.screenshot(path=tmp_path / "form-200.png", full_page=True)
     phone.evaluate("() => document.documentElement.style.fontSize = ''")
 
@@ -114,3 +128,90 @@ def test_double_tap_on_submit_stores_once(phone, live_server, make_site, count):
         phone.get_by_role("button", name="提交评价").tap()
         expect(phone).to_have_url(re.compile(r"/thanks"))
     assert count(Response) == 1
+
+
+@pytest.mark.parametrize("text_size", ["100%", "150%", "200%"])
+def test_the_form_meets_the_elderly_care_bar_at_every_text_size(
+    phone, live_server, make_site, text_size, tmp_path
+):
+    site = make_site()
+    phone.goto(f"{live_server}/s/{site.token}")
+    # The phone's text size, as the earlier test sets it: everything is in rem.
+    phone.evaluate("size => document.documentElement.style.fontSize = size", text_size)
+
+    targets = _boxes(phone, ".opts-satisfaction label") + _boxes(phone, ".btn")
+    assert all(b["width"] >= 60 and b["height"] >= 60 for b in targets), targets
+    assert phone.evaluate(SMALL_TEXT_JS) == []
+    assert phone.evaluate(BROKEN_WORDS_JS) == []  # 「不合需要」, 「非常不满意」 whole
+    assert phone.evaluate(NO_SIDEWAYS_SCROLL)
+
+    # Once the required question is answered, 提交 is on screen without scrolling; at the
+    # end of the page the bar covers nothing.
+    assert not phone.evaluate(IN_REACH_JS, ".btn")
+    phone.locator("label[for='q.overall-4']").tap()
+    assert phone.evaluate(IN_REACH_JS, ".btn")
+    phone.screenshot(path=tmp_path / f"form-{text_size}.png")
+    phone.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
+    assert phone.evaluate(IN_REACH_JS, "#comment")
+    assert phone.evaluate(NO_SIDEWAYS_SCROLL)
+
+
+def test_a_chosen_three_way_option_is_marked_as_clearly_as_an_overall_one(
+    phone, live_server, make_site
+):
+    site = make_site()
+    phone.goto(f"{live_server}/s/{site.token}")
+    looks = []
+    for option in ["q.overall-4", "q.attitude-1"]:
+        label = phone.locator(f"label[for='{option}']")
+        label.tap()
+        tick = label.locator(".tick")
+        expect(tick).to_be_visible()
+        assert tick.inner_text() == "✓"
+        assert tick.evaluate(CONTRAST_JS) >= 3  # WCAG 1.4.11, non-text contrast
+        looks.append(
+            label.evaluate(
+                "el => ['borderTopColor', 'borderTopWidth', 'backgroundColor', 'fontWeight']"
+                ".map(p => getComputedStyle(el)[p])"
+            )
+        )
+    assert looks[0] == looks[1]
+    assert not phone.locator("label[for='q.attitude-0'] .tick").is_visible()
+
+
+def test_a_missing_answer_is_announced_focused_and_marked_invalid(
+    phone, live_server, make_site, count
+):
+    site = make_site()
+    posts = []
+    phone.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
+    phone.goto(f"{live_server}/s/{site.token}")
+    phone.locator("label[for='q.attitude-0']").tap()
+    phone.get_by_role("button", name="提交评价").tap()
+
+    expect(phone.get_by_role("alert")).to_have_text("请回答“总的来说，您对这里的服务满意吗？”。")
+    assert phone.evaluate("() => document.activeElement.name") == "q.overall"
+    overall = phone.locator("[name='q.overall']")
+    assert [overall.nth(i).get_attribute("aria-invalid") for i in range(5)] == ["true"] * 5
+    assert phone.locator("fieldset.q-bad").get_attribute("aria-describedby") == "q.overall-err"
+    assert posts == [] and count(Response) == 0
+
+    phone.locator("label[for='q.overall-3']").tap()  # answered: the mark goes
+    expect(phone.get_by_role("alert")).to_have_count(0)
+    assert phone.locator("[aria-invalid]").count() == 0
+    phone.get_by_role("button", name="提交评价").tap()
+    phone.wait_for_url("**/thanks")
+    assert count(Response, overall=3) == 1
+
+
+def test_the_servers_error_page_is_announced_and_focused_too(phone, live_server, make_site):
+    site = make_site()
+    phone.goto(f"{live_server}/s/{site.token}")
+    phone.locator("label[for='q.attitude-0']").tap()
+    # A plain POST, as a phone without fetch sends it: the server's 400 page.
+    with phone.expect_navigation():
+        phone.evaluate("() => HTMLFormElement.prototype.submit.call(document.forms[0])")
+    expect(phone.get_by_role("alert")).to_have_text("请回答“总的来说，您对这里的服务满意吗？”。")
+    assert phone.evaluate("() => document.activeElement.id") == "q.overall-5"
+    assert phone.locator("[name='q.overall'][aria-invalid='true']").count() == 5
+    assert phone.get_by_role("radio", name="好", exact=True).first.is_checked()

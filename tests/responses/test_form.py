@@ -5,7 +5,7 @@ import re
 
 from survey.db import db, now_utc
 from survey.responses.models import Response
-from survey.sites.models import Site, SiteToken
+from survey.sites.models import Project, Site, SiteToken
 from tests.responses.helpers import answer, nonce_of
 
 
@@ -21,7 +21,7 @@ def test_form_names_the_project_and_site(client, make_site):
 
 def test_form_offers_the_five_national_levels_best_first(client, make_site):
     text = client.get(f"/s/{make_site().token}").get_data(as_text=True)
-    labels = re.findall(r'for="q\.overall-\d">.*?</span>(.*?)<span', text)
+    labels = re.findall(r'for="q\.overall-\d">.*?<span class="t">(.*?)</span>', text)
     assert labels == ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
 
 
@@ -32,12 +32,12 @@ def test_form_is_not_cached_and_fits_one_round_trip(client, make_site):
     assert len(gzip.compress(head.encode() + page.data)) <= 14 * 1024
 
 
-def test_form_loads_nothing_from_elsewhere_and_needs_no_script(client, make_site):
+def test_form_loads_nothing_from_elsewhere_and_posts_without_script(client, make_site):
     text = client.get(f"/s/{make_site().token}").get_data(as_text=True)
-    assert "<script" not in text
+    assert "<script>" in text and not re.search(r"<script[^>]*src=", text)  # inline only
     assert not re.search(r'(src|href)="(https?:)?//', text)
     assert re.findall(r"<link[^>]*>", text) == ['<link rel="icon" href="data:,">']
-    assert '<form method="post"' in text
+    assert re.search(r'<form id="answer" method="post" action="/s/\w+"', text)
 
 
 def test_token_is_accepted_in_any_case(client, make_site):
@@ -86,3 +86,31 @@ def test_form_cache_can_be_turned_off(app, client, make_site):
         db.session.get(Site, site.id).name = "新名"
         db.session.commit()
     assert "新名" in client.get(f"/s/{site.token}").get_data(as_text=True)
+
+
+def test_the_hotline_on_a_retired_link_and_a_finished_project_dials_in_one_tap(
+    app, client, make_site
+):
+    retired, finished = make_site(name="甲"), make_site(name="乙", project="2021年项目")
+    with app.app_context():
+        db.session.get(SiteToken, retired.token).retired_at = now_utc()
+        project = db.session.get(Project, finished.project_id)
+        project.status, project.hotline = "finished", "0578-2123456 转 8"
+        db.session.commit()
+    page = client.get(f"/s/{retired.token}").get_data(as_text=True)
+    assert '拨打 <a class="tel" href="tel:12345">12345</a> 评价' in page
+    page = client.get(f"/s/{finished.token}").get_data(as_text=True)
+    assert '<a class="tel" href="tel:05782123456,8">0578-2123456 转 8</a>' in page
+
+
+def test_the_form_gives_a_new_phone_its_device_cookie(client, make_site):
+    """Set with the form, a lost 303 cannot leave the phone without it."""
+    site = make_site()
+    first = client.get(f"/s/{site.token}")
+    cookie = first.headers["Set-Cookie"]
+    assert re.match(r"sid=[0-9a-f]{32};", cookie)
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Max-Age=31536000" in cookie
+    assert "Set-Cookie" not in client.get(f"/s/{site.token}").headers  # a known phone keeps it
+    client.set_cookie("sid", "not-ours")
+    assert re.match(r"sid=[0-9a-f]{32};", client.get(f"/s/{site.token}").headers["Set-Cookie"])
+    assert first.headers["Cache-Control"] == "no-store"
