@@ -206,6 +206,32 @@ def delete_recording(session: Session, recording: Recording, region: Region, act
     session.delete(recording)
 
 
+def _wording(question) -> tuple:
+    return question.kind, question.prompt, question.options or []
+
+
+def carry_over(session: Session, old: QuestionnaireVersion, new: QuestionnaireVersion) -> int:
+    """Copy ``old``'s recordings (every region's) to ``new`` where they still read right:
+    the thank-you text's, and each question's whose key, wording and options are unchanged,
+    so one changed question does not silence the rest. Returns how many. Never commits."""
+    before = {q.key: _wording(q) for q in old.questions}
+    kept = {q.key for q in new.questions if before.get(q.key) == _wording(q)} | {THANKS_KEY}
+    query = select(Recording).where(Recording.version_id == old.id, Recording.key.in_(kept))
+    copies = [
+        Recording(
+            version_id=new.id,
+            region_id=found.region_id,
+            key=found.key,
+            data=found.data,
+            duration_ms=found.duration_ms,
+            created_by_id=found.created_by_id,
+        )
+        for found in session.scalars(query)
+    ]
+    session.add_all(copies)
+    return len(copies)
+
+
 def for_site(session: Session, version_id: int, county_id: int, city_id: int) -> dict[str, int]:
     """The recordings a site plays, as ids by key: its county's, else its city's. Reads
     neither the audio nor anything else the form does not need."""

@@ -7,6 +7,7 @@ import io
 import re
 
 import pytest
+from sqlalchemy import func
 
 from survey.accounts.models import AuditEntry
 from survey.db import db
@@ -15,6 +16,7 @@ from survey.responses.models import Recording
 from survey.sites.models import Region
 from tests.audio import describe, tone
 from tests.conftest import csrf_of, log_in
+from tests.responses.test_editor import press
 
 PASSWORD = "correct horse battery"
 
@@ -273,3 +275,30 @@ def test_a_new_recording_replaces_the_old_under_a_new_url_and_delete_removes_it(
     with app.app_context():
         actions = db.session.scalars(db.select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions.count("recording_saved") == 2 and actions[-1] == "recording_deleted"
+
+
+def test_a_new_version_keeps_the_recordings_of_what_still_reads_the_same(app, setting, client):
+    sites, as_user = setting
+    lishui = as_user("lishui")
+    project, city, county = (
+        sites["莲都区"].project_id,
+        region_id(app, "丽水市"),
+        region_id(app, "莲都区"),
+    )
+    for key in ("overall", "attitude", "thanks"):
+        upload(lishui, project, city, key, tone())
+    upload(as_user("liandu"), project, county, "overall", tone())
+    # The second question (attitude) is reworded; the others stay as they were.
+    assert press(lishui, project, "save", questions_1_prompt="工作人员热情吗？").status_code == 303
+    with app.app_context():
+        newest = db.session.scalar(db.select(func.max(Recording.version_id)))
+        carried = db.session.execute(
+            db.select(Recording.region_id, Recording.key).filter_by(version_id=newest)
+        ).all()
+        [line] = db.session.scalars(
+            db.select(AuditEntry.detail).filter_by(action="questionnaire_published")
+        )
+    assert sorted(carried) == sorted([(city, "overall"), (city, "thanks"), (county, "overall")])
+    assert "沿用朗读录音3段" in line
+    page = client.get(f"/s/{sites['莲都区'].token}").get_data(as_text=True)
+    assert len(_audio_of(page)) == 1  # the reworded question has none: the voice reads it
