@@ -15,6 +15,7 @@ from flask import (
 )
 from flask_login import current_user
 from marshmallow import ValidationError
+from werkzeug.exceptions import NotFound
 
 from survey.accounts.access import (
     acting_user,
@@ -208,8 +209,11 @@ def _recording_too_large():
     user = current_user
     if not user.is_authenticated or user.role not in RECORDERS or user.must_change_password:
         return None
-    project, regions = _recording_regions(request.view_args["project_id"])
-    region = _region(regions, request.args.get("region", type=int))
+    try:  # a project or region not found here: the plain 413 page (an error handler runs this)
+        project, regions = _recording_regions(request.view_args["project_id"])
+        region = _region(regions, request.args.get("region", type=int))
+    except NotFound:
+        return None
     megabytes = current_app.config["RECORDING_MAX_BYTES"] // (1024 * 1024)
     problem = f"文件太大了，录音文件不能超过 {megabytes} MB。"
     return _recordings_page(project, regions, region, problem=problem, status=413)
