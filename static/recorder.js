@@ -57,6 +57,13 @@
             send(form, new Blob(chunks, { type: chunks.length ? chunks[0].type : "" }), status);
           };
           recorder.start();
+          // The server refuses longer recordings: stop at the limit rather than lose it.
+          var limit = setTimeout(function () {
+            if (recorder) recorder.stop();
+          }, 1000 * Number(button.dataset.maxSeconds) - 500);
+          recorder.addEventListener("stop", function () {
+            clearTimeout(limit);
+          });
           button.textContent = "■ 停止录音";
           status.textContent = "正在录音……读完请点“停止录音”。";
         },

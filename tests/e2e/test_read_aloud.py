@@ -1,7 +1,8 @@
 """Read aloud end to end (issue 14, part 4), against gunicorn: the city uploads a file for
 the first question (without JavaScript's help: the plain file input), the county records
-its own with the 录音 button (MediaRecorder, Chromium's fake microphone); a resident of that
-county hears the county's recording on 朗读, one of another county the city's."""
+its own with the 录音 button (MediaRecorder, Chromium's fake microphone), stopped by hand or
+at the length limit; a resident of that county hears the county's recording on 朗读, one of
+another county the city's."""
 
 from playwright.sync_api import expect
 
@@ -10,7 +11,8 @@ from tests.browser import WECHAT_UA
 
 #: Forms are not cached: the other worker's cached page would not have the new recording
 #: for up to FORM_CACHE_SECONDS (as documented).
-SERVER_ENVIRONMENT = {"FORM_CACHE_SECONDS": "0"}
+#: A short limit, so the 录音 button's stop at the limit is seen in seconds.
+SERVER_ENVIRONMENT = {"FORM_CACHE_SECONDS": "0", "RECORDING_MAX_SECONDS": "3"}
 PROJECT = "2022年建成康养联合体20家"
 #: Keeps every media element the page plays, to read its state afterwards.
 WATCH_PLAY = """
@@ -66,7 +68,7 @@ def test_the_city_uploads_the_county_records_and_residents_hear_their_countys(
     city.get_by_role("link", name="朗读录音").click()
     expect(city.locator("h2")).to_have_text("丽水市的录音")
     wav = tmp_path / "第一题.wav"
-    wav.write_bytes(tone("wav", 4))
+    wav.write_bytes(tone("wav", 2))
     first = city.locator("#rec-overall")
     first.locator("input[type=file]").set_input_files(wav)
     first.get_by_role("button", name="上传", exact=True).click()
@@ -85,21 +87,25 @@ def test_the_city_uploads_the_county_records_and_residents_hear_their_countys(
     county.goto(f"{server.url}/checks/")
     county.get_by_role("link", name="朗读录音").first.click()
     expect(county.locator("h2")).to_have_text("莲都区的录音")
-    record = county.locator("#rec-overall").get_by_role("button", name="● 录音")
-    record.click()
-    expect(county.locator("#rec-overall .rec-status")).to_contain_text("正在录音")
+    overall = county.locator("#rec-overall")
+    overall.get_by_role("button", name="● 录音").click()
+    expect(overall.locator(".rec-status")).to_contain_text("正在录音")
     county.wait_for_timeout(1500)  # say the question (the fake microphone beeps)
-    county.locator("#rec-overall").get_by_role("button", name="■ 停止录音").click()
+    overall.get_by_role("button", name="■ 停止录音").click()
     expect(county.locator(".flash.info")).to_have_text("第1题的录音已保存。")
     expect(county.locator("#rec-overall audio")).to_have_count(1)
+    # Left running, the recording stops itself before the 3 s limit and is kept.
+    county.locator("#rec-thanks").get_by_role("button", name="● 录音").click()
+    expect(county.locator(".flash.info")).to_have_text("感谢语的录音已保存。", timeout=10_000)
 
     stored = _recordings(server)
-    assert set(stored) == {("丽水市", "overall"), ("莲都区", "overall")}
+    assert set(stored) == {("丽水市", "overall"), ("莲都区", "overall"), ("莲都区", "thanks")}
     for _rid, data in stored.values():
         heard = describe(data)
         assert (heard["codec"], heard["channels"]) == ("aac", 1)
         assert heard["bit_rate"] <= 64_000
-    assert 1.0 <= describe(stored["莲都区", "overall"][1])["seconds"] <= 10
+    assert 1.0 <= describe(stored["莲都区", "overall"][1])["seconds"] <= 3
+    assert 2.0 <= describe(stored["莲都区", "thanks"][1])["seconds"] <= 3
 
     assert (
         _resident_hears(browse, server, "莲都区") == f"/audio/{stored['莲都区', 'overall'][0]}.m4a"
