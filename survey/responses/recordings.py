@@ -13,6 +13,7 @@ WeChat on iOS and Android alike (Opus does not play on older iOS), and a questio
 """
 
 import io
+import itertools
 import os
 import tempfile
 from dataclasses import dataclass
@@ -71,7 +72,8 @@ def _encode(frames, max_seconds: float) -> CleanRecording:
         with av.open(path, "w", format="mp4", options={"movflags": "+faststart"}) as out:
             stream = out.add_stream("aac", rate=SAMPLE_RATE, layout="mono")
             stream.bit_rate = BIT_RATE
-            for frame in [*frames, None]:  # None flushes the resampler
+            # Frame by frame, so a file hours long is refused at the limit, not decoded whole.
+            for frame in itertools.chain(frames, [None]):  # None flushes the resampler
                 for mono in resampler.resample(frame):
                     samples += mono.samples
                     if samples > max_seconds * SAMPLE_RATE:
