@@ -80,3 +80,10 @@ TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
 #: it is. The visit form's request limit is PHOTO_MAX_BYTES x VISIT_MAX_PHOTOS.
 PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(20 * 1024 * 1024)))
 VISIT_MAX_PHOTOS = int(os.environ.get("VISIT_MAX_PHOTOS", "6"))
+
+# Questions read aloud (the resident form's 朗读 button).
+#: Longest recording accepted, in seconds: a question read slowly takes 5-15 s.
+RECORDING_MAX_SECONDS = float(os.environ.get("RECORDING_MAX_SECONDS", "60"))
+#: Largest recording upload, in bytes: a minute of a phone's own recording is about 1 MB,
+#: of uncompressed WAV 10.6 MB. What is stored is re-encoded to about 6 KB a second.
+RECORDING_MAX_BYTES = int(os.environ.get("RECORDING_MAX_BYTES", str(16 * 1024 * 1024)))

@@ -81,6 +81,8 @@ AUDIT_ACTIONS = {
     "notice_published": "修改告知语",
     "questionnaire_published": "修改问卷",
     "checklist_published": "修改暗访检查项",
+    "recording_saved": "朗读录音",
+    "recording_deleted": "删除朗读录音",
     "site_created": "新增点位",
     "site_changed": "修改点位",
     "site_retired": "停用点位",

@@ -31,6 +31,8 @@ class FormQuestion:
     text: str = ""
     #: What the form's script says when this required question is left unanswered.
     missing: str = ""
+    #: The URL of the question read aloud (the 朗读 button plays it), if recorded.
+    audio: str = ""
 
     @property
     def input_type(self) -> str:
@@ -66,9 +68,13 @@ def _first_message(messages) -> str | None:
     return messages[0] if isinstance(messages, list) else str(messages)
 
 
-def build_form(questions: list[Question], chosen: dict, errors: dict) -> list[FormQuestion]:
+def build_form(
+    questions: list[Question], chosen: dict, errors: dict, recordings: dict | None = None
+) -> list[FormQuestion]:
     """The form's questions, with ``chosen`` values (as posted) kept and ``errors`` attached.
-    ``questions`` are Question rows or anything with the same attributes (an editor's draft)."""
+    ``questions`` are Question rows or anything with the same attributes (an editor's draft);
+    ``recordings`` the URLs of questions read aloud, by key."""
+    recordings = recordings or {}
     form = []
     for q in questions:
         value = chosen.get(q.key)
@@ -83,6 +89,7 @@ def build_form(questions: list[Question], chosen: dict, errors: dict) -> list[Fo
                 options=_options(q, _chosen(q.kind, value)),
                 text=text,
                 missing=missing_message(q.kind, q.prompt) if q.required else "",
+                audio=recordings.get(q.key, ""),
             )
         )
     return form

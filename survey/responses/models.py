@@ -7,6 +7,7 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     Index,
+    LargeBinary,
     SmallInteger,
     String,
     Text,
@@ -194,3 +195,33 @@ class FormNonce(db.Model):
         ForeignKey("responses.id", ondelete="CASCADE"), index=True
     )
     used_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class Recording(db.Model):
+    """A question (or the thank-you text, key ``thanks``) of one questionnaire version read
+    aloud by staff, re-encoded on upload (AAC in MP4, mono, at most 64 kbit/s).
+
+    ``region_id`` says whose it is: a county's recording (in its dialect) is played at that
+    county's sites, the owning city's at every other site of the city. Never changed: a new
+    recording replaces the row, so a new id, and its URL may be cached for good.
+    """
+
+    __tablename__ = "recordings"
+    # AUTOINCREMENT: SQLite would otherwise give a deleted recording's id to the next one,
+    # whose URL phones then answer from their cache with the old audio.
+    __table_args__ = (
+        UniqueConstraint("version_id", "region_id", "key"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"), index=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
+    #: A question's key, or ``thanks``.
+    key: Mapped[str] = mapped_column(String(40))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    duration_ms: Mapped[int]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    version: Mapped[QuestionnaireVersion] = relationship()

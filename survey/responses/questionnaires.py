@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
 from survey.accounts.services import record
+from survey.responses import recordings
 from survey.responses.models import OVERALL_KEY, Questionnaire, QuestionnaireVersion
 from survey.responses.schemas import (
     KINDS_WITH_OPTIONS,
@@ -159,8 +160,8 @@ def publish(
     session: Session, project: Project, questions: list[dict], actor: User, ip: str
 ) -> QuestionnaireVersion | None:
     """Publish ``questions`` (validated by ``questionnaire_schema``) as the project's next
-    questionnaire version, and log it. Returns the version, or None when the questions are
-    what residents already see.
+    questionnaire version, with the recordings of what it still reads the same, and log it.
+    Returns the version, or None when the questions are what residents already see.
 
     A questionnaire shared with another project is not touched: this project gets its own
     copy. Never commits.
@@ -175,11 +176,13 @@ def publish(
         version, how = project.questionnaire.current_version, "另建本项目自己的问卷"
     else:
         version, how = revise_questionnaire(session, questionnaire, questions), "发布新版本"
+    carried = recordings.carry_over(session, current, version)
+    kept = f"，沿用朗读录音{carried}段" if carried else ""
     record(
         session,
         "questionnaire_published",
         user=actor,
-        detail=f"{project.name}：第{version.number}版，{len(questions)}个问题（{how}）",
+        detail=f"{project.name}：第{version.number}版，{len(questions)}个问题（{how}）{kept}",
         ip=ip,
     )
     return version

@@ -22,6 +22,7 @@ from marshmallow import (
 )
 
 from survey.db import MAX_ID
+from survey.form_posts import StaffForm
 from survey.responses.models import OVERALL_KEY, SATISFACTION_LEVELS, Question
 
 COMMENT_MAX = 500
@@ -386,3 +387,14 @@ class QuestionnaireSchema(Schema):
 
 editor_form_schema = EditorFormSchema()
 questionnaire_schema = QuestionnaireSchema()
+
+
+class RecordingTargetSchema(StaffForm):
+    """Which recording an upload is (the file comes apart): the region it is for and the
+    question's key (or ``thanks``); checked against the version by the view."""
+
+    region = RowId(required=True, error_messages={"invalid": "地区有误，请重新打开录音页面。"})
+    key = fields.String(required=True, validate=validate.Length(min=1, max=40))
+
+
+recording_target_schema = RecordingTargetSchema()

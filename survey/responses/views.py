@@ -1,5 +1,6 @@
 """The resident form: ``GET /s/<token>`` shows it, ``POST /s/<token>`` stores the answer."""
 
+import io
 import re
 import secrets
 from urllib.parse import parse_qsl
@@ -12,15 +13,16 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from marshmallow import ValidationError
 
 from survey.db import begin_write, db
 from survey.hotline import hotline_link
-from survey.responses import nonces, senders, services
+from survey.responses import nonces, recordings, senders, services
 from survey.responses.form import build_form, stray_error
-from survey.responses.models import QuestionnaireVersion
+from survey.responses.models import QuestionnaireVersion, Recording
 from survey.responses.page_cache import NONCE_SLOT, form_pages
 from survey.responses.schemas import answers_schema, submission_schema
 from survey.sites.models import SiteToken
@@ -71,12 +73,19 @@ def _link_or_404(token: str) -> SiteToken:
     return link
 
 
+def _audio_urls(site, version_id: int) -> dict[str, str]:
+    """The URLs of the recordings the site plays (its county's, else its city's), by key."""
+    found = recordings.for_site(db.session, version_id, site.region_id, site.project.region_id)
+    return {key: url_for("form.audio", recording_id=rid) for key, rid in found.items()}
+
+
 def _page(link: SiteToken, version, nonce: str, chosen=None, comment="", errors=None) -> str:
     errors = errors or {}
+    audio = _audio_urls(link.site, version.id)
     return render_template(
         "responses/form.html",
         site=link.site,
-        questions=build_form(version.questions, chosen or {}, errors),
+        questions=build_form(version.questions, chosen or {}, errors, audio),
         comment=comment,
         comment_error=errors.get("comment"),
         page_error=stray_error(version.questions, errors),
@@ -235,6 +244,33 @@ def thanks(token):
     link = _link_or_404(token)
     updated = request.args.get("updated") == "1"
     hours = current_app.config["DEVICE_WINDOW_HOURS"]
+    version = link.site.project.questionnaire.current_version
     return render_template(
-        "responses/thanks.html", site=link.site, updated=updated, window_hours=f"{hours:g}"
+        "responses/thanks.html",
+        site=link.site,
+        updated=updated,
+        window_hours=f"{hours:g}",
+        audio=_audio_urls(link.site, version.id).get(recordings.THANKS_KEY, ""),
     )
+
+
+#: A recording never changes (a new one gets a new id), so phones may keep it for a year.
+AUDIO_MAX_AGE = 365 * 24 * 3600
+
+
+@bp.get("/audio/<int:recording_id>.m4a")
+def audio(recording_id):
+    """A question read aloud, for the form's 朗读 button: cached for good, served in ranges
+    (iOS asks for the first bytes before it plays)."""
+    found = db.get_or_404(Recording, recording_id)
+    reply = send_file(
+        io.BytesIO(found.data),
+        mimetype=recordings.CONTENT_TYPE,
+        conditional=True,
+        etag=f"recording-{found.id}",
+        last_modified=found.created_at,
+        max_age=AUDIO_MAX_AGE,
+    )
+    reply.cache_control.public = True
+    reply.cache_control.immutable = True
+    return reply

@@ -26,6 +26,7 @@ _USES = {
     "users": "用户",
     "projects": "项目",
     "project_targets": "项目目标数",
+    "recordings": "朗读录音",
 }
 _OTHER_USES = "其他记录（名单、抽查或操作日志）"
 
