@@ -51,7 +51,7 @@ def _resident_hears(browse, server, county: str) -> str:
     )
     page.context.add_init_script(WATCH_PLAY)
     page.goto(f"{server.url}/s/{_token(server, county)}")
-    button = page.locator("fieldset").first.locator(".say")
+    button = page.locator("fieldset").first.locator(".aloud")
     expect(button).to_be_visible()
     button.tap()
     page.wait_for_function("() => window.played.length === 1 && window.played[0].currentTime > 0.2")

@@ -78,8 +78,8 @@ def test_the_button_plays_the_recording_when_tapped_and_stops_on_a_second_tap(
     fetched = []
     page.on("request", lambda r: fetched.append(r.url) if "/audio/" in r.url else None)
     page.goto(f"{live_server}/s/{site.token}")
-    buttons = page.locator(".say")
-    first = page.locator("fieldset").first.locator(".say")
+    buttons = page.locator(".aloud")
+    first = page.locator("fieldset").first.locator(".aloud")
     expect(first).to_be_visible()
     assert [buttons.nth(i).is_visible() for i in range(buttons.count())] == [
         True,
@@ -104,20 +104,20 @@ def test_without_a_recording_the_chinese_voice_speaks_the_question_and_its_optio
     site = make_site()
     page = phone(WATCH_PLAY + fake_speech("en-US", "zh-CN"))
     page.goto(f"{live_server}/s/{site.token}")
-    buttons = page.locator(".say")
+    buttons = page.locator(".aloud")
     expect(buttons.first).to_be_visible()
     assert all(buttons.nth(i).is_visible() for i in range(buttons.count()))
-    page.locator("fieldset").nth(1).locator(".say").tap()
+    page.locator("fieldset").nth(1).locator(".aloud").tap()
     [said] = page.evaluate("() => window.spoken")
     assert said.startswith("服务人员的态度怎么样？")
     assert all(label in said for label in ("好", "一般", "不好"))
     assert "朗读" not in said and "🔊" not in said
     assert page.evaluate("() => window.played") == []
-    page.locator("fieldset").nth(1).locator(".say").tap()  # a second tap stops it
+    page.locator("fieldset").nth(1).locator(".aloud").tap()  # a second tap stops it
     assert page.evaluate("() => window.cancelled") >= 1
     # The thank-you page reads its text too.
     page.goto(f"{live_server}/s/{site.token}/thanks")
-    page.locator(".say").tap()
+    page.locator(".aloud").tap()
     assert page.evaluate("() => window.spoken")[0].startswith("谢谢您的评价！")
 
 
@@ -128,9 +128,9 @@ def test_with_neither_a_recording_nor_a_chinese_voice_no_button_shows(
     page = phone(fake_speech("en-US"))
     page.goto(f"{live_server}/s/{site.token}")
     page.wait_for_load_state("load")
-    assert page.locator(".say").count() == 4
-    assert not any(page.locator(".say").nth(i).is_visible() for i in range(4))
+    assert page.locator(".aloud").count() == 4
+    assert not any(page.locator(".aloud").nth(i).is_visible() for i in range(4))
     # Nor without JavaScript, whatever the phone can do.
     page = phone(java_script_enabled=False)
     page.goto(f"{live_server}/s/{site.token}")
-    assert not page.locator(".say").first.is_visible()
+    assert not page.locator(".aloud").first.is_visible()
