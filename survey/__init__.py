@@ -91,7 +91,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config["CALLING_HOURS"], app.config["TIMEZONE"]
     )
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
-    app.extensions["stuffing_redis"] = stuffing.redis_client(app.config["REDIS_URL"])
+    redis_url = app.config["REDIS_URL"]
+    app.extensions["stuffing_counts"] = stuffing.SharedCounts(redis_url) if redis_url else None
     app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(
         app.config["DATABASE_URL"], app.instance_path
     )

@@ -1,6 +1,7 @@
 """The database handle, the declarative base and the engine settings every model relies on."""
 
 import fcntl
+import hashlib
 import json
 import os
 import time
@@ -10,7 +11,17 @@ from datetime import UTC, datetime
 from flask import has_request_context
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import Boolean, ColumnElement, DateTime, Integer, MetaData, String, bindparam, event
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    bindparam,
+    event,
+    text,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
@@ -160,6 +171,15 @@ def begin_write(session) -> None:
         session.connection()
     finally:
         _writing.reset(token)
+
+
+def take_turns(connection, name: str) -> None:
+    """On PostgreSQL, make the transactions that say ``name`` take turns until they end
+    (a transaction-scoped advisory lock on a hash of it); SQLite's write lock already does."""
+    if connection.dialect.name == "postgresql":
+        digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+        key = int.from_bytes(digest, "big", signed=True)
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def begin_write_locked(session, row, check=lambda _row: True) -> bool:

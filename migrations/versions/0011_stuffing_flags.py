@@ -33,6 +33,7 @@ def upgrade():
         )
         batch.create_check_constraint('flag', "flag in ('pending', 'restored', 'confirmed')")
         batch.create_index('ix_responses_client', ['client_hash', 'site_id', 'created_at'])
+        batch.create_index(batch.f('ix_responses_reviewed_by_id'), ['reviewed_by_id'])
         batch.create_index(
             'ix_responses_flagged',
             ['site_id', 'created_at'],
@@ -45,6 +46,7 @@ def downgrade():
     with op.batch_alter_table('responses') as batch:
         batch.drop_index('ix_responses_flagged')
         batch.drop_index('ix_responses_client')
+        batch.drop_index(batch.f('ix_responses_reviewed_by_id'))
         batch.drop_constraint('flag', type_='check')
         batch.drop_constraint(batch.f('fk_responses_reviewed_by_id_users'), type_='foreignkey')
         for column in (

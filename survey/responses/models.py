@@ -141,7 +141,7 @@ class Response(db.Model):
     flag: Mapped[str | None] = mapped_column(String(10))
     #: Why it was flagged: reason codes (``stuffing.REASONS``), comma-separated.
     flag_reasons: Mapped[str | None] = mapped_column(String(60))
-    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     reviewed_at: Mapped[datetime | None]
 
     site: Mapped[Site] = relationship()

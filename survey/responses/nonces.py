@@ -23,11 +23,12 @@ def _serializer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt="form-nonce")
 
 
-def issue(secret_key: str, token: str, version_id: int) -> str:
-    """A fresh signed nonce for a form of the site with ``token``, showing ``version_id``."""
+def issue(secret_key: str, token: str, version_id: int, age_seconds: float = 0) -> str:
+    """A fresh signed nonce for a form of the site with ``token``, showing ``version_id``,
+    served ``age_seconds`` ago (a form given back with its choices has been read already)."""
     # The time goes in too, in milliseconds: the signature's own timestamp has whole
     # seconds only, too coarse to tell a form sent within 2 s of being served.
-    issued_ms = int(time.time() * 1000)
+    issued_ms = int((time.time() - age_seconds) * 1000)
     return _serializer(secret_key).dumps([token, version_id, secrets.token_urlsafe(16), issued_ms])
 
 

@@ -18,5 +18,6 @@ def request_sender(device_id: str | None) -> stuffing.Sender:
 
 
 def stuffing_checks(session: Session) -> stuffing.Checks:
+    """The app's stuffing rules, counting in its Redis (``REDIS_URL``) or its database."""
     app = current_app
-    return stuffing.checks(session, app.config, app.extensions.get("stuffing_redis"))
+    return stuffing.checks(session, app.config, app.extensions.get("stuffing_counts"))

@@ -1,15 +1,14 @@
 """Storing responses exactly once, and versioning questionnaires."""
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, insert, select, text
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from survey.db import now_utc
+from survey.db import now_utc, take_turns
 from survey.responses import nonces, stuffing
 from survey.responses.models import (
     OVERALL_KEY,
@@ -179,6 +178,8 @@ def _recent_from_device(
         )
         .order_by(Response.created_at.desc())
         .limit(1)
+        # Locked: a reviewer's decision on it waits for the replacement, or the other way.
+        .with_for_update()
     ).first()
 
 
@@ -210,7 +211,8 @@ def submit_response(
     connection = session.connection()
     earlier = None
     if origin.device_id and origin.device_window:
-        _serialize_device(connection, site_id, origin.device_id)
+        # Two answers from one phone for one site take turns, so the second finds the first.
+        take_turns(connection, f"{site_id}:{origin.device_id}")
         earlier = _recent_from_device(session, site_id, origin.device_id, origin.device_window)
     rows = _answer_values(questions, answers)
     if earlier is not None:
@@ -255,9 +257,10 @@ def submit_response(
 
 
 def _replace(session, earlier: Response, version_id, answers, comment, rows, origin: Origin):
-    """Put a device's new answer in place of its ``earlier`` one. The new answer's flag
-    reasons replace the earlier ones, but an answer a reviewer confirmed as stuffing stays
-    confirmed (out of the rates) whatever the device sends next."""
+    """Put a device's new answer in place of its ``earlier`` one. A flag stays until a
+    reviewer decides: a pending or confirmed answer stays so whatever the device sends next,
+    with any new reasons added; a counted one (never flagged, or restored) is flagged
+    pending when the new answer has reasons of its own."""
     earlier.answers.clear()
     session.flush()  # delete the old answer rows before their (response, question) twins
     rollups.count_response(session, earlier, -1)
@@ -266,9 +269,13 @@ def _replace(session, earlier: Response, version_id, answers, comment, rows, ori
     earlier.comment = comment
     earlier.updated_at = now_utc()
     earlier.client_hash, earlier.agent_hash = origin.client_hash, origin.agent_hash
-    if earlier.flag != "confirmed":
-        earlier.flag, earlier.flag_reasons = origin.flag, origin.reasons_text
-        earlier.reviewed_by_id = earlier.reviewed_at = None
+    if origin.flag_reasons:
+        known = (earlier.flag_reasons or "").split(",") if not earlier.counted else []
+        reasons = [r for r in known if r] + [r for r in origin.flag_reasons if r not in known]
+        earlier.flag_reasons = ",".join(reasons)
+        if earlier.counted:
+            earlier.flag = "pending"
+            earlier.reviewed_by_id = earlier.reviewed_at = None
     earlier.answers.extend(Answer(**row) for row in rows)
     session.flush()
     rollups.count_response(session, earlier, +1)
@@ -284,7 +291,7 @@ def submit_from_resident(
 ) -> Submission:
     """Store a resident's validated answer (form or API) to ``target``, flagged when it
     looks like stuffing (``stuffing.reasons``). Call inside the write transaction."""
-    flagged = stuffing.reasons(
+    reasons = stuffing.reasons(
         checks.counter,
         checks.rules,
         who,
@@ -297,7 +304,7 @@ def submit_from_resident(
         device_window=checks.rules.repeat_window if who.has_cookie else None,
         client_hash=who.client_hash,
         agent_hash=who.agent_hash,
-        flag_reasons=tuple(flagged),
+        flag_reasons=tuple(reasons),
     )
     return submit_response(
         session,
@@ -310,15 +317,6 @@ def submit_from_resident(
         nonce=target.nonce,
         origin=origin,
     )
-
-
-def _serialize_device(connection, site_id: int, device_id: str) -> None:
-    """On PostgreSQL, make two answers from one phone for one site take turns until commit,
-    so the second finds the first and replaces it. (SQLite's write lock already does.)"""
-    if connection.dialect.name == "postgresql":
-        digest = hashlib.blake2b(f"{site_id}:{device_id}".encode(), digest_size=8).digest()
-        key = int.from_bytes(digest, "big", signed=True)
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def _claim_nonce(connection, nonce: str, response_id: int) -> bool:

@@ -19,17 +19,19 @@ database answers instead.
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 import redis
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from survey.db import now_utc
+from survey.db import now_utc, take_turns
 from survey.responses.models import Response
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,7 @@ log = logging.getLogger(__name__)
 #: Reason code → what a reviewer reads.
 REASONS = {
     "burst": "同一网络地址短时间内多次评价",
-    "fast": "打开页面后不到 2 秒即提交",
+    "fast": "打开页面后立即提交",
     "cookieless": "未带本机标识重复评价",
 }
 
@@ -80,11 +82,25 @@ def keyed_hash(secret_key: str, purpose: str, value: str, length: int) -> str:
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:length]
 
 
+def network_of(address: str) -> str:
+    """What identifies a sender's network: an IPv4 address, or an IPv6 address's /64 prefix
+    (one phone may use any address of its /64, and many Chinese mobile networks are IPv6)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 4:
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+
+
 def sender(secret_key: str, address: str, agent: str, cookie_device: str | None) -> Sender:
     """The Sender of a request from ``address`` with user agent ``agent``, carrying the
     device id ``cookie_device`` (None: no cookie, a new id is made)."""
     return Sender(
-        keyed_hash(secret_key, "client-address", address, 32),
+        keyed_hash(secret_key, "client-address", network_of(address), 32),
         keyed_hash(secret_key, "user-agent", agent, 16),
         cookie_device or secrets.token_hex(16),
         cookie_device is not None,
@@ -96,8 +112,9 @@ class Counter(Protocol):
         self, site_id: int, client_hash: str, answer: str, rules: Rules, now: datetime
     ) -> tuple[int, int]:
         """(answers within the burst window, answers within the repeat window) already
-        received for the site from the address; counts this one (``answer``: its nonce, so
-        a retry of the same answer is counted once) as received."""
+        received for the site from the address; counts this one as received. ``answer``
+        names it as the database would count it: its device (a phone's new answer replaces
+        its last) or, without a cookie, its nonce (a retry of one answer counts once)."""
 
 
 class DatabaseCounter:
@@ -112,10 +129,7 @@ class DatabaseCounter:
         self, site_id: int, client_hash: str, answer: str, rules: Rules, now: datetime
     ) -> tuple[int, int]:
         connection = self.session.connection()
-        if connection.dialect.name == "postgresql":
-            digest = hashlib.blake2b(f"stuffing:{site_id}:{client_hash}".encode(), digest_size=8)
-            key = int.from_bytes(digest.digest(), "big", signed=True)
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+        take_turns(connection, f"stuffing:{site_id}:{client_hash}")
         since = now - max(rules.burst_window, rules.repeat_window)
         burst_since = now - rules.burst_window
         query = select(
@@ -130,22 +144,44 @@ class DatabaseCounter:
         return burst, repeat
 
 
+class SharedCounts:
+    """The Redis the counts are kept in, one per app: after a failure the database counts
+    for ``PAUSE_SECONDS``, so an outage costs each answer nothing but the first timeout."""
+
+    PAUSE_SECONDS = 30
+
+    def __init__(self, url: str):
+        # Short timeouts: a resident never waits on it.
+        self.client = redis.Redis.from_url(url, socket_timeout=0.3, socket_connect_timeout=0.3)
+        self.paused_until = 0.0
+
+    @property
+    def available(self) -> bool:
+        return time.monotonic() >= self.paused_until
+
+    def failed(self, err: Exception) -> None:
+        log.warning("stuffing counters: Redis unavailable (%s); counting in the database", err)
+        self.paused_until = time.monotonic() + self.PAUSE_SECONDS
+
+
 class RedisCounter:
     """A sorted set per site and address, scored by arrival time: shared by every process
     and every app server, and it costs the database nothing. Written here rather than with
     Flask-Limiter: a limiter refuses, and these answers must be stored and only flagged."""
 
-    def __init__(self, client: redis.Redis, fallback: Counter):
-        self.client = client
+    def __init__(self, shared: SharedCounts, fallback: Counter):
+        self.shared = shared
         self.fallback = fallback
 
     def seen(
         self, site_id: int, client_hash: str, answer: str, rules: Rules, now: datetime
     ) -> tuple[int, int]:
+        if not self.shared.available:
+            return self.fallback.seen(site_id, client_hash, answer, rules, now)
         key = f"survey:stuffing:{site_id}:{client_hash}"
         longest = max(rules.burst_window, rules.repeat_window).total_seconds()
         at = now.timestamp()
-        pipe = self.client.pipeline(transaction=True)
+        pipe = self.shared.client.pipeline(transaction=True)
         pipe.zremrangebyscore(key, "-inf", at - longest)
         pipe.zcount(key, at - rules.burst_window.total_seconds(), "+inf")
         pipe.zcount(key, at - rules.repeat_window.total_seconds(), "+inf")
@@ -154,7 +190,7 @@ class RedisCounter:
         try:
             _, burst, repeat, _, _ = pipe.execute()
         except redis.RedisError as err:
-            log.warning("stuffing counters: Redis unavailable (%s); counting in the database", err)
+            self.shared.failed(err)
             return self.fallback.seen(site_id, client_hash, answer, rules, now)
         return burst, repeat
 
@@ -167,10 +203,10 @@ class Checks:
     counter: Counter
 
 
-def checks(session: Session, config, redis_client: redis.Redis | None) -> Checks:
-    """The stuffing checks under ``config``, counting in Redis when there is a client."""
+def checks(session: Session, config, shared: SharedCounts | None) -> Checks:
+    """The stuffing checks under ``config``, counting in Redis when there is one."""
     database = DatabaseCounter(session)
-    counts = RedisCounter(redis_client, database) if redis_client is not None else database
+    counts = RedisCounter(shared, database) if shared is not None else database
     return Checks(Rules.from_config(config), counts)
 
 
@@ -182,7 +218,8 @@ def reasons(
     if not rules.enabled:
         return []
     now = now_utc()
-    burst, repeat = counts.seen(site_id, who.client_hash, nonce, rules, now)
+    answer = f"device:{who.device_id}" if who.has_cookie else f"nonce:{nonce}"
+    burst, repeat = counts.seen(site_id, who.client_hash, answer, rules, now)
     found = []
     if burst >= rules.burst:
         found.append("burst")
@@ -196,10 +233,3 @@ def reasons(
 def describe(codes: str | None) -> str:
     """The reasons of a flagged answer, as a reviewer reads them."""
     return "；".join(REASONS.get(code, code) for code in (codes or "").split(",") if code)
-
-
-def redis_client(url: str) -> redis.Redis | None:
-    """A client for the stuffing counters (short timeouts: a resident never waits on it)."""
-    if not url:
-        return None
-    return redis.Redis.from_url(url, socket_timeout=0.3, socket_connect_timeout=0.3)

@@ -95,8 +95,13 @@ def _page(link: SiteToken, version, nonce: str, chosen=None, comment="", errors=
 
 
 def _render(link: SiteToken, version, *, nonce=None, status=200, **kept):
-    """The form page again, with what the resident chose (``kept``) and why it was refused."""
-    nonce = nonce or nonces.issue(current_app.config["SECRET_KEY"], link.token, version.id)
+    """The form page again, with what the resident chose (``kept``) and why it was refused.
+    A new nonce counts as served long enough ago: the resident has read the form already,
+    and a quick second tap is not a script's (survey.responses.stuffing)."""
+    config = current_app.config
+    nonce = nonce or nonces.issue(
+        config["SECRET_KEY"], link.token, version.id, config["STUFFING_MIN_SECONDS"]
+    )
     return _page(link, version, nonce, **kept), status, NO_STORE
 
 

@@ -26,6 +26,8 @@ class Comment:
     text: str
     #: The other answers, in the wording of the version answered.
     answers: list[ReadAnswer] = field(default_factory=list)
+    #: Left out of the rates as suspected stuffing (pending or confirmed).
+    left_out: bool = False
 
     @property
     def negative(self) -> bool:
@@ -51,6 +53,7 @@ def comments(
             Response.channel,
             Response.overall,
             Response.comment,
+            Response.counted,
         )
         .join(Site, Response.site_id == Site.id)
         .where(Site.project_id == project_id, scope.where(Site.region_id), Response.comment != "")
@@ -66,8 +69,8 @@ def comments(
     rows = session.execute(query).all()
     answers = answers_by_response(session, [row.id for row in rows])
     return [
-        Comment(at, site, CHANNELS[channel], overall, text, answers.get(response_id, []))
-        for response_id, at, site, channel, overall, text in rows
+        Comment(at, site, CHANNELS[channel], overall, text, answers.get(response_id, []), not ok)
+        for response_id, at, site, channel, overall, text, ok in rows
     ]
 
 

@@ -86,10 +86,11 @@ class ReviewFilter:
     @property
     def args(self) -> dict:
         """The filter as URL arguments (the pager keeps them)."""
-        found = {"state": self.state}
-        if self.site_id:
-            found["site"] = self.site_id
-        return found
+        return self.in_state(self.state)
+
+    def in_state(self, state: str) -> dict:
+        """The URL arguments of the same list in another review state."""
+        return {"state": state} | ({"site": self.site_id} if self.site_id else {})
 
 
 @dataclass(frozen=True)
@@ -138,13 +139,18 @@ def _selected(scope: Scope, project_id: int, filters: Filters, wanted: ReviewFil
     return query
 
 
-def state_counts(session: Session, scope: Scope, project_id: int, filters: Filters) -> dict:
-    """{review state: how many of the project's answers are in it} within scope and filters."""
+def state_counts(
+    session: Session, scope: Scope, project_id: int, filters: Filters, site_id: int | None
+) -> dict:
+    """{review state: how many of the project's answers (of one site, with ``site_id``)
+    are in it} within scope and filters."""
     query = (
         _flagged(scope, [project_id], filters)
         .with_only_columns(Response.flag, func.count())
         .group_by(Response.flag)
     )
+    if site_id:
+        query = query.where(Response.site_id == site_id)
     return dict.fromkeys(FLAG_STATES, 0) | dict(session.execute(query).all())
 
 
@@ -169,15 +175,16 @@ def review(
         query = _selected(scope, project_id, filters, wanted)
     else:
         query = _flagged(scope, [project_id], filters).where(Response.id.in_(ids))
-    changed = 0
+    changed = []
     for response in session.scalars(query.where(Response.flag != new_flag)):
         rollups.count_response(session, response, -1)  # nothing unless it was counted
         response.flag = new_flag
         response.reviewed_by_id, response.reviewed_at = user.id, now_utc()
         rollups.count_response(session, response, +1)  # nothing unless it counts now
-        changed += 1
+        changed.append(response.id)
     if changed:
         label = "恢复计入" if decision == "restore" else "确认刷评"
-        detail = f"项目 {project_id}：{label} {changed} 份"
+        ids = "、".join(map(str, changed))  # the audit line keeps the first 500 characters
+        detail = f"项目 {project_id}：{label} {len(changed)} 份（编号 {ids}）"
         record(session, "stuffing_reviewed", user=user, detail=detail, ip=ip)
-    return changed
+    return len(changed)

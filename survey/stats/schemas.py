@@ -83,13 +83,18 @@ class ReviewSchema(StaffForm):
         validate=validate.OneOf(["restore", "confirm"], error="请选择“恢复计入”或“确认刷评”。"),
         error_messages={"required": "请选择“恢复计入”或“确认刷评”。"},
     )
-    ids = fields.List(RowId(), data_key="id", load_default=list)
-    everything = fields.Boolean(data_key="all", load_default=False)
+    #: Ticked boxes; a value that is no row id cannot come from the page and is ignored.
+    ids = fields.List(fields.String(), data_key="id", load_default=list)
+    everything = fields.Boolean(
+        data_key="all", load_default=False, error_messages={"invalid": "“全部”的取值不对。"}
+    )
 
-    @validates_schema
-    def something_chosen(self, data, **_kwargs):
-        if not data.get("ids") and not data.get("everything"):
+    @post_load
+    def row_ids(self, data, **_kwargs):
+        data["ids"] = [int(i) for i in data["ids"] if i.isascii() and i.isdigit() and len(i) < 16]
+        if not data["ids"] and not data["everything"]:
             raise ValidationError("请先勾选要处理的回答。", "id")
+        return data
 
 
 class StatsQuerySchema(FilterSchema):

@@ -190,6 +190,7 @@ def site(site_id):
         comments=feeds.comments(db.session, scope, project.id, filters, site_id=site.id),
         calls=calls,
         visits=visits,
+        left_out=flagged.left_out(db.session, scope, [project.id], filters).by("site").get(site.id),
     )
 
 
@@ -305,7 +306,7 @@ def _review_page(project, scope, filters, wanted: dict, errors=None, status=200)
     """The review list of the project's flagged answers (``wanted``: review_query_schema's)."""
     shown = flagged.ReviewFilter(wanted["state"], wanted["site_id"])
     page = flagged.review_page(db.session, scope, project.id, filters, shown, wanted["page"])
-    counts = flagged.state_counts(db.session, scope, project.id, filters)
+    counts = flagged.state_counts(db.session, scope, project.id, filters, shown.site_id)
     reply = _page(
         "flagged.html",
         project=project,
@@ -361,7 +362,8 @@ def review_flagged(project_id):
     def form_page(errors):
         return _review_page(project, scope, filters, wanted, errors, 422)
 
-    changed, refused = submitted(review_schema, form_page, apply)
+    # Decisions on one project take turns: a double click restores an answer once.
+    changed, refused = submitted(review_schema, form_page, apply, lock=project)
     if refused:
         return refused
     flash(f"已处理 {changed} 份回答。", "ok")

@@ -214,7 +214,7 @@ def test_a_site_plays_its_countys_recording_else_the_citys(app, setting, client)
     # No recording: every button is there, hidden, with nothing to play (JavaScript off
     # shows none; the script shows them if the phone has a Chinese voice).
     page = client.get(f"/s/{sites['莲都区'].token}").get_data(as_text=True)
-    assert page.count('class="say" type="button" hidden') == len(DEFAULT_QUESTIONS)
+    assert page.count('class="aloud" type="button" hidden') == len(DEFAULT_QUESTIONS)
     assert _audio_of(page) == []
     upload(as_user("lishui"), project, city, data=tone())
     upload(as_user("lishui"), project, city, key="thanks", data=tone())

@@ -1,6 +1,8 @@
 """Reviewing suspected stuffing: the dashboard says how many answers were left out, and a
 city user restores (counted again) or confirms them (survey.stats.flagged)."""
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -26,7 +28,8 @@ def stuffed(app, world):
 
 def _ids(app, flag="pending") -> list[int]:
     with app.app_context():
-        return db.session.scalars(select(Response.id).where(Response.flag == flag)).all()
+        query = select(Response.id).where(Response.flag == flag).order_by(Response.id)
+        return db.session.scalars(query).all()
 
 
 def test_the_dashboard_says_how_many_answers_were_left_out(app, stuffed, staff):
@@ -47,7 +50,7 @@ def test_a_city_reviewer_restores_and_the_rate_counts_it(app, stuffed, staff):
     city = staff("lishui")
     url = f"/dashboard/projects/{stuffed.project_id}/flagged"
     listing = city.get(url).get_data(as_text=True)
-    assert "待审核（3）" in listing and "打开页面后不到 2 秒即提交" in listing
+    assert "待审核（3）" in listing and "打开页面后立即提交" in listing
     first, *rest = _ids(app)
     reply = post(city, url, {"decision": "restore", "id": [str(first)]}, page=url)
     assert reply.status_code == 302
@@ -64,10 +67,11 @@ def test_a_city_reviewer_restores_and_the_rate_counts_it(app, stuffed, staff):
         lines = db.session.scalars(
             select(AuditEntry.detail).where(AuditEntry.action == "stuffing_reviewed")
         ).all()
+    project = stuffed.project_id
     assert lines == [
-        f"项目 {stuffed.project_id}：恢复计入 1 份",
-        f"项目 {stuffed.project_id}：确认刷评 2 份",
-        f"项目 {stuffed.project_id}：确认刷评 1 份",
+        f"项目 {project}：恢复计入 1 份（编号 {first}）",
+        f"项目 {project}：确认刷评 2 份（编号 {rest[0]}、{rest[1]}）",
+        f"项目 {project}：确认刷评 1 份（编号 {first}）",
     ]
 
 
@@ -80,7 +84,36 @@ def test_a_review_with_nothing_ticked_is_refused_and_changes_nothing(app, stuffe
     reply = post(city, url, {"decision": "publish", "id": [str(_ids(app)[0])]}, page=url)
     assert reply.status_code == 422
     assert "请选择“恢复计入”或“确认刷评”。" in reply.get_data(as_text=True)
+    for forged in ({"id": ["abc", "-1", "9" * 40]}, {"all": "maybe"}):
+        reply = post(city, url, {"decision": "restore"} | forged, page=url)
+        assert reply.status_code == 422
+        assert re.search("请先勾选要处理的回答。|“全部”的取值不对。", reply.get_data(as_text=True))
+    for query in ("page=0", "site=abc", "state=gone", "page=x"):
+        assert city.get(f"{url}?{query}").status_code == 422, query
     assert len(_ids(app)) == 3 and counted(app, stuffed.liandu.id) == 0
+
+
+def test_ids_of_another_project_or_outside_the_list_change_nothing(app, stuffed, staff, make_site):
+    other = make_site("某某照料中心", project="居家养老服务照料中心改造提升", county="莲都区")
+    bot = resident(app, "203.0.113.10", cookies=False)
+    answer(bot, other.token, overall="5")
+    theirs = [i for i in _ids(app) if i not in _ids(app)[:3]]
+    city = staff("lishui")
+    url = f"/dashboard/projects/{stuffed.project_id}/flagged"
+    reply = post(city, url, {"decision": "restore", "id": [str(i) for i in theirs]}, page=url)
+    assert reply.status_code == 302
+    assert _ids(app, "restored") == []
+    # A site's list restores that site's answers only, whatever ids come with "all".
+    site_url = f"{url}?site={stuffed.liandu2.id}"
+    post(city, site_url, {"decision": "restore", "all": "true"}, page=url)
+    assert _ids(app, "restored") == []
+
+
+def test_a_review_without_its_csrf_token_is_refused(app, stuffed, staff):
+    url = f"/dashboard/projects/{stuffed.project_id}/flagged"
+    reply = staff("lishui").post(url, data={"decision": "restore", "all": "true"})
+    assert reply.status_code == 400
+    assert len(_ids(app)) == 3
 
 
 def test_county_users_see_their_flagged_answers_but_only_the_city_decides(app, stuffed, staff):
