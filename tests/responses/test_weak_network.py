@@ -223,3 +223,33 @@ def test_the_form_fits_one_round_trip_and_paints_within_a_second_on_slow_3g(
     )
     assert paints["first-paint"] <= 1000, paints
     assert paints["first-contentful-paint"] <= 1000, paints
+
+
+def test_a_stalled_submit_counts_as_failed_and_is_sent_again_once(
+    phone, live_server, make_site, count
+):
+    site = make_site()
+    phone.clock.install()
+    _open(phone, live_server, site)
+    stalled = []
+
+    def first_stalls(route):
+        if stalled:
+            route.continue_()
+        else:
+            stalled.append(route)  # neither answered nor failed: a connection gone quiet
+
+    phone.route(
+        "**/s/*",
+        lambda route: first_stalls(route) if route.request.method == "POST" else route.continue_(),
+    )
+    phone.locator("label[for='q.overall-5']").tap()
+    phone.get_by_role("button", name="提交评价").tap()
+    expect(phone.locator("#say")).to_have_text(SENDING)
+    phone.clock.run_for(21_000)
+    expect(phone.locator("#say")).to_have_text(SAVED)
+    assert count(Response) == 0
+    phone.clock.run_for(3_000)  # the back-off's first retry
+    phone.wait_for_url("**/thanks")
+    assert count(Response) == 1
+    stalled[0].abort()
