@@ -703,6 +703,7 @@ def run(args, tmp: Path, servers: list[Server]) -> int:
     )
 
     before = count_rows(app_db, "responses", "form_nonces", "answers")
+    flagged_before = count_flagged(app_db)  # the warm-up's may be: sent right after minting
     scenarios = [
         ("raw static GET", static.base + "/", "get", gets, 200),
         ("form GET", app.base + "/", "get", gets, 200),
@@ -715,7 +716,7 @@ def run(args, tmp: Path, servers: list[Server]) -> int:
         results.append(run_wrk(name, url, mode, lines, expect, args, tmp))
     after = count_rows(app_db, "responses", "form_nonces", "answers")
     baseline_rows = count_rows(insert_db, "submissions")["submissions"]
-    flagged = count_flagged(app_db)
+    flagged = count_flagged(app_db) - flagged_before
     for server in (app, static, insert):
         server.stop()
 
@@ -739,7 +740,7 @@ def run(args, tmp: Path, servers: list[Server]) -> int:
             baseline_rows == raw.stats["ok"],
         ),
         (
-            f"flagged as stuffing: {flagged} (the common path counts every answer)",
+            f"flagged as stuffing while measured: {flagged} (the common path counts every one)",
             flagged == 0,
         ),
     ]
