@@ -43,6 +43,17 @@ _NONCE_RESPONSE = (
     .join_from(_nonces, _responses, _nonces.c.response_id == _responses.c.id)
     .where(_nonces.c.nonce == bindparam("nonce"))
 )
+#: A device's latest answer to a site since a moment.
+_DEVICE_ANSWER = (
+    select(_responses.c.id)
+    .where(
+        _responses.c.device_id == bindparam("device"),
+        _responses.c.site_id == bindparam("site"),
+        _responses.c.created_at >= bindparam("since"),
+    )
+    .order_by(_responses.c.created_at.desc())
+    .limit(1)
+)
 _tokens, _sites, _projects = SiteToken.__table__, Site.__table__, Project.__table__
 _questions, _versions = Question.__table__, QuestionnaireVersion.__table__
 #: One row per question of the version; the version and question columns are NULL when the
@@ -169,18 +180,13 @@ def _answer_values(questions: list, answers: dict) -> list[dict]:
 def _recent_from_device(
     session: Session, site_id: int, device_id: str, window: timedelta
 ) -> Response | None:
-    return session.scalars(
-        select(Response)
-        .where(
-            Response.device_id == device_id,
-            Response.site_id == site_id,
-            Response.created_at >= now_utc() - window,
-        )
-        .order_by(Response.created_at.desc())
-        .limit(1)
-        # Locked: a reviewer's decision on it waits for the replacement, or the other way.
-        .with_for_update()
-    ).first()
+    """The device's latest answer to the site within ``window``, loaded and locked (a
+    reviewer's decision on it waits for the replacement, or the other way round). Looked
+    up as plain SQL first: most answers have none, and building the ORM query took half a
+    millisecond of every submission (bench/submit.py)."""
+    params = {"device": device_id, "site": site_id, "since": now_utc() - window}
+    found = session.connection().execute(_DEVICE_ANSWER, params).scalar()
+    return None if found is None else session.get(Response, found, with_for_update=True)
 
 
 def submit_response(
