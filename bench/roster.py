@@ -182,7 +182,8 @@ def child_baseline(url: str, key: str, path: Path) -> dict:
 def run_child(kind: str, args, url: str, key: str, path: Path) -> dict:
     """Run one measurement in a fresh interpreter; its JSON result (printing what else it said)."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--database-url", url]
-    cmd += ["--key", key, "--csv", str(path)] + (["--profile"] if args.profile else [])
+    # "--key=…": a Fernet key may start with "-", which argparse would take for an option.
+    cmd += [f"--key={key}", "--csv", str(path)] + (["--profile"] if args.profile else [])
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
     if done.returncode != 0:
         raise RuntimeError(f"{kind} child failed:\n{done.stderr[-3000:]}")
