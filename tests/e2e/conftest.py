@@ -211,15 +211,16 @@ def log_in(page, server: Server, username: str) -> None:
     page.fill("#username", username)
     changed = username in server.changed
     page.fill("#password", NEW_PASSWORD if changed else server.passwords[username])
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
+    # Each click waits for the page it leads to (a load state alone may be the old page's).
+    with page.expect_navigation():
+        page.get_by_role("button", name="登录").click()
     if not changed:
         assert "您用的是一次性密码" in page.locator("main").inner_text()
         page.fill("#current", server.passwords[username])
         page.fill("#new", NEW_PASSWORD)
         page.fill("#confirm", NEW_PASSWORD)
-        page.get_by_role("button", name="保存新密码").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():
+            page.get_by_role("button", name="保存新密码").click()
         server.changed.add(username)
     assert "/login" not in page.url and "/account/password" not in page.url, page.url
 

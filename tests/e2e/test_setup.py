@@ -251,8 +251,11 @@ def test_twelve_colleagues_behind_one_address_log_in_and_a_hammered_name_is_limi
         page.goto(f"{server.url}/login")
         page.fill("#username", name)
         page.fill("#password", secret)
-        page.get_by_role("button", name="登录").click()
-        page.wait_for_load_state()
+        # A refused login answers with the login page again: wait for that new page, not
+        # for the load state of the one already shown (read before the answer came, now and
+        # then, under load).
+        with page.expect_navigation():
+            page.get_by_role("button", name="登录").click()
         return page.url
 
     for name in names:  # one office, one address, twelve desks
