@@ -17,6 +17,10 @@ from flask import current_app
 #: Stands in for the nonce while the page is rendered; only URL-safe characters, so
 #: autoescaping leaves it as it is.
 NONCE_SLOT = "NONCE-SLOT-3f9c2a"
+#: What comes just before the nonce: the hidden field as the template writes it. The page is
+#: split there, not at the slot alone: text a user typed (a site or project name) may hold
+#: the slot's characters, but never this, as autoescaping turns its quotes into entities.
+_BEFORE_NONCE = 'name="nonce" value="'
 MAX_ENTRIES = 2048
 
 
@@ -44,7 +48,8 @@ class FormPageCache:
 
     def put(self, token: str, version_id: int, html: str) -> CachedForm:
         """Keep ``html`` (rendered with NONCE_SLOT as its nonce) and return it as an entry."""
-        head, tail = html.split(NONCE_SLOT, 1)
+        head, tail = html.split(_BEFORE_NONCE + NONCE_SLOT, 1)
+        head += _BEFORE_NONCE
         page = CachedForm(token, version_id, head, tail, time.monotonic() + self.seconds)
         if self.seconds > 0:
             if len(self._pages) >= MAX_ENTRIES:

@@ -3,6 +3,8 @@
 import gzip
 import re
 
+import pytest
+
 from survey.db import db, now_utc
 from survey.responses.models import Response
 from survey.sites.models import Project, Site, SiteToken
@@ -114,3 +116,18 @@ def test_the_form_gives_a_new_phone_its_device_cookie(client, make_site):
     client.set_cookie("sid", "not-ours")
     assert re.match(r"sid=[0-9a-f]{32};", client.get(f"/s/{site.token}").headers["Set-Cookie"])
     assert first.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["碧湖镇NONCE-SLOT-3f9c2a康养联合体", '碧湖镇name="nonce" value="NONCE-SLOT-3f9c2a"联合体'],
+)
+def test_a_site_name_holding_the_caches_nonce_slot_still_takes_answers(
+    client, make_site, count, name
+):
+    site = make_site(name=name)
+    page = client.get(f"/s/{site.token}")
+    assert page.status_code == 200
+    assert nonce_of(page.data).count(".") == 2  # a signed nonce, not the slot
+    assert answer(client, site.token, overall="5").status_code == 303
+    assert count(Response) == 1
