@@ -25,6 +25,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Protocol
 
 import redis
@@ -74,11 +75,17 @@ class Sender:
     has_cookie: bool
 
 
+@lru_cache(maxsize=8)
+def _purpose_key(secret_key: str, purpose: str) -> bytes:
+    """The key for one purpose, derived once per secret rather than on every answer."""
+    return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+
+
 def keyed_hash(secret_key: str, purpose: str, value: str, length: int) -> str:
     """HMAC-SHA256 of ``value`` under a key derived from ``secret_key`` for ``purpose``:
     the same address gives the same hash, and without the key the address cannot be found
     from it (an IPv4 address could be from an unkeyed hash, by trying all 2^32)."""
-    key = hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+    key = _purpose_key(secret_key, purpose)
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:length]
 
 

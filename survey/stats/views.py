@@ -17,7 +17,6 @@ from survey.accounts.services import record
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
 from survey.db import begin_write, db, now_utc
 from survey.form_posts import submitted
-from survey.responses import stuffing
 from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS
 from survey.sites.models import Region, Site
 from survey.stats import charts, exports, feeds, flagged, reports, summaries
@@ -314,7 +313,6 @@ def _review_page(project, scope, filters, wanted: dict, errors=None, status=200)
         shown=shown,
         counts=counts,
         states=FLAG_STATES,
-        reasons=stuffing.REASONS,
         can_review=current_user.role == "city",
         review_errors=errors or {},
         counties=_counties(scope, project),

@@ -43,16 +43,20 @@ def flagging(request, app):
         yield request.param
 
 
+class _HalfAMinuteAgo:
+    @staticmethod
+    def time():
+        return time.time() - 30
+
+
+def serve_earlier(monkeypatch) -> None:
+    """Forms served from now on say they were served 30 s ago (a resident reading them)."""
+    monkeypatch.setattr(nonces, "time", _HalfAMinuteAgo)
+
+
 @pytest.fixture
 def served_earlier(monkeypatch):
-    """Forms served from now on say they were served 30 s ago (a resident reading them)."""
-
-    class Earlier:
-        @staticmethod
-        def time():
-            return time.time() - 30
-
-    monkeypatch.setattr(nonces, "time", Earlier)
+    serve_earlier(monkeypatch)
 
 
 def resident(app, address: str, cookies: bool = True):
@@ -259,3 +263,17 @@ def test_a_form_given_back_for_an_expired_nonce_may_be_sent_again_at_once(
     again = answer(client, site.token, nonce=nonce_of(refused.data), overall="4")
     assert again.status_code == 303  # a quick second tap: the resident read the form before
     assert flags(app) == [(None, None)]
+
+
+def test_a_flagged_answer_stays_out_when_its_phone_answers_again(
+    app, make_site, client, flagging, monkeypatch
+):
+    site = make_site()
+    assert answer(client, site.token, overall="5").status_code == 303  # sent at once: fast
+    assert flags(app) == [("pending", "fast")]
+
+    serve_earlier(monkeypatch)  # the phone's next form was read for half a minute
+    reply = answer(client, site.token, overall="4")
+    assert reply.status_code == 303 and "updated=1" in reply.location
+    assert flags(app) == [("pending", "fast")]  # only a reviewer takes a flag off
+    assert counted(app, site.id) == 0
