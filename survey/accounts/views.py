@@ -15,7 +15,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
 
-from survey.accounts.access import role_required
+from survey.accounts.access import new_password_first, role_required
 from survey.accounts.forms import LoginForm, PasswordForm
 from survey.accounts.models import AUDIT_ACTIONS
 from survey.accounts.schemas import audit_query_schema
@@ -30,6 +30,7 @@ from survey.accounts.services import (
 from survey.db import begin_write, db
 
 bp = Blueprint("accounts", __name__)
+bp.before_app_request(new_password_first)
 
 
 def home_url(user) -> str:
