@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import ROLES, AuditEntry, User
@@ -41,13 +41,15 @@ class AccountLocked(Exception):
     """Too many failed logins: the account is locked for a while."""
 
 
-def authenticate(session: Session, username: str, password: str) -> User | None:
-    """The active user with this username and password, or None.
+def log_in(session: Session, username: str, password: str, ip: str) -> User | None:
+    """The active user with this username and password, or None; either way a line in the
+    audit log (``login``, or ``login_failed`` — tied to the user when the name is theirs, so
+    it is scoped to their region; an unknown name's line is the admins' alone).
 
     Counts failures: the fifth in a row locks the account for LOCK_TIME (raises
     AccountLocked while locked, even for the right password). Writes; call begin_write first.
     """
-    user = session.scalars(select(User).where(User.username == username.strip())).first()
+    user = session.scalars(select(User).where(User.username == username)).first()
     now = now_utc()
     if user is not None and user.is_locked(now):
         raise AccountLocked(user.username)
@@ -58,10 +60,13 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
             user.failed_logins += 1
             if user.failed_logins >= MAX_FAILED_LOGINS:
                 user.failed_logins, user.locked_until = 0, now + LOCK_TIME
+        record(session, "login_failed", user=user, username=username, ip=ip)
         return None
     if not user.active:
+        record(session, "login_failed", user=user, ip=ip)
         return None
     user.failed_logins, user.locked_until = 0, None
+    record(session, "login", user=user, ip=ip)
     return user
 
 
@@ -91,27 +96,28 @@ def record(
     detail: str = "",
     ip: str = "",
 ) -> AuditEntry:
-    """Add a line to the audit log (within the caller's write transaction)."""
+    """Add a line to the audit log (within the caller's write transaction), in the region of
+    ``user`` when they are a city or county user: the lines of admins, commands and unknown
+    names belong to no region, and only admins read those."""
     entry = AuditEntry(
         action=action,
         user=user,
         username=(username or (user.username if user else ""))[:50],
         detail=detail[:500],
         ip=ip[:64],
-        region_id=user.region_id if user else None,
+        region_id=user.region_id if user is not None and user.role != "admin" else None,
     )
     session.add(entry)
     return entry
 
 
 def audit_entries(session: Session, scope, action: str | None = None, username: str | None = None):
-    """The newest 500 audit lines within ``scope`` (a Scope: the actors' regions; lines of
-    admins, commands and unknown names belong to no region and are shown to every reader),
-    optionally of one action or user name."""
-    in_scope = or_(scope.where(AuditEntry.region_id), AuditEntry.region_id.is_(None))
+    """The newest 500 audit lines within ``scope`` (a Scope: the actors' regions), optionally
+    of one action or user name. Lines of no region (admins, commands, failed logins of
+    unknown names: what was typed may be a password) are in the admins' scope only."""
     query = (
         select(AuditEntry)
-        .where(in_scope)
+        .where(scope.where(AuditEntry.region_id))
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(500)
     )

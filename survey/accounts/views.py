@@ -15,7 +15,7 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
 
-from survey.accounts.access import new_password_first, role_required
+from survey.accounts.access import client_ip, new_password_first, role_required
 from survey.accounts.forms import LoginForm, PasswordForm
 from survey.accounts.models import AUDIT_ACTIONS
 from survey.accounts.schemas import audit_query_schema
@@ -23,8 +23,8 @@ from survey.accounts.scope import scope_of
 from survey.accounts.services import (
     AccountLocked,
     audit_entries,
-    authenticate,
     change_password,
+    log_in,
     record,
 )
 from survey.db import begin_write, db
@@ -62,14 +62,10 @@ def login():
         begin_write(db.session)
         username = form.username.data.strip()
         try:
-            user = authenticate(db.session, username, form.password.data)
+            user = log_in(db.session, username, form.password.data, client_ip())
         except AccountLocked:
             user = None
             form.password.errors.append("登录失败次数太多，账号已锁定 15 分钟，请稍后再试。")
-        if user is None:
-            record(db.session, "login_failed", username=username, ip=request.remote_addr or "")
-        else:
-            record(db.session, "login", user=user, ip=request.remote_addr or "")
         db.session.commit()
         if user is not None:
             session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME without use

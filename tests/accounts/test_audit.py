@@ -4,11 +4,16 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 import survey
-from survey.accounts.models import AUDIT_ACTIONS, AuditEntry
+from survey.accounts.models import AUDIT_ACTIONS, AuditEntry, User
+from survey.accounts.scope import scope_of
+from survey.accounts.services import audit_entries, record
 from survey.db import db
+from survey.sites.models import Region
 from tests.accounts.test_login import _change, _login
-from tests.conftest import csrf_of
+from tests.conftest import csrf_of, log_in
 
 
 def _log(app):
@@ -81,3 +86,86 @@ def test_the_log_and_the_user_list_show_the_bureaus_local_time(app, admin):
     page = admin.get("/admin/audit").get_data(as_text=True)
     assert "2026-11-20 10:00:05" in page and "UTC" not in page
     assert "UTC" not in admin.get("/admin/users/").get_data(as_text=True)
+
+
+TYPED = "Secret-Typed-Pa55"
+
+
+@pytest.fixture
+def two_cities(app, make_site, make_user):
+    """丽水市 (county 莲都区) and 温州市 (county 鹿城区), an admin and a city and a county user
+    of each; returns a logged-in client per user name."""
+    make_site()  # 丽水市, 莲都区
+    with app.app_context():
+        wenzhou = Region(name="温州市", level="city")
+        db.session.add(Region(name="鹿城区", level="county", parent=wenzhou))
+        db.session.commit()
+    users = {
+        "admin": ("admin", None),
+        "lishui": ("city", "丽水市"),
+        "liandu": ("county", "莲都区"),
+        "wenzhou": ("city", "温州市"),
+        "lucheng": ("county", "鹿城区"),
+    }
+    clients = {}
+    for name, (role, region) in users.items():
+        password = make_user(name, role=role, region=region)
+        clients[name] = log_in(app.test_client(), name, password)
+    # Failed logins: a known county user of each city, the admin, and a name nobody has
+    # (a password typed into the name box).
+    for name in ("liandu", "lucheng", "admin", TYPED):
+        _login(app.test_client(), name, "wrong password!")
+    with app.app_context():
+        admin = db.session.scalars(db.select(User).filter_by(username="admin")).one()
+        record(db.session, "project_created", user=admin, detail="温州机密项目", ip="10.9.9.9")
+        db.session.commit()
+    return clients
+
+
+def _pages(client, *queries) -> str:
+    """The log's lines on the pages of these queries (the filter form echoes the query)."""
+    pages = (client.get(f"/admin/audit{q}").get_data(as_text=True) for q in queries)
+    return "\n".join(page.partition("<tbody>")[2] for page in pages)
+
+
+QUERIES = (
+    "",
+    "?action=login_failed",
+    "?action=login",
+    f"?username={TYPED}",
+    "?username=admin",
+    "?username=lishui",
+    "?username=liandu",
+)
+
+
+def test_a_city_user_sees_only_their_citys_lines(two_cities):
+    seen = _pages(two_cities["wenzhou"], *QUERIES)
+    assert "<td>wenzhou</td>" in seen and "<td>lucheng</td>" in seen
+    for other in ("admin", "lishui", "liandu"):
+        assert f"<td>{other}</td>" not in seen, other
+    assert TYPED not in seen  # a failed login of an unknown name is the admins' alone
+    assert "温州机密项目" not in seen  # nor is what an admin did
+
+    seen = _pages(two_cities["lishui"], *QUERIES)
+    assert "<td>lishui</td>" in seen and "<td>liandu</td>" in seen
+    assert "登录失败" in _pages(two_cities["lishui"], "?username=liandu&action=login_failed")
+    for other in ("admin", "wenzhou", "lucheng", TYPED):
+        assert f"<td>{other}</td>" not in seen, other
+
+
+def test_admins_see_every_line(two_cities):
+    seen = _pages(two_cities["admin"], "")
+    for name in ("admin", "lishui", "liandu", "wenzhou", "lucheng", TYPED):
+        assert f"<td>{name}</td>" in seen, name
+    assert "温州机密项目" in seen
+
+
+def test_a_county_scope_keeps_only_the_countys_lines(app, two_cities):
+    with app.app_context():
+        liandu = db.session.scalars(db.select(User).filter_by(username="liandu")).one()
+        entries = audit_entries(db.session, scope_of(db.session, liandu))
+        assert {(e.username, e.action) for e in entries} == {
+            ("liandu", "login"),
+            ("liandu", "login_failed"),
+        }
