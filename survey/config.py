@@ -29,6 +29,16 @@ LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
 #: Login attempts allowed from one client address, whatever the user names: looser, since a
 #: whole office may share the address.
 LOGIN_ADDRESS_RATE_LIMIT = os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "60 per minute")
+#: Wrong passwords slow down the name and address they came from (survey.accounts.throttle):
+#: after LOGIN_FREE_FAILURES wrong passwords in a row for one user name from one client
+#: address, that name is refused from that address for LOGIN_WAIT_SECONDS, twice as long
+#: after each further wrong password, at most LOGIN_MAX_WAIT_SECONDS (429 with Retry-After).
+#: The same name from any other address logs in as usual: no account is ever locked. The
+#: current password on the change-password page is counted the same way, per user and
+#: address. Counted where the login rate limits are (Redis with REDIS_URL, else per process).
+LOGIN_FREE_FAILURES = int(os.environ.get("LOGIN_FREE_FAILURES", "3"))
+LOGIN_WAIT_SECONDS = int(os.environ.get("LOGIN_WAIT_SECONDS", "30"))
+LOGIN_MAX_WAIT_SECONDS = int(os.environ.get("LOGIN_MAX_WAIT_SECONDS", "900"))
 #: A second answer from the same phone for the same site within this many hours
 #: replaces the first one instead of counting twice.
 DEVICE_WINDOW_HOURS = float(os.environ.get("DEVICE_WINDOW_HOURS", "12"))

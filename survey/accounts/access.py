@@ -13,6 +13,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope, get_in_scope, scope_of
+from survey.accounts.throttle import Throttle, login_name
 from survey.db import db
 from survey.errors import wants_json
 from survey.sites.models import Project, Site
@@ -27,34 +28,51 @@ csrf = CSRFProtect()
 def _login_name_and_address() -> str:
     """The rate-limit key of a login attempt: the client address and the user name typed,
     trimmed and case-folded (so ``Admin`` and ``admin`` count together)."""
-    name = (request.form.get("username") or "").strip().casefold()[:150]
-    return f"{get_remote_address()}|{name}"
+    return f"{get_remote_address()}|{login_name(request.form.get('username') or '')}"
+
+
+def _user_and_address() -> str:
+    """The rate-limit key of a password change: the client address and the user."""
+    return f"{get_remote_address()}|user:{getattr(current_user, 'id', '')}"
+
+
+def _login_rate_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
 
 
 def limit_logins(app) -> Limiter:
     """Limit login attempts per user name from one address to ``LOGIN_RATE_LIMIT``, and all
-    attempts from one address to the looser ``LOGIN_ADDRESS_RATE_LIMIT``.
+    attempts from one address to the looser ``LOGIN_ADDRESS_RATE_LIMIT``; changes of the
+    password per user and address to ``LOGIN_RATE_LIMIT`` too. Wrong passwords also slow
+    down their name and address (survey.accounts.throttle), counted in the same storage.
 
     A whole office behind one NAT shares an address, so a per-address count alone locked
     colleagues out of each other's logins; guessing one user's password is bounded by the
-    per-name count (and the account lockout), spraying many names by the per-address one.
+    per-name count (and the growing wait), spraying many names by the per-address one.
     Behind a proxy, TRUSTED_PROXIES makes the address the real client's. Counts are shared
     through Redis when REDIS_URL is set, so every process counts together; if Redis is down,
     each process falls back to its memory and logs a warning, and logins keep working. One
     limiter per app, not per module: Flask-Limiter keeps storage state on the instance.
     """
     limiter = Limiter(key_func=get_remote_address, app=app)
-    login = app.view_functions["accounts.login"]
-    per_name = limiter.limit(
-        lambda: current_app.config["LOGIN_RATE_LIMIT"],
-        key_func=_login_name_and_address,
-        methods=["POST"],
-    )
+    per_name = limiter.limit(_login_rate_limit, key_func=_login_name_and_address, methods=["POST"])
     per_address = limiter.limit(
         lambda: current_app.config["LOGIN_ADDRESS_RATE_LIMIT"], methods=["POST"]
     )
-    app.view_functions["accounts.login"] = per_address(per_name(login))
+    per_user = limiter.limit(_login_rate_limit, key_func=_user_and_address, methods=["POST"])
+    views = app.view_functions
+    views["accounts.login"] = per_address(per_name(views["accounts.login"]))
+    views["accounts.password"] = per_user(views["accounts.password"])
+    app.extensions["password_throttles"] = {
+        purpose: Throttle(limiter, purpose) for purpose in ("login", "password")
+    }
     return limiter
+
+
+def throttle(purpose: str) -> Throttle:
+    """The app's growing wait after wrong passwords: ``login`` or ``password`` (the current
+    password on the change-password page)."""
+    return current_app.extensions["password_throttles"][purpose]
 
 
 @login_manager.user_loader

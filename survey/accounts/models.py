@@ -27,9 +27,6 @@ class User(UserMixin, db.Model):
     #: Set for one-time passwords: the user must choose a new one at the next login.
     must_change_password: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
-    #: Failed logins since the last success or lock; five lock the account.
-    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
-    locked_until: Mapped[datetime | None]
     #: Part of every session's id: raising it ends all of the user's sessions at once
     #: (logout, password change, disabling), which a signed cookie alone cannot do.
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
@@ -45,9 +42,6 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         """The session's user id, with the session version (see ``session_version``)."""
         return f"{self.id}:{self.session_version}"
-
-    def is_locked(self, now: datetime) -> bool:
-        return self.locked_until is not None and self.locked_until > now
 
     def end_sessions(self) -> None:
         """Make every existing session of this user invalid."""

@@ -1,7 +1,6 @@
 """Creating users and handling their passwords."""
 
 import secrets
-from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -9,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import ROLES, AuditEntry, User
-from survey.db import now_utc
+from survey.accounts.throttle import Throttle, login_name
 from survey.sites.models import Region
 
 # OWASP's argon2id recommendation: 19 MiB memory, 2 iterations, 1 lane.
@@ -33,53 +32,51 @@ def hash_password(password: str) -> str:
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 
-MAX_FAILED_LOGINS = 5
-LOCK_TIME = timedelta(minutes=15)
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
 
 
-class AccountLocked(Exception):
-    """Too many failed logins: the account is locked for a while."""
-
-
-def log_in(session: Session, username: str, password: str, ip: str) -> User | None:
+def log_in(
+    session: Session, throttle: Throttle, username: str, password: str, ip: str
+) -> User | None:
     """The active user with this username and password, or None; either way a line in the
     audit log (``login``, or ``login_failed`` — tied to the user when the name is theirs, so
     it is scoped to their region; an unknown name's line is the admins' alone).
 
-    Counts failures: the fifth in a row locks the account for LOCK_TIME (raises
-    AccountLocked while locked, even for the right password). Writes; call begin_write first.
+    A wrong name or password, or a disabled user, counts as a failure of the name from
+    ``ip``; raises TryLater (nothing checked, nothing written) while that name must wait
+    there. Writes; call begin_write first.
     """
+    who = f"{ip}|{login_name(username)}"
+    throttle.check(who)
     user = session.scalars(select(User).where(User.username == username)).first()
-    now = now_utc()
-    if user is not None and user.is_locked(now):
-        raise AccountLocked(user.username)
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.failed_logins, user.locked_until = 0, now + LOCK_TIME
+    if not _verify(user.password_hash if user else _DUMMY_HASH, password) or not (
+        user and user.active
+    ):
+        throttle.failed(who)
         record(session, "login_failed", user=user, username=username, ip=ip)
         return None
-    if not user.active:
-        record(session, "login_failed", user=user, ip=ip)
-        return None
-    user.failed_logins, user.locked_until = 0, None
+    throttle.passed(who)
     record(session, "login", user=user, ip=ip)
     return user
 
 
-def change_password(user: User, current: str, new: str) -> None:
+def change_password(user: User, current: str, new: str, throttle: Throttle, ip: str) -> None:
     """Give ``user`` the password ``new`` and end the one-time password.
 
     Raises ValueError (with a message for the person) when ``current`` is wrong or ``new``
-    is the same as it.
+    is the same as it. A wrong ``current`` counts as a failure of the user from ``ip``;
+    raises TryLater (nothing checked) while they must wait there.
     """
-    try:
-        _hasher.verify(user.password_hash, current)
-    except (VerificationError, InvalidHashError):
-        raise ValueError("现在的密码不对。") from None
+    who = f"{ip}|user:{user.id}"
+    throttle.check(who)
+    if not _verify(user.password_hash, current):
+        throttle.failed(who)
+        raise ValueError("现在的密码不对。")
+    throttle.passed(who)
     if new == current:
         raise ValueError("新密码不能和现在的一样。")
     user.password_hash = hash_password(new)

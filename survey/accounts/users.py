@@ -94,9 +94,8 @@ def disable_user(session: Session, actor: User, user: User, ip: str) -> None:
 
 
 def enable_user(session: Session, actor: User, user: User, ip: str) -> None:
-    """Let a disabled ``user`` log in again (a lock from failed logins is lifted too)."""
+    """Let a disabled ``user`` log in again."""
     user.active = True
-    user.failed_logins, user.locked_until = 0, None
     record(session, "user_enabled", user=actor, detail=user.username, ip=ip)
 
 
@@ -104,7 +103,6 @@ def reset_password(session: Session, actor: User, user: User, ip: str) -> str:
     """A new one-time password for ``user`` (returned, to be shown once); their open
     sessions end."""
     password = reset_one_time_password(user)
-    user.failed_logins, user.locked_until = 0, None
     user.end_sessions()
     record(session, "password_reset", user=actor, detail=user.username, ip=ip)
     return password

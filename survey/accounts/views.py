@@ -15,18 +15,18 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
 
-from survey.accounts.access import client_ip, new_password_first, role_required
+from survey.accounts.access import client_ip, new_password_first, role_required, throttle
 from survey.accounts.forms import LoginForm, PasswordForm
 from survey.accounts.models import AUDIT_ACTIONS
 from survey.accounts.schemas import audit_query_schema
 from survey.accounts.scope import scope_of
 from survey.accounts.services import (
-    AccountLocked,
     audit_entries,
     change_password,
     log_in,
     record,
 )
+from survey.accounts.throttle import TryLater
 from survey.db import begin_write, db
 
 bp = Blueprint("accounts", __name__)
@@ -54,6 +54,13 @@ def _safe_next(target: str | None, user) -> str:
     return target
 
 
+def _try_later(page: str, form, field, message: str, wait: TryLater):
+    """The form again, refused for now: 429 with the seconds to wait (also as Retry-After)."""
+    field.errors.append(message.format(seconds=wait.seconds))
+    headers = {"Retry-After": str(wait.seconds)}
+    return render_template(page, form=form), 429, headers
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """The staff login page."""
@@ -62,10 +69,11 @@ def login():
         begin_write(db.session)
         username = form.username.data.strip()
         try:
-            user = log_in(db.session, username, form.password.data, client_ip())
-        except AccountLocked:
-            user = None
-            form.password.errors.append("登录失败次数太多，账号已锁定 15 分钟，请稍后再试。")
+            user = log_in(db.session, throttle("login"), username, form.password.data, client_ip())
+        except TryLater as wait:
+            db.session.rollback()
+            message = "登录失败次数太多，请 {seconds} 秒后再试。"
+            return _try_later("accounts/login.html", form, form.password, message, wait)
         db.session.commit()
         if user is not None:
             session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME without use
@@ -73,8 +81,7 @@ def login():
             if user.must_change_password:
                 return redirect(url_for(".password"))
             return redirect(_safe_next(request.args.get("next"), user))
-        if not form.password.errors:
-            form.password.errors.append("用户名或密码不对。")
+        form.password.errors.append("用户名或密码不对。")
     status = 400 if form.errors else 200
     return render_template("accounts/login.html", form=form), status
 
@@ -86,14 +93,20 @@ def password():
     form = PasswordForm()
     if form.validate_on_submit():
         begin_write(db.session)
+        user = current_user._get_current_object()
         try:
-            change_password(current_user, form.current.data, form.new.data)
+            change_password(
+                user, form.current.data, form.new.data, throttle("password"), client_ip()
+            )
+        except TryLater as wait:
+            db.session.rollback()
+            message = "现在的密码输错次数太多，请 {seconds} 秒后再试。"
+            return _try_later("accounts/password.html", form, form.current, message, wait)
         except ValueError as err:
             db.session.rollback()
             form.current.errors.append(str(err))
         else:
-            user = current_user._get_current_object()
-            record(db.session, "password_changed", user=user, ip=request.remote_addr or "")
+            record(db.session, "password_changed", user=user, ip=client_ip())
             db.session.commit()
             login_user(user)  # this session goes on; the others have ended
             flash("密码已修改。", "info")
@@ -109,7 +122,7 @@ def logout():
     begin_write(db.session)
     current_user.end_sessions()
     user = current_user._get_current_object()
-    record(db.session, "logout", user=user, ip=request.remote_addr or "")
+    record(db.session, "logout", user=user, ip=client_ip())
     db.session.commit()
     logout_user()
     flash("已退出登录。", "info")

@@ -1,4 +1,4 @@
-"""Lockout after failed logins, sessions that end everywhere, idle timeout, create-user."""
+"""Sessions that end everywhere, idle timeout, create-user (wrong passwords: test_throttle)."""
 
 import time
 
@@ -6,31 +6,6 @@ from survey.accounts.models import User
 from survey.db import db
 from tests.accounts.test_login import _change, _login
 from tests.conftest import csrf_of
-
-
-def test_five_failed_logins_lock_the_account_for_15_minutes(app, client, make_user):
-    password = make_user()
-    for _ in range(5):
-        assert _login(client, "admin", "wrong password!").status_code == 400
-    locked = _login(client, "admin", password)
-    assert locked.status_code == 400
-    assert "账号已锁定 15 分钟" in locked.get_data(as_text=True)
-    with app.app_context():
-        user = db.session.scalars(db.select(User)).one()
-        minutes = (user.locked_until - user.created_at).total_seconds() / 60
-        assert 14 < minutes <= 16
-        user.locked_until = user.created_at  # fifteen minutes later
-        db.session.commit()
-    assert _login(client, "admin", password).status_code == 302
-
-
-def test_a_success_resets_the_failure_count(app, client, make_user):
-    password = make_user()
-    for _ in range(4):
-        _login(client, "admin", "wrong password!")
-    assert _login(client, "admin", password).status_code == 302
-    with app.app_context():
-        assert db.session.scalars(db.select(User)).one().failed_logins == 0
 
 
 def test_logging_out_ends_every_session_of_the_user(app, make_user):
