@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from survey import config, errors
 from survey.checks.calls import CallingHours
-from survey.checks.personal import FieldCipher, new_key
+from survey.checks.personal import HOW_TO_MAKE_A_KEY, FieldCipher, new_key
 from survey.db import (
     RowIdConverter,
     configure_sqlite,
@@ -60,6 +60,34 @@ def instance_secret(instance_path: str, name: str = "secret_key", make=None) -> 
     return key
 
 
+class MissingKeys(RuntimeError):
+    """A database server without the keys every machine serving it must share."""
+
+
+#: How to make each key that must be set, for the message that asks for them.
+HOW_TO_MAKE = {
+    "SECRET_KEY": "python -c 'import secrets; print(secrets.token_hex(32))'",
+    "FIELD_ENCRYPTION_KEY": HOW_TO_MAKE_A_KEY,
+}
+
+
+def require_shared_keys(settings) -> None:
+    """Raise MissingKeys naming SECRET_KEY and/or FIELD_ENCRYPTION_KEY when not set.
+
+    Only the embedded SQLite database may generate them into ``instance/``: a database
+    server is shared by machines, and a key generated on each would not read the others'
+    rows (names and numbers fail to decrypt, duplicates go unnoticed).
+    """
+    missing = [name for name in HOW_TO_MAKE if not settings.get(name)]
+    if missing:
+        how = "; ".join(f"{name}: {HOW_TO_MAKE[name]}" for name in missing)
+        raise MissingKeys(
+            f"{' and '.join(missing)} must be set in the environment when DATABASE_URL is "
+            "not SQLite, with the same value on every machine serving the database "
+            f"(keys are generated only for the embedded SQLite database). Make one with {how}"
+        )
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the app from the environment (``survey.config``) and ``overrides``."""
     app = Flask(
@@ -81,6 +109,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config.update(overrides or {})
     app.json = OrjsonProvider(app)
     os.makedirs(app.instance_path, exist_ok=True)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(
+        app.config["DATABASE_URL"], app.instance_path
+    )
+    embedded = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
+    if not embedded:
+        require_shared_keys(app.config)
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = instance_secret(app.instance_path)
     field_key = app.config["FIELD_ENCRYPTION_KEY"] or instance_secret(
@@ -93,10 +127,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
     redis_url = app.config["REDIS_URL"]
     app.extensions["stuffing_counts"] = stuffing.SharedCounts(redis_url) if redis_url else None
-    app.config["SQLALCHEMY_DATABASE_URI"] = database_uri(
-        app.config["DATABASE_URL"], app.instance_path
-    )
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+    if not embedded:
         # A database server may restart under us; an embedded file cannot.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if app.config["TRUSTED_PROXIES"]:
@@ -129,7 +160,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.accounts.views import bp as accounts_blueprint
     from survey.api import api
     from survey.api.views import blp as api_blueprint
-    from survey.checks.cli import purge_roster_command
+    from survey.checks.cli import purge_roster_command, rotate_field_key_command
     from survey.checks.views import bp as checks_blueprint
     from survey.demo.cli import demo_data_command
     from survey.responses.editor_views import bp as questionnaires_blueprint
@@ -172,5 +203,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.cli.add_command(demo_data_command)
     app.cli.add_command(create_user_command)
     app.cli.add_command(purge_roster_command)
+    app.cli.add_command(rotate_field_key_command)
     app.cli.add_command(rebuild_rollups_command)
     return app

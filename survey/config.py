@@ -7,8 +7,11 @@ import os
 
 #: SQLAlchemy URL. Empty means the embedded SQLite file ``instance/survey.db``.
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
-#: Signs form nonces and session cookies. Empty means: generated once into ``instance/``.
-#: Several machines serving the same site must share one value.
+#: Signs form nonces and session cookies and keys the hashes of client addresses. Empty
+#: means: generated once into ``instance/secret_key`` — only with the embedded SQLite
+#: database; with any other DATABASE_URL the app refuses to start without it, since every
+#: machine serving the database must share one value (make one with
+#: ``python -c 'import secrets; print(secrets.token_hex(32))'``).
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 #: Where residents reach the service; survey links and QR codes are built from it.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
@@ -68,8 +71,16 @@ SITE_IMPORT_MAX_BYTES = int(os.environ.get("SITE_IMPORT_MAX_BYTES", str(2 * 1024
 FORM_CACHE_SECONDS = float(os.environ.get("FORM_CACHE_SECONDS", "10"))
 
 # Resident rosters, phone spot-checks and visits (survey.checks).
-#: Fernet key that encrypts residents' names and phone numbers. Empty means: generated once
-#: into ``instance/field_key``. Losing it loses the rosters: back it up apart from the database.
+#: Fernet key that encrypts residents' names, phone numbers and notes and staged roster
+#: files, and keys the hashes of phone numbers. Losing it loses the rosters: back it up
+#: apart from the database. Empty means: generated once into ``instance/field_key`` — only
+#: with the embedded SQLite database; with any other DATABASE_URL the app refuses to start
+#: without it (a key generated on one machine cannot read another's rows). Make one with
+#: ``python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'``.
+#: To change it without downtime: set ``NEW,OLD`` (comma-separated; the first encrypts,
+#: every one decrypts and finds duplicates) on every machine, run ``flask rotate-field-key``
+#: (re-encrypts and re-hashes every row under NEW; run it again until it finds nothing
+#: left), then set ``NEW`` alone.
 FIELD_ENCRYPTION_KEY = os.environ.get("FIELD_ENCRYPTION_KEY", "")
 #: Largest roster file accepted for import, in bytes.
 ROSTER_MAX_BYTES = int(os.environ.get("ROSTER_MAX_BYTES", str(20 * 1024 * 1024)))

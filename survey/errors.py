@@ -1,5 +1,6 @@
 """One HTML error page and one JSON error shape for the whole app. No stack trace leaves."""
 
+from cryptography.fernet import InvalidToken
 from flask import Flask, current_app, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
@@ -48,6 +49,17 @@ API_MESSAGES = {
     503: "服务暂不可用，请稍后再试。",
 }
 
+#: Stored personal data encrypted under a key this server does not have (FIELD_ENCRYPTION_KEY
+#: differs between machines, or an old key was removed before ``flask rotate-field-key`` ran).
+#: 503, not 500: the request is fine and nothing is broken in the code or lost in the
+#: database; the service cannot serve these rows until the operator sets the right key, after
+#: which the same request succeeds. Monitoring counting 500s as crashes is not misled either.
+KEY_MISMATCH = (
+    "名单数据暂时无法读取",
+    "本服务器的加密密钥与数据库中已保存的数据不一致，数据没有丢失。"
+    "请联系系统管理员检查 FIELD_ENCRYPTION_KEY 的设置后再试。",
+)
+
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
@@ -85,6 +97,22 @@ def handle_http_error(error: HTTPException):
     return render_template(template, title=title, message=message), error.code, headers
 
 
+def handle_key_mismatch(_error: InvalidToken):
+    """Answer a token no configured key decrypts with a page saying so (503), and log it
+    in one line without the data or the key."""
+    current_app.logger.error(
+        "field key does not match the stored data: a row could not be decrypted with any "
+        "key in FIELD_ENCRYPTION_KEY (%s %s); set the key the rows were encrypted with",
+        request.method,
+        request.path,
+    )
+    title, message = KEY_MISMATCH
+    if wants_json():
+        body, status = _json(ServiceUnavailable())
+        return body | {"message": message}, status
+    return render_template("errors/error.html", title=title, message=message), 503
+
+
 def is_resident_page() -> bool:
     """The resident form's addresses (``/s/<code>``, upper case in printed QR codes)."""
     return request.path[:3] in ("/s/", "/S/")
@@ -97,3 +125,4 @@ def register(app: Flask) -> None:
     app.register_error_handler(InternalServerError, handle_http_error)
     # A writer waited out the busy timeout: nothing was stored, the person may try again.
     app.register_error_handler(DatabaseBusy, lambda _err: handle_http_error(ServiceUnavailable()))
+    app.register_error_handler(InvalidToken, handle_key_mismatch)

@@ -256,3 +256,34 @@ def test_a_project_whose_checklist_is_json_null_migrates_to_the_general_list(scr
         with db.engine.connect() as conn:
             assert conn.execute(text("SELECT count(*) FROM checklist_versions")).scalar() == 0
         db.engine.dispose()
+
+
+def test_notices_become_the_default_and_are_numbered_again_on_downgrade(scratch_database):
+    app = create_app(_settings(scratch_database))
+    before = text(
+        "INSERT INTO notices (id, version, body, created_at) VALUES (:id, :v, :body, '2026-01-01')"
+    )
+    after = text(
+        "INSERT INTO notices (id, region_id, version, body, created_at)"
+        " VALUES (:id, :region, :v, :body, '2026-01-01')"
+    )
+    with app.app_context():
+        _migrate_with_a_site(revision="0012")
+        with db.engine.begin() as conn:
+            conn.execute(
+                before, [{"id": 1, "v": 1, "body": "第一版"}, {"id": 2, "v": 2, "body": "第二版"}]
+            )
+        flask_migrate.upgrade()
+        with db.engine.begin() as conn:
+            rows = conn.execute(text("SELECT id, region_id, version FROM notices ORDER BY id"))
+            assert [tuple(row) for row in rows] == [(1, None, 1), (2, None, 2)]
+            # A city counts its own versions.
+            conn.execute(after, {"id": 3, "region": 1, "v": 1, "body": "丽水第一版"})
+        with db.engine.begin() as conn, pytest.raises(IntegrityError):
+            conn.execute(after, {"id": 4, "region": None, "v": 2, "body": "又一个默认第二版"})
+        flask_migrate.downgrade(revision="0012")
+        with db.engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, version, body FROM notices ORDER BY id"))
+            expected = [(1, 1, "第一版"), (2, 2, "第二版"), (3, 3, "丽水第一版")]
+            assert [tuple(row) for row in rows] == expected
+        db.engine.dispose()

@@ -65,6 +65,7 @@ AUDIT_ACTIONS = {
     "roster_import_cancelled": "取消导入名单",
     "resident_deleted": "删除名单人员",
     "roster_purged": "清理过期名单",
+    "field_key_rotated": "更换名单加密密钥",
     "sample_drawn": "抽取电话抽查样本",
     "call_logged": "记录通话",
     "exported": "导出",

@@ -198,9 +198,9 @@ def record_attempt(
 
     ``completed`` and ``proxy`` need the validated ``answers`` to the project's current
     ``questions``: they are stored as a ``phone`` response (a proxy's marked as such) with the
-    notice version in force. ``callback`` needs ``callback_at``; ``away`` defers the task by
-    ``away_days``. Raises CallRefused when the task cannot be called now. Call inside the
-    write transaction, with ``task`` locked.
+    version of the notice read in the site's city. ``callback`` needs ``callback_at``;
+    ``away`` defers the task by ``away_days``. Raises CallRefused when the task cannot be
+    called now. Call inside the write transaction, with ``task`` locked.
     """
     reason = wait_reason(task, now, hours, away_days=away_days)
     if reason:
@@ -221,7 +221,7 @@ def record_attempt(
             proxy=outcome == "proxy",
         )
         task.response_id = submission.response_id
-        task.notice = notice_in_force(session)
+        task.notice = notice_in_force(session, task.site.region_id)
         _close(task, "completed", now)
     elif outcome == "callback":
         task.callback_at = callback_at

@@ -12,6 +12,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -24,16 +25,41 @@ from survey.sites.models import ChecklistVersion, Project, Region, Site
 class Notice(db.Model):
     """The text a caller reads at the start of a call: who calls, why, what is kept.
 
-    Versioned: a new wording is a new row, and every completed call keeps the version read.
+    Each city words its own; a province's is read in its cities without one, and one without
+    a region (an admin's, or from before notices had regions) wherever no city or province
+    has one. Versioned per region: a new wording is a new row, and every completed call
+    keeps the version read.
     """
 
     __tablename__ = "notices"
+    __table_args__ = (
+        UniqueConstraint("region_id", "version"),
+        # The constraint above lets default notices (no region) share a version (NULLs differ).
+        Index(
+            "uq_notices_default_version",
+            "version",
+            unique=True,
+            sqlite_where=text("region_id IS NULL"),
+            postgresql_where=text("region_id IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    version: Mapped[int] = mapped_column(unique=True)
+    #: The city (or province) whose calls read it; None: the default.
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+    #: Counted per region, from 1.
+    version: Mapped[int]
     body: Mapped[str] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    region: Mapped[Region | None] = relationship()
+
+    @property
+    def label(self) -> str:
+        """``丽水市告知语第 2 版``, ``默认告知语第 1 版``."""
+        owner = self.region.name if self.region else "默认"
+        return f"{owner}告知语第 {self.version} 版"
 
 
 IMPORT_STATUSES = {"staged": "待确认", "imported": "已导入", "cancelled": "已取消"}

@@ -445,7 +445,7 @@ def _call_page(task: CallTask, status=200, *, phone=None, errors=None, answer_er
         masked=masked,
         note=note,
         phone=phone,
-        notice=notices.current_notice(db.session),
+        notice=notices.current_notice(db.session, task.site.region_id),
         wait=calls.wait_reason(task, _now(), _hours(), away_days=_away_days()),
         outcomes=calls.OUTCOMES,
         form=request.form,
@@ -795,7 +795,10 @@ def photo(photo_id):
 @bp.route("/notice", methods=["GET", "POST"])
 @role_required("admin", "city")
 def notice():
-    """The notice callers read, and publishing a new wording of it."""
+    """The notice read on calls in the user's city (an admin's: the default, a province
+    user's: their cities' default), and publishing a new wording of it."""
+    region = notices.publisher_region(_user())
+    region_id = region.id if region else None
     errors = {}
     if request.method == "POST":
         try:
@@ -804,14 +807,18 @@ def notice():
             errors = _errors(err)
         else:
             begin_write(db.session)
-            published = notices.publish_notice(db.session, body, _user())
-            _audit("notice_published", f"告知语第 {published.version} 版")
+            published = notices.publish_notice(db.session, body, _user(), region)
+            _audit("notice_published", published.label)
             db.session.commit()
-            flash(f"已发布告知语第 {published.version} 版。", "info")
+            flash(f"已发布{published.label}。", "info")
             return redirect(url_for(".notice"))
+    current = notices.current_notice(db.session, region_id)
     return render_template(
         "checks/notice.html",
-        current=notices.current_notice(db.session),
+        region=region,
+        audience=notices.audience(region),
+        current=current,
+        inherited=current.region_id != region_id,
         form=request.form,
         errors=errors,
     ), 422 if errors else 200

@@ -15,7 +15,7 @@ from survey.db import db
 from survey.responses import nonces
 from survey.responses.models import Answer, FormNonce, Response
 from survey.sites.models import Site
-from tests.conftest import SECRET
+from tests.conftest import FIELD_KEY, SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,7 +87,11 @@ def test_server_killed_mid_write_loses_no_acknowledged_answer(app, database_url,
     site = make_site()
     version = _version_id(app, site.id)
     port = _free_port()
-    env = os.environ | {"DATABASE_URL": database_url, "SECRET_KEY": SECRET}
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": SECRET,
+        "FIELD_ENCRYPTION_KEY": FIELD_KEY,
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "wsgi", "run", "--port", str(port)],
         cwd=ROOT,

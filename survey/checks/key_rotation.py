@@ -1,0 +1,130 @@
+"""Moving the stored personal data to the first key of FIELD_ENCRYPTION_KEY
+(``flask rotate-field-key``), while the app keeps serving.
+
+Every encrypted value (residents' names, numbers and notes; staged roster files) is
+encrypted again under the first key and every number's digest is computed again under it.
+The work goes in batches, each in its own short write transaction; a value already under the
+first key is left alone, so the command may be stopped and started again, and a second run
+changes nothing. Once a run reports nothing left, the older keys can be removed.
+"""
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from survey.checks.models import Resident, RosterImport
+from survey.checks.personal import FieldCipher, InvalidToken
+from survey.db import begin_write
+
+#: Residents per transaction: a few hundred milliseconds of work, then the lock is free.
+BATCH = 500
+#: The residents' encrypted columns.
+TOKENS = ("name_token", "phone_token", "note_token")
+
+_residents = Resident.__table__
+_update_resident = (
+    update(_residents)
+    .where(_residents.c.id == bindparam("row_id"))
+    .values({name: bindparam(name) for name in (*TOKENS, "phone_digest")})
+)
+
+
+@dataclass
+class Rotation:
+    """What a run did."""
+
+    rotated: int = 0
+    current: int = 0
+    files: int = 0
+    #: Rows no configured key decrypts (the key they need was removed or never set).
+    unreadable: list[str] = field(default_factory=list)
+    #: Residents whose number is on the county's roster twice, once under each key (added
+    #: by machines with different keys): one of the two must be deleted.
+    duplicates: list[int] = field(default_factory=list)
+
+
+def rotate_field_key(session: Session, cipher: FieldCipher, batch: int = BATCH) -> Rotation:
+    """Encrypt and digest every stored value under the cipher's first key; commits after
+    every batch. Returns what was done and what could not be."""
+    done = Rotation()
+    last = 0
+    while True:
+        query = select(_residents).where(_residents.c.id > last).order_by(_residents.c.id)
+        rows = session.execute(query.limit(batch)).all()
+        session.commit()  # end the read: the write below takes the lock only briefly
+        if not rows:
+            break
+        last = rows[-1].id
+        changes = [change for row in rows if (change := _rotated(cipher, row, done))]
+        if changes:
+            begin_write(session)
+            changes = _without_duplicates(session, changes, done)
+            if changes:
+                session.execute(_update_resident, changes)
+            done.rotated += len(changes)
+            session.commit()
+    _rotate_staged_files(session, cipher, done)
+    return done
+
+
+def _rotated(cipher: FieldCipher, row, done: Rotation) -> tuple[tuple, dict] | None:
+    """(project, county, new digest) and the row's new values, or None when it is already
+    under the first key or no key reads it."""
+    try:
+        digest = cipher.digest(cipher.decrypt(row.phone_token))
+        tokens = {name: getattr(row, name) for name in TOKENS}
+        if digest == row.phone_digest and all(
+            token is None or cipher.is_current(token) for token in tokens.values()
+        ):
+            done.current += 1
+            return None
+        new = {name: token and cipher.rotate(token) for name, token in tokens.items()}
+    except InvalidToken:
+        done.unreadable.append(f"residents.id={row.id}")
+        return None
+    return (row.project_id, row.region_id, digest), new | {"row_id": row.id, "phone_digest": digest}
+
+
+def _without_duplicates(session: Session, changes: list[tuple], done: Rotation) -> list[dict]:
+    """The new values of ``changes`` less those whose new digest another entry of the same
+    project and county has (the unique key would refuse the whole batch); those are
+    reported. Call inside the write transaction."""
+    digests = [values["phone_digest"] for _, values in changes]
+    owners = select(
+        _residents.c.project_id, _residents.c.region_id, _residents.c.phone_digest, _residents.c.id
+    ).where(_residents.c.phone_digest.in_(digests))
+    taken = {
+        (project, region, digest): id_ for project, region, digest, id_ in session.execute(owners)
+    }
+    kept = []
+    for key, values in changes:
+        if taken.setdefault(key, values["row_id"]) == values["row_id"]:
+            kept.append(values)
+        else:
+            done.duplicates.append(values["row_id"])
+    return kept
+
+
+def _rotate_staged_files(session: Session, cipher: FieldCipher, done: Rotation) -> None:
+    """Staged roster files, one per transaction (each may be 20 MB)."""
+    staged = select(RosterImport.id).where(RosterImport.payload.is_not(None))
+    for import_id in list(session.scalars(staged.order_by(RosterImport.id))):
+        payload = session.scalar(select(RosterImport.payload).where(RosterImport.id == import_id))
+        session.commit()
+        if payload is None or cipher.is_current(payload):
+            continue
+        try:
+            payload = cipher.rotate(payload)
+        except InvalidToken:
+            done.unreadable.append(f"roster_imports.id={import_id}")
+            continue
+        begin_write(session)
+        # Only while still staged: a file imported or cancelled meanwhile stays dropped.
+        session.execute(
+            update(RosterImport)
+            .where(RosterImport.id == import_id, RosterImport.payload.is_not(None))
+            .values(payload=payload)
+        )
+        session.commit()
+        done.files += 1
