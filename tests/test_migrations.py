@@ -268,7 +268,7 @@ def test_notices_become_the_default_and_are_numbered_again_on_downgrade(scratch_
         " VALUES (:id, :region, :v, :body, '2026-01-01')"
     )
     with app.app_context():
-        _migrate_with_a_site(revision="0012")
+        _migrate_with_a_site(revision="0013")
         with db.engine.begin() as conn:
             conn.execute(
                 before, [{"id": 1, "v": 1, "body": "第一版"}, {"id": 2, "v": 2, "body": "第二版"}]
@@ -281,7 +281,7 @@ def test_notices_become_the_default_and_are_numbered_again_on_downgrade(scratch_
             conn.execute(after, {"id": 3, "region": 1, "v": 1, "body": "丽水第一版"})
         with db.engine.begin() as conn, pytest.raises(IntegrityError):
             conn.execute(after, {"id": 4, "region": None, "v": 2, "body": "又一个默认第二版"})
-        flask_migrate.downgrade(revision="0012")
+        flask_migrate.downgrade(revision="0013")
         with db.engine.connect() as conn:
             rows = conn.execute(text("SELECT id, version, body FROM notices ORDER BY id"))
             expected = [(1, 1, "第一版"), (2, 2, "第二版"), (3, 3, "丽水第一版")]
