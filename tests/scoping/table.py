@@ -310,7 +310,7 @@ ROUTES: dict[str, Route] = {
     # Rosters, spot-checks and visits: city and county staff.
     "checks.roster_list": scoped(STAFF, _per_city("/checks/projects/{p}/roster")),
     "checks.roster_search": scoped(
-        STAFF, _per_city("/checks/projects/{p}/roster/search", "POST", {"phone": "13800001001"})
+        STAFF, _per_city("/checks/projects/{p}/roster/search", "POST", {"phone": "13900000000"})
     ),
     "checks.roster_upload": scoped(STAFF, _per_city("/checks/projects/{p}/roster/import", "POST")),
     "checks.import_report": scoped(STAFF, _per_user("/checks/imports/{id}", "roster_imports", 0)),

@@ -46,8 +46,14 @@ class Matrix:
 
     def markers(self) -> dict[str, set[str]]:
         """What names each region in a reply: a county's site names and site codes (every
-        token, retired ones too); a city's name, project names and county names."""
+        token, retired ones too), its roster's names and numbers; a city's name, project
+        names and county names; each region's user names."""
         found: dict[str, set[str]] = {key: set() for key in REGION_KEYS}
+        for key, people in self.world.people.items():
+            found[key].update(people)
+        for username, (_role, key) in USERS.items():
+            if key is not None:
+                found[key].add(username)
         with self.app.app_context():
             session = db.session
             keys = {region_id: key for key, region_id in self.world.regions.items()}

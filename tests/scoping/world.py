@@ -120,6 +120,8 @@ class World:
     photos: dict[str, int] = field(default_factory=dict)
     recordings: dict[str, int] = field(default_factory=dict)  # A, A1, … (the region's own)
     flagged: dict[str, int] = field(default_factory=dict)
+    #: The names and phone numbers on each county's roster.
+    people: dict[str, list[str]] = field(default_factory=dict)
     #: Staged uploads by user name: three each (to show, to confirm, to cancel).
     roster_imports: dict[str, list[int]] = field(default_factory=dict)
     site_imports: dict[str, list[int]] = field(default_factory=dict)
@@ -260,6 +262,7 @@ def _county_records(app, world: World, key: str, clients: dict) -> None:
         token = token_of(world.sites[key])
     base = {"A1": 1000, "A2": 2000, "B1": 3000, "B2": 4000}[key]
     rows = [(f"居民{base + i}", phone(base + i), token, "") for i in range(12)]
+    world.people[key] = [text for row in rows for text in row[:2]]
     staged = _roster(staff, world, city_of(key), rows)
     if staff.username in STAFF_USERS:
         world.roster_imports[staff.username] = staged
