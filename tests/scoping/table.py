@@ -134,15 +134,17 @@ def _fixed(*urls, method="GET", data=None):
     return lambda w: [Probe("", method, url, data) for url in urls]
 
 
-def _spare(template: str, ids: str, method="POST", data=None, key=None):
-    """The user's own probe on their spare record in ``ids`` (by user name)."""
+def _spare(template: str, ids: str, per_city=False):
+    """The user's own POST on their spare record in ``ids`` (a World field by user name, or
+    by city with ``per_city``); ``{p}`` is the project of the user's city (the admin's: A).
+    None for a user without one (the province's)."""
 
     def own(w: World, user: str):
-        spares = getattr(w, ids)
-        if key is not None:  # spares per city
-            region = USERS[user][1]
-            return [Probe("", method, template.format(id=spares[city_of(region or "A")]), data)]
-        return [Probe("", method, template.format(id=spares[user]), data)] if user in spares else []
+        city = city_of(USERS[user][1] or "A")
+        spare = getattr(w, ids).get(city if per_city else user)
+        if spare is None or city not in w.projects:
+            return []
+        return [Probe("", "POST", template.format(id=spare, p=w.projects[city]))]
 
     return own
 
@@ -249,7 +251,7 @@ ROUTES: dict[str, Route] = {
     "site_admin.retire_site": scoped(
         SETUP,
         _per_county(S + "/retire", "sites", "POST"),
-        own=_spare("/admin/sites/{id}/retire", "live_spares", key="city"),
+        own=_spare("/admin/sites/{id}/retire", "live_spares", per_city=True),
     ),
     # Enabling a live site is refused with a message (302): harmless for one's own.
     "site_admin.enable_site": scoped(SETUP, _per_county(S + "/enable", "sites", "POST")),
@@ -293,18 +295,7 @@ ROUTES: dict[str, Route] = {
     "questionnaires.recording_delete": scoped(
         ("admin", "city", "county"),
         _per_region(P + "/questionnaire/recordings/{id}/delete", "recordings", "POST"),
-        own=lambda w, user: (
-            [
-                Probe(
-                    "",
-                    "POST",
-                    f"/admin/projects/{w.projects[city_of(USERS[user][1] or 'A')]}"
-                    f"/questionnaire/recordings/{w.spare_recordings[user]}/delete",
-                )
-            ]
-            if user in w.spare_recordings
-            else []
-        ),
+        own=_spare(P + "/questionnaire/recordings/{id}/delete", "spare_recordings"),
         county_sees_city=False,
     ),
     # Rosters, spot-checks and visits: city and county staff.

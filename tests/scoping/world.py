@@ -31,6 +31,8 @@ from tests.responses.helpers import answer
 from tests.sites.site_helpers import site_csv
 
 PASSWORD = "correct horse battery"
+#: The region key of the province both cities lie in.
+PROVINCE = "P"
 CITIES = {"A": "丽水市", "B": "温州市"}
 COUNTIES = {"A1": "莲都区", "A2": "青田县", "B1": "鹿城区", "B2": "瓯海区"}
 PROJECTS = {"A": "丽水康养联合体项目", "B": "温州照料中心项目"}
@@ -45,6 +47,7 @@ SITES = {
 #: A2 and B2 make their counties' records.
 USERS = {
     "admin": ("admin", None),
+    "zhejiang": ("city", PROVINCE),  # a province-level city user: both cities
     "lishui": ("city", "A"),
     "wenzhou": ("city", "B"),
     "liandu": ("county", "A1"),
@@ -178,7 +181,7 @@ def _base(world: World) -> None:
             role=role,
             password_hash=hash_password(PASSWORD),
             must_change_password=False,
-            region=regions[key] if key else None,
+            region=province if key == PROVINCE else regions.get(key),
         )
     spare_user = User(username="spare", role="county", password_hash=hash_password(PASSWORD))
     session.add_all([*users.values(), spare_user])
