@@ -253,8 +253,11 @@ ROUTES: dict[str, Route] = {
         _per_county(S + "/retire", "sites", "POST"),
         own=_spare("/admin/sites/{id}/retire", "live_spares", per_city=True),
     ),
-    # Enabling a live site is refused with a message (302): harmless for one's own.
-    "site_admin.enable_site": scoped(SETUP, _per_county(S + "/enable", "sites", "POST")),
+    "site_admin.enable_site": scoped(
+        SETUP,
+        _per_county(S + "/enable", "sites", "POST"),
+        own=_spare("/admin/sites/{id}/enable", "retired_spares", per_city=True),
+    ),
     "site_admin.export_sites": scoped(
         SETUP, _both(_per_city(P + "/sites.csv"), _per_city(P + "/sites.xlsx"))
     ),

@@ -57,6 +57,7 @@ USERS = {
 }
 #: Who records for each county (and the spare records of each staff user).
 COUNTY_USERS = {"A1": "liandu", "A2": "qingtian", "B1": "lucheng", "B2": "ouhai"}
+CITY_USERS = {"A": "lishui", "B": "wenzhou"}
 STAFF_USERS = ("lishui", "wenzhou", "liandu", "lucheng")
 SETUP_USERS = ("admin", "lishui", "wenzhou")
 RECORDERS = ("admin", "lishui", "wenzhou", "liandu", "lucheng")
@@ -114,7 +115,6 @@ class World:
     regions: dict[str, int] = field(default_factory=dict)
     projects: dict[str, int] = field(default_factory=dict)
     sites: dict[str, int] = field(default_factory=dict)
-    users: dict[str, int] = field(default_factory=dict)
     residents: dict[str, int] = field(default_factory=dict)
     batches: dict[str, int] = field(default_factory=dict)  # counties' and cities' batches
     tasks: dict[str, int] = field(default_factory=dict)
@@ -132,7 +132,7 @@ class World:
     spare_residents: dict[str, int] = field(default_factory=dict)
     spare_visits: dict[str, int] = field(default_factory=dict)
     spare_recordings: dict[str, int] = field(default_factory=dict)
-    #: A live site and a retired one per city, for retiring and re-enabling.
+    #: A live site and a retired one per city, to retire and to enable again.
     live_spares: dict[str, int] = field(default_factory=dict)
     retired_spares: dict[str, int] = field(default_factory=dict)
     spare_user: int = 0
@@ -201,7 +201,6 @@ def _base(world: World) -> None:
     world.regions = {key: r.id for key, r in regions.items()}
     world.projects = {key: p.id for key, p in projects.items()}
     world.sites = {key: s.id for key, s in sites.items()}
-    world.users = {name: u.id for name, u in users.items()}
     world.live_spares = {key: live.id for key, (live, _) in spares.items()}
     world.retired_spares = {key: retired.id for key, (_, retired) in spares.items()}
     world.spare_user, world.spare_region = spare_user.id, spare_region.id
@@ -335,8 +334,8 @@ def _spares(app, world: World, clients: dict) -> None:
 
 def _city_records(app, world: World, clients: dict) -> None:
     """Each city's own batch (reaching both its counties) and staged roster uploads."""
-    for key in CITIES:
-        staff = clients[{"A": "lishui", "B": "wenzhou"}[key]]
+    for key, username in CITY_USERS.items():
+        staff = clients[username]
         project_id = world.projects[key]
         reply = staff.post(
             f"/checks/projects/{project_id}/samples", {"mode": "count", "size": "4", "seed": "m"}
@@ -348,24 +347,16 @@ def _city_records(app, world: World, clients: dict) -> None:
                 .join(CallTask, CallTask.site_id == Site.id)
                 .where(CallTask.batch_id == world.batches[key])
             ).all()
-            assert {world.regions[f"{key}1"], world.regions[f"{key}2"]} <= set(reached)
-
-
-def _city_roster_uploads(app, world: World, clients: dict) -> None:
-    for key in CITIES:
-        staff = clients[{"A": "lishui", "B": "wenzhou"}[key]]
-        with app.app_context():
             token = token_of(world.sites[f"{key}2"])
-        rows = [
-            (f"居民{key}{i}", phone(9000 + i + (50 if key == "B" else 0)), token, "")
-            for i in range(2)
-        ]
-        url = f"/checks/projects/{world.projects[key]}/roster/import"
+        assert {world.regions[f"{key}1"], world.regions[f"{key}2"]} <= set(reached)
+        base = 9000 if key == "A" else 9050
+        rows = [(f"居民{key}{i}", phone(base + i), token, "") for i in range(2)]
+        url = f"/checks/projects/{project_id}/roster/import"
         staged = []
         for _ in range(3):
             reply = staff.post_files(url, {"file": (roster_csv(rows), "roster.csv")})
             staged.append(_id_at_end(reply))
-        world.roster_imports[staff.username] = staged
+        world.roster_imports[username] = staged
 
 
 def _site_imports(world: World, clients: dict) -> None:
@@ -393,7 +384,6 @@ def build(app) -> World:
     for key in COUNTIES:
         _county_records(app, world, key, clients)
     _city_records(app, world, clients)
-    _city_roster_uploads(app, world, clients)
     _spares(app, world, clients)
     _site_imports(world, clients)
     # An admin's work names the site it was done to; its audit line has no region.
