@@ -38,11 +38,6 @@ from tests.scoping.world import (
 #: The users the matrix logs in as (the county users of A2 and B2 only make records).
 TRIED = ("admin", "zhejiang", "lishui", "wenzhou", "liandu", "lucheng", "anonymous")
 REGION_KEYS = (*CITIES, *COUNTIES)
-NOTICE_LEAK = (
-    "issue 15 finding 2: the callers' notice is global, so a city user publishes the text "
-    "read on another city's calls; fixed on branch h15-keys"
-)
-
 
 class Matrix:
     """The app, its world, and a logged-in client per user (made when first needed)."""
@@ -276,7 +271,6 @@ def test_a_scoped_route_is_tried_in_every_region(matrix):
         assert {city_of(owner) for owner in owners} == set(CITIES), endpoint
 
 
-@pytest.mark.xfail(strict=True, reason=NOTICE_LEAK)
 def test_a_city_notice_is_not_read_on_another_citys_calls(matrix):
     text = "温州市电话抽查告知语：您好，这里是温州市民政局。"
     reply = matrix.staff("wenzhou").post("/checks/notice", {"body": text})
