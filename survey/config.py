@@ -80,6 +80,10 @@ TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
 #: it is. The visit form's request limit is PHOTO_MAX_BYTES x VISIT_MAX_PHOTOS.
 PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(20 * 1024 * 1024)))
 VISIT_MAX_PHOTOS = int(os.environ.get("VISIT_MAX_PHOTOS", "6"))
+#: Largest picture a visit photo may decode to, in pixels (a JPEG counted at the reduced
+#: scale it decodes at): what a phone camera makes. Each pixel takes 4 bytes while the
+#: server scales it, so this bounds an upload's memory (25 megapixels: about 125 MB).
+PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", "25000000"))
 
 # Questions read aloud (the resident form's 朗读 button).
 #: Longest recording accepted, in seconds: a question read slowly takes 5-15 s.

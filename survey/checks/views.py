@@ -645,7 +645,7 @@ def _photos() -> list:
                 f"超过了每张 {_megabytes(limit)} 的上限。"
             )
         try:
-            cleaned.append(clean_photo(data))
+            cleaned.append(clean_photo(data, config["PHOTO_MAX_PIXELS"]))
         except BadPhoto as err:
             raise BadPhoto(f"照片“{upload.filename}”：{err}") from None
     return cleaned
