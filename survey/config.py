@@ -13,10 +13,11 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 #: Where residents reach the service; survey links and QR codes are built from it.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
 #: Staff session cookies: never readable by scripts, not sent on cross-site posts, and only
-#: over HTTPS when the service is served over HTTPS.
+#: over HTTPS when the service is served over HTTPS: SESSION_COOKIE_SECURE 1 or 0, or unset
+#: to follow the app's PUBLIC_BASE_URL (settled when the app is made, survey.headers).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = PUBLIC_BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "")
 #: A staff session unused this long ends (the signed cookie carries its age).
 PERMANENT_SESSION_LIFETIME = int(os.environ.get("STAFF_IDLE_MINUTES", "30")) * 60
 #: Optional Redis, shared by every app process (login rate limits).

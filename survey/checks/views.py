@@ -785,7 +785,8 @@ def photo(photo_id):
         db.session, _scope(), VisitPhoto, photo_id, lambda p: p.visit.site.region_id
     )
     reply = send_file(io.BytesIO(image.data), mimetype=image.content_type)
-    reply.headers["Cache-Control"] = "private, max-age=3600"
+    # Never kept on disk: after logging out, the browser must not show it from its cache.
+    reply.headers["Cache-Control"] = "private, no-store"
     return reply
 
 
