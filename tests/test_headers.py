@@ -46,6 +46,9 @@ def assert_safe_page(reply) -> None:
         assert set(found["script"]) <= policy["script-src"], reply.request.path
         assert set(found["style"]) <= policy["style-src"], reply.request.path
         assert not INLINE_ATTRIBUTE.search(page), INLINE_ATTRIBUTE.search(page).group(0)
+        # Every inline block is one inline_hashes sees (a bare tag), the rest are files.
+        tags = re.findall(r"<(?:script|style)\b[^>]*>", page)
+        assert all(t in ("<script>", "<style>") or " src=" in t for t in tags), tags
 
 
 @pytest.fixture
