@@ -24,8 +24,9 @@ RESIZE_MAX_PIXELS = 16_000_000
 BAND_ROWS = 256
 #: Pillow names JPEGs with a multi-picture segment (many phone cameras) MPO.
 _FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png"}
-#: Modes Pillow cannot reduce (a palette's indices are not averaged), and what they become.
-_REDUCIBLE = {"1": "L", "P": "RGBA"}
+#: Modes of PNGs Pillow cannot reduce (a palette's indices are not averaged), and what they
+#: become first.
+_REDUCIBLE = {"1": "L", "P": "RGBA", "I;16": "I"}
 
 
 class BadPhoto(ValueError):
@@ -77,17 +78,19 @@ def _decoded(data: bytes, max_pixels: int) -> Image.Image:
 
 def _reduced(image: Image.Image, factor: int) -> Image.Image:
     """``image`` shrunk by ``factor`` (averaging factor x factor blocks), never copied whole."""
-    if image.mode in _REDUCIBLE:
-        image = image.convert(_REDUCIBLE[image.mode])
+    mode = image.mode
+    if mode in _REDUCIBLE:
+        image = image.convert(_REDUCIBLE[mode])
     if image.mode not in ("LA", "RGBA"):
-        return image.reduce(factor)
-    out = Image.new(image.mode, (-(-image.width // factor), -(-image.height // factor)))
-    out.info = dict(image.info)  # the EXIF orientation, as Pillow's own reduce keeps it
-    step = BAND_ROWS * factor
-    for top in range(0, image.height, step):
-        band = image.crop((0, top, image.width, min(top + step, image.height)))
-        out.paste(band.reduce(factor), (0, top // factor))
-    return out
+        out = image.reduce(factor)
+    else:
+        out = Image.new(image.mode, (-(-image.width // factor), -(-image.height // factor)))
+        out.info = dict(image.info)  # the EXIF orientation, as Pillow's own reduce keeps it
+        step = BAND_ROWS * factor
+        for top in range(0, image.height, step):
+            band = image.crop((0, top, image.width, min(top + step, image.height)))
+            out.paste(band.reduce(factor), (0, top // factor))
+    return out.convert(mode) if mode == "I;16" else out  # a PNG cannot hold mode I
 
 
 def _fitted(image: Image.Image) -> Image.Image:

@@ -12,6 +12,7 @@ from PIL import Image
 
 from survey import config
 from survey.accounts.models import AuditEntry, User
+from survey.checks import photos as photo_module
 from survey.checks.models import Visit, VisitPhoto
 from survey.checks.photos import BadPhoto, clean_photo
 from survey.db import db
@@ -266,6 +267,15 @@ def test_the_largest_photos_the_cap_lets_through_take_under_150_mb(tmp_path):
     Image.new("RGB", (side, side), "teal").save(jpeg, "JPEG")
     longest, megabytes = _peak_megabytes(tmp_path, jpeg.getvalue())
     assert longest <= 2560 and megabytes < 150
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "LA", "I;16", "P", "RGB", "RGBA"])
+def test_a_png_of_any_mode_is_scaled_by_a_whole_factor(monkeypatch, mode):
+    monkeypatch.setattr(photo_module, "RESIZE_MAX_PIXELS", 0)  # the path of a picture over 16 MP
+    out = io.BytesIO()
+    Image.new(mode, (5200, 30)).save(out, "PNG")
+    photo = clean_photo(out.getvalue(), PIXELS)
+    assert (photo.width, photo.height) == (1734, 10)  # reduced by 3
 
 
 def test_the_server_scales_big_photos_with_the_bomb_guard_intact():
