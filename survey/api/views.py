@@ -84,6 +84,7 @@ def _scoped(project: Project, scope: Scope) -> dict:
 @blp.get("/projects")
 @blp.response(200, ProjectSchema(many=True))
 @blp.alt_response(401, description=NOT_LOGGED_IN)
+@blp.alt_response(403, description=MUST_CHANGE_PASSWORD)
 def projects():
     """The projects the logged-in staff member may see (staff only)."""
     scope = _staff_scope()
@@ -93,9 +94,12 @@ def projects():
 @blp.get("/projects/<int:project_id>")
 @blp.response(200, ProjectSchema)
 @blp.alt_response(401, description=NOT_LOGGED_IN)
+@blp.alt_response(403, description=MUST_CHANGE_PASSWORD)
 def project(project_id):
-    """One project with its per-county targets, those in the staff member's region (staff
-    only)."""
+    """One project with its per-county targets (staff only).
+
+    Only the targets of counties in the staff member's region are listed.
+    """
     scope = _staff_scope()
     return _scoped(_project(scope, project_id), scope)
 
@@ -103,9 +107,12 @@ def project(project_id):
 @blp.get("/projects/<int:project_id>/sites")
 @blp.response(200, SiteSchema(many=True))
 @blp.alt_response(401, description=NOT_LOGGED_IN)
+@blp.alt_response(403, description=MUST_CHANGE_PASSWORD)
 def project_sites(project_id):
-    """A project's sites in the staff member's region (staff only; their link tokens are
-    printed on the posters, not listed here)."""
+    """A project's sites in the staff member's region (staff only).
+
+    Their link tokens are printed on the posters, not listed here.
+    """
     scope = _staff_scope()
     project = _project(scope, project_id)
     return [s for s in list_sites(db.session, project.id) if scope.covers(s.region_id)]
@@ -115,8 +122,10 @@ def project_sites(project_id):
 @blp.response(200, SiteFormSchema)
 @blp.alt_response(409, description=FINISHED)
 def site_form(token):
-    """A site's form: its questions and a nonce for one submission (no login: the token is
-    printed on the site's poster)."""
+    """A site's form: its questions and a nonce for one submission.
+
+    No login: the token is printed on the site's poster; a kiosk there shows the form.
+    """
     link = _link_or_404(token)
     version = link.site.project.questionnaire.current_version
     return {
