@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from survey import config, errors
+from survey import config, errors, headers
 from survey.checks.calls import CallingHours
 from survey.checks.personal import HOW_TO_MAKE_A_KEY, FieldCipher, new_key
 from survey.db import (
@@ -148,13 +148,7 @@ def create_app(overrides: dict | None = None) -> Flask:
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
     from survey import health
-    from survey.accounts.access import (
-        SessionInterface,
-        csrf,
-        limit_logins,
-        login_manager,
-        security_headers,
-    )
+    from survey.accounts.access import SessionInterface, csrf, limit_logins, login_manager
     from survey.accounts.cli import create_user_command
     from survey.accounts.user_views import bp as users_blueprint
     from survey.accounts.views import bp as accounts_blueprint
@@ -177,7 +171,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.session_interface = SessionInterface()
     # Before CSRF protection reads the form: an upload view's own body limit must apply.
     app.before_request(apply_upload_limit)
-    app.after_request(security_headers)
+    headers.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)
     # Residents and API clients carry no session: their forms are protected by the nonce.

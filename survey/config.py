@@ -16,10 +16,11 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 #: Where residents reach the service; survey links and QR codes are built from it.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
 #: Staff session cookies: never readable by scripts, not sent on cross-site posts, and only
-#: over HTTPS when the service is served over HTTPS.
+#: over HTTPS when the service is served over HTTPS: SESSION_COOKIE_SECURE 1 or 0, or unset
+#: to follow the app's PUBLIC_BASE_URL (settled when the app is made, survey.headers).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = PUBLIC_BASE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "")
 #: A staff session unused this long ends (the signed cookie carries its age).
 PERMANENT_SESSION_LIFETIME = int(os.environ.get("STAFF_IDLE_MINUTES", "30")) * 60
 #: Optional Redis, shared by every app process (login rate limits).
@@ -101,6 +102,10 @@ TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
 #: it is. The visit form's request limit is PHOTO_MAX_BYTES x VISIT_MAX_PHOTOS.
 PHOTO_MAX_BYTES = int(os.environ.get("PHOTO_MAX_BYTES", str(20 * 1024 * 1024)))
 VISIT_MAX_PHOTOS = int(os.environ.get("VISIT_MAX_PHOTOS", "6"))
+#: Largest picture a visit photo may decode to, in pixels (a JPEG counted at the reduced
+#: scale it decodes at): what a phone camera makes. Each pixel takes 4 bytes while the
+#: server scales it, so this bounds an upload's memory (25 megapixels: about 125 MB).
+PHOTO_MAX_PIXELS = int(os.environ.get("PHOTO_MAX_PIXELS", "25000000"))
 
 # Questions read aloud (the resident form's 朗读 button).
 #: Longest recording accepted, in seconds: a question read slowly takes 5-15 s.

@@ -127,13 +127,6 @@ def new_password_first():
     return redirect(url_for("accounts.password"))
 
 
-def security_headers(response):
-    """No page of ours is meant to be framed (clickjacking) or content-sniffed."""
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    return response
-
-
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, with the signer built once per key instead of on
     every request: it showed in the profile of every resident page, which has no session."""

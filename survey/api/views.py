@@ -1,11 +1,15 @@
-"""API endpoints: projects, sites, and resident submissions (for kiosks or a mini-program)."""
+"""API endpoints: a site's form and resident submissions, by the site's token (for kiosks or
+a mini-program, no login); projects, sites and their stats for logged-in staff, scoped to
+their region like the pages (survey.accounts.scope)."""
 
 from flask import current_app, jsonify
 from flask_login import current_user
 from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
+from werkzeug.exceptions import NotFound
 
-from survey.accounts.scope import project_in_scope, scope_of
+from survey.accounts.access import NEW_PASSWORD_FIRST
+from survey.accounts.scope import Scope, project_in_scope, projects_in_scope, scope_of
 from survey.api.schemas import (
     ApiSubmissionSchema,
     ProjectSchema,
@@ -17,13 +21,7 @@ from survey.db import begin_write, db
 from survey.responses import nonces, senders, services
 from survey.responses.schemas import answers_schema
 from survey.sites.models import Project
-from survey.sites.services import (
-    ProjectFinished,
-    RetiredToken,
-    find_live_token,
-    list_projects,
-    list_sites,
-)
+from survey.sites.services import ProjectFinished, RetiredToken, find_live_token, list_sites
 from survey.stats import flagged, summaries
 from survey.stats.schemas import StatsQuerySchema, StatsSchema
 
@@ -48,33 +46,83 @@ def _link_or_404(token: str):
     return link
 
 
+#: The answer to an anonymous caller of a staff endpoint.
+NOT_LOGGED_IN = "未登录：请先以工作人员身份登录（会话 Cookie）。"
+NO_PROJECT = "没有这个项目。"
+
+
+def _staff_scope() -> Scope:
+    """The logged-in staff member's regions; 401 without a session."""
+    if not current_user.is_authenticated:
+        abort(401, message=NOT_LOGGED_IN)
+    return scope_of(db.session, current_user._get_current_object())
+
+
+def _project(scope: Scope, project_id: int) -> Project:
+    """The project, or 404 when it does not exist or is outside ``scope``."""
+    try:
+        return project_in_scope(db.session, scope, project_id)
+    except NotFound:
+        abort(404, message=NO_PROJECT)
+
+
+def _scoped(project: Project, scope: Scope) -> dict:
+    """The project as ProjectSchema dumps it, with only the targets of counties in scope."""
+    targets = [t for t in project.targets if scope.covers(t.region_id)]
+    return {
+        "id": project.id,
+        "name": project.name,
+        "year": project.year,
+        "region": project.region,
+        "targets": targets,
+    }
+
+
 @blp.get("/projects")
 @blp.response(200, ProjectSchema(many=True))
+@blp.alt_response(401, description=NOT_LOGGED_IN)
+@blp.alt_response(403, description=NEW_PASSWORD_FIRST)
 def projects():
-    """All projects."""
-    return list_projects(db.session)
+    """The projects the logged-in staff member may see (staff only)."""
+    scope = _staff_scope()
+    return [_scoped(p, scope) for p in projects_in_scope(db.session, scope)]
 
 
 @blp.get("/projects/<int:project_id>")
 @blp.response(200, ProjectSchema)
+@blp.alt_response(401, description=NOT_LOGGED_IN)
+@blp.alt_response(403, description=NEW_PASSWORD_FIRST)
 def project(project_id):
-    """One project with its per-county targets."""
-    return db.get_or_404(Project, project_id, description="没有这个项目。")
+    """One project with its per-county targets (staff only).
+
+    Only the targets of counties in the staff member's region are listed.
+    """
+    scope = _staff_scope()
+    return _scoped(_project(scope, project_id), scope)
 
 
 @blp.get("/projects/<int:project_id>/sites")
 @blp.response(200, SiteSchema(many=True))
+@blp.alt_response(401, description=NOT_LOGGED_IN)
+@blp.alt_response(403, description=NEW_PASSWORD_FIRST)
 def project_sites(project_id):
-    """A project's sites (their link tokens are printed on the posters, not listed here)."""
-    db.get_or_404(Project, project_id, description="没有这个项目。")
-    return list_sites(db.session, project_id)
+    """A project's sites in the staff member's region (staff only).
+
+    Their link tokens are printed on the posters, not listed here.
+    """
+    scope = _staff_scope()
+    project = _project(scope, project_id)
+    return [s for s in list_sites(db.session, project.id) if scope.covers(s.region_id)]
 
 
 @blp.get("/sites/<token>")
 @blp.response(200, SiteFormSchema)
 @blp.alt_response(409, description=FINISHED)
 def site_form(token):
-    """A site's form: its questions and a nonce for one submission."""
+    """A site's form: its questions and a nonce for one submission.
+
+    No login: the token is printed on the site's poster; a kiosk there shows the form.
+    """
     link = _link_or_404(token)
     version = link.site.project.questionnaire.current_version
     return {

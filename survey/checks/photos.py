@@ -1,6 +1,14 @@
-"""Visit photos: only JPEG and PNG, re-encoded so no EXIF (camera, time, GPS) survives."""
+"""Visit photos: only JPEG and PNG, re-encoded so no EXIF (camera, time, GPS) survives.
+
+Memory: a decoded picture takes 4 bytes a pixel (RGB is kept in 4 too), so the decoded size
+is capped (``max_pixels``, PHOTO_MAX_PIXELS) and nothing copies a large picture whole: a JPEG
+decodes at a reduced scale (``draft``), a large picture shrinks by an integer factor
+(``reduce``, a band of rows at a time when it has an alpha channel, which Pillow would
+otherwise premultiply in a full copy), and it is turned upright in place.
+"""
 
 import io
+import math
 import warnings
 from dataclasses import dataclass
 
@@ -8,11 +16,17 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 #: Longer side of a stored photo, in pixels: enough to read a notice board on the wall.
 MAX_SIDE = 2560
-#: Larger images are refused before decoding (a 9000x9000 PNG of 300 KB decodes to 400 MB);
-#: phone cameras stay under 50 megapixels.
-MAX_PIXELS = 50_000_000
+#: Up to this many decoded pixels (without alpha) a photo is resized to exactly MAX_SIDE:
+#: resizing allocates about 1.8 times the picture again. A larger one is reduced by a whole
+#: factor instead, which allocates only the result.
+RESIZE_MAX_PIXELS = 16_000_000
+#: Rows of a picture with alpha reduced at a time (times the factor): a few MB a band.
+BAND_ROWS = 256
 #: Pillow names JPEGs with a multi-picture segment (many phone cameras) MPO.
 _FORMATS = {"JPEG": "image/jpeg", "MPO": "image/jpeg", "PNG": "image/png"}
+#: Modes of PNGs Pillow cannot reduce (a palette's indices are not averaged), and what they
+#: become first.
+_REDUCIBLE = {"1": "L", "P": "RGBA", "I;16": "I"}
 
 
 class BadPhoto(ValueError):
@@ -27,22 +41,31 @@ class CleanPhoto:
     height: int
 
 
-def clean_photo(data: bytes) -> CleanPhoto:
-    """``data`` decoded and encoded afresh: turned upright by its EXIF orientation, at most
-    MAX_SIDE pixels on the longer side, with no metadata. Raises BadPhoto for anything but a
-    readable JPEG or PNG (or a decompression bomb)."""
+def _too_many_pixels(pixels: int, max_pixels: int) -> BadPhoto:
+    return BadPhoto(
+        f"照片像素太多（{pixels / 10_000:.0f} 万像素，上限 {max_pixels / 10_000:.0f} 万），"
+        "请缩小后再上传。"
+    )
+
+
+def _decoded(data: bytes, max_pixels: int) -> Image.Image:
+    """The picture in ``data``, decoded (a JPEG at the smallest scale still covering
+    MAX_SIDE). Raises BadPhoto before decoding when it would exceed ``max_pixels``."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
             if image.format not in _FORMATS:
                 raise BadPhoto("只能上传 JPEG 或 PNG 格式的照片。")
-            if image.width * image.height > MAX_PIXELS:
-                raise BadPhoto("照片像素太多，请缩小后再上传。")
             if image.format != "PNG":
-                # A JPEG decodes at 1/2, 1/4 or 1/8 scale if that still covers MAX_SIDE: a
-                # 48-megapixel phone photo then takes a quarter of the memory.
-                image.draft("RGB", (MAX_SIDE, MAX_SIDE))
+                # A JPEG decodes at 1/2, 1/4 or 1/8 scale if its longer side still covers
+                # MAX_SIDE: a 48-megapixel phone photo then takes a quarter of the memory.
+                scale = MAX_SIDE / max(image.size)
+                image.draft(
+                    "RGB", (math.ceil(image.width * scale), math.ceil(image.height * scale))
+                )
+            if image.width * image.height > max_pixels:  # the size it will decode to
+                raise _too_many_pixels(image.width * image.height, max_pixels)
             image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as err:
         if isinstance(err, BadPhoto):
@@ -50,9 +73,47 @@ def clean_photo(data: bytes) -> CleanPhoto:
         raise BadPhoto("无法识别这张照片，请上传 JPEG 或 PNG 格式的照片。") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise BadPhoto("照片像素太多，请缩小后再上传。") from None
-    fmt = image.format
-    image = ImageOps.exif_transpose(image)
-    image.thumbnail((MAX_SIDE, MAX_SIDE))  # in place, through reduced sizes (little memory)
+    return image
+
+
+def _reduced(image: Image.Image, factor: int) -> Image.Image:
+    """``image`` shrunk by ``factor`` (averaging factor x factor blocks), never copied whole."""
+    mode = image.mode
+    if mode in _REDUCIBLE:
+        image = image.convert(_REDUCIBLE[mode])
+    if image.mode not in ("LA", "RGBA"):
+        out = image.reduce(factor)
+    else:
+        out = Image.new(image.mode, (-(-image.width // factor), -(-image.height // factor)))
+        out.info = dict(image.info)  # the EXIF orientation, as Pillow's own reduce keeps it
+        step = BAND_ROWS * factor
+        for top in range(0, image.height, step):
+            band = image.crop((0, top, image.width, min(top + step, image.height)))
+            out.paste(band.reduce(factor), (0, top // factor))
+    return out.convert(mode) if mode == "I;16" else out  # a PNG cannot hold mode I
+
+
+def _fitted(image: Image.Image) -> Image.Image:
+    """``image`` with its longer side at most MAX_SIDE: resized to exactly that when that is
+    cheap, else reduced by the smallest whole factor that fits."""
+    longest = max(image.size)
+    if longest <= MAX_SIDE:
+        return image
+    if image.width * image.height <= RESIZE_MAX_PIXELS and image.mode not in ("LA", "RGBA"):
+        image.thumbnail((MAX_SIDE, MAX_SIDE))  # in place
+        return image
+    return _reduced(image, -(-longest // MAX_SIDE))
+
+
+def clean_photo(data: bytes, max_pixels: int) -> CleanPhoto:
+    """``data`` decoded and encoded afresh: turned upright by its EXIF orientation, at most
+    MAX_SIDE pixels on the longer side, with no metadata. Raises BadPhoto for anything but a
+    readable JPEG or PNG, or one that decodes to more than ``max_pixels``."""
+    decoded = _decoded(data, max_pixels)
+    fmt = decoded.format
+    image = _fitted(decoded)
+    del decoded  # the full-size picture goes before the small one is turned and encoded
+    ImageOps.exif_transpose(image, in_place=True)
     out = io.BytesIO()
     if fmt != "PNG":  # JPEG or MPO: the first picture, as a plain JPEG
         image.convert("RGB").save(out, "JPEG", quality=85, optimize=True)

@@ -645,7 +645,7 @@ def _photos() -> list:
                 f"超过了每张 {_megabytes(limit)} 的上限。"
             )
         try:
-            cleaned.append(clean_photo(data))
+            cleaned.append(clean_photo(data, config["PHOTO_MAX_PIXELS"]))
         except BadPhoto as err:
             raise BadPhoto(f"照片“{upload.filename}”：{err}") from None
     return cleaned
@@ -785,7 +785,8 @@ def photo(photo_id):
         db.session, _scope(), VisitPhoto, photo_id, lambda p: p.visit.site.region_id
     )
     reply = send_file(io.BytesIO(image.data), mimetype=image.content_type)
-    reply.headers["Cache-Control"] = "private, max-age=3600"
+    # Never kept on disk: after logging out, the browser must not show it from its cache.
+    reply.headers["Cache-Control"] = "private, no-store"
     return reply
 
 

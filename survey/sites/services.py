@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from qr.symbol import ALPHANUMERIC
 from survey.db import now_utc
 from survey.responses.models import Response
-from survey.sites.models import Project, Site, SiteToken
+from survey.sites.models import Site, SiteToken
 
 TOKEN_LENGTH = 10
 
@@ -144,14 +144,3 @@ def site_answers(session: Session, site_id: int) -> SiteAnswers:
     )
     counts = dict(session.execute(query).all())
     return SiteAnswers(sum(counts.values()), counts.get("qr", 0))
-
-
-def list_projects(session: Session) -> list[Project]:
-    """All projects, newest first, with their owning region and targets loaded."""
-    return list(
-        session.scalars(
-            select(Project)
-            .options(joinedload(Project.region), selectinload(Project.targets))
-            .order_by(Project.year.desc(), Project.id)
-        )
-    )

@@ -1,7 +1,10 @@
 """The JSON API: projects, sites, and submissions with the same rules as the form."""
 
+from survey.db import db
 from survey.responses import nonces
 from survey.responses.models import Response
+from survey.sites.models import Project, ProjectTarget, Region
+from tests.conftest import log_in
 
 
 def _form(client, token):
@@ -24,24 +27,75 @@ def test_openapi_describes_every_endpoint(client):
     assert body["content"]["application/json"]["schema"]["$ref"].endswith("/ApiSubmission")
 
 
-def test_projects_and_their_sites_are_listed(client, make_site):
+def test_projects_and_their_sites_are_listed_to_staff_within_their_region(
+    app, make_site, make_user
+):
     site = make_site()
-    (project,) = client.get("/api/v1/projects").get_json()
-    assert project["name"] == site.project_name
+    make_site("鹤城街道康养联合体", county="青田县")  # the same project, another county
+    make_site("鹤城照料中心", project="2023年照料中心", county="青田县")  # none in 莲都区
+    make_user("lishui", "city", region="丽水市")
+    make_user("liandu", "county", region="莲都区")
+    city = log_in(app.test_client(), "lishui", "correct horse battery")
+    project, other = city.get("/api/v1/projects").get_json()
+    assert project["name"] == site.project_name and other["name"] == "2023年照料中心"
     assert project["city"] == "丽水市"
-    assert client.get(f"/api/v1/projects/{project['id']}").get_json()["id"] == project["id"]
-    (listed,) = client.get(f"/api/v1/projects/{project['id']}/sites").get_json()
-    assert (listed["name"], listed["county"], listed["level_label"]) == (
-        site.name,
-        "莲都区",
-        "乡镇级",
-    )
-    assert "token" not in listed
+    assert {t["county"] for t in project["targets"]} <= {"莲都区", "青田县"}
+    assert city.get(f"/api/v1/projects/{project['id']}").get_json()["id"] == project["id"]
+    listed = city.get(f"/api/v1/projects/{project['id']}/sites").get_json()
+    assert {s["county"] for s in listed} == {"莲都区", "青田县"}
+    assert all("token" not in s for s in listed)
+    # A county user sees the projects reaching their county, and only its sites.
+    county = log_in(app.test_client(), "liandu", "correct horse battery")
+    (seen,) = county.get("/api/v1/projects").get_json()
+    assert seen["id"] == project["id"]
+    (only,) = county.get(f"/api/v1/projects/{project['id']}/sites").get_json()
+    assert (only["name"], only["county"], only["level_label"]) == (site.name, "莲都区", "乡镇级")
+    assert county.get(f"/api/v1/projects/{other['id']}").status_code == 404
 
 
-def test_unknown_project_or_site_answers_json_404(client):
-    for url in ("/api/v1/projects/999", "/api/v1/projects/999/sites", "/api/v1/sites/NOPE000000"):
+def test_a_county_sees_only_its_own_countys_targets(app, make_site, make_user):
+    site = make_site()
+    make_site("鹤城街道康养联合体", county="青田县")
+    with app.app_context():
+        project = db.session.get(Project, site.project_id)
+        for region in db.session.scalars(db.select(Region).filter_by(level="county")):
+            db.session.add(ProjectTarget(project=project, region=region, site_count=7))
+        db.session.commit()
+    make_user("liandu", "county", region="莲都区")
+    county = log_in(app.test_client(), "liandu", "correct horse battery")
+    (project,) = county.get("/api/v1/projects").get_json()
+    assert project["targets"] == [{"county": "莲都区", "site_count": 7}]
+    assert county.get(f"/api/v1/projects/{project['id']}").get_json()["targets"] == [
+        {"county": "莲都区", "site_count": 7}
+    ]
+
+
+def test_anonymous_callers_get_only_a_sites_form_by_its_token(client, make_site):
+    site = make_site()
+    for url in (
+        "/api/v1/projects",
+        f"/api/v1/projects/{site.project_id}",
+        f"/api/v1/projects/{site.project_id}/sites",
+        f"/api/v1/projects/{site.project_id}/stats",
+    ):
         reply = client.get(url)
+        assert reply.status_code == 401 and reply.is_json, url
+        assert site.name not in reply.get_data(as_text=True)
+    assert client.get(f"/api/v1/sites/{site.token}").get_json()["site"]["name"] == site.name
+
+
+def test_staff_with_a_one_time_password_get_no_lists(app, make_site, make_user):
+    site = make_site()
+    password = make_user("lishui", "city", one_time=True, region="丽水市")
+    client = log_in(app.test_client(), "lishui", password)
+    for url in ("/api/v1/projects", f"/api/v1/projects/{site.project_id}/sites"):
+        reply = client.get(url)
+        assert reply.status_code == 403 and "修改一次性密码" in reply.get_json()["message"]
+
+
+def test_unknown_project_or_site_answers_json_404(admin):
+    for url in ("/api/v1/projects/999", "/api/v1/projects/999/sites", "/api/v1/sites/NOPE000000"):
+        reply = admin.get(url)
         assert reply.status_code == 404
         assert reply.is_json and reply.get_json()["message"]
 

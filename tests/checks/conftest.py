@@ -4,6 +4,8 @@ county, a city user and an admin; a clock the tests can move; roster files to up
 import csv
 import io
 import os
+import struct
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -129,6 +131,23 @@ def jpeg_with_gps(size=(64, 48)) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", exif=exif)
     return out.getvalue()
+
+
+def flat_png(width: int, height: int) -> bytes:
+    """An RGBA PNG of one colour, written a row at a time (the test never holds the picture
+    decoded): a few hundred KB that decode to width x height x 4 bytes."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body).to_bytes(4, "big")
+        return len(body).to_bytes(4, "big") + kind + body + crc
+
+    packer = zlib.compressobj(9)
+    row = b"\0" + bytes((200, 120, 40, 255)) * width  # filter type 0, then the pixels
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)  # 8-bit RGBA
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )
 
 
 def noise_jpeg(width: int, height: int, quality: int = 95) -> bytes:

@@ -1,21 +1,34 @@
 """Unannounced visits: random picks, the checklist, photos without EXIF, interviews."""
 
 import io
+import math
 import re
+import subprocess
+import sys
 from datetime import date
 
 import pytest
 from PIL import Image
 
+from survey import config
 from survey.accounts.models import AuditEntry, User
+from survey.checks import photos as photo_module
 from survey.checks.models import Visit, VisitPhoto
 from survey.checks.photos import BadPhoto, clean_photo
 from survey.db import db
 from survey.responses.models import Response
 from survey.sites.listing import PER_PAGE
 from survey.sites.models import ChecklistVersion, Project, Region
-from tests.checks.conftest import jpeg_with_gps, noise_jpeg, post, post_files, record_visit
+from tests.checks.conftest import (
+    flat_png,
+    jpeg_with_gps,
+    noise_jpeg,
+    post,
+    post_files,
+    record_visit,
+)
 
+PIXELS = config.PHOTO_MAX_PIXELS
 ANSWERS = {"q.overall": "5", "q.attitude": "0", "comment": "环境干净"}
 
 
@@ -27,7 +40,7 @@ def _visit_id(reply) -> int:
 def test_a_photo_is_re_encoded_upright_without_exif_or_gps():
     original = jpeg_with_gps((64, 48))
     assert b"Acme Camera" in original
-    photo = clean_photo(original)
+    photo = clean_photo(original, PIXELS)
     image = Image.open(io.BytesIO(photo.data))
     assert photo.content_type == "image/jpeg" and image.format == "JPEG"
     assert (image.width, image.height) == (48, 64)  # turned by its orientation tag
@@ -40,7 +53,7 @@ def test_a_png_stays_a_png_without_its_text_chunks():
     info.add_text("Location", "28.45N 119.92E")
     out = io.BytesIO()
     image.save(out, "PNG", pnginfo=info)
-    photo = clean_photo(out.getvalue())
+    photo = clean_photo(out.getvalue(), PIXELS)
     assert photo.content_type == "image/png" and b"119.92E" not in photo.data
 
 
@@ -203,8 +216,70 @@ def test_photos_over_the_whole_forms_limit_get_the_form_and_the_reason(app, staf
     assert anonymous.status_code == 413 and "提交的内容太长了" in anonymous.get_data(as_text=True)
 
 
+def test_a_photo_over_the_pixel_cap_is_refused_by_name_and_the_form_kept(staff, world, count):
+    # 190 KB that decode to 50 megapixels (200 MB): under Pillow's own bomb guard.
+    status, page = _refused(staff("liandu"), world.liandu, [(flat_png(7070, 7070), "墙.png")])
+    assert status == 422
+    assert "照片“墙.png”：照片像素太多（4998 万像素，上限 2500 万）" in page
+    _kept(page)
+    assert count(Visit) == 0 and count(VisitPhoto) == 0
+
+
+#: Cleans the photo in the file argv[1] in a fresh interpreter and prints how much its peak
+#: memory grew, in MB: Pillow allocates outside Python's allocator (tracemalloc misses it),
+#: and ru_maxrss is a whole process's peak.
+_MEASURE = """
+import io, resource, sys
+from PIL import Image
+from survey.checks.photos import clean_photo
+data = open(sys.argv[1], "rb").read()
+small = io.BytesIO()
+Image.new("RGB", (16, 16)).save(small, Image.open(io.BytesIO(data)).format)
+clean_photo(small.getvalue(), int(sys.argv[2]))  # every module and codec loaded first
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+photo = clean_photo(data, int(sys.argv[2]))
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(max(photo.width, photo.height), (after - before) / 1024)
+"""
+
+
+def _peak_megabytes(tmp_path, data: bytes) -> tuple[int, float]:
+    """The stored photo's longer side and the memory cleaning ``data`` took at its peak."""
+    path = tmp_path / "photo"
+    path.write_bytes(data)
+    run = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(path), str(PIXELS)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    side, megabytes = run.stdout.split()
+    return int(side), float(megabytes)
+
+
+def test_the_largest_photos_the_cap_lets_through_take_under_150_mb(tmp_path):
+    side = math.isqrt(PIXELS)  # a square at the cap: the most pixels per decoded row
+    # A PNG with alpha decodes whole (4 bytes a pixel) and is reduced a band at a time.
+    longest, megabytes = _peak_megabytes(tmp_path, flat_png(side, side))
+    assert longest <= 2560 and megabytes < 150
+    # A JPEG too big for a reduced scale decodes whole too.
+    jpeg = io.BytesIO()
+    Image.new("RGB", (side, side), "teal").save(jpeg, "JPEG")
+    longest, megabytes = _peak_megabytes(tmp_path, jpeg.getvalue())
+    assert longest <= 2560 and megabytes < 150
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "LA", "I;16", "P", "RGB", "RGBA"])
+def test_a_png_of_any_mode_is_scaled_by_a_whole_factor(monkeypatch, mode):
+    monkeypatch.setattr(photo_module, "RESIZE_MAX_PIXELS", 0)  # the path of a picture over 16 MP
+    out = io.BytesIO()
+    Image.new(mode, (5200, 30)).save(out, "PNG")
+    photo = clean_photo(out.getvalue(), PIXELS)
+    assert (photo.width, photo.height) == (1734, 10)  # reduced by 3
+
+
 def test_the_server_scales_big_photos_with_the_bomb_guard_intact():
-    photo = clean_photo(noise_jpeg(3000, 4000, quality=60))
+    photo = clean_photo(noise_jpeg(3000, 4000, quality=60), PIXELS)
     assert (photo.width, photo.height) == (1920, 2560)
     assert Image.MAX_IMAGE_PIXELS is not None  # Pillow's decompression-bomb guard is on
 
@@ -247,12 +322,12 @@ def test_oversized_and_multi_picture_photos():
     huge = io.BytesIO()
     Image.new("1", (9000, 9000)).save(huge, "PNG")
     with pytest.raises(BadPhoto, match="像素太多"):
-        clean_photo(huge.getvalue())
+        clean_photo(huge.getvalue(), PIXELS)
     first, second = Image.new("RGB", (40, 30), "red"), Image.new("RGB", (40, 30), "blue")
     mpo = io.BytesIO()
     first.save(mpo, "MPO", save_all=True, append_images=[second])
     assert Image.open(io.BytesIO(mpo.getvalue())).format == "MPO"
-    photo = clean_photo(mpo.getvalue())
+    photo = clean_photo(mpo.getvalue(), PIXELS)
     assert (
         photo.content_type == "image/jpeg" and Image.open(io.BytesIO(photo.data)).format == "JPEG"
     )
@@ -350,6 +425,6 @@ def test_a_big_jpeg_is_decoded_at_a_reduced_scale(monkeypatch):
         return pixels
 
     monkeypatch.setattr(Image.Image, "load", load)
-    photo = clean_photo(big)
+    photo = clean_photo(big, PIXELS)
     assert (photo.width, photo.height) == (2560, 1920)
     assert max(w * h for w, h in decoded) == 4000 * 3000

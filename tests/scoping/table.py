@@ -16,9 +16,9 @@ user's spare records instead (``tests/scoping/world.py``).
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from tests.scoping.world import CITIES, COUNTIES, STAFF_USERS, USERS, World, city_of
+from tests.scoping.world import CITIES, COUNTIES, USERS, World, city_of
 
 REGIONS = (*CITIES, *COUNTIES)
 
@@ -42,8 +42,6 @@ class Route:
     #: the city's batch); not a city's recordings.
     county_sees_city: bool = True
     why: str = ""
-    #: Known leaks: user name → the xfail reason.
-    leaks: dict[str, str] = field(default_factory=dict)
 
 
 SETUP = ("admin", "city")
@@ -62,12 +60,12 @@ def admin_only(probes, own=None) -> Route:
     return Route("admin_only", roles=("admin",), probes=probes, own=own)
 
 
-def lists(roles, probes, leaks=None) -> Route:
-    return Route("lists", roles=roles, probes=probes, leaks=leaks or {})
+def lists(roles, probes) -> Route:
+    return Route("lists", roles=roles, probes=probes)
 
 
-def scoped(roles, probes, own=None, county_sees_city=True, leaks=None) -> Route:
-    return Route("scoped", roles, probes, own, county_sees_city, leaks=leaks or {})
+def scoped(roles, probes, own=None, county_sees_city=True) -> Route:
+    return Route("scoped", roles, probes, own, county_sees_city)
 
 
 # -- probe builders ---------------------------------------------------------------------
@@ -153,15 +151,6 @@ def _admin_spare(template: str, method="POST", data=None):
     return lambda w: [Probe("", method, template.format(id=w.spare_user), data)]
 
 
-# -- known leaks, fixed on other branches of issue 15 --------------------------------------
-
-API_LEAK = (
-    "issue 15, anonymous API: /api/v1/projects… lists every city's projects and sites to "
-    "anyone; fixed on branch h15-headers"
-)
-API_LEAKS = {user: API_LEAK for user in ("anonymous", *STAFF_USERS)}
-
-
 # -- the table ----------------------------------------------------------------------------
 
 P = "/admin/projects/{p}"
@@ -220,7 +209,7 @@ ROUTES: dict[str, Route] = {
         ("admin", "city"),
         _fixed("/admin/audit", "/admin/audit?action=token_rotated"),
     ),
-    "api.projects": lists(("admin", "city", "county"), _fixed("/api/v1/projects"), API_LEAKS),
+    "api.projects": lists(("admin", "city", "county"), _fixed("/api/v1/projects")),
     # Project set-up: admins, and a city for its own projects.
     "sites.project": scoped(SETUP, _per_city(P)),
     "sites.edit_project": scoped(
@@ -387,11 +376,9 @@ ROUTES: dict[str, Route] = {
     ),
     "stats.review_flagged": scoped(("city",), _per_city("/dashboard/projects/{p}/flagged", "POST")),
     # The JSON API.
-    "api.project": scoped(
-        ("admin", "city", "county"), _per_city("/api/v1/projects/{p}"), leaks=API_LEAKS
-    ),
+    "api.project": scoped(("admin", "city", "county"), _per_city("/api/v1/projects/{p}")),
     "api.project_sites": scoped(
-        ("admin", "city", "county"), _per_city("/api/v1/projects/{p}/sites"), leaks=API_LEAKS
+        ("admin", "city", "county"), _per_city("/api/v1/projects/{p}/sites")
     ),
     "api.project_stats": scoped(
         STAFF,
