@@ -47,7 +47,7 @@ from survey.accounts.scope import scope_of  # noqa: E402
 from survey.checks import roster, sampling  # noqa: E402
 from survey.checks.models import CallTask, Resident, RosterImport  # noqa: E402
 from survey.checks.personal import new_key  # noqa: E402
-from survey.db import begin_write, db, now_utc  # noqa: E402
+from survey.db import begin_write, begin_write_locked, db, now_utc  # noqa: E402
 from survey.responses.defaults import DEFAULT_QUESTIONS  # noqa: E402
 from survey.responses.services import create_questionnaire  # noqa: E402
 from survey.sites.models import Project, Region, Site  # noqa: E402
@@ -153,10 +153,9 @@ def child_import(url: str, key: str, path: Path, profile: bool) -> dict:
             check = roster.check_file(db.session, cipher, project.id, scope, file, "roster.csv")
             seconds["check"] = time.perf_counter() - started
             started = time.perf_counter()
-            file.seek(0)
             begin_write(db.session)
             staged = roster.stage_import(
-                db.session, cipher, project, user, "roster.csv", file.read(), check
+                db.session, cipher, project, user, "roster.csv", file, check
             )
         db.session.commit()
         staged_id = staged.id
@@ -198,14 +197,13 @@ def confirm(cipher, staged_id: int, user_id: int, seconds: dict) -> int:
     started = time.perf_counter()
     staged = db.session.get(RosterImport, staged_id)
     scope = scope_of(db.session, db.session.get(User, user_id))
-    values = roster.prepared_rows(db.session, cipher, staged, scope)
-    seconds["prepare"] = time.perf_counter() - started
-    started = time.perf_counter()
-    begin_write(db.session)
-    db.session.refresh(staged, with_for_update=True)
-    added = roster.import_rows(db.session, staged, values)
-    db.session.commit()
-    del values, staged
+    with roster.prepared_rows(db.session, cipher, staged, scope) as prepared:
+        seconds["prepare"] = time.perf_counter() - started
+        started = time.perf_counter()
+        begin_write_locked(db.session, staged)
+        added = roster.import_rows(db.session, staged, prepared)
+        db.session.commit()
+    del staged
     db.session.remove()  # the end of the confirm request
     seconds["insert"] = time.perf_counter() - started
     return added

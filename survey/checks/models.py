@@ -65,7 +65,8 @@ class RosterImport(db.Model):
     #: The file's size in bytes (unknown for files uploaded before names were dropped).
     file_size: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(10), default="staged")
-    #: The uploaded file, Fernet-encrypted; emptied once imported or cancelled.
+    #: The uploaded file, Fernet-encrypted a megabyte a token, one token a line (see
+    #: ``survey.checks.roster._sealed``); emptied once imported or cancelled.
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
     valid_rows: Mapped[int] = mapped_column(default=0)
     bad_rows: Mapped[int] = mapped_column(default=0)

@@ -197,25 +197,52 @@ def check_file(
     return FileCheck(valid, bad, problems)
 
 
+#: Bytes of a staged file per Fernet token: making or reading a token holds its plaintext
+#: several times over, which for a whole 20 MB file came to 150 MB.
+SEALED_PART = 1 << 20
+
+
+def _sealed(cipher: FieldCipher, file: BinaryIO) -> tuple[bytes, int]:
+    """``file`` read from where it is and encrypted a part at a time: Fernet tokens, one
+    a line; and how many bytes it had."""
+    tokens, size = [], 0
+    while part := file.read(SEALED_PART):
+        tokens.append(cipher.encrypt_bytes(part))
+        size += len(part)
+    return b"\n".join(tokens), size
+
+
+def _unsealed(cipher: FieldCipher, payload: bytes) -> io.BytesIO:
+    """The file ``_sealed`` made ``payload`` of."""
+    plain = io.BytesIO()
+    for token in io.BytesIO(payload):  # line by line, without copying the whole
+        plain.write(cipher.decrypt_bytes(token.rstrip(b"\n")))
+    plain.seek(0)
+    return plain
+
+
 def stage_import(
     session: Session,
     cipher: FieldCipher,
     project: Project,
     user: User,
     filename: str,
-    data: bytes,
+    file: BinaryIO,
     check: FileCheck,
 ) -> RosterImport:
-    """Keep a checked file, encrypted, until the user imports its valid rows or cancels.
+    """Keep a checked file (``file``, read from its start), encrypted, until the user
+    imports its valid rows or cancels.
 
     Of its name only the format is kept (see RosterImport)."""
+    file.seek(0)
+    payload, size = _sealed(cipher, file)
     staged = RosterImport(
         project=project,
         region_id=user.region_id,
         user=user,
         file_format=filename.rsplit(".", 1)[-1].lower(),  # csv or xlsx: check_file read it
-        file_size=len(data),
-        payload=cipher.encrypt_bytes(data),
+        file_size=size,
+        payload=payload,
         valid_rows=check.valid,
         bad_rows=check.bad,
         problems=[[p.line, p.reason] for p in check.problems],
@@ -243,8 +270,8 @@ def prepared_rows(
     own; a number already on the county's roster, or twice in the file, is left to the
     unique key at insert (the first one of a file stays), as the check said.
     """
-    data = cipher.decrypt_bytes(staged.payload)
-    rows = read_rows(io.BytesIO(data), f"roster.{staged.file_format}")
+    data = _unsealed(cipher, staged.payload)
+    rows = read_rows(data, f"roster.{staged.file_format}")
     codes, regions = site_codes(session, staged.project_id, scope)
     with tempfile.TemporaryFile("w+", encoding="ascii", newline="\n") as spool:
         for row in _checked_rows(cipher, codes, regions, rows):

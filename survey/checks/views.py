@@ -239,10 +239,9 @@ def roster_upload(project_id):
         )
     except RosterFileError as err:
         return _roster_page(project, 422, upload_error=str(err))
-    upload.stream.seek(0)
     begin_write(db.session)
     staged = roster.stage_import(
-        db.session, _cipher(), project, _user(), upload.filename, upload.stream.read(), check
+        db.session, _cipher(), project, _user(), upload.filename, upload.stream, check
     )
     db.session.commit()
     return redirect(url_for(".import_report", import_id=staged.id))

@@ -280,3 +280,16 @@ def test_a_confirm_failing_midway_stores_nothing_and_can_be_confirmed_again(
     monkeypatch.setattr(roster, "_spooled_chunks", spooled)
     assert post(client, reply.headers["Location"] + "/confirm").status_code == 302
     assert count(Resident) == 5 and count(RosterImport, status="imported") == 1
+
+
+def test_a_staged_file_is_sealed_in_parts_and_read_back_whole(staff, world, count, monkeypatch):
+    monkeypatch.setattr(roster, "SEALED_PART", 100)  # an XLSX of a few KB: dozens of tokens
+    book = openpyxl.Workbook()
+    book.active.append(["姓名", "电话", "点位码"])
+    for i in range(50):
+        book.active.append([f"张{i}", phone(i), world.liandu.token])
+    data = io.BytesIO()
+    book.save(data)
+    reply = import_roster(staff("liandu"), world.project_id, data.getvalue(), "名单.xlsx")
+    assert reply.status_code == 302
+    assert count(Resident) == 50
