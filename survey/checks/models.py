@@ -66,8 +66,9 @@ class RosterImport(db.Model):
     file_size: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(10), default="staged")
     #: The uploaded file, Fernet-encrypted a megabyte a token, one token a line (see
-    #: ``survey.checks.roster._sealed``); emptied once imported or cancelled.
-    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: ``survey.checks.roster._sealed``); emptied once imported or cancelled. Deferred: a
+    #: 20 MB file is read only to import it, never with the report or the confirm's lock.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     valid_rows: Mapped[int] = mapped_column(default=0)
     bad_rows: Mapped[int] = mapped_column(default=0)
     #: The report's bad rows, ``[[line, reason], …]``: a reason names the column and what is

@@ -270,7 +270,10 @@ def prepared_rows(
     own; a number already on the county's roster, or twice in the file, is left to the
     unique key at insert (the first one of a file stays), as the check said.
     """
-    data = _unsealed(cipher, staged.payload)
+    # Read apart from the row, so that the row never holds it (see RosterImport.payload).
+    payload = session.scalar(select(RosterImport.payload).where(RosterImport.id == staged.id))
+    data = _unsealed(cipher, payload)
+    del payload
     rows = read_rows(data, f"roster.{staged.file_format}")
     codes, regions = site_codes(session, staged.project_id, scope)
     with tempfile.TemporaryFile("w+", encoding="ascii", newline="\n") as spool:
@@ -291,6 +294,7 @@ def _spooled_chunks(spool: TextIO, extra: dict) -> Iterator[list[dict]]:
         values = []
         for line in chunk:
             row = dict(zip(_SPOOLED, line.rstrip("\n").split("\t"), strict=True))
+            row["site_id"], row["region_id"] = int(row["site_id"]), int(row["region_id"])
             row["note_token"] = row["note_token"] or None
             values.append(row | extra)
         yield values
