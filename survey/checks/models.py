@@ -67,7 +67,7 @@ class RosterImport(db.Model):
     status: Mapped[str] = mapped_column(String(10), default="staged")
     #: The uploaded file, Fernet-encrypted a megabyte a token, one token a line (see
     #: ``survey.checks.roster._sealed``); emptied once imported or cancelled. Deferred: a
-    #: 20 MB file is read only to import it, never with the report or the confirm's lock.
+    #: 20 MB file is read only to import it, a slice at a time, never with the row.
     payload: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     valid_rows: Mapped[int] = mapped_column(default=0)
     bad_rows: Mapped[int] = mapped_column(default=0)

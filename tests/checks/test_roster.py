@@ -283,7 +283,8 @@ def test_a_confirm_failing_midway_stores_nothing_and_can_be_confirmed_again(
 
 
 def test_a_staged_file_is_sealed_in_parts_and_read_back_whole(staff, world, count, monkeypatch):
-    monkeypatch.setattr(roster, "SEALED_PART", 100)  # an XLSX of a few KB: dozens of tokens
+    monkeypatch.setattr(roster, "SEALED_PART", 100)  # an XLSX of a few KB: dozens of tokens,
+    monkeypatch.setattr(roster, "PAYLOAD_SLICE", 57)  # read back in slices that split them
     book = openpyxl.Workbook()
     book.active.append(["姓名", "电话", "点位码"])
     for i in range(50):
