@@ -4,6 +4,7 @@ The schema is built once per backend by running the migrations (so they are test
 each test starts from empty tables.
 """
 
+import json
 import os
 import re
 import threading
@@ -13,7 +14,7 @@ import flask_migrate
 import pytest
 from flask.testing import FlaskClient
 from playwright.sync_api import sync_playwright
-from sqlalchemy import create_engine, func, text
+from sqlalchemy import create_engine, func, inspect, text
 from werkzeug.serving import make_server
 
 from survey import create_app
@@ -243,3 +244,27 @@ def same_session_clients(app, client, n: int) -> list:
 def admin(client, make_user):
     """The test client, logged in as an admin."""
     return log_in(client, "admin", make_user())
+
+
+def _as_text(value) -> str:
+    """A stored value as a person would search it: bytes decoded, JSON text parsed (SQLite
+    keeps JSON with non-ASCII characters escaped)."""
+    if isinstance(value, bytes | memoryview):
+        value = bytes(value).decode("utf-8", "replace")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def database_text(app) -> str:
+    """Every value of every table in the database as text: to assert that something is
+    stored nowhere in the clear."""
+    parts = []
+    with app.app_context(), db.engine.connect() as conn:
+        for table in inspect(conn).get_table_names():
+            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                parts.extend(_as_text(value) for value in row)
+    return "\n".join(parts)

@@ -287,3 +287,73 @@ def test_notices_become_the_default_and_are_numbered_again_on_downgrade(scratch_
             expected = [(1, 1, "第一版"), (2, 2, "第二版"), (3, 3, "丽水第一版")]
             assert [tuple(row) for row in rows] == expected
         db.engine.dispose()
+
+
+def test_roster_imports_lose_file_names_and_quoted_cells(scratch_database):
+    app = create_app(_settings(scratch_database))
+    stray = "15899990000"
+    problems = [[3, f"没有这个点位：{stray}"], [4, "多个县有名为“李秀兰”的点位，请改填点位码"]]
+    problems += [[5, "姓名为空"]]
+    details = [
+        ("roster_imported", f"项目：文件“名单-{stray}.xlsx”导入 1 人（导入编号 1）"),
+        ("roster_import_cancelled", f"文件“名单-{stray}”.csv”（导入编号 2）"),
+        ("roster_imported", f"项目：文件“{'名' * 480}{stray}"),  # cut at 500 characters
+        ("site_imported", "项目：导入 3 个点位"),
+    ]
+    with app.app_context():
+        _migrate_with_a_site(revision="0014")
+        with db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, password_hash, role, must_change_password,"
+                    " active, created_at) VALUES (1, 'u', 'x', 'city', false, true, '2026-01-01')"
+                )
+            )
+            for import_id, name in ((1, f"名单-{stray}.XLSX"), (2, f"名单-{stray}.csv")):
+                conn.execute(
+                    text(
+                        "INSERT INTO roster_imports (id, project_id, user_id, filename, status,"
+                        " valid_rows, bad_rows, problems, created_at)"
+                        " VALUES (:id, 1, 1, :name, 'imported', 1, 3, :problems, '2026-01-01')"
+                    ),
+                    {"id": import_id, "name": name, "problems": json.dumps(problems)},
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO residents (id, project_id, site_id, region_id, import_id,"
+                    " name_token, phone_token, phone_digest, created_at)"
+                    " VALUES (1, 1, 1, 1, 1, 'n', 'p', 'd', '2026-01-01')"
+                )
+            )
+            for action, detail in details:
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_entries (at, username, action, detail, ip)"
+                        " VALUES ('2026-01-01', 'u', :action, :detail, '')"
+                    ),
+                    {"action": action, "detail": detail},
+                )
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            kept = conn.execute(
+                text("SELECT id, file_format, file_size, problems FROM roster_imports ORDER BY id")
+            ).all()
+            lines = conn.execute(text("SELECT detail FROM audit_entries ORDER BY id")).scalars()
+            assert conn.execute(text("SELECT import_id FROM residents")).scalar() == 1
+        assert [(i, f, s) for i, f, s, _ in kept] == [(1, "xlsx", None), (2, "csv", None)]
+        assert _loaded(kept[0][3]) == [
+            [3, "点位码有误：没有这个点位"],
+            [4, "点位码有误：多个县有这个名称的点位，请改填点位码"],
+            [5, "姓名为空"],
+        ]
+        assert list(lines) == [
+            "项目：文件导入 1 人（导入编号 1）",
+            "文件（导入编号 2）",
+            "项目：文件",
+            "项目：导入 3 个点位",
+        ]
+        flask_migrate.downgrade(revision="0014")
+        with db.engine.connect() as conn:
+            names = conn.execute(text("SELECT filename FROM roster_imports ORDER BY id"))
+            assert list(names.scalars()) == ["roster.xlsx", "roster.csv"]
+        db.engine.dispose()

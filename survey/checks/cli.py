@@ -1,5 +1,5 @@
-"""``flask purge-roster``: delete roster entries kept longer than the retention period;
-``flask rotate-field-key``: move the stored personal data to a new field key."""
+"""``flask purge-roster``: delete roster entries and imports kept longer than the retention
+period; ``flask rotate-field-key``: move the stored personal data to a new field key."""
 
 import click
 from flask import current_app
@@ -20,11 +20,14 @@ from survey.db import begin_write, db, now_utc
 )
 @with_appcontext
 def purge_roster_command(days):
-    """Delete roster entries older than the retention period, and stale uploads."""
+    """Delete roster entries and imports older than the retention period, and stale uploads."""
     days = days or current_app.config["ROSTER_RETENTION_DAYS"]
     begin_write(db.session)
-    residents, uploads = purge_old(db.session, days, now_utc())
-    detail = f"删除 {days} 天前导入的名单人员 {residents} 人，过期未确认的上传文件 {uploads} 个"
+    residents, imports, uploads = purge_old(db.session, days, now_utc())
+    detail = (
+        f"删除 {days} 天前导入的名单人员 {residents} 人、导入记录 {imports} 份，"
+        f"过期未确认的上传文件 {uploads} 个"
+    )
     record(db.session, "roster_purged", detail=detail, ip="cli", username="cli")
     db.session.commit()
     current_app.logger.info("purge-roster: %s", detail)

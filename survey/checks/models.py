@@ -65,10 +65,15 @@ class Notice(db.Model):
 IMPORT_STATUSES = {"staged": "待确认", "imported": "已导入", "cancelled": "已取消"}
 
 
+FILE_FORMATS = {"csv": "CSV", "xlsx": "Excel"}
+
+
 class RosterImport(db.Model):
     """An uploaded roster file: staged (checked, waiting for the user), imported or cancelled.
 
-    The file itself is kept, encrypted, only while staged.
+    The file itself is kept, encrypted, only while staged. Its name is not kept at all: people
+    name files after what they hold (``名单-15899990000.csv``), so an import is described by
+    its format, size and rows instead.
     """
 
     __tablename__ = "roster_imports"
@@ -81,13 +86,19 @@ class RosterImport(db.Model):
     #: The region of the user who uploaded it; only its sites may be imported.
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    filename: Mapped[str] = mapped_column(String(200))
+    #: How the file is read back: "csv" or "xlsx".
+    file_format: Mapped[str] = mapped_column(String(10))
+    #: The file's size in bytes (unknown for files uploaded before names were dropped).
+    file_size: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(10), default="staged")
-    #: The uploaded file, Fernet-encrypted; emptied once imported or cancelled.
-    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: The uploaded file, Fernet-encrypted a megabyte a token, one token a line (see
+    #: ``survey.checks.roster._sealed``); emptied once imported or cancelled. Deferred: a
+    #: 20 MB file is read only to import it, a slice at a time, never with the row.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     valid_rows: Mapped[int] = mapped_column(default=0)
     bad_rows: Mapped[int] = mapped_column(default=0)
-    #: The report's bad rows, ``[[line, reason], …]`` (reasons never quote a phone number).
+    #: The report's bad rows, ``[[line, reason], …]``: a reason names the column and what is
+    #: wrong with it, never the cell's content (shifted columns put names and numbers there).
     problems: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     finished_at: Mapped[datetime | None]
@@ -98,6 +109,16 @@ class RosterImport(db.Model):
     @property
     def status_label(self) -> str:
         return IMPORT_STATUSES[self.status]
+
+    @property
+    def file_label(self) -> str:
+        """``CSV 文件（1.2 MB）``: the file as pages and the audit log name it."""
+        kind = f"{FILE_FORMATS[self.file_format]} 文件"
+        if self.file_size is None:
+            return kind
+        if self.file_size >= 2**20:
+            return f"{kind}（{self.file_size / 2**20:.1f} MB）"
+        return f"{kind}（{max(1, round(self.file_size / 1024))} KB）"
 
 
 class Resident(db.Model):

@@ -4,10 +4,13 @@ Nothing personal is stored in the clear: see ``survey.checks.personal``.
 """
 
 import io
+import tempfile
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import BinaryIO
+from itertools import islice
+from typing import BinaryIO, TextIO
 
 from marshmallow import ValidationError
 from sqlalchemy import delete, func, select, update
@@ -24,7 +27,6 @@ from survey.db import now_utc
 from survey.responses.schemas import readable_text
 from survey.sites.listing import ALL_SITES, Page, SiteFilter, page_of
 from survey.sites.models import Project, Site, SiteToken
-from survey.spreadsheets import short_name
 
 NAME_MAX = 50
 NOTE_MAX = 200
@@ -103,17 +105,14 @@ def _text_problem(value: str, what: str, limit: int) -> str | None:
     return None
 
 
-def validate_rows(
-    session: Session, cipher: FieldCipher, project_id: int, scope: Scope, rows: Iterable[RawRow]
+def _checked_rows(
+    cipher: FieldCipher, codes: dict[str, int], regions: dict[int, int], rows: Iterable[RawRow]
 ) -> Iterator[ValidRow | Problem]:
-    """Each row checked: a ValidRow, or a Problem saying why not (bad name or phone, unknown
-    site, a number already on the county's roster or earlier in the file for that county).
+    """Each row checked on its own: a ValidRow, or a Problem saying why not (bad name,
+    note or phone, unknown site). ``codes`` and ``regions`` are ``site_codes``'.
 
-    Duplicates are looked for within the row's county only: a county user must not learn
-    from an import report that a number is on another county's roster."""
-    codes, regions = site_codes(session, project_id, scope)
-    on_roster = set(_roster_digests(session, project_id, regions.values()))
-    seen: dict[tuple[int, str], int] = {}
+    A reason names the column and what is wrong, never what the cell holds: with columns
+    shifted, the site code's cell holds someone's number or name, and reports are kept."""
     for row in rows:
         if not row.name:
             yield Problem(row.line, "姓名为空")
@@ -131,22 +130,40 @@ def validate_rows(
             continue
         site_id = codes.get(row.site.upper()) or codes.get(row.site)
         if site_id is None:
-            yield Problem(row.line, f"没有这个点位：{row.site[:30]}" if row.site else "点位码为空")
+            yield Problem(row.line, "点位码有误：没有这个点位" if row.site else "点位码为空")
             continue
         if site_id == AMBIGUOUS:
-            yield Problem(row.line, f"多个县有名为“{row.site[:30]}”的点位，请改填点位码")
+            yield Problem(row.line, "点位码有误：多个县有这个名称的点位，请改填点位码")
             continue
+        digest = cipher.digest(phone)
+        yield ValidRow(row.line, row.name, phone, digest, site_id, regions[site_id], row.note)
+
+
+def validate_rows(
+    session: Session, cipher: FieldCipher, project_id: int, scope: Scope, rows: Iterable[RawRow]
+) -> Iterator[ValidRow | Problem]:
+    """Each row checked: a ValidRow, or a Problem saying why not (see ``_checked_rows``; and
+    a number already on the county's roster or earlier in the file for that county).
+
+    Duplicates are looked for within the row's county only: a county user must not learn
+    from an import report that a number is on another county's roster."""
+    codes, regions = site_codes(session, project_id, scope)
+    on_roster = set(_roster_digests(session, project_id, regions.values()))
+    seen: dict[tuple[int, str], int] = {}
+    for row in _checked_rows(cipher, codes, regions, rows):
+        if isinstance(row, Problem):
+            yield row
+            continue
+        key = (row.region_id, row.digest)
         # Rows hashed under an older key still count while a key rotation runs.
-        digests = cipher.digests(phone)
-        key = (regions[site_id], digests[0])
-        if any((key[0], digest) in on_roster for digest in digests):
+        if any((row.region_id, digest) in on_roster for digest in cipher.digests(row.phone)):
             yield Problem(row.line, "名单中已有这个电话号码")
             continue
         if key in seen:
             yield Problem(row.line, f"与第 {seen[key]} 行的电话号码重复")
             continue
         seen[key] = row.line
-        yield ValidRow(row.line, row.name, phone, key[1], site_id, key[0], row.note)
+        yield row
 
 
 def _roster_digests(session: Session, project_id: int, region_ids) -> Iterator[tuple[int, str]]:
@@ -181,22 +198,71 @@ def check_file(
     return FileCheck(valid, bad, problems)
 
 
+#: Bytes of a staged file per Fernet token: making or reading a token holds its plaintext
+#: several times over, which for a whole 20 MB file came to 150 MB.
+SEALED_PART = 1 << 20
+
+
+def _sealed(cipher: FieldCipher, file: BinaryIO) -> tuple[bytes, int]:
+    """``file`` read from where it is and encrypted a part at a time: Fernet tokens, one
+    a line; and how many bytes it had."""
+    tokens, size = [], 0
+    while part := file.read(SEALED_PART):
+        tokens.append(cipher.encrypt_bytes(part))
+        size += len(part)
+    return b"\n".join(tokens), size
+
+
+#: Bytes of a staged payload read per query: PostgreSQL sends bytea as hex text, so a
+#: 27 MB payload read whole held about 80 MB at once.
+PAYLOAD_SLICE = 1 << 20
+
+
+def _sealed_tokens(session: Session, import_id: int) -> Iterator[bytes]:
+    """The tokens ``_sealed`` made of a staged file, read from the database a slice at a
+    time (the payload is never loaded whole; see RosterImport.payload)."""
+    payload, where = RosterImport.payload, RosterImport.id == import_id
+    size = session.scalar(select(func.length(payload)).where(where)) or 0
+    rest = b""
+    for start in range(1, size + 1, PAYLOAD_SLICE):  # SQL counts from 1
+        piece = session.scalar(select(func.substr(payload, start, PAYLOAD_SLICE)).where(where))
+        *tokens, rest = (rest + piece).split(b"\n")
+        yield from tokens
+    if rest:
+        yield rest
+
+
+def _unsealed(cipher: FieldCipher, tokens: Iterable[bytes]) -> io.BytesIO:
+    """The file ``_sealed`` made ``tokens`` of."""
+    plain = io.BytesIO()
+    for token in tokens:
+        plain.write(cipher.decrypt_bytes(token))
+    plain.seek(0)
+    return plain
+
+
 def stage_import(
     session: Session,
     cipher: FieldCipher,
     project: Project,
     user: User,
     filename: str,
-    data: bytes,
+    file: BinaryIO,
     check: FileCheck,
 ) -> RosterImport:
-    """Keep a checked file, encrypted, until the user imports its valid rows or cancels."""
+    """Keep a checked file (``file``, read from its start), encrypted, until the user
+    imports its valid rows or cancels.
+
+    Of its name only the format is kept (see RosterImport)."""
+    file.seek(0)
+    payload, size = _sealed(cipher, file)
     staged = RosterImport(
         project=project,
         region_id=user.region_id,
         user=user,
-        filename=short_name(filename),
-        payload=cipher.encrypt_bytes(data),
+        file_format=filename.rsplit(".", 1)[-1].lower(),  # csv or xlsx: check_file read it
+        file_size=size,
+        payload=payload,
         valid_rows=check.valid,
         bad_rows=check.bad,
         problems=[[p.line, p.reason] for p in check.problems],
@@ -206,42 +272,62 @@ def stage_import(
     return staged
 
 
+#: The columns of a prepared row, in the order ``prepared_rows`` spools them.
+_SPOOLED = ("site_id", "region_id", "name_token", "phone_token", "phone_digest", "note_token")
+
+
+@contextmanager
 def prepared_rows(
     session: Session, cipher: FieldCipher, staged: RosterImport, scope: Scope
-) -> list[dict]:
-    """The staged file's valid rows as encrypted column values, ready to insert.
+) -> Iterator[TextIO]:
+    """The staged file's valid rows as encrypted column values, ready to insert: spooled,
+    one tab-separated line a row, to an anonymous temporary file (deleted when closed),
+    so that memory stays flat whatever the file's size. It holds ciphertext and keyed
+    digests only, like the residents table.
 
-    Done before the write transaction starts: encrypting 50,000 rows takes seconds, and
-    SQLite's write lock should not be held meanwhile.
+    Done before the write transaction starts: encrypting 300,000 rows takes many seconds,
+    and SQLite's write lock should not be held meanwhile. Rows are checked again on their
+    own; a number already on the county's roster, or twice in the file, is left to the
+    unique key at insert (the first one of a file stays), as the check said.
     """
-    data = cipher.decrypt_bytes(staged.payload)
-    rows = read_rows(io.BytesIO(data), staged.filename)
-    return [
-        {
-            "project_id": staged.project_id,
-            "site_id": row.site_id,
-            "region_id": row.region_id,
-            "import_id": staged.id,
-            "name_token": cipher.encrypt(row.name),
-            "phone_token": cipher.encrypt(row.phone),
-            "phone_digest": row.digest,
-            "note_token": cipher.encrypt(row.note) if row.note else None,
-        }
-        for row in validate_rows(session, cipher, staged.project_id, scope, rows)
-        if isinstance(row, ValidRow)
-    ]
+    data = _unsealed(cipher, _sealed_tokens(session, staged.id))
+    rows = read_rows(data, f"roster.{staged.file_format}")
+    codes, regions = site_codes(session, staged.project_id, scope)
+    with tempfile.TemporaryFile("w+", encoding="ascii", newline="\n") as spool:
+        for row in _checked_rows(cipher, codes, regions, rows):
+            if isinstance(row, ValidRow):
+                note = cipher.encrypt(row.note) if row.note else ""
+                name, phone = cipher.encrypt(row.name), cipher.encrypt(row.phone)
+                spool.write(f"{row.site_id}\t{row.region_id}\t{name}\t{phone}")
+                spool.write(f"\t{row.digest}\t{note}\n")
+        del data, rows
+        spool.seek(0)
+        yield spool
 
 
-def import_rows(session: Session, staged: RosterImport, values: list[dict]) -> int:
+def _spooled_chunks(spool: TextIO, extra: dict) -> Iterator[list[dict]]:
+    """The spooled rows as column values (with ``extra``), CHUNK at a time."""
+    while chunk := list(islice(spool, CHUNK)):
+        values = []
+        for line in chunk:
+            row = dict(zip(_SPOOLED, line.rstrip("\n").split("\t"), strict=True))
+            row["site_id"], row["region_id"] = int(row["site_id"]), int(row["region_id"])
+            row["note_token"] = row["note_token"] or None
+            values.append(row | extra)
+        yield values
+
+
+def import_rows(session: Session, staged: RosterImport, prepared: TextIO) -> int:
     """Insert the prepared rows of a staged import and close it. Returns how many were
     added: a number that reached the county's roster meanwhile (another import, even one
-    running at this moment) is left out by the unique key. Call inside the write
-    transaction; a failure rolls all of it back."""
+    running at this moment), or was in the file before, is left out by the unique key.
+    Call inside the write transaction; a failure rolls all of it back, so a roster is
+    imported whole or not at all."""
     now = now_utc()
     insert_new = _INSERT_NEW[session.connection().dialect.name]
-    for start in range(0, len(values), CHUNK):
-        chunk = values[start : start + CHUNK]
-        session.execute(insert_new, [row | {"created_at": now} for row in chunk])
+    extra = {"project_id": staged.project_id, "import_id": staged.id, "created_at": now}
+    for values in _spooled_chunks(prepared, extra):
+        session.execute(insert_new, values)
     added = session.scalar(select(func.count()).where(Resident.import_id == staged.id))
     staged.status, staged.payload, staged.finished_at = "imported", None, now
     staged.valid_rows = added
@@ -328,13 +414,19 @@ def remove_residents(session: Session, condition) -> int:
     return result.rowcount
 
 
-def purge_old(session: Session, days: int, now: datetime) -> tuple[int, int]:
-    """Delete roster entries added more than ``days`` ago, and staged files left for over
-    a day. Returns (residents deleted, staged files dropped)."""
-    residents = remove_residents(session, Resident.created_at < now - timedelta(days=days))
+def purge_old(session: Session, days: int, now: datetime) -> tuple[int, int, int]:
+    """Delete roster entries added more than ``days`` ago with the imports (and their
+    reports) made as long ago, and drop staged files left for over a day. Returns
+    (residents deleted, imports deleted, staged files dropped)."""
+    cutoff = now - timedelta(days=days)
+    residents = remove_residents(session, Resident.created_at < cutoff)
+    old = select(RosterImport.id).where(RosterImport.created_at < cutoff).scalar_subquery()
+    # An entry added later than its import (confirmed a day after the upload) outlives it.
+    session.execute(update(Resident).where(Resident.import_id.in_(old)).values(import_id=None))
+    imports = session.execute(delete(RosterImport).where(RosterImport.id.in_(old))).rowcount
     stale = session.execute(
         update(RosterImport)
         .where(RosterImport.status == "staged", RosterImport.created_at < now - timedelta(days=1))
         .values(status="cancelled", payload=None, finished_at=now)
     )
-    return residents, stale.rowcount
+    return residents, imports, stale.rowcount

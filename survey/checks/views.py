@@ -239,10 +239,9 @@ def roster_upload(project_id):
         )
     except RosterFileError as err:
         return _roster_page(project, 422, upload_error=str(err))
-    upload.stream.seek(0)
     begin_write(db.session)
     staged = roster.stage_import(
-        db.session, _cipher(), project, _user(), upload.filename, upload.stream.read(), check
+        db.session, _cipher(), project, _user(), upload.filename, upload.stream, check
     )
     db.session.commit()
     return redirect(url_for(".import_report", import_id=staged.id))
@@ -275,15 +274,15 @@ def import_confirm(import_id):
     if staged.status != "staged":
         flash(f"这份文件已{staged.status_label}，没有重复导入。", "info")
         return redirect(url_for(".roster_list", project_id=staged.project_id))
-    values = roster.prepared_rows(db.session, _cipher(), staged, _scope())
-    if not begin_write_locked(db.session, staged, _still_staged):  # confirmed twice at once
-        return redirect(url_for(".roster_list", project_id=staged.project_id))
-    added = roster.import_rows(db.session, staged, values)
-    _audit(
-        "roster_imported",
-        f"{staged.project.name}：文件“{staged.filename}”导入 {added} 人（导入编号 {staged.id}）",
-    )
-    db.session.commit()
+    with roster.prepared_rows(db.session, _cipher(), staged, _scope()) as prepared:
+        if not begin_write_locked(db.session, staged, _still_staged):  # confirmed twice at once
+            return redirect(url_for(".roster_list", project_id=staged.project_id))
+        added = roster.import_rows(db.session, staged, prepared)
+        _audit(
+            "roster_imported",
+            f"{staged.project.name}：{staged.file_label}导入 {added} 人（导入编号 {staged.id}）",
+        )
+        db.session.commit()
     flash(f"已导入 {added} 人。", "info")
     return redirect(url_for(".roster_list", project_id=staged.project_id))
 
@@ -296,7 +295,7 @@ def import_cancel(import_id):
     # Locked: a cancel racing the import must not mark an imported roster as never imported.
     if staged.status == "staged" and begin_write_locked(db.session, staged, _still_staged):
         roster.cancel_import(staged)
-        _audit("roster_import_cancelled", f"文件“{staged.filename}”（导入编号 {staged.id}）")
+        _audit("roster_import_cancelled", f"{staged.file_label}（导入编号 {staged.id}）")
         db.session.commit()
         flash("已取消，名单没有任何改动。", "info")
     return redirect(url_for(".roster_list", project_id=staged.project_id))

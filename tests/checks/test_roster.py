@@ -3,10 +3,11 @@
 import io
 
 import openpyxl
+import pytest
 from sqlalchemy import text
 
 from survey.accounts.models import AuditEntry
-from survey.checks import views
+from survey.checks import roster, views
 from survey.checks.models import CallTask, Resident, RosterImport
 from survey.db import begin_write, db
 from tests.checks.conftest import import_roster, phone, post, roster_csv, upload
@@ -255,3 +256,41 @@ def test_broken_workbooks_are_refused_not_crashed_on(staff, world, count):
     reply = upload(staff("liandu"), world.project_id, broken.getvalue(), "broken.xlsx")
     assert reply.status_code == 422 and "不是有效的 Excel" in reply.get_data(as_text=True)
     assert count(RosterImport) == 0
+
+
+def test_a_confirm_failing_midway_stores_nothing_and_can_be_confirmed_again(
+    staff, world, count, monkeypatch
+):
+    client = staff("liandu")
+    reply = upload(client, world.project_id, roster_csv(_rows(world, 5)))
+    spooled = roster._spooled_chunks
+
+    def fail_after_one_chunk(spool, extra):
+        chunks = spooled(spool, extra)
+        yield next(chunks)  # inserted, then the request fails
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(roster, "CHUNK", 2)
+    monkeypatch.setattr(roster, "_spooled_chunks", fail_after_one_chunk)
+    with pytest.raises(OSError):
+        post(client, reply.headers["Location"] + "/confirm")
+    assert count(Resident) == 0
+    assert count(RosterImport, status="staged") == 1
+    assert count(AuditEntry, action="roster_imported") == 0
+    monkeypatch.setattr(roster, "_spooled_chunks", spooled)
+    assert post(client, reply.headers["Location"] + "/confirm").status_code == 302
+    assert count(Resident) == 5 and count(RosterImport, status="imported") == 1
+
+
+def test_a_staged_file_is_sealed_in_parts_and_read_back_whole(staff, world, count, monkeypatch):
+    monkeypatch.setattr(roster, "SEALED_PART", 100)  # an XLSX of a few KB: dozens of tokens,
+    monkeypatch.setattr(roster, "PAYLOAD_SLICE", 57)  # read back in slices that split them
+    book = openpyxl.Workbook()
+    book.active.append(["姓名", "电话", "点位码"])
+    for i in range(50):
+        book.active.append([f"张{i}", phone(i), world.liandu.token])
+    data = io.BytesIO()
+    book.save(data)
+    reply = import_roster(staff("liandu"), world.project_id, data.getvalue(), "名单.xlsx")
+    assert reply.status_code == 302
+    assert count(Resident) == 50
