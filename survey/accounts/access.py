@@ -14,6 +14,7 @@ from itsdangerous import URLSafeTimedSerializer
 from survey.accounts.models import User
 from survey.accounts.scope import Scope, get_in_scope, scope_of
 from survey.accounts.throttle import Throttle, login_name
+from survey.addresses import network_of
 from survey.db import db
 from survey.errors import wants_json
 from survey.sites.models import Project, Site
@@ -25,15 +26,20 @@ login_manager.login_message_category = "info"
 csrf = CSRFProtect()
 
 
+def _client_network() -> str:
+    """The rate-limit key of an address: an IPv6 client counts as its /64."""
+    return network_of(get_remote_address())
+
+
 def _login_name_and_address() -> str:
     """The rate-limit key of a login attempt: the client address and the user name typed,
     trimmed and case-folded (so ``Admin`` and ``admin`` count together)."""
-    return f"{get_remote_address()}|{login_name(request.form.get('username') or '')}"
+    return f"{_client_network()}|{login_name(request.form.get('username') or '')}"
 
 
 def _user_and_address() -> str:
     """The rate-limit key of a password change: the client address and the user."""
-    return f"{get_remote_address()}|user:{getattr(current_user, 'id', '')}"
+    return f"{_client_network()}|user:{getattr(current_user, 'id', '')}"
 
 
 def _login_rate_limit() -> str:
@@ -54,7 +60,7 @@ def limit_logins(app) -> Limiter:
     each process falls back to its memory and logs a warning, and logins keep working. One
     limiter per app, not per module: Flask-Limiter keeps storage state on the instance.
     """
-    limiter = Limiter(key_func=get_remote_address, app=app)
+    limiter = Limiter(key_func=_client_network, app=app)
     per_name = limiter.limit(_login_rate_limit, key_func=_login_name_and_address, methods=["POST"])
     per_address = limiter.limit(
         lambda: current_app.config["LOGIN_ADDRESS_RATE_LIMIT"], methods=["POST"]

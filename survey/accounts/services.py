@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from survey.accounts.models import ROLES, AuditEntry, User
 from survey.accounts.throttle import Throttle, login_name
+from survey.addresses import network_of
 from survey.sites.models import Region
 
 # OWASP's argon2id recommendation: 19 MiB memory, 2 iterations, 1 lane.
@@ -50,7 +51,7 @@ def log_in(
     ``ip``; raises TryLater (nothing checked, nothing written) while that name must wait
     there. Writes; call begin_write first.
     """
-    who = f"{ip}|{login_name(username)}"
+    who = f"{network_of(ip)}|{login_name(username)}"
     throttle.check(who)
     user = session.scalars(select(User).where(User.username == username)).first()
     if not _verify(user.password_hash if user else _DUMMY_HASH, password) or not (
@@ -71,7 +72,7 @@ def change_password(user: User, current: str, new: str, throttle: Throttle, ip: 
     is the same as it. A wrong ``current`` counts as a failure of the user from ``ip``;
     raises TryLater (nothing checked) while they must wait there.
     """
-    who = f"{ip}|user:{user.id}"
+    who = f"{network_of(ip)}|user:{user.id}"
     throttle.check(who)
     if not _verify(user.password_hash, current):
         throttle.failed(who)

@@ -19,7 +19,6 @@ database answers instead.
 
 import hashlib
 import hmac
-import ipaddress
 import logging
 import secrets
 import time
@@ -32,6 +31,7 @@ import redis
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
+from survey.addresses import network_of
 from survey.db import now_utc, take_turns
 from survey.responses.models import Response
 
@@ -87,20 +87,6 @@ def keyed_hash(secret_key: str, purpose: str, value: str, length: int) -> str:
     from it (an IPv4 address could be from an unkeyed hash, by trying all 2^32)."""
     key = _purpose_key(secret_key, purpose)
     return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:length]
-
-
-def network_of(address: str) -> str:
-    """What identifies a sender's network: an IPv4 address, or an IPv6 address's /64 prefix
-    (one phone may use any address of its /64, and many Chinese mobile networks are IPv6)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if ip.version == 4:
-        return str(ip)
-    if ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    return str(ipaddress.ip_network(f"{ip}/64", strict=False))
 
 
 def sender(secret_key: str, address: str, agent: str, cookie_device: str | None) -> Sender:

@@ -138,3 +138,13 @@ def test_with_redis_down_the_wait_is_counted_in_memory(make_app, make_user):  # 
     statuses = [_login(app.test_client(), "admin", "wrong password!").status_code for _ in range(4)]
     assert statuses == [400] * 3 + [429]
     assert _login(_from(app, "198.51.100.7"), "admin", PASSWORD).status_code == 302
+
+
+def test_an_ipv6_client_counts_as_its_64_so_changing_its_address_does_not_help(app, make_user):
+    make_user()
+    for last in range(3):
+        client = _from(app, f"2408:8456:1:2::{last + 1}")
+        assert _login(client, "admin", "wrong password!").status_code == 400
+    stepped_aside = _from(app, "2408:8456:1:2:aaaa::99")
+    assert _login(stepped_aside, "admin", PASSWORD).status_code == 429
+    assert _login(_from(app, "2408:8456:1:3::1"), "admin", PASSWORD).status_code == 302

@@ -10,6 +10,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
+from survey.addresses import network_of
 from survey.db import db
 from survey.responses import nonces, stuffing
 from survey.responses.models import Response
@@ -133,12 +134,12 @@ def test_one_phone_correcting_its_answer_is_one_answer_for_the_burst_rule(
 
 
 def test_an_ipv6_phone_is_one_sender_across_its_64_prefix():
-    other = stuffing.network_of("2408:8456:1:2:aaaa::1")
-    assert stuffing.network_of("2408:8456:1:2::9") == other == "2408:8456:1:2::/64"
-    assert stuffing.network_of("2408:8456:1:3::9") != other
-    assert stuffing.network_of("::ffff:198.51.100.7") == "198.51.100.7"
-    assert stuffing.network_of("198.51.100.7") == "198.51.100.7"
-    assert stuffing.network_of("not an address") == "not an address"
+    other = network_of("2408:8456:1:2:aaaa::1")
+    assert network_of("2408:8456:1:2::9") == other == "2408:8456:1:2::/64"
+    assert network_of("2408:8456:1:3::9") != other
+    assert network_of("::ffff:198.51.100.7") == "198.51.100.7"
+    assert network_of("198.51.100.7") == "198.51.100.7"
+    assert network_of("not an address") == "not an address"
 
 
 def test_two_addresses_sharing_a_site_at_normal_pace_all_count(
