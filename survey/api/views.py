@@ -2,10 +2,11 @@
 
 from flask import current_app, jsonify
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import ValidationError
 
 from survey.accounts.scope import project_in_scope, scope_of
+from survey.api import Blueprint
 from survey.api.schemas import (
     ApiSubmissionSchema,
     ProjectSchema,
