@@ -78,15 +78,3 @@ class Day(fields.Date):
         if not FIRST_DAY <= day <= LAST_DAY:
             raise self.make_error("range")
         return day
-
-
-class LocalMoment(fields.NaiveDateTime):
-    """A local date and time on a day from FIRST_DAY to LAST_DAY."""
-
-    default_error_messages = {"range": DAY_RANGE}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        moment = super()._deserialize(value, attr, data, **kwargs)
-        if not FIRST_DAY <= moment.date() <= LAST_DAY:
-            raise self.make_error("range")
-        return moment

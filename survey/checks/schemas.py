@@ -3,7 +3,7 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from survey.checks.models import CHECK_RESULTS, OUTCOMES, SAMPLE_MODES
-from survey.fields import Day, LocalMoment, RowId, WholeNumber, readable_text
+from survey.fields import Day, RowId, WholeNumber, readable_text
 from survey.form_posts import StaffForm
 from survey.sites.schemas import ListQuerySchema
 
@@ -61,7 +61,7 @@ class AttemptSchema(StaffForm):
         error_messages={"required": "请选择通话结果。"},
     )
     note = _text(500, "备注")
-    callback_at = LocalMoment(
+    callback_at = fields.NaiveDateTime(
         load_default=None,
         format="%Y-%m-%dT%H:%M",
         error_messages={"invalid": "回拨时间的格式不对。"},
