@@ -183,7 +183,7 @@ for label, number in BIG_NUMBERS.items():
         "GET",
         "/dashboard/projects/{project}/flagged?site=" + number,
     )
-for month in ("9999-12", "0001-01", "0000-01"):
+for month in ("9999-12", "0001-01", "0000-01", "٢٠٢٦-11"):
     for path in ("report", "report.pdf"):
         row(
             f"{path} month={month}",

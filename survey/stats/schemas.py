@@ -48,7 +48,7 @@ class FilterSchema(StaffForm):
             raise ValidationError("结束日期不能早于开始日期。", "to")
 
 
-_MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")  # not \d: it takes any script's digits
 
 
 def _month(value: str) -> None:
