@@ -6,7 +6,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from survey.db import DatabaseBusy
+from survey.db import DatabaseBusy, db
 from survey.hotline import hotline_link
 from survey.uploads import too_large_reply
 
@@ -118,11 +118,18 @@ def is_resident_page() -> bool:
     return request.path[:3] in ("/s/", "/S/")
 
 
+def handle_server_error(error: InternalServerError):
+    """The error page for an unexpected error. The request's transaction is given up first:
+    a statement PostgreSQL refused aborts it, and the page's frame still reads the user."""
+    db.session.rollback()
+    return handle_http_error(error)
+
+
 def register(app: Flask) -> None:
     """Install the handlers; call after every extension that installs its own."""
     app.register_error_handler(HTTPException, handle_http_error)
     # Flask logs the original exception before calling this; the person sees only the page.
-    app.register_error_handler(InternalServerError, handle_http_error)
+    app.register_error_handler(InternalServerError, handle_server_error)
     # A writer waited out the busy timeout: nothing was stored, the person may try again.
     app.register_error_handler(DatabaseBusy, lambda _err: handle_http_error(ServiceUnavailable()))
     app.register_error_handler(InvalidToken, handle_key_mismatch)

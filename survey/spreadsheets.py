@@ -12,6 +12,7 @@ import codecs
 import csv
 import io
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -28,6 +29,11 @@ XLSX_MAX_UNPACKED = 100 * 1024 * 1024
 #: openpyxl holds the shared strings in memory even in read-only mode: about 5x their size.
 XLSX_MAX_SHARED_STRINGS = 20 * 1024 * 1024
 _ZIP_MAGIC = b"PK\x03\x04"
+#: What reading a broken workbook raises: a bad directory or a part whose checksum fails
+#: (BadZipFile), a corrupt deflate stream (zlib.error), a truncated one (EOFError), a
+#: missing part (KeyError), an unreadable file (OSError), malformed XML (ParseError, or the
+#: ValueError openpyxl wraps it in).
+_BROKEN = (zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError, ParseError, ValueError)
 
 
 class SpreadsheetError(ValueError):
@@ -146,7 +152,7 @@ def _xlsx_rows(file: BinaryIO, layout: Layout) -> Iterator[tuple[int, dict]]:
     try:
         with zipfile.ZipFile(file) as archive:
             parts = archive.infolist()
-    except zipfile.BadZipFile:
+    except _BROKEN:
         raise SpreadsheetError(not_a_workbook) from None
     file.seek(0)
     shared = sum(p.file_size for p in parts if p.filename.lower().endswith("sharedstrings.xml"))
@@ -156,14 +162,7 @@ def _xlsx_rows(file: BinaryIO, layout: Layout) -> Iterator[tuple[int, dict]]:
         workbook = openpyxl.load_workbook(file, read_only=True, data_only=False)
     except DefusedXmlException:
         raise SpreadsheetError(_unsafe_xml(layout)) from None
-    except (
-        zipfile.BadZipFile,
-        InvalidFileException,
-        KeyError,
-        OSError,
-        ParseError,
-        ValueError,
-    ) as err:
+    except (*_BROKEN, InvalidFileException) as err:
         # openpyxl wraps what its XML parser raised in a ValueError.
         unsafe = isinstance(err.__cause__ or err.__context__, DefusedXmlException)
         raise SpreadsheetError(_unsafe_xml(layout) if unsafe else not_a_workbook) from None
@@ -174,9 +173,9 @@ def _xlsx_rows(file: BinaryIO, layout: Layout) -> Iterator[tuple[int, dict]]:
             for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)
         )
         yield from _rows_from(numbered, layout)
-    except (ParseError, IndexError, ValueError, TypeError, KeyError) as err:
-        # The sheets are parsed as rows are read: a broken cell (a number that is not one,
-        # a bad date) or a workbook without sheets surfaces here.
+    except (*_BROKEN, IndexError, TypeError) as err:
+        # The sheets are unpacked and parsed as rows are read: a broken cell (a number that
+        # is not one, a bad date), a broken part or a workbook without sheets surfaces here.
         if isinstance(err, SpreadsheetError):
             raise
         raise SpreadsheetError(not_a_workbook) from None

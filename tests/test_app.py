@@ -13,7 +13,7 @@ from sqlalchemy.exc import StatementError
 from survey import create_app, database_uri, instance_secret
 from survey.db import begin_write, db, migration_includes
 from survey.responses.models import Questionnaire, Response
-from tests.conftest import _settings
+from tests.conftest import _settings, log_in
 from tests.responses.helpers import answer
 
 
@@ -66,6 +66,24 @@ def test_errors_are_chinese_pages_without_stack_traces(app):
     assert missing.status_code == 404 and "没有找到这个页面" in missing.get_data(as_text=True)
     wrong = client.delete("/healthz")
     assert wrong.status_code == 405 and "GET" in wrong.headers["Allow"]
+
+
+def test_a_database_refusal_answers_the_error_page_to_staff_too(app, make_user):
+    """A statement the database refuses (on PostgreSQL the transaction is then aborted)
+    still answers the Chinese page, never a trace, for a logged-in user whose page frame
+    reads from the database."""
+
+    @app.get("/refused")
+    def refused():
+        db.session.execute(text("SELECT * FROM no_such_table"))
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = log_in(app.test_client(), "admin", make_user())
+    for url in ("/refused", "/refused?again=1"):
+        page = client.get(url)
+        text_ = page.get_data(as_text=True)
+        assert page.status_code == 500 and "系统出了点问题" in text_
+        assert "no_such_table" not in text_ and "Traceback" not in text_
 
 
 def test_api_errors_are_json(app):

@@ -2,11 +2,22 @@
 
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from survey.fields import UNREADABLE, is_readable
+
+
+def readable(_form, field) -> None:
+    """Refuse text the database could not store or compare (NUL, a lone surrogate) or that
+    did not arrive as UTF-8."""
+    if field.data and not is_readable(field.data):
+        raise ValidationError(UNREADABLE)
 
 
 class LoginForm(FlaskForm):
-    username = StringField("用户名", validators=[DataRequired("请输入用户名。"), Length(max=50)])
+    username = StringField(
+        "用户名", validators=[DataRequired("请输入用户名。"), Length(max=50), readable]
+    )
     password = PasswordField("密码", validators=[DataRequired("请输入密码。"), Length(max=200)])
 
 

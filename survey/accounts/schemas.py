@@ -3,15 +3,15 @@
 from marshmallow import fields, validate
 
 from survey.accounts.models import AUDIT_ACTIONS, ROLES
+from survey.fields import RowId, readable_text
 from survey.form_posts import StaffForm
-from survey.responses.schemas import RowId
 
 
 class AuditQuerySchema(StaffForm):
     """``?action=login&username=admin``; empty values mean "all"."""
 
     action = fields.String(validate=validate.OneOf(list(AUDIT_ACTIONS)))
-    username = fields.String(validate=validate.Length(max=50))
+    username = fields.String(validate=[validate.Length(max=50), readable_text])
 
 
 audit_query_schema = AuditQuerySchema()

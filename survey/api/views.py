@@ -4,12 +4,13 @@ their region like the pages (survey.accounts.scope)."""
 
 from flask import current_app, jsonify
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
 from survey.accounts.access import NEW_PASSWORD_FIRST
 from survey.accounts.scope import Scope, project_in_scope, projects_in_scope, scope_of
+from survey.api import Blueprint
 from survey.api.schemas import (
     ApiSubmissionSchema,
     ProjectSchema,

@@ -24,7 +24,7 @@ from survey.checks.personal import FieldCipher
 from survey.checks.phones import BadPhone, mask_phone, normalize_phone
 from survey.checks.roster_files import RawRow, read_rows
 from survey.db import now_utc
-from survey.responses.schemas import readable_text
+from survey.fields import readable_text
 from survey.sites.listing import ALL_SITES, Page, SiteFilter, page_of
 from survey.sites.models import Project, Site, SiteToken
 

@@ -3,8 +3,8 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from survey.checks.models import CHECK_RESULTS, OUTCOMES, SAMPLE_MODES
+from survey.fields import Day, RowId, WholeNumber, readable_text
 from survey.form_posts import StaffForm
-from survey.responses.schemas import RowId, WholeNumber, readable_text
 from survey.sites.schemas import ListQuerySchema
 
 SEED = validate.Regexp(
@@ -83,7 +83,7 @@ class PickSchema(StaffForm):
 
 
 class VisitSchema(StaffForm):
-    visited_on = fields.Date(
+    visited_on = Day(
         required=True,
         error_messages={"required": "请填写暗访日期。", "invalid": "日期的格式不对。"},
     )

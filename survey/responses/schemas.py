@@ -21,18 +21,12 @@ from marshmallow import (
     validates_schema,
 )
 
-from survey.db import MAX_ID
+from survey.fields import RowId, WholeNumber, readable_text
 from survey.form_posts import StaffForm
 from survey.responses.models import OVERALL_KEY, SATISFACTION_LEVELS, Question
 
 COMMENT_MAX = 500
 TEXT_ANSWER_MAX = 200
-
-
-def readable_text(value: str) -> None:
-    """Refuse text with U+FFFD (what invalid UTF-8 decodes to) or control characters."""
-    if "\ufffd" in value or any(ord(c) < 32 and c not in "\n\r\t" for c in value):
-        raise ValidationError("内容里有无法识别的字符，请重新输入。")
 
 
 class SubmissionSchema(Schema):
@@ -66,29 +60,6 @@ class SubmissionSchema(Schema):
     )
 
 
-class WholeNumber(fields.Integer):
-    """An int, or a string of ASCII digits (what an HTML form posts); never a fraction or a
-    boolean, which a plain Integer would quietly turn into a score."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and value.isascii() and value.isdigit():
-            value = int(value)
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.make_error("invalid")
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
-class RowId(WholeNumber):
-    """A row's id as a form posts it. A number no row can have is "invalid": the database
-    would raise on it rather than find nothing."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        number = super()._deserialize(value, attr, data, **kwargs)
-        if not 0 < number <= MAX_ID:
-            raise self.make_error("invalid")
-        return number
-
-
 class _AnswersBase(Schema):
     """Base of the per-version answer schemas: unknown question keys are refused."""
 
@@ -107,6 +78,9 @@ class _AnswersBase(Schema):
         return {k: v for k, v in data.items() if v not in (None, "", [])}
 
 
+_OPTION_INDEX = WholeNumber()
+
+
 class OptionIndexes(fields.Field):
     """The options chosen in a multiple-choice question: a list of indexes (the API), or one
     index as text (a form with one box ticked; several ticked boxes arrive as a list).
@@ -119,9 +93,11 @@ class OptionIndexes(fields.Field):
         self.count = count
 
     def _index(self, item) -> int:
-        if isinstance(item, str) and item.isascii() and item.isdigit():
-            item = int(item)
-        if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item < self.count:
+        try:
+            item = _OPTION_INDEX.deserialize(item)
+        except ValidationError:
+            raise self.make_error("invalid") from None
+        if not item < self.count:
             raise self.make_error("invalid")
         return item
 

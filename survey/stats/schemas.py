@@ -1,12 +1,21 @@
 """Dashboard filters as they travel in URLs, and the stats API's query and answer."""
 
+import re
 from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from survey.fields import (
+    FIRST_DAY,
+    LAST_DAY,
+    Day,
+    RowId,
+    WholeNumber,
+    is_row_id,
+    readable_text,
+)
 from survey.form_posts import StaffForm
 from survey.responses.models import FLAG_STATES
-from survey.responses.schemas import RowId
 from survey.stats.summaries import CHANNELS
 
 
@@ -15,17 +24,17 @@ class FilterSchema(StaffForm):
     filter form sends the empty ones as ``from=&county=``: not given). Each error is keyed by
     the field it is about, in the words shown beside that field."""
 
-    date_from = fields.Date(
+    date_from = Day(
         data_key="from",
         load_default=None,
         error_messages={"invalid": "开始日期的格式不对，应为 2026-01-31 这样的日期。"},
     )
-    date_to = fields.Date(
+    date_to = Day(
         data_key="to",
         load_default=None,
         error_messages={"invalid": "结束日期的格式不对，应为 2026-01-31 这样的日期。"},
     )
-    county_id = fields.Integer(
+    county_id = RowId(
         data_key="county", load_default=None, error_messages={"invalid": "没有这个县（市、区）。"}
     )
     channel = fields.String(
@@ -39,21 +48,35 @@ class FilterSchema(StaffForm):
             raise ValidationError("结束日期不能早于开始日期。", "to")
 
 
+_MONTH = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")  # not \d: it takes any script's digits
+
+
+def _month(value: str) -> None:
+    """``2026-11``, of a year the service deals in (survey.fields)."""
+    found = _MONTH.match(value)
+    if not found:
+        raise ValidationError("月份的格式不对，应为 2026-11 这样的年月。")
+    if not FIRST_DAY.year <= int(found[1]) <= LAST_DAY.year:
+        raise ValidationError(f"月份应在 {FIRST_DAY:%Y-%m} 到 {LAST_DAY:%Y-%m} 之间。")
+
+
 class MonthSchema(StaffForm):
     """``?month=2026-11`` of the monthly report (default: the current month)."""
 
-    month = fields.String(
-        load_default=None,
-        validate=validate.Regexp(
-            r"^\d{4}-(0[1-9]|1[0-2])$", error="月份的格式不对，应为 2026-11 这样的年月。"
-        ),
-    )
+    month = fields.String(load_default=None, validate=_month)
 
     @post_load
     def first_day(self, data, **_kwargs):
         """``{"month": date of its first day}``, or None when not given."""
         month = data["month"]
         return {"month": date.fromisoformat(f"{month}-01") if month else None}
+
+
+class CommentQuerySchema(StaffForm):
+    """``?q=`` of the comments page: what the comments shown contain (its first 50
+    characters count)."""
+
+    q = fields.String(load_default="", validate=readable_text)
 
 
 class ReviewQuerySchema(FilterSchema):
@@ -67,7 +90,7 @@ class ReviewQuerySchema(FilterSchema):
     site_id = RowId(
         data_key="site", load_default=None, error_messages={"invalid": "没有这个点位。"}
     )
-    page = fields.Integer(
+    page = WholeNumber(
         load_default=1,
         validate=validate.Range(min=1, error="页码应为正整数。"),
         error_messages={"invalid": "页码应为正整数。"},
@@ -91,7 +114,7 @@ class ReviewSchema(StaffForm):
 
     @post_load
     def row_ids(self, data, **_kwargs):
-        data["ids"] = [int(i) for i in data["ids"] if i.isascii() and i.isdigit() and len(i) < 16]
+        data["ids"] = [int(i) for i in data["ids"] if is_row_id(i)]
         if not data["ids"] and not data["everything"]:
             raise ValidationError("请先勾选要处理的回答。", "id")
         return data
@@ -146,4 +169,5 @@ filter_schema = FilterSchema()
 review_query_schema = ReviewQuerySchema()
 review_schema = ReviewSchema()
 month_schema = MonthSchema()
+comment_query_schema = CommentQuerySchema()
 stats_query_schema = StatsQuerySchema()

@@ -22,6 +22,7 @@ from survey.sites.models import Region, Site
 from survey.stats import charts, exports, feeds, flagged, reports, summaries
 from survey.stats.rollups import local_day
 from survey.stats.schemas import (
+    comment_query_schema,
     filter_schema,
     month_schema,
     review_query_schema,
@@ -200,7 +201,7 @@ def comments(project_id):
     scope = _scope()
     project = project_in_scope(db.session, scope, project_id)
     filters = _filters()
-    query = request.args.get("q", "").strip()[:50]
+    query = comment_query_schema.load(request.args.to_dict())["q"][:50]
     return _page(
         "comments.html",
         project=project,
