@@ -77,19 +77,21 @@ def _decoded(data: bytes, max_pixels: int) -> Image.Image:
 
 
 def _reduced(image: Image.Image, factor: int) -> Image.Image:
-    """``image`` shrunk by ``factor`` (averaging factor x factor blocks), never copied whole."""
+    """``image`` shrunk by ``factor`` (averaging factor x factor blocks), never copied whole.
+
+    A picture with alpha (Pillow premultiplies a full copy to reduce it), or in a mode
+    ``reduce`` cannot take (converted first: a 16-bit grey or palette PNG to 4 bytes a pixel),
+    is converted and reduced a band of rows at a time."""
     mode = image.mode
-    if mode in _REDUCIBLE:
-        image = image.convert(_REDUCIBLE[mode])
-    if image.mode not in ("LA", "RGBA"):
-        out = image.reduce(factor)
-    else:
-        out = Image.new(image.mode, (-(-image.width // factor), -(-image.height // factor)))
-        out.info = dict(image.info)  # the EXIF orientation, as Pillow's own reduce keeps it
-        step = BAND_ROWS * factor
-        for top in range(0, image.height, step):
-            band = image.crop((0, top, image.width, min(top + step, image.height)))
-            out.paste(band.reduce(factor), (0, top // factor))
+    work = _REDUCIBLE.get(mode, mode)
+    if work == mode and mode not in ("LA", "RGBA"):
+        return image.reduce(factor)
+    out = Image.new(work, (-(-image.width // factor), -(-image.height // factor)))
+    out.info = dict(image.info)  # the EXIF orientation, as Pillow's own reduce keeps it
+    step = BAND_ROWS * factor
+    for top in range(0, image.height, step):
+        band = image.crop((0, top, image.width, min(top + step, image.height)))
+        out.paste(band.convert(work).reduce(factor), (0, top // factor))
     return out.convert(mode) if mode == "I;16" else out  # a PNG cannot hold mode I
 
 

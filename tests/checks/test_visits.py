@@ -262,6 +262,13 @@ def test_the_largest_photos_the_cap_lets_through_take_under_150_mb(tmp_path):
     # A PNG with alpha decodes whole (4 bytes a pixel) and is reduced a band at a time.
     longest, megabytes = _peak_megabytes(tmp_path, flat_png(side, side))
     assert longest <= 2560 and megabytes < 150
+    # 16-bit grey and palette PNGs are converted to 4 bytes a pixel to be reduced: a band
+    # at a time, since a whole copy alone is 100 MB at the cap (it took 105-163 MB in all).
+    for mode in ("I;16", "P"):
+        png = io.BytesIO()
+        Image.new(mode, (side, side)).save(png, "PNG")
+        longest, megabytes = _peak_megabytes(tmp_path, png.getvalue())
+        assert longest <= 2560 and megabytes < 75, mode
     # A JPEG too big for a reduced scale decodes whole too.
     jpeg = io.BytesIO()
     Image.new("RGB", (side, side), "teal").save(jpeg, "JPEG")
