@@ -92,6 +92,10 @@ class FieldCipher:
         """A keyed hash of ``value`` (64 hex digits) under the first key, as stored."""
         return _hmac(self._digest_keys[0], value)
 
+    def older_digests(self, value: str) -> list[str]:
+        """The keyed hash of ``value`` under each key but the first: none with one key."""
+        return [_hmac(key, value) for key in self._digest_keys[1:]]
+
     def digests(self, value: str) -> list[str]:
         """The keyed hash of ``value`` under each key, the first key's first: a look-up
         must match any of them while rows hashed under an older key remain."""

@@ -273,7 +273,15 @@ def stage_import(
 
 
 #: The columns of a prepared row, in the order ``prepared_rows`` spools them.
-_SPOOLED = ("site_id", "region_id", "name_token", "phone_token", "phone_digest", "note_token")
+_SPOOLED = (
+    "site_id",
+    "region_id",
+    "name_token",
+    "phone_token",
+    "phone_digest",
+    "note_token",
+    "older_digests",
+)
 
 
 @contextmanager
@@ -299,7 +307,8 @@ def prepared_rows(
                 note = cipher.encrypt(row.note) if row.note else ""
                 name, phone = cipher.encrypt(row.name), cipher.encrypt(row.phone)
                 spool.write(f"{row.site_id}\t{row.region_id}\t{name}\t{phone}")
-                spool.write(f"\t{row.digest}\t{note}\n")
+                older = " ".join(cipher.older_digests(row.phone))  # while a rotation runs
+                spool.write(f"\t{row.digest}\t{note}\t{older}\n")
         del data, rows
         spool.seek(0)
         yield spool
@@ -313,6 +322,7 @@ def _spooled_chunks(spool: TextIO, extra: dict) -> Iterator[list[dict]]:
             row = dict(zip(_SPOOLED, line.rstrip("\n").split("\t"), strict=True))
             row["site_id"], row["region_id"] = int(row["site_id"]), int(row["region_id"])
             row["note_token"] = row["note_token"] or None
+            row["older_digests"] = row["older_digests"].split()
             values.append(row | extra)
         yield values
 
@@ -327,11 +337,32 @@ def import_rows(session: Session, staged: RosterImport, prepared: TextIO) -> int
     insert_new = _INSERT_NEW[session.connection().dialect.name]
     extra = {"project_id": staged.project_id, "import_id": staged.id, "created_at": now}
     for values in _spooled_chunks(prepared, extra):
-        session.execute(insert_new, values)
+        if values := _not_held_under_older_keys(session, staged.project_id, values):
+            session.execute(insert_new, values)
     added = session.scalar(select(func.count()).where(Resident.import_id == staged.id))
     staged.status, staged.payload, staged.finished_at = "imported", None, now
     staged.valid_rows = added
     return added
+
+
+def _not_held_under_older_keys(session: Session, project_id: int, values: list[dict]):
+    """``values`` (each losing its ``older_digests``) without the numbers their county's
+    roster holds under an older key's digest: while a key rotation runs, the unique key sees
+    only the first key's digests, and the check said those numbers are on the roster."""
+    older: dict[tuple[int, str], int] = {}
+    for index, row in enumerate(values):
+        for digest in row.pop("older_digests"):
+            older[(row["region_id"], digest)] = index
+    if not older:
+        return values
+    held = session.execute(
+        select(Resident.region_id, Resident.phone_digest).where(
+            Resident.project_id == project_id,
+            Resident.phone_digest.in_({digest for _, digest in older}),
+        )
+    )
+    skipped = {older[tuple(key)] for key in held if tuple(key) in older}
+    return [row for index, row in enumerate(values) if index not in skipped]
 
 
 def cancel_import(staged: RosterImport) -> None:

@@ -131,10 +131,14 @@ def test_rotation_moves_every_row_to_the_new_key_and_duplicates_are_found_throug
     assert "共 1 人" in found.get_data(as_text=True)
     import_roster(client, world.project_id, _rows(world, [3]))
     assert count(Resident) == 4
+    # Confirming an upload that repeats a number stored under OLD adds only the new number.
+    mixed = upload(client, world.project_id, _rows(world, [1, 4])).headers["Location"]
+    assert post(client, mixed + "/confirm").status_code == 302
+    assert count(Resident) == 5
 
     result = rolling.test_cli_runner().invoke(args=["rotate-field-key"])
     assert result.exit_code == 0, result.output
-    assert "重新加密 3 人（已是新密钥 1 人）" in result.output
+    assert "重新加密 3 人（已是新密钥 2 人）" in result.output
     assert "待确认的名单文件重新加密" in result.output
     new = FieldCipher(NEW)
     with rolling.app_context():
@@ -154,7 +158,7 @@ def test_rotation_moves_every_row_to_the_new_key_and_duplicates_are_found_throug
     # A second run changes nothing.
     before = _stored(app)
     again = rolling.test_cli_runner().invoke(args=["rotate-field-key"])
-    assert again.exit_code == 0 and "重新加密 0 人（已是新密钥 4 人）" in again.output
+    assert again.exit_code == 0 and "重新加密 0 人（已是新密钥 5 人）" in again.output
     assert _stored(app) == before
 
     # The old key removed: everything reads, a duplicate is still found, the staged file
@@ -165,7 +169,7 @@ def test_rotation_moves_every_row_to_the_new_key_and_duplicates_are_found_throug
     assert "138****0000" in page and "138****0003" in page
     assert "名单中已有这个电话号码" in _report(client, world, [0])
     assert post(client, staged + "/confirm").status_code == 302
-    assert count(Resident) == 5
+    assert count(Resident) == 6
 
 
 def test_rotation_names_rows_it_cannot_read_or_would_double(app, staff, world, keyed, count):
