@@ -130,6 +130,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     if not embedded:
         # A database server may restart under us; an embedded file cannot.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+        if not redis_url:
+            app.logger.warning(
+                "REDIS_URL is not set: each process counts login attempts on its own, so "
+                "with several processes a password guesser gets that many times the tries"
+            )
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)

@@ -43,6 +43,14 @@ def test_a_database_server_refuses_to_start_without_its_keys(keys, named, not_na
     assert not list(tmp_path.iterdir())
 
 
+def test_a_database_server_without_redis_warns_that_logins_are_counted_per_process(caplog):
+    create_app(_settings(SERVER) | {"REDIS_URL": ""})
+    assert "REDIS_URL is not set" in caplog.text
+    caplog.clear()
+    create_app(_settings(SERVER) | {"REDIS_URL": "redis://127.0.0.1:6379/7"})
+    assert "REDIS_URL" not in caplog.text
+
+
 def test_the_embedded_database_generates_its_keys_into_instance(tmp_path, monkeypatch):
     for shared in ("templates", "static"):
         (tmp_path / shared).symlink_to(survey.ROOT / shared)
