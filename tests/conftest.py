@@ -149,6 +149,11 @@ def make_site(app):
 
     Sites made with the same ``project`` name share one project.
     """
+    return site_maker(app)
+
+
+def site_maker(app):
+    """``make_site`` for ``app`` (for fixtures of a wider scope)."""
 
     def make(name="紫金街道康养联合体", project="2022年建成康养联合体20家", county="莲都区", **kw):
         with app.app_context():
@@ -195,6 +200,11 @@ def csrf_of(page: bytes) -> str:
 def make_user(app):
     """make_user(username, role="admin", password=..., one_time=False, region=None) → the
     password; ``region`` names the user's city or county (made by ``make_site`` first)."""
+    return user_maker(app)
+
+
+def user_maker(app):
+    """``make_user`` for ``app`` (for fixtures of a wider scope)."""
 
     def make(
         username="admin",

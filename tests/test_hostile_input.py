@@ -23,10 +23,24 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
+from survey import create_app
 from survey.db import db
 from survey.sites.models import Region
-from tests.checks.conftest import clock, make_records, staff, world  # noqa: F401
-from tests.conftest import csrf_of
+from tests.checks.conftest import (
+    MORNING,
+    Clock,
+    build_world,
+    records_maker,
+    staff_of,
+)
+from tests.conftest import (
+    BufferedClient,
+    _empty_tables,
+    _settings,
+    csrf_of,
+    site_maker,
+    user_maker,
+)
 from tests.responses.helpers import open_form
 
 DIGITS = "9" * 5000  # int() refuses it: more than 4,300 digits
@@ -444,8 +458,9 @@ def table_counts(app) -> dict[str, int]:
         }
 
 
-def _refs(app, client, world, make_records, case: Row) -> dict:  # noqa: F811
+def _refs(scene: "Scene", client, case: Row) -> dict:
     """The values the row's URL and body name, the form's nonce and the CSRF token."""
+    app, world = scene.app, scene.world
     with app.app_context():
         counties = dict(db.session.execute(select(Region.name, Region.id)).all())
     refs = {
@@ -456,7 +471,7 @@ def _refs(app, client, world, make_records, case: Row) -> dict:  # noqa: F811
         "city": counties["丽水市"],
     }
     if "{task}" in case.url:
-        refs["task"] = make_records("liandu", world.liandu).task
+        refs["task"] = scene.records().task
     if case.user is None and case.method == "POST" and case.url != "/login":
         refs["nonce"] = open_form(app.test_client(), refs["token"])
     elif case.method == "POST":
@@ -512,23 +527,54 @@ def assert_clear_refusal(reply, case: Row) -> None:
             assert re.search(r"[\u4e00-\u9fff]", body)
 
 
+@dataclass
+class Scene:
+    """One app and world per backend for the whole table: every row must store nothing,
+    so the rows can share them (a world per row took minutes on PostgreSQL)."""
+
+    app: object
+    world: object
+    staff: object
+    clients: dict = field(default_factory=dict)
+    made: list = field(default_factory=list)
+
+    def client(self, user: str | None):
+        if user is None:
+            return self.app.test_client()
+        if user not in self.clients:
+            self.clients[user] = self.staff(user)
+        return self.clients[user]
+
+    def records(self):
+        """A county's records (roster, batch, visit), made once."""
+        if not self.made:
+            make = records_maker(self.app, self.staff, self.world)
+            self.made.append(make("liandu", self.world.liandu))
+        return self.made[0]
+
+
+@pytest.fixture(scope="module")
+def scene(database_url):
+    app = create_app(_settings(database_url))
+    app.test_client_class = BufferedClient
+    app.extensions["clock"] = Clock(MORNING)
+    world = build_world(site_maker(app), user_maker(app))
+    yield Scene(app, world, staff_of(app))
+    with app.app_context():
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
 @pytest.mark.parametrize("name", list(ROWS))
-def test_hostile_input_is_refused_and_nothing_is_stored(
-    app,
-    database_url,
-    world,  # noqa: F811
-    staff,  # noqa: F811
-    make_records,  # noqa: F811
-    clock,  # noqa: F811
-    name,
-):
+def test_hostile_input_is_refused_and_nothing_is_stored(scene, database_url, name):
     case = ROWS[name]
     backend = "sqlite" if database_url.startswith("sqlite") else "postgresql"
     if backend not in case.backends:
         pytest.skip(f"not a hostile input on {backend}")
-    client = staff(case.user) if case.user else app.test_client()
-    refs = _refs(app, client, world, make_records, case)
-    before = table_counts(app)
+    client = scene.client(case.user)
+    refs = _refs(scene, client, case)
+    before = table_counts(scene.app)
     reply = _send(client, case, refs)
     assert_clear_refusal(reply, case)
-    assert table_counts(app) == before
+    assert table_counts(scene.app) == before

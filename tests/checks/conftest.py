@@ -36,6 +36,11 @@ class World:
 def world(make_site, make_user):
     """Sites in 莲都区 (two) and 青田县 (one) of one project; users ``liandu`` and
     ``qingtian`` (county), ``lishui`` (city) and ``admin``."""
+    return build_world(make_site, make_user)
+
+
+def build_world(make_site, make_user) -> World:
+    """The ``world`` fixture's sites and users, made with these makers."""
     liandu = make_site("紫金街道康养联合体", county="莲都区")
     liandu2 = make_site("岩泉街道康养联合体", county="莲都区")
     qingtian = make_site("鹤城街道康养联合体", county="青田县")
@@ -49,6 +54,11 @@ def world(make_site, make_user):
 @pytest.fixture
 def staff(app, world):
     """staff(username) → a test client logged in as that user of the world."""
+    return staff_of(app)
+
+
+def staff_of(app):
+    """``staff`` for ``app`` (for fixtures of a wider scope)."""
 
     def login(username):
         return log_in(app.test_client(), username, PASSWORD)
@@ -187,6 +197,11 @@ class Records:
 @pytest.fixture
 def make_records(app, staff, world, clock):
     """make_records(username, site) → Records of that user's county."""
+    return records_maker(app, staff, world)
+
+
+def records_maker(app, staff, world):
+    """``make_records`` for ``app`` (for fixtures of a wider scope; set its clock first)."""
 
     def make(username, site):
         client = staff(username)
