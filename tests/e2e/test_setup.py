@@ -282,7 +282,9 @@ def test_twelve_colleagues_behind_one_address_log_in_and_a_hammered_name_is_limi
         said.append(_main(guesser))
         if "访问太频繁了" in said[-1]:
             break
-    assert all("用户名或密码不对" in text for text in said[:4]), said
+    # The limit is 4 a minute per name and address, and liandu00's own login above was one
+    # of them when its worker takes these too: three wrong passwords are always answered.
+    assert all("用户名或密码不对" in text for text in said[:3]), said
     assert "访问太频繁了" in said[-1], said
     # The colleagues at the other desks go on logging in.
     assert "/checks/" in attempt(browse(), "liandu01", password)
