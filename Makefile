@@ -1,6 +1,8 @@
 # `make run` serves the demo on http://127.0.0.1:5000; `make test` lints and runs the tests;
 # `make check` is the quick edit loop (SQLite only, no browser, no benchmark runs).
+# Both run the tests in TEST_WORKERS processes (pytest-xdist), a module each at a time.
 PYTHON ?= python3
+TEST_WORKERS ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
@@ -33,10 +35,10 @@ format: venv
 	$(BIN)/ruff format .
 
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 check: lint
-	TEST_DATABASE_URL= $(BIN)/pytest -q -m "not browser and not bench"
+	TEST_DATABASE_URL= $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not browser and not bench"
 
 bench: venv
 	$(BIN)/python bench/submit.py

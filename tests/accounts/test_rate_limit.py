@@ -87,7 +87,7 @@ def _redis_answers() -> bool:
 @pytest.mark.skipif(not _redis_answers(), reason="no Redis on 127.0.0.1:6379")
 def test_processes_share_the_count_through_redis(make_app, make_user):
     make_user()
-    shared = {"REDIS_URL": "redis://127.0.0.1:6379/15", "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
+    shared = {"REDIS_URL": "redis://127.0.0.1:6379/1", "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
     one, two = make_app(**shared), make_app(**shared)
     for _ in range(3):
         assert _login(one.test_client(), "admin", "wrong password!").status_code == 400

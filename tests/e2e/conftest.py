@@ -4,7 +4,8 @@ The Flask test client is neither a browser nor a server: it posts only the field
 names and never encodes headers the way gunicorn must. So each module here gets its own
 database (SQLite, and PostgreSQL when TEST_DATABASE_URL is set), set up as a new bureau does
 (``flask db upgrade`` and ``flask demo-data``, whose one-time passwords the tests read), and
-its own gunicorn in a subprocess; one Chromium serves the whole session. A server error
+its own gunicorn in a subprocess; one Chromium serves the whole session. The two commands run
+once per backend, into a template each module's database is copied from. A server error
 logged by gunicorn fails the test that caused it.
 """
 
@@ -77,18 +78,70 @@ class Server:
         return [line for line in self.log.read_text().splitlines() if SERVER_ERROR.search(line)]
 
 
-def _database(backend: str, tmp: Path) -> str:
-    if backend == "sqlite":
-        return f"sqlite:///{tmp / 'e2e.db'}"
-    # A database of its own beside the unit tests' one, so neither empties the other's tables.
-    url = make_url(os.environ["TEST_DATABASE_URL"])
-    name = f"{url.database}_e2e"
+@dataclass
+class Template:
+    """A database set up as a new bureau does, which each module's database is copied from,
+    with the one-time passwords ``flask demo-data`` printed for it."""
+
+    backend: str
+    database_url: str
+    passwords: dict[str, str]
+
+    def copy(self, tmp: Path) -> str:
+        """A new database with the template's content; its URL."""
+        if self.backend == "sqlite":
+            source = Path(make_url(self.database_url).database)
+            target = tmp / "e2e.db"
+            # With the write-ahead log, if the last command left one (nobody has it open).
+            for suffix in ("", "-wal"):
+                if Path(f"{source}{suffix}").exists():
+                    shutil.copyfile(f"{source}{suffix}", f"{target}{suffix}")
+            return f"sqlite:///{target}"
+        url = make_url(self.database_url)
+        name = url.database.removesuffix("_template")
+        _run_sql(
+            url,
+            f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+            f'CREATE DATABASE "{name}" TEMPLATE "{url.database}"',
+        )
+        return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _run_sql(url, *statements: str) -> None:
+    """Run statements outside a transaction (CREATE DATABASE) on the server of ``url``."""
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        for statement in statements:
+            conn.execute(text(statement))
     admin.dispose()
+
+
+def _empty_database(backend: str, tmp: Path) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp / 'template.db'}"
+    # A database of its own beside the unit tests' one, so neither empties the other's tables.
+    url = make_url(os.environ["TEST_DATABASE_URL"])
+    name = f"{url.database}_e2e_template"
+    _run_sql(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
     return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory):
+    """template(backend) → the Template of that backend, made at its first use."""
+    made = {}
+
+    def template(backend: str) -> Template:
+        if backend not in made:
+            database_url = _empty_database(backend, tmp_path_factory.mktemp("template"))
+            env = _environment(database_url, "http://127.0.0.1:5000")
+            _flask(env, "db", "upgrade")
+            printed = _flask(env, "demo-data")
+            passwords = dict(re.findall(r" (\w+)(?:（[^）]*）)?，一次性密码：(\S+)", printed))
+            made[backend] = Template(backend, database_url, passwords)
+        return made[backend]
+
+    return template
 
 
 def _free_port() -> int:
@@ -142,17 +195,16 @@ def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def server(request, tmp_path_factory):
-    """A migrated database with the demo data, served by gunicorn (2 workers); a module's
-    ``SERVER_ENVIRONMENT`` dict adds to or overrides the server's environment."""
+def server(request, tmp_path_factory, templates):
+    """A copy of the migrated database with the demo data, served by gunicorn (2 workers); a
+    module's ``SERVER_ENVIRONMENT`` dict adds to or overrides the server's environment."""
     tmp = tmp_path_factory.mktemp("e2e")
-    database_url = _database(request.param, tmp)
+    template = templates(request.param)
+    database_url = template.copy(tmp)
+    passwords = dict(template.passwords)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = _environment(database_url, url) | getattr(request.module, "SERVER_ENVIRONMENT", {})
-    _flask(env, "db", "upgrade")
-    printed = _flask(env, "demo-data")
-    passwords = dict(re.findall(r" (\w+)(?:（[^）]*）)?，一次性密码：(\S+)", printed))
     log = tmp / "gunicorn.log"
     with log.open("w") as out:
         process = subprocess.Popen(
