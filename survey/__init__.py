@@ -162,6 +162,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.checks.cli import purge_roster_command, rotate_field_key_command
     from survey.checks.views import bp as checks_blueprint
     from survey.demo.cli import demo_data_command
+    from survey.responses.cli import rebuild_rollups_command
     from survey.responses.editor_views import bp as questionnaires_blueprint
     from survey.responses.views import bp as form_blueprint
     from survey.sites.checklist_views import bp as checklists_blueprint
@@ -169,7 +170,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.sites.region_views import bp as regions_blueprint
     from survey.sites.site_views import bp as site_admin_blueprint
     from survey.sites.views import bp as sites_blueprint
-    from survey.stats.cli import rebuild_rollups_command
     from survey.stats.views import bp as stats_blueprint
     from survey.uploads import apply_upload_limit
 

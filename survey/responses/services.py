@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from survey.db import now_utc, take_turns
-from survey.responses import nonces, stuffing
+from survey.responses import nonces, rollups, stuffing
 from survey.responses.models import (
     OVERALL_KEY,
     Answer,
@@ -21,7 +21,6 @@ from survey.responses.models import (
 )
 from survey.sites.models import Project, Site, SiteToken
 from survey.sites.services import ProjectFinished, RetiredToken, normalize_token
-from survey.stats import rollups
 
 # Statements of the submission hot path, built once. They run on the session's connection
 # as plain Core: the ORM's unit of work would cost several times more while SQLite's write

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from survey.accounts.scope import Scope
 from survey.responses.answers import ReadAnswer, answers_by_response
 from survey.responses.models import Response
+from survey.responses.rollups import ZONE
 from survey.sites.models import Site
-from survey.stats.rollups import ZONE
 from survey.stats.summaries import CHANNELS, Filters
 
 #: Comments shown at most on one page.

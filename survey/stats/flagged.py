@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session, joinedload
 from survey.accounts.scope import Scope
 from survey.accounts.services import record
 from survey.db import now_utc
+from survey.responses import rollups
 from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS, Response
 from survey.responses.stuffing import describe
 from survey.sites.listing import Page, page_of
 from survey.sites.models import Site
-from survey.stats import rollups
 from survey.stats.feeds import filter_responses
 from survey.stats.summaries import Filters
 

@@ -13,6 +13,8 @@ from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from survey.accounts.scope import Scope
+from survey.responses.rollup_models import LEVELS, ResponseRollup
+from survey.responses.rollups import EARLIEST, period
 from survey.sites.models import Project, Region, Site
 from survey.stats.metrics import (
     MIN_SAMPLE,
@@ -22,8 +24,6 @@ from survey.stats.metrics import (
     significantly_higher,
     wilson,
 )
-from survey.stats.models import LEVELS, ResponseRollup
-from survey.stats.rollups import EARLIEST, period
 
 CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "现场暗访"}
 #: A site under this combined rate (with enough answers) raises an alert.

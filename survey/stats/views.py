@@ -18,9 +18,9 @@ from survey.checks.models import TASK_STATUSES, CallTask, Visit
 from survey.db import begin_write, db, now_utc
 from survey.form_posts import submitted
 from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS
+from survey.responses.rollups import local_day
 from survey.sites.models import Region, Site
 from survey.stats import charts, exports, feeds, flagged, reports, summaries
-from survey.stats.rollups import local_day
 from survey.stats.schemas import (
     comment_query_schema,
     filter_schema,
