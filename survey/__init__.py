@@ -10,7 +10,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from survey import config, errors, headers
 from survey.checks.calls import CallingHours
-from survey.checks.personal import HOW_TO_MAKE_A_KEY, FieldCipher, new_key
 from survey.db import (
     RowIdConverter,
     configure_sqlite,
@@ -19,6 +18,7 @@ from survey.db import (
     migration_includes,
     render_migration_item,
 )
+from survey.field_cipher import HOW_TO_MAKE_A_KEY, FieldCipher, new_key
 from survey.json_provider import OrjsonProvider
 from survey.responses import stuffing
 
@@ -167,9 +167,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.responses.views import bp as form_blueprint
     from survey.sites.checklist_views import bp as checklists_blueprint
     from survey.sites.cli import posters_command, sites_command
+    from survey.sites.project_views import bp as sites_blueprint
     from survey.sites.region_views import bp as regions_blueprint
     from survey.sites.site_views import bp as site_admin_blueprint
-    from survey.sites.views import bp as sites_blueprint
     from survey.stats.views import bp as stats_blueprint
     from survey.uploads import apply_upload_limit
 

@@ -24,7 +24,7 @@ from survey.db import db
 from survey.responses.defaults import DEFAULT_QUESTIONS
 from survey.responses.services import create_questionnaire
 from survey.sites.models import Project, Region, Site
-from survey.sites.services import issue_token
+from survey.sites.tokens import issue_token
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])

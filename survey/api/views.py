@@ -22,7 +22,7 @@ from survey.db import begin_write, db
 from survey.responses import nonces, senders, services
 from survey.responses.schemas import answers_schema
 from survey.sites.models import Project
-from survey.sites.services import ProjectFinished, RetiredToken, find_live_token, list_sites
+from survey.sites.tokens import ProjectFinished, RetiredToken, find_live_token, list_sites
 from survey.stats import flagged, summaries
 from survey.stats.schemas import StatsQuerySchema, StatsSchema
 

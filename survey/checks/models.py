@@ -123,7 +123,7 @@ class RosterImport(db.Model):
 
 class Resident(db.Model):
     """A person served at a site, on the roster for phone spot-checks. Name, phone and note
-    are stored encrypted only (``survey.checks.personal``)."""
+    are stored encrypted only (``survey.field_cipher``)."""
 
     __tablename__ = "residents"
     # One entry per number and county: duplicates are found within the county, so that an

@@ -16,7 +16,7 @@ from survey.responses.models import Answer, Response
 from survey.responses.services import create_questionnaire
 from survey.sites.checklists import starter_checklist
 from survey.sites.models import Project, ProjectTarget, Region, Site
-from survey.sites.services import issue_token
+from survey.sites.tokens import issue_token
 
 #: The demo's staff: (user name, role, region name) — one of each role.
 DEMO_USERS = [

@@ -29,7 +29,6 @@ from survey.db import begin_write_locked, db
 from survey.responses import questionnaires, recordings
 from survey.responses.form import build_form
 from survey.responses.models import Recording
-from survey.responses.page_cache import form_pages
 from survey.responses.schemas import (
     ADVISED_QUESTIONS,
     MAX_OPTIONS,
@@ -41,6 +40,7 @@ from survey.responses.schemas import (
 )
 from survey.responses.starters import STARTERS
 from survey.sites.models import Project, Region
+from survey.sites.page_cache import form_pages
 from survey.sites.site_editing import project_counties
 from survey.uploads import FORM_OVERHEAD, upload_limit
 

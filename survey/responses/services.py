@@ -20,7 +20,7 @@ from survey.responses.models import (
     Response,
 )
 from survey.sites.models import Project, Site, SiteToken
-from survey.sites.services import ProjectFinished, RetiredToken, normalize_token
+from survey.sites.tokens import ProjectFinished, RetiredToken, normalize_token
 
 # Statements of the submission hot path, built once. They run on the session's connection
 # as plain Core: the ORM's unit of work would cost several times more while SQLite's write

@@ -23,15 +23,10 @@ from survey.hotline import hotline_link
 from survey.responses import nonces, recordings, senders, services
 from survey.responses.form import build_form, stray_error
 from survey.responses.models import QuestionnaireVersion, Recording
-from survey.responses.page_cache import NONCE_SLOT, form_pages
 from survey.responses.schemas import answers_schema, submission_schema
 from survey.sites.models import SiteToken
-from survey.sites.services import (
-    ProjectFinished,
-    RetiredToken,
-    find_live_token,
-    normalize_token,
-)
+from survey.sites.page_cache import NONCE_SLOT, form_pages
+from survey.sites.tokens import ProjectFinished, RetiredToken, find_live_token, normalize_token
 
 bp = Blueprint("form", __name__)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from survey.accounts.scope import Scope
 from survey.sites.models import Region, Site, SiteToken
-from survey.sites.services import normalize_token
+from survey.sites.tokens import normalize_token
 
 #: Rows per page of a list whose rows are one line of text (roster, call tasks, visits).
 PER_PAGE = 100

@@ -201,7 +201,7 @@ class SiteToken(db.Model):
         ),
     )
 
-    #: Upper-case base32 (see ``sites.services.new_token``); links accept any case.
+    #: Upper-case base32 (see ``sites.tokens.new_token``); links accept any case.
     token: Mapped[str] = mapped_column(String(16), primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)

@@ -15,7 +15,7 @@ from survey.checks.models import Resident
 from survey.db import now_utc
 from survey.form_posts import FieldError
 from survey.sites.models import SITE_LEVELS, Project, Region, Site, SiteToken
-from survey.sites.services import issue_token, rotate_token
+from survey.sites.tokens import issue_token, rotate_token
 
 
 class SiteError(FieldError):

@@ -22,9 +22,9 @@ from survey.accounts.scope import get_in_scope
 from survey.accounts.services import record
 from survey.db import begin_write, begin_write_locked, db
 from survey.form_posts import submitted
-from survey.responses.page_cache import form_pages
 from survey.sites import site_editing, site_import
 from survey.sites.models import SITE_LEVELS, Project, Site, SiteImport
+from survey.sites.page_cache import form_pages
 from survey.sites.schemas import site_schema
 from survey.spreadsheets import SpreadsheetError
 from survey.uploads import FORM_OVERHEAD, upload_limit

@@ -15,7 +15,7 @@ from survey.responses.answers import answers_by_response, one_line
 from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS, Response
 from survey.responses.rollups import ZONE
 from survey.sites.models import Region, Site
-from survey.stats.feeds import filter_responses
+from survey.stats.comment_list import filter_responses
 from survey.stats.summaries import CHANNELS, Filters, Summary
 
 #: Shown instead of a rate below ``metrics.MIN_SAMPLE`` answers (the n beside it says why).

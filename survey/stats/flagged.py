@@ -15,7 +15,7 @@ from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS, Response
 from survey.responses.stuffing import describe
 from survey.sites.listing import Page, page_of
 from survey.sites.models import Site
-from survey.stats.feeds import filter_responses
+from survey.stats.comment_list import filter_responses
 from survey.stats.summaries import Filters
 
 #: A decision → the flag it leaves.

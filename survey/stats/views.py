@@ -20,7 +20,7 @@ from survey.form_posts import submitted
 from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS
 from survey.responses.rollups import local_day
 from survey.sites.models import Region, Site
-from survey.stats import charts, exports, feeds, flagged, reports, summaries
+from survey.stats import charts, comment_list, exports, flagged, reports, summaries
 from survey.stats.schemas import (
     comment_query_schema,
     filter_schema,
@@ -187,7 +187,7 @@ def site(site_id):
         months=months,
         trend=charts.trend(months),
         bars=charts.bars(counts, SATISFACTION_LEVELS),
-        comments=feeds.comments(db.session, scope, project.id, filters, site_id=site.id),
+        comments=comment_list.comments(db.session, scope, project.id, filters, site_id=site.id),
         calls=calls,
         visits=visits,
         left_out=flagged.left_out(db.session, scope, [project.id], filters).by("site").get(site.id),
@@ -206,7 +206,7 @@ def comments(project_id):
         "comments.html",
         project=project,
         query=query,
-        comments=feeds.comments(db.session, scope, project.id, filters, search=query),
+        comments=comment_list.comments(db.session, scope, project.id, filters, search=query),
     )
 
 

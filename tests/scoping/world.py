@@ -24,7 +24,7 @@ from survey.responses.defaults import DEFAULT_QUESTIONS
 from survey.responses.models import Recording, Response
 from survey.responses.services import create_questionnaire
 from survey.sites.models import Project, ProjectTarget, Region, Site, SiteToken
-from survey.sites.services import issue_token
+from survey.sites.tokens import issue_token
 from tests.checks.conftest import MORNING, Clock, jpeg_with_gps, phone, roster_csv
 from tests.conftest import csrf_of, log_in
 from tests.responses.helpers import answer

@@ -9,7 +9,7 @@ from survey.db import db, now_utc
 from survey.sites.listing import SiteFilter, counties, page_of
 from survey.sites.models import Region, Site
 from survey.sites.schemas import list_query_schema
-from survey.sites.services import issue_token
+from survey.sites.tokens import issue_token
 
 
 @pytest.fixture
