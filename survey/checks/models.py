@@ -18,8 +18,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.accounts.models import User
 from survey.db import db, now_utc
+from survey.regions.models import Region
 from survey.responses.models import Response
-from survey.sites.models import ChecklistVersion, Project, Region, Site
+from survey.sites.models import ChecklistVersion, Project, Site
 
 
 class Notice(db.Model):

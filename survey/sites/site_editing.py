@@ -9,12 +9,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
-from survey.accounts.scope import Scope, region_and_below
 from survey.accounts.services import record
 from survey.checks.models import Resident
 from survey.db import now_utc
 from survey.form_posts import FieldError
-from survey.sites.models import SITE_LEVELS, Project, Region, Site, SiteToken
+from survey.regions.models import Region
+from survey.regions.scope import Scope, region_and_below
+from survey.sites.models import SITE_LEVELS, Project, Site, SiteToken
 from survey.sites.tokens import issue_token, rotate_token
 
 

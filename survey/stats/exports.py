@@ -9,12 +9,13 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey.accounts.scope import Scope
 from survey.downloads import Percent
+from survey.regions.models import Region
+from survey.regions.scope import Scope
 from survey.responses.answers import answers_by_response, one_line
 from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS, Response
 from survey.responses.rollups import ZONE
-from survey.sites.models import Region, Site
+from survey.sites.models import Site
 from survey.stats.comment_list import filter_responses
 from survey.stats.summaries import CHANNELS, Filters, Summary
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from survey.accounts.scope import Scope
 from survey.accounts.services import record
 from survey.db import now_utc
+from survey.regions.scope import Scope
 from survey.responses import rollups
 from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS, Response
 from survey.responses.stuffing import describe

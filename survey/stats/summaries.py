@@ -12,10 +12,11 @@ from operator import add
 from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from survey.accounts.scope import Scope
+from survey.regions.models import Region
+from survey.regions.scope import Scope
 from survey.responses.rollup_models import LEVELS, ResponseRollup
 from survey.responses.rollups import EARLIEST, period
-from survey.sites.models import Project, Region, Site
+from survey.sites.models import Project, Site
 from survey.stats.metrics import (
     MIN_SAMPLE,
     POINTS_PER_LEVEL,

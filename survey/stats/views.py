@@ -12,14 +12,16 @@ from sqlalchemy import func, select
 
 from survey import downloads
 from survey.accounts.access import role_required
-from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_scope, scope_of
 from survey.accounts.services import record
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
 from survey.db import begin_write, db, now_utc
 from survey.form_posts import submitted
+from survey.regions.models import Region
+from survey.regions.scope import get_in_scope, scope_of
 from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS
 from survey.responses.rollups import local_day
-from survey.sites.models import Region, Site
+from survey.sites.models import Site
+from survey.sites.scoping import project_in_scope, projects_in_scope
 from survey.stats import charts, comment_list, exports, flagged, reports, summaries
 from survey.stats.schemas import (
     comment_query_schema,

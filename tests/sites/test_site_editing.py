@@ -4,11 +4,12 @@ once, a retired site's link stops, bad input changes nothing, every change is au
 import pytest
 
 from survey.accounts.models import AuditEntry
-from survey.accounts.scope import EVERYTHING, Scope
 from survey.checks.models import Resident
 from survey.db import begin_write, db
+from survey.regions.models import Region
+from survey.regions.scope import EVERYTHING, Scope
 from survey.sites import project_views, site_editing, site_views
-from survey.sites.models import Project, Region, Site, SiteToken
+from survey.sites.models import Project, Site, SiteToken
 from survey.sites.tokens import rotate_token
 from tests.sites.site_helpers import make_world, post, sites_of, staff_client
 

@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from survey.accounts.models import User
-from survey.accounts.scope import EVERYTHING
 from survey.checks.models import Visit
 from survey.checks.visits import add_interview, delete_visit, record_visit
 from survey.db import db
+from survey.regions.scope import EVERYTHING
 from survey.responses import rollups
 from survey.responses.models import Answer, FormNonce, Response
 from survey.responses.rollup_models import ALL_TIME, LEVELS, ResponseRollup
