@@ -47,10 +47,10 @@ from survey.checks import roster, sampling  # noqa: E402
 from survey.checks.models import CallTask, Resident, RosterImport  # noqa: E402
 from survey.db import begin_write, begin_write_locked, db, now_utc  # noqa: E402
 from survey.field_cipher import new_key  # noqa: E402
+from survey.questionnaires.defaults import DEFAULT_QUESTIONS  # noqa: E402
+from survey.questionnaires.services import create_questionnaire  # noqa: E402
 from survey.regions.models import Region  # noqa: E402
 from survey.regions.scope import scope_of  # noqa: E402
-from survey.responses.defaults import DEFAULT_QUESTIONS  # noqa: E402
-from survey.responses.services import create_questionnaire  # noqa: E402
 from survey.sites.models import Project, Site  # noqa: E402
 from survey.sites.tokens import issue_token  # noqa: E402
 

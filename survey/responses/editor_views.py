@@ -19,6 +19,7 @@ from werkzeug.exceptions import NotFound
 
 from survey.accounts.access import acting_user, client_ip, role_required, user_scope
 from survey.db import begin_write_locked, db
+from survey.questionnaires.starters import STARTERS
 from survey.regions.models import Region
 from survey.responses import questionnaires, recordings
 from survey.responses.form import build_form
@@ -32,7 +33,6 @@ from survey.responses.schemas import (
     questionnaire_schema,
     recording_target_schema,
 )
-from survey.responses.starters import STARTERS
 from survey.sites.models import Project
 from survey.sites.page_cache import form_pages
 from survey.sites.scoping import project_in_scope, project_to_set_up

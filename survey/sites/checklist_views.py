@@ -6,7 +6,7 @@ from marshmallow import ValidationError
 
 from survey.accounts.access import acting_user, client_ip, role_required
 from survey.db import begin_write_locked, db
-from survey.responses.starters import STARTERS
+from survey.questionnaires.starters import STARTERS
 from survey.sites import checklists
 from survey.sites.schemas import MAX_CHECKLIST_ITEMS, checklist_schema
 from survey.sites.scoping import project_to_set_up

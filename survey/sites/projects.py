@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from survey.accounts.models import User
 from survey.accounts.services import record
 from survey.form_posts import FieldError
+from survey.questionnaires.services import create_questionnaire
+from survey.questionnaires.starters import STARTERS, starter_questions
 from survey.regions.models import Region
 from survey.regions.scope import Scope
-from survey.responses.services import create_questionnaire
-from survey.responses.starters import STARTERS, starter_questions
 from survey.sites.checklists import starter_checklist
 from survey.sites.models import PROJECT_STATUSES, Project, ProjectTarget, Site, SiteToken
 

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.downloads import Percent
+from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.regions.models import Region
 from survey.regions.scope import Scope
 from survey.responses.answers import answers_by_response, one_line
-from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS, Response
+from survey.responses.models import FLAG_STATES, Response
 from survey.responses.rollups import ZONE
 from survey.sites.models import Site
 from survey.stats.comment_list import filter_responses

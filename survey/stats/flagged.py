@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from survey.accounts.services import record
 from survey.db import now_utc
+from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.regions.scope import Scope
 from survey.responses import rollups
-from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS, Response
+from survey.responses.models import FLAG_STATES, Response
 from survey.responses.stuffing import describe
 from survey.sites.listing import Page, page_of
 from survey.sites.models import Site

@@ -16,9 +16,10 @@ from survey.accounts.services import record
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
 from survey.db import begin_write, db, now_utc
 from survey.form_posts import submitted
+from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.regions.models import Region
 from survey.regions.scope import get_in_scope, scope_of
-from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS
+from survey.responses.models import FLAG_STATES
 from survey.responses.rollups import local_day
 from survey.sites.models import Site
 from survey.sites.scoping import project_in_scope, projects_in_scope
