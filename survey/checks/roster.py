@@ -461,3 +461,14 @@ def purge_old(session: Session, days: int, now: datetime) -> tuple[int, int, int
         .values(status="cancelled", payload=None, finished_at=now)
     )
     return residents, imports, stale.rowcount
+
+
+def move_refusal(session: Session, site: Site) -> str | None:
+    """Why ``site`` may not move to another county: it has a roster, whose entries are
+    counted and scoped by the county (the hook ``sites.hooks.move_refusal``)."""
+    has_roster = select(Resident.id).where(Resident.site_id == site.id).limit(1)
+    if session.scalar(has_roster) is None:
+        return None
+    return (
+        "这个点位已有服务对象名单，不能改到其他县（市、区）。如确需调整，请新增点位并停用这个点位。"
+    )

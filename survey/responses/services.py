@@ -334,6 +334,16 @@ def nonce_response(session: Session, nonce: str):
     return session.connection().execute(_NONCE_RESPONSE, {"nonce": nonce}).first()
 
 
+def answers_by_channel(session: Session, site_id: int) -> dict[str, int]:
+    """The site's kept answers, ``{channel: count}`` (for ``sites.hooks.answers_by_channel``)."""
+    query = (
+        select(Response.channel, func.count())
+        .where(Response.site_id == site_id)
+        .group_by(Response.channel)
+    )
+    return dict(session.execute(query).all())
+
+
 def import_responses(session: Session, rows: list[dict], chunk: int = 10_000) -> int:
     """Store many already validated responses at once (historical or paper answers, or a
     benchmark's load): dicts with site_id, version_id, channel, overall, created_at and
