@@ -14,6 +14,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import db, now_utc
+from survey.questionnaires.models import Questionnaire
 from survey.regions.models import Region
 
 #: A project is answered while in progress; a finished one's links say so, its data stays.
@@ -47,7 +48,7 @@ class Project(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     region: Mapped[Region] = relationship()
-    questionnaire: Mapped["Questionnaire"] = relationship()  # noqa: F821
+    questionnaire: Mapped[Questionnaire] = relationship()
     targets: Mapped[list["ProjectTarget"]] = relationship(
         back_populates="project", cascade="all, delete-orphan", order_by="ProjectTarget.region_id"
     )
