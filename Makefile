@@ -26,9 +26,11 @@ run: venv
 	@echo "正在启动：http://$(HOST):$(PORT)  （Ctrl+C 停止）"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# lint-imports: the packages' one-way order (pyproject.toml, docs/ARCHITECTURE.md).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo --no-cache
 
 format: venv
 	$(BIN)/ruff check --fix .

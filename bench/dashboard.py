@@ -57,12 +57,14 @@ from survey import create_app  # noqa: E402
 from survey.accounts.models import User  # noqa: E402
 from survey.accounts.services import hash_password  # noqa: E402
 from survey.db import begin_write, db, now_utc  # noqa: E402
-from survey.responses.defaults import DEFAULT_QUESTIONS  # noqa: E402
-from survey.responses.services import create_questionnaire, import_responses  # noqa: E402
-from survey.sites.models import Project, Region, Site  # noqa: E402
+from survey.questionnaires.defaults import DEFAULT_QUESTIONS  # noqa: E402
+from survey.questionnaires.services import create_questionnaire  # noqa: E402
+from survey.regions.models import Region  # noqa: E402
+from survey.responses.rollup_models import ResponseRollup  # noqa: E402
+from survey.responses.rollups import local_day  # noqa: E402
+from survey.responses.services import import_responses  # noqa: E402
+from survey.sites.models import Project, Site  # noqa: E402
 from survey.stats.metrics import LEVEL_POINTS, MIN_SAMPLE  # noqa: E402
-from survey.stats.models import ResponseRollup  # noqa: E402
-from survey.stats.rollups import local_day  # noqa: E402
 from survey.stats.summaries import CHANNELS  # noqa: E402
 
 USERNAME, PASSWORD = "bench-city", "bench-password-123"

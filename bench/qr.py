@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 
 from qr import poster, symbol  # noqa: E402
 from survey.sites.posters import write_png_zip  # noqa: E402
-from survey.sites.services import printed_url, survey_url  # noqa: E402
+from survey.sites.tokens import printed_url, survey_url  # noqa: E402
 
 PRODUCTION_BASE = "HTTPS://MZJ.LISHUI.GOV.CN"
 LONG_BASE = "https://mzj.lishui.gov.cn:8443"  # 30 characters, the longest the target names

@@ -43,15 +43,16 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 
 from survey import create_app  # noqa: E402
 from survey.accounts.models import User  # noqa: E402
-from survey.accounts.scope import scope_of  # noqa: E402
 from survey.checks import roster, sampling  # noqa: E402
 from survey.checks.models import CallTask, Resident, RosterImport  # noqa: E402
-from survey.checks.personal import new_key  # noqa: E402
 from survey.db import begin_write, begin_write_locked, db, now_utc  # noqa: E402
-from survey.responses.defaults import DEFAULT_QUESTIONS  # noqa: E402
-from survey.responses.services import create_questionnaire  # noqa: E402
-from survey.sites.models import Project, Region, Site  # noqa: E402
-from survey.sites.services import issue_token  # noqa: E402
+from survey.field_cipher import new_key  # noqa: E402
+from survey.questionnaires.defaults import DEFAULT_QUESTIONS  # noqa: E402
+from survey.questionnaires.services import create_questionnaire  # noqa: E402
+from survey.regions.models import Region  # noqa: E402
+from survey.regions.scope import scope_of  # noqa: E402
+from survey.sites.models import Project, Site  # noqa: E402
+from survey.sites.tokens import issue_token  # noqa: E402
 
 TARGET_SECONDS, TARGET_MB, PERCENT, SITES = 30.0, 300.0, 5, 100
 #: A request's memory over the idle process it runs in (issue 15: a 320,000-row confirm).

@@ -460,7 +460,7 @@ def site_targets(database_url: str) -> list[tuple[str, int, list]]:
     """(token, current questionnaire version id, questions) of every live demo site."""
     from survey import create_app
     from survey.db import db
-    from survey.sites.services import list_sites
+    from survey.sites.tokens import list_sites
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY})
     with app.app_context():

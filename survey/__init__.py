@@ -10,7 +10,6 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from survey import config, errors, headers
 from survey.checks.calls import CallingHours
-from survey.checks.personal import HOW_TO_MAKE_A_KEY, FieldCipher, new_key
 from survey.db import (
     RowIdConverter,
     configure_sqlite,
@@ -19,6 +18,7 @@ from survey.db import (
     migration_includes,
     render_migration_item,
 )
+from survey.field_cipher import HOW_TO_MAKE_A_KEY, FieldCipher, new_key
 from survey.json_provider import OrjsonProvider
 from survey.responses import stuffing
 
@@ -160,19 +160,25 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.api import api
     from survey.api.views import blp as api_blueprint
     from survey.checks.cli import purge_roster_command, rotate_field_key_command
+    from survey.checks.roster import move_refusal
     from survey.checks.views import bp as checks_blueprint
     from survey.demo.cli import demo_data_command
+    from survey.responses.cli import rebuild_rollups_command
     from survey.responses.editor_views import bp as questionnaires_blueprint
+    from survey.responses.services import answers_by_channel
     from survey.responses.views import bp as form_blueprint
+    from survey.sites import hooks as site_hooks
     from survey.sites.checklist_views import bp as checklists_blueprint
     from survey.sites.cli import posters_command, sites_command
+    from survey.sites.project_views import bp as sites_blueprint
     from survey.sites.region_views import bp as regions_blueprint
     from survey.sites.site_views import bp as site_admin_blueprint
-    from survey.sites.views import bp as sites_blueprint
-    from survey.stats.cli import rebuild_rollups_command
     from survey.stats.views import bp as stats_blueprint
     from survey.uploads import apply_upload_limit
 
+    # Sites sit below the packages that refer to them; those answer sites' questions here.
+    site_hooks.move_refusal = move_refusal
+    site_hooks.answers_by_channel = answers_by_channel
     app.session_interface = SessionInterface()
     # Before CSRF protection reads the form: an upload view's own body limit must apply.
     app.before_request(apply_upload_limit)

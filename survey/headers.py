@@ -6,7 +6,7 @@ The policy allows scripts and styles from our own origin only, plus the resident
 inline stylesheet and scripts by their SHA-256 hashes. Hashes, not nonces: those blocks are
 the same on every page, so their hashes are computed once per app and the header is one
 constant string, while a nonce would have to be spliced into each cached form page
-(survey.responses.page_cache) at every script and style tag, for every request.
+(survey.sites.page_cache) at every script and style tag, for every request.
 """
 
 import base64

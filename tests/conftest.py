@@ -22,10 +22,11 @@ from survey import create_app
 from survey.accounts.models import User
 from survey.accounts.services import hash_password
 from survey.db import db
-from survey.responses.defaults import DEFAULT_QUESTIONS
-from survey.responses.services import create_questionnaire
-from survey.sites.models import Project, Region, Site
-from survey.sites.services import issue_token
+from survey.questionnaires.defaults import DEFAULT_QUESTIONS
+from survey.questionnaires.services import create_questionnaire
+from survey.regions.models import Region
+from survey.sites.models import Project, Site
+from survey.sites.tokens import issue_token
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])

@@ -12,7 +12,8 @@ from sqlalchemy.exc import StatementError
 
 from survey import create_app, database_uri, instance_secret
 from survey.db import begin_write, db, migration_includes
-from survey.responses.models import Questionnaire, Response
+from survey.questionnaires.models import Questionnaire
+from survey.responses.models import Response
 from tests.conftest import _settings, log_in
 from tests.responses.helpers import answer
 

@@ -25,7 +25,7 @@ from werkzeug.test import encode_multipart
 
 from survey import create_app
 from survey.db import db
-from survey.sites.models import Region
+from survey.regions.models import Region
 from tests.checks.conftest import (
     MORNING,
     Clock,

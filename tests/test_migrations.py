@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from survey import create_app
 from survey.db import db
-from survey.stats import rollups
+from survey.responses import rollups
 from tests.conftest import _settings
 
 ROWS = [

@@ -53,7 +53,7 @@ def upgrade():
 
 def _fill_rollups():
     """Count the responses already stored, by site, local day, channel, proxy and level (as
-    survey.stats.rollups.rebuild does; written out here so the migration does not depend
+    survey.responses.rollups.rebuild does; written out here so the migration does not depend
     on application code that may change)."""
     zone = ZoneInfo(os.environ.get('TIMEZONE', 'Asia/Shanghai'))
     bind = op.get_bind()

@@ -12,12 +12,11 @@ from flask_wtf.csrf import CSRFProtect
 from itsdangerous import URLSafeTimedSerializer
 
 from survey.accounts.models import User
-from survey.accounts.scope import Scope, get_in_scope, scope_of
 from survey.accounts.throttle import Throttle, login_name
 from survey.addresses import network_of
 from survey.db import db
 from survey.errors import wants_json
-from survey.sites.models import Project, Site
+from survey.regions.scope import Scope, scope_of
 
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
@@ -165,13 +164,3 @@ def client_ip() -> str:
 def user_scope() -> Scope:
     """The regions the logged-in user may see."""
     return scope_of(db.session, acting_user())
-
-
-def project_to_set_up(project_id: int) -> Project:
-    """The project, or 404 when it does not exist or its city is outside the user's scope."""
-    return get_in_scope(db.session, user_scope(), Project, project_id, lambda p: p.region_id)
-
-
-def site_to_set_up(site_id: int) -> Site:
-    """The site, or 404 when it does not exist or its project is outside the user's scope."""
-    return get_in_scope(db.session, user_scope(), Site, site_id, lambda s: s.project.region_id)

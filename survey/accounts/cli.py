@@ -8,7 +8,7 @@ from survey.accounts import users
 from survey.accounts.models import ROLES
 from survey.accounts.users import ROLE_LEVELS
 from survey.db import begin_write, db
-from survey.sites.models import Region
+from survey.regions.models import Region
 
 
 @click.command("create-user")

@@ -7,7 +7,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import db, now_utc
-from survey.sites.models import Region
+from survey.regions.models import Region
 
 ROLES = {"admin": "系统管理员", "city": "市级用户", "county": "县级用户"}
 

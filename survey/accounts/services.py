@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from survey.accounts.models import ROLES, AuditEntry, User
 from survey.accounts.throttle import Throttle, login_name
 from survey.addresses import network_of
-from survey.sites.models import Region
+from survey.regions.models import Region
 
 # OWASP's argon2id recommendation: 19 MiB memory, 2 iterations, 1 lane.
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from survey.accounts.models import ROLES, User
 from survey.accounts.services import create_user, record, reset_one_time_password
 from survey.form_posts import FieldError
-from survey.sites.models import Region
+from survey.regions.models import Region
 
 #: The region levels each role may be bound to, as named to people (admins see everything;
 #: a city user bound to a province sees all its cities).

@@ -19,7 +19,6 @@ from survey.accounts.access import client_ip, new_password_first, role_required,
 from survey.accounts.forms import LoginForm, PasswordForm
 from survey.accounts.models import AUDIT_ACTIONS
 from survey.accounts.schemas import audit_query_schema
-from survey.accounts.scope import scope_of
 from survey.accounts.services import (
     audit_entries,
     change_password,
@@ -28,6 +27,7 @@ from survey.accounts.services import (
 )
 from survey.accounts.throttle import TryLater
 from survey.db import begin_write, db
+from survey.regions.scope import scope_of
 
 bp = Blueprint("accounts", __name__)
 bp.before_app_request(new_password_first)

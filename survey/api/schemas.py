@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from survey.responses.models import SATISFACTION_LEVELS
+from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.responses.schemas import SubmissionSchema
 
 

@@ -1,6 +1,6 @@
 """API endpoints: a site's form and resident submissions, by the site's token (for kiosks or
 a mini-program, no login); projects, sites and their stats for logged-in staff, scoped to
-their region like the pages (survey.accounts.scope)."""
+their region like the pages (survey.regions.scope)."""
 
 from flask import current_app, jsonify
 from flask_login import current_user
@@ -9,7 +9,6 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
 from survey.accounts.access import NEW_PASSWORD_FIRST
-from survey.accounts.scope import Scope, project_in_scope, projects_in_scope, scope_of
 from survey.api import Blueprint
 from survey.api.schemas import (
     ApiSubmissionSchema,
@@ -19,10 +18,12 @@ from survey.api.schemas import (
     SubmissionResultSchema,
 )
 from survey.db import begin_write, db
+from survey.regions.scope import Scope, scope_of
 from survey.responses import nonces, senders, services
 from survey.responses.schemas import answers_schema
 from survey.sites.models import Project
-from survey.sites.services import ProjectFinished, RetiredToken, find_live_token, list_sites
+from survey.sites.scoping import project_in_scope, projects_in_scope
+from survey.sites.tokens import ProjectFinished, RetiredToken, find_live_token, list_sites
 from survey.stats import flagged, summaries
 from survey.stats.schemas import StatsQuerySchema, StatsSchema
 

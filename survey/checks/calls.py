@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session, selectinload
 from werkzeug.exceptions import NotFound
 
 from survey.accounts.models import User
-from survey.accounts.scope import Scope
 from survey.checks.models import OUTCOMES, TASK_STATUSES, CallAttempt, CallTask, SampleBatch
 from survey.checks.notices import notice_in_force
 from survey.checks.phones import mask_phone
 from survey.checks.visits import schedule_home_visit
+from survey.regions.scope import Scope
 from survey.responses.services import submit_response
 from survey.sites.listing import ALL_SITES, Page, SiteFilter, page_of
 from survey.sites.models import Site

@@ -14,8 +14,8 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from survey.checks.models import Resident, RosterImport
-from survey.checks.personal import FieldCipher, InvalidToken
 from survey.db import begin_write
+from survey.field_cipher import FieldCipher, InvalidToken
 
 #: Residents per transaction: a few hundred milliseconds of work, then the lock is free.
 BATCH = 500

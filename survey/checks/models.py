@@ -18,8 +18,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.accounts.models import User
 from survey.db import db, now_utc
+from survey.regions.models import Region
 from survey.responses.models import Response
-from survey.sites.models import ChecklistVersion, Project, Region, Site
+from survey.sites.models import ChecklistVersion, Project, Site
 
 
 class Notice(db.Model):
@@ -123,7 +124,7 @@ class RosterImport(db.Model):
 
 class Resident(db.Model):
     """A person served at a site, on the roster for phone spot-checks. Name, phone and note
-    are stored encrypted only (``survey.checks.personal``)."""
+    are stored encrypted only (``survey.field_cipher``)."""
 
     __tablename__ = "residents"
     # One entry per number and county: duplicates are found within the county, so that an

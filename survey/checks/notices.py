@@ -12,7 +12,7 @@ from werkzeug.exceptions import Forbidden
 from survey.accounts.models import User
 from survey.checks.models import Notice
 from survey.db import take_turns
-from survey.sites.models import Region
+from survey.regions.models import Region
 
 #: Read where nobody published a wording; saved as version 1 of the default once a call uses it.
 DEFAULT_NOTICE = (

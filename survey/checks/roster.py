@@ -1,6 +1,6 @@
 """The resident roster: checking and importing files, listing, deleting and purging entries.
 
-Nothing personal is stored in the clear: see ``survey.checks.personal``.
+Nothing personal is stored in the clear: see ``survey.field_cipher``.
 """
 
 import io
@@ -18,13 +18,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, contains_eager
 
 from survey.accounts.models import User
-from survey.accounts.scope import Scope
 from survey.checks.models import CallTask, Resident, RosterImport
-from survey.checks.personal import FieldCipher
 from survey.checks.phones import BadPhone, mask_phone, normalize_phone
 from survey.checks.roster_files import RawRow, read_rows
 from survey.db import now_utc
+from survey.field_cipher import FieldCipher
 from survey.fields import readable_text
+from survey.regions.scope import Scope
 from survey.sites.listing import ALL_SITES, Page, SiteFilter, page_of
 from survey.sites.models import Project, Site, SiteToken
 
@@ -461,3 +461,14 @@ def purge_old(session: Session, days: int, now: datetime) -> tuple[int, int, int
         .values(status="cancelled", payload=None, finished_at=now)
     )
     return residents, imports, stale.rowcount
+
+
+def move_refusal(session: Session, site: Site) -> str | None:
+    """Why ``site`` may not move to another county: it has a roster, whose entries are
+    counted and scoped by the county (the hook ``sites.hooks.move_refusal``)."""
+    has_roster = select(Resident.id).where(Resident.site_id == site.id).limit(1)
+    if session.scalar(has_roster) is None:
+        return None
+    return (
+        "这个点位已有服务对象名单，不能改到其他县（市、区）。如确需调整，请新增点位并停用这个点位。"
+    )

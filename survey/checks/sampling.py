@@ -10,8 +10,8 @@ from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
-from survey.accounts.scope import Scope
 from survey.checks.models import CallAttempt, CallTask, Resident, SampleBatch
+from survey.regions.scope import Scope
 from survey.sites.models import Site
 
 #: z for 95 % confidence, and the margin the guidance aims at.

@@ -1,6 +1,6 @@
 """Staff pages for rosters, phone spot-checks and unannounced visits.
 
-Every record is fetched through ``survey.accounts.scope``: a county user asking for another
+Every record is fetched through ``survey.regions.scope``: a county user asking for another
 county's roster entry, batch, call, visit or photo gets 404, from any URL.
 """
 
@@ -26,7 +26,6 @@ from werkzeug.exceptions import NotFound
 from survey import downloads
 from survey.accounts.access import role_required
 from survey.accounts.models import User
-from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_scope, scope_of
 from survey.accounts.services import record
 from survey.checks import calls, notices, roster, sampling, visits
 from survey.checks.models import (
@@ -52,12 +51,14 @@ from survey.checks.schemas import (
     visit_schema,
 )
 from survey.db import MAX_ID, begin_write, begin_write_locked, db, now_utc
+from survey.regions.scope import get_in_scope, scope_of
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
 from survey.sites import listing
 from survey.sites.checklists import checklist_items, checklist_number
 from survey.sites.models import Site
 from survey.sites.schemas import list_query_schema
+from survey.sites.scoping import project_in_scope, projects_in_scope
 from survey.uploads import FORM_OVERHEAD, upload_limit
 
 bp = Blueprint("checks", __name__, url_prefix="/checks")

@@ -9,16 +9,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from survey.accounts.models import User
-from survey.accounts.scope import Scope
 from survey.checks.models import CallTask, HomeVisit, Visit, VisitPhoto
 from survey.checks.phones import mask_phone
 from survey.checks.photos import CleanPhoto
 from survey.checks.roster import mask_name
+from survey.regions.scope import Scope
+from survey.responses import rollups
 from survey.responses.services import submit_response
 from survey.sites.checklists import checklist_items, checklist_number
 from survey.sites.listing import Page, SiteFilter, page_of
 from survey.sites.models import Site
-from survey.stats import rollups
 
 #: Sites offered for recording a visit at once (a project may have thousands: filter).
 SITES_SHOWN = 50

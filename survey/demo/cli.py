@@ -7,7 +7,7 @@ from flask.cli import with_appcontext
 from survey.accounts.models import ROLES
 from survey.db import begin_write, db
 from survey.demo.services import DEMO_USERS, load_demo
-from survey.sites.services import list_sites, survey_url
+from survey.sites.tokens import list_sites, survey_url
 
 
 @click.command("demo-data")

@@ -10,13 +10,14 @@ from survey.accounts.models import User
 from survey.accounts.services import create_user, reset_one_time_password
 from survey.db import now_utc
 from survey.demo.content import COMMENTS, LISHUI, PLACES, STREETS, WENZHOU
-from survey.responses.defaults import DEFAULT_QUESTIONS
+from survey.questionnaires.defaults import DEFAULT_QUESTIONS
+from survey.questionnaires.services import create_questionnaire
+from survey.regions.models import Region
+from survey.responses import rollups
 from survey.responses.models import Answer, Response
-from survey.responses.services import create_questionnaire
 from survey.sites.checklists import starter_checklist
-from survey.sites.models import Project, ProjectTarget, Region, Site
-from survey.sites.services import issue_token
-from survey.stats import rollups
+from survey.sites.models import Project, ProjectTarget, Site
+from survey.sites.tokens import issue_token
 
 #: The demo's staff: (user name, role, region name) — one of each role.
 DEMO_USERS = [

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey.responses.models import OVERALL_KEY, SATISFACTION_LEVELS, Answer, Question
+from survey.questionnaires.models import OVERALL_KEY, SATISFACTION_LEVELS, Question
+from survey.responses.models import Answer
 
 #: Between the labels of the options chosen in one multiple-choice answer.
 JOINER = "、"

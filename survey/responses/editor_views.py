@@ -17,19 +17,13 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
-from survey.accounts.access import (
-    acting_user,
-    client_ip,
-    project_to_set_up,
-    role_required,
-    user_scope,
-)
-from survey.accounts.scope import project_in_scope
+from survey.accounts.access import acting_user, client_ip, role_required, user_scope
 from survey.db import begin_write_locked, db
+from survey.questionnaires.starters import STARTERS
+from survey.regions.models import Region
 from survey.responses import questionnaires, recordings
 from survey.responses.form import build_form
 from survey.responses.models import Recording
-from survey.responses.page_cache import form_pages
 from survey.responses.schemas import (
     ADVISED_QUESTIONS,
     MAX_OPTIONS,
@@ -39,8 +33,9 @@ from survey.responses.schemas import (
     questionnaire_schema,
     recording_target_schema,
 )
-from survey.responses.starters import STARTERS
-from survey.sites.models import Project, Region
+from survey.sites.models import Project
+from survey.sites.page_cache import form_pages
+from survey.sites.scoping import project_in_scope, project_to_set_up
 from survey.sites.site_editing import project_counties
 from survey.uploads import FORM_OVERHEAD, upload_limit
 

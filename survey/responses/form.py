@@ -5,7 +5,7 @@ Computed here so the template only lays it out.
 
 from dataclasses import dataclass, field
 
-from survey.responses.models import SATISFACTION_LEVELS, Question
+from survey.questionnaires.models import SATISFACTION_LEVELS, Question
 from survey.responses.schemas import missing_message
 
 #: One face per level, best first; the words beside them carry the meaning.

@@ -16,16 +16,16 @@ from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
 from survey.accounts.services import record
+from survey.questionnaires.models import OVERALL_KEY, Questionnaire, QuestionnaireVersion
+from survey.questionnaires.services import create_questionnaire, revise_questionnaire
+from survey.questionnaires.starters import STARTERS, starter_questions
 from survey.responses import recordings
-from survey.responses.models import OVERALL_KEY, Questionnaire, QuestionnaireVersion
 from survey.responses.schemas import (
     KINDS_WITH_OPTIONS,
     MAX_QUESTIONS,
     OVERALL_RULE,
     QUESTION_KINDS,
 )
-from survey.responses.services import create_questionnaire, revise_questionnaire
-from survey.responses.starters import STARTERS, starter_questions
 from survey.sites.models import Project, Site, SiteToken
 
 #: What a question added in the editor starts with.

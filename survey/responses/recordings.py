@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
 from survey.accounts.services import record
-from survey.responses.models import SATISFACTION_LEVELS, QuestionnaireVersion, Recording
-from survey.sites.models import Region
+from survey.questionnaires.models import SATISFACTION_LEVELS, QuestionnaireVersion
+from survey.regions.models import Region
+from survey.responses.models import Recording
 
 #: The key of the thank-you text's recording (question keys are ``overall``, ``q<n>``, …).
 THANKS_KEY = "thanks"

@@ -23,7 +23,7 @@ from marshmallow import (
 
 from survey.fields import RowId, WholeNumber, readable_text
 from survey.form_posts import StaffForm
-from survey.responses.models import OVERALL_KEY, SATISFACTION_LEVELS, Question
+from survey.questionnaires.models import OVERALL_KEY, SATISFACTION_LEVELS, Question
 
 COMMENT_MAX = 500
 TEXT_ANSWER_MAX = 200

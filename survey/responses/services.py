@@ -9,19 +9,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from survey.db import now_utc, take_turns
-from survey.responses import nonces, stuffing
-from survey.responses.models import (
-    OVERALL_KEY,
-    Answer,
-    FormNonce,
-    Question,
-    Questionnaire,
-    QuestionnaireVersion,
-    Response,
-)
+from survey.questionnaires.models import OVERALL_KEY, Question, QuestionnaireVersion
+from survey.responses import nonces, rollups, stuffing
+from survey.responses.models import Answer, FormNonce, Response
 from survey.sites.models import Project, Site, SiteToken
-from survey.sites.services import ProjectFinished, RetiredToken, normalize_token
-from survey.stats import rollups
+from survey.sites.tokens import ProjectFinished, RetiredToken, normalize_token
 
 # Statements of the submission hot path, built once. They run on the session's connection
 # as plain Core: the ORM's unit of work would cost several times more while SQLite's write
@@ -342,44 +334,14 @@ def nonce_response(session: Session, nonce: str):
     return session.connection().execute(_NONCE_RESPONSE, {"nonce": nonce}).first()
 
 
-def _question_rows(questions: list[dict]) -> list[Question]:
-    """Question rows in the given order. Raises ValueError unless the overall 5-level
-    question comes first, so every project's satisfaction rate stays comparable."""
-    first = questions[0] if questions else {}
-    if (first.get("key"), first.get("kind"), first.get("required")) != (
-        OVERALL_KEY,
-        "satisfaction",
-        True,
-    ):
-        raise ValueError("the first question must be the required overall satisfaction question")
-    return [Question(position=i, **q) for i, q in enumerate(questions)]
-
-
-def create_questionnaire(session: Session, name: str, questions: list[dict]) -> Questionnaire:
-    """A new questionnaire whose version 1 has ``questions`` (dicts of Question fields)."""
-    questionnaire = Questionnaire(name=name)
-    version = QuestionnaireVersion(number=1, questions=_question_rows(questions))
-    questionnaire.versions.append(version)
-    session.add(questionnaire)
-    session.flush()
-    return questionnaire
-
-
-def revise_questionnaire(
-    session: Session, questionnaire: Questionnaire, questions: list[dict]
-) -> QuestionnaireVersion:
-    """Publish ``questions`` as the questionnaire's next version and return it.
-
-    A version is never edited, answered or not: a form opened before the change still
-    submits against the version it showed (its questions are still there), so an answer
-    racing a change is neither lost nor turned into a database error, and every answer
-    reads in the words its resident saw.
-    """
-    number = questionnaire.current_version.number + 1
-    version = QuestionnaireVersion(number=number, questions=_question_rows(questions))
-    questionnaire.versions.append(version)
-    session.flush()
-    return version
+def answers_by_channel(session: Session, site_id: int) -> dict[str, int]:
+    """The site's kept answers, ``{channel: count}`` (for ``sites.hooks.answers_by_channel``)."""
+    query = (
+        select(Response.channel, func.count())
+        .where(Response.site_id == site_id)
+        .group_by(Response.channel)
+    )
+    return dict(session.execute(query).all())
 
 
 def import_responses(session: Session, rows: list[dict], chunk: int = 10_000) -> int:

@@ -20,18 +20,14 @@ from marshmallow import ValidationError
 
 from survey.db import begin_write, db
 from survey.hotline import hotline_link
+from survey.questionnaires.models import QuestionnaireVersion
 from survey.responses import nonces, recordings, senders, services
 from survey.responses.form import build_form, stray_error
-from survey.responses.models import QuestionnaireVersion, Recording
-from survey.responses.page_cache import NONCE_SLOT, form_pages
+from survey.responses.models import Recording
 from survey.responses.schemas import answers_schema, submission_schema
 from survey.sites.models import SiteToken
-from survey.sites.services import (
-    ProjectFinished,
-    RetiredToken,
-    find_live_token,
-    normalize_token,
-)
+from survey.sites.page_cache import NONCE_SLOT, form_pages
+from survey.sites.tokens import ProjectFinished, RetiredToken, find_live_token, normalize_token
 
 bp = Blueprint("form", __name__)
 

@@ -4,11 +4,12 @@ version on every save (visits already recorded keep their version's wording)."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from survey.accounts.access import acting_user, client_ip, project_to_set_up, role_required
+from survey.accounts.access import acting_user, client_ip, role_required
 from survey.db import begin_write_locked, db
-from survey.responses.starters import STARTERS
+from survey.questionnaires.starters import STARTERS
 from survey.sites import checklists
 from survey.sites.schemas import MAX_CHECKLIST_ITEMS, checklist_schema
+from survey.sites.scoping import project_to_set_up
 
 bp = Blueprint("checklists", __name__, url_prefix="/admin/projects/<int:project_id>/checklist")
 

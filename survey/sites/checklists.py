@@ -70,7 +70,7 @@ DAY_CARE_CHECKLIST = [
     *_items(False, "开设老年用品销售点、家政便民服务点等服务区域"),
 ]
 
-#: Starter kind (``survey.responses.starters.STARTERS``) → its checklist.
+#: Starter kind (``survey.questionnaires.starters.STARTERS``) → its checklist.
 STARTER_CHECKLISTS = {
     "general": GENERAL_CHECKLIST,
     "care_union": CARE_UNION_CHECKLIST,

@@ -11,7 +11,7 @@ from qr.poster import PAGE_SIZES, write_pdf
 from survey.db import db
 from survey.sites.models import Project
 from survey.sites.posters import print_batch, rendered_pngs
-from survey.sites.services import is_loopback_url, list_sites, survey_url
+from survey.sites.tokens import is_loopback_url, list_sites, survey_url
 
 
 def _cell(text: str) -> str:

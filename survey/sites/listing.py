@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, and_, exists, func, select, true
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from survey.accounts.scope import Scope
-from survey.sites.models import Region, Site, SiteToken
-from survey.sites.services import normalize_token
+from survey.regions.models import Region
+from survey.regions.scope import Scope
+from survey.sites.models import Site, SiteToken
+from survey.sites.tokens import normalize_token
 
 #: Rows per page of a list whose rows are one line of text (roster, call tasks, visits).
 PER_PAGE = 100

@@ -1,4 +1,4 @@
-"""Regions (city → county), livelihood projects, their sites and the sites' public tokens."""
+"""Livelihood projects, their sites and the sites' public tokens."""
 
 from datetime import datetime
 
@@ -10,56 +10,18 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.db import db, now_utc
-
-#: A province (for users who oversee several cities), a city, a county (县、市、区), an
-#: optional township or street under a county (乡镇、街道), as stored → as shown.
-REGION_LEVELS = {
-    "province": "省",
-    "city": "市",
-    "county": "县（市、区）",
-    "township": "乡镇（街道）",
-}
+from survey.questionnaires.models import Questionnaire
+from survey.regions.models import Region
 
 #: A project is answered while in progress; a finished one's links say so, its data stays.
 PROJECT_STATUSES = {"active": "进行中", "finished": "已结束"}
 
 #: Site levels from seed 000 §一(一)3, as stored → as shown.
 SITE_LEVELS = {"city_county": "市县级", "township": "乡镇级"}
-
-
-class Region(db.Model):
-    """A province, a city, one of its counties (县、市、区), or a township under a county."""
-
-    __tablename__ = "regions"
-    __table_args__ = (
-        UniqueConstraint("parent_id", "name"),
-        # The constraint above lets top-level regions share a name (NULL parents differ).
-        Index(
-            "uq_regions_top_name",
-            "name",
-            unique=True,
-            sqlite_where=text("parent_id IS NULL"),
-            postgresql_where=text("parent_id IS NULL"),
-        ),
-        CheckConstraint("level in ('province', 'city', 'county', 'township')", name="level"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(50))
-    level: Mapped[str] = mapped_column(String(10))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
-
-    parent: Mapped["Region | None"] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list["Region"]] = relationship(back_populates="parent", order_by="Region.id")
-
-    @property
-    def level_name(self) -> str:
-        return REGION_LEVELS[self.level]
 
 
 class Project(db.Model):
@@ -86,7 +48,7 @@ class Project(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     region: Mapped[Region] = relationship()
-    questionnaire: Mapped["Questionnaire"] = relationship()  # noqa: F821
+    questionnaire: Mapped[Questionnaire] = relationship()
     targets: Mapped[list["ProjectTarget"]] = relationship(
         back_populates="project", cascade="all, delete-orphan", order_by="ProjectTarget.region_id"
     )
@@ -201,7 +163,7 @@ class SiteToken(db.Model):
         ),
     )
 
-    #: Upper-case base32 (see ``sites.services.new_token``); links accept any case.
+    #: Upper-case base32 (see ``sites.tokens.new_token``); links accept any case.
     token: Mapped[str] = mapped_column(String(16), primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from qr import poster
 from survey.sites.models import Site
-from survey.sites.services import list_sites, printed_url
+from survey.sites.tokens import list_sites, printed_url
 
 
 def poster_content(site: Site, base_url: str, hotline: str) -> poster.PosterContent:

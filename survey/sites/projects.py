@@ -8,13 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from survey.accounts.models import User
-from survey.accounts.scope import Scope
 from survey.accounts.services import record
 from survey.form_posts import FieldError
-from survey.responses.services import create_questionnaire
-from survey.responses.starters import STARTERS, starter_questions
+from survey.questionnaires.services import create_questionnaire
+from survey.questionnaires.starters import STARTERS, starter_questions
+from survey.regions.models import Region
+from survey.regions.scope import Scope
 from survey.sites.checklists import starter_checklist
-from survey.sites.models import PROJECT_STATUSES, Project, ProjectTarget, Region, Site, SiteToken
+from survey.sites.models import PROJECT_STATUSES, Project, ProjectTarget, Site, SiteToken
 
 #: Starter questionnaires offered when a project is created, as stored → as shown.
 STARTER_CHOICES = {kind: name for kind, (name, _questions) in STARTERS.items()}

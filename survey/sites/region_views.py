@@ -6,8 +6,8 @@ from sqlalchemy.exc import IntegrityError
 
 from survey.accounts.access import acting_user, client_ip, role_required
 from survey.db import begin_write, db
+from survey.regions.models import REGION_LEVELS, Region
 from survey.sites import regions
-from survey.sites.models import REGION_LEVELS, Region
 from survey.sites.schemas import region_name_schema, region_schema
 
 bp = Blueprint("regions", __name__, url_prefix="/admin/regions")

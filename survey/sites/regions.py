@@ -11,7 +11,7 @@ from survey.accounts.models import User
 from survey.accounts.services import record
 from survey.db import db
 from survey.form_posts import FieldError
-from survey.sites.models import REGION_LEVELS, Region
+from survey.regions.models import REGION_LEVELS, Region
 
 #: The level of a region's children; a township has none.
 CHILD_LEVEL = {"province": "city", "city": "county", "county": "township"}

@@ -5,7 +5,7 @@ from marshmallow import ValidationError, fields, post_load, validate
 from qr.poster import PAGE_SIZES
 from survey.fields import RowId, WholeNumber, readable_text
 from survey.form_posts import StaffForm
-from survey.responses.starters import STARTERS
+from survey.questionnaires.starters import STARTERS
 from survey.sites.listing import SiteFilter
 from survey.sites.models import PROJECT_STATUSES, SITE_LEVELS
 

@@ -9,13 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
-from survey.accounts.scope import Scope, region_and_below
 from survey.accounts.services import record
-from survey.checks.models import Resident
 from survey.db import now_utc
 from survey.form_posts import FieldError
-from survey.sites.models import SITE_LEVELS, Project, Region, Site, SiteToken
-from survey.sites.services import issue_token, rotate_token
+from survey.regions.models import Region
+from survey.regions.scope import Scope, region_and_below
+from survey.sites import hooks
+from survey.sites.models import SITE_LEVELS, Project, Site, SiteToken
+from survey.sites.tokens import issue_token, rotate_token
 
 
 class SiteError(FieldError):
@@ -119,13 +120,9 @@ def change_site(
     county = _county(session, site.project, scope, region_id)
     _refuse_taken(session, site.project_id, county, name, other_than=site.id)
     if county.id != site.region_id:
-        has_roster = select(Resident.id).where(Resident.site_id == site.id).limit(1)
-        if session.scalar(has_roster) is not None:
-            raise SiteError(
-                "region_id",
-                "这个点位已有服务对象名单，不能改到其他县（市、区）。"
-                "如确需调整，请新增点位并停用这个点位。",
-            )
+        refusal = hooks.move_refusal(session, site)
+        if refusal is not None:
+            raise SiteError("region_id", refusal)
     before = _shown(site)
     site.region, site.name, site.address = county, name, address
     site.level, site.contact = level, contact

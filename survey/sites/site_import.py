@@ -16,13 +16,13 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from survey import spreadsheets
 from survey.accounts.models import User
-from survey.accounts.scope import Scope
 from survey.accounts.services import record
 from survey.db import now_utc
+from survey.regions.scope import Scope
 from survey.sites.models import SITE_LEVELS, Project, Site, SiteImport
 from survey.sites.schemas import SITE_ROW_FIELDS, site_row_schema
-from survey.sites.services import issue_token, survey_url
 from survey.sites.site_editing import project_counties
+from survey.sites.tokens import issue_token, survey_url
 
 SITE_LIST = spreadsheets.Layout(
     columns={

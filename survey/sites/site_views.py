@@ -9,23 +9,16 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy.exc import IntegrityError
 
 from survey import downloads
-from survey.accounts.access import (
-    SETUP_ROLES,
-    acting_user,
-    client_ip,
-    project_to_set_up,
-    role_required,
-    site_to_set_up,
-    user_scope,
-)
-from survey.accounts.scope import get_in_scope
+from survey.accounts.access import SETUP_ROLES, acting_user, client_ip, role_required, user_scope
 from survey.accounts.services import record
 from survey.db import begin_write, begin_write_locked, db
 from survey.form_posts import submitted
-from survey.responses.page_cache import form_pages
+from survey.regions.scope import get_in_scope
 from survey.sites import site_editing, site_import
 from survey.sites.models import SITE_LEVELS, Project, Site, SiteImport
+from survey.sites.page_cache import form_pages
 from survey.sites.schemas import site_schema
+from survey.sites.scoping import project_to_set_up, site_to_set_up
 from survey.spreadsheets import SpreadsheetError
 from survey.uploads import FORM_OVERHEAD, upload_limit
 

@@ -9,13 +9,15 @@ from collections.abc import Iterator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey.accounts.scope import Scope
 from survey.downloads import Percent
+from survey.questionnaires.models import SATISFACTION_LEVELS
+from survey.regions.models import Region
+from survey.regions.scope import Scope
 from survey.responses.answers import answers_by_response, one_line
-from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS, Response
-from survey.sites.models import Region, Site
-from survey.stats.feeds import filter_responses
-from survey.stats.rollups import ZONE
+from survey.responses.models import FLAG_STATES, Response
+from survey.responses.rollups import ZONE
+from survey.sites.models import Site
+from survey.stats.comment_list import filter_responses
 from survey.stats.summaries import CHANNELS, Filters, Summary
 
 #: Shown instead of a rate below ``metrics.MIN_SAMPLE`` answers (the n beside it says why).

@@ -7,15 +7,16 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from survey.accounts.scope import Scope
 from survey.accounts.services import record
 from survey.db import now_utc
-from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS, Response
+from survey.questionnaires.models import SATISFACTION_LEVELS
+from survey.regions.scope import Scope
+from survey.responses import rollups
+from survey.responses.models import FLAG_STATES, Response
 from survey.responses.stuffing import describe
 from survey.sites.listing import Page, page_of
 from survey.sites.models import Site
-from survey.stats import rollups
-from survey.stats.feeds import filter_responses
+from survey.stats.comment_list import filter_responses
 from survey.stats.summaries import Filters
 
 #: A decision → the flag it leaves.

@@ -8,7 +8,7 @@ from fpdf import FPDF
 from sqlalchemy.orm import Session
 
 from qr import fonts
-from survey.accounts.scope import Scope
+from survey.regions.scope import Scope
 from survey.sites.models import Project
 from survey.stats import charts, flagged, summaries
 from survey.stats.metrics import Rate

@@ -12,8 +12,11 @@ from operator import add
 from sqlalchemy import and_, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from survey.accounts.scope import Scope
-from survey.sites.models import Project, Region, Site
+from survey.regions.models import Region
+from survey.regions.scope import Scope
+from survey.responses.rollup_models import LEVELS, ResponseRollup
+from survey.responses.rollups import EARLIEST, period
+from survey.sites.models import Project, Site
 from survey.stats.metrics import (
     MIN_SAMPLE,
     POINTS_PER_LEVEL,
@@ -22,8 +25,6 @@ from survey.stats.metrics import (
     significantly_higher,
     wilson,
 )
-from survey.stats.models import LEVELS, ResponseRollup
-from survey.stats.rollups import EARLIEST, period
 
 CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "现场暗访"}
 #: A site under this combined rate (with enough answers) raises an alert.

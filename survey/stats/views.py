@@ -12,15 +12,18 @@ from sqlalchemy import func, select
 
 from survey import downloads
 from survey.accounts.access import role_required
-from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_scope, scope_of
 from survey.accounts.services import record
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
 from survey.db import begin_write, db, now_utc
 from survey.form_posts import submitted
-from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS
-from survey.sites.models import Region, Site
-from survey.stats import charts, exports, feeds, flagged, reports, summaries
-from survey.stats.rollups import local_day
+from survey.questionnaires.models import SATISFACTION_LEVELS
+from survey.regions.models import Region
+from survey.regions.scope import get_in_scope, scope_of
+from survey.responses.models import FLAG_STATES
+from survey.responses.rollups import local_day
+from survey.sites.models import Site
+from survey.sites.scoping import project_in_scope, projects_in_scope
+from survey.stats import charts, comment_list, exports, flagged, reports, summaries
 from survey.stats.schemas import (
     comment_query_schema,
     filter_schema,
@@ -187,7 +190,7 @@ def site(site_id):
         months=months,
         trend=charts.trend(months),
         bars=charts.bars(counts, SATISFACTION_LEVELS),
-        comments=feeds.comments(db.session, scope, project.id, filters, site_id=site.id),
+        comments=comment_list.comments(db.session, scope, project.id, filters, site_id=site.id),
         calls=calls,
         visits=visits,
         left_out=flagged.left_out(db.session, scope, [project.id], filters).by("site").get(site.id),
@@ -206,7 +209,7 @@ def comments(project_id):
         "comments.html",
         project=project,
         query=query,
-        comments=feeds.comments(db.session, scope, project.id, filters, search=query),
+        comments=comment_list.comments(db.session, scope, project.id, filters, search=query),
     )
 
 

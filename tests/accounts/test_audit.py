@@ -8,10 +8,10 @@ import pytest
 
 import survey
 from survey.accounts.models import AUDIT_ACTIONS, AuditEntry, User
-from survey.accounts.scope import scope_of
 from survey.accounts.services import audit_entries, record
 from survey.db import db
-from survey.sites.models import Region
+from survey.regions.models import Region
+from survey.regions.scope import scope_of
 from tests.accounts.test_login import _change, _login
 from tests.conftest import csrf_of, log_in
 

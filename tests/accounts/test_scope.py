@@ -1,11 +1,11 @@
-"""Region scoping (survey/accounts/scope.py) and the one-parameter id list it binds."""
+"""Region scoping (survey/regions/scope.py) and the one-parameter id list it binds."""
 
 from sqlalchemy import select, update
 
 from survey.accounts.models import User
-from survey.accounts.scope import EVERYTHING, scope_of
 from survey.db import db, in_ids
-from survey.sites.models import Region
+from survey.regions.models import Region
+from survey.regions.scope import EVERYTHING, scope_of
 
 
 def _tree(session) -> dict[str, Region]:

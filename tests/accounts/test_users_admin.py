@@ -7,7 +7,7 @@ import pytest
 
 from survey.accounts.models import AuditEntry, User
 from survey.db import db
-from survey.sites.models import Region
+from survey.regions.models import Region
 from tests.conftest import csrf_of, log_in
 
 PASSWORD = "correct horse battery"

@@ -1,9 +1,10 @@
 """The JSON API: projects, sites, and submissions with the same rules as the form."""
 
 from survey.db import db
+from survey.regions.models import Region
 from survey.responses import nonces
 from survey.responses.models import Response
-from survey.sites.models import Project, ProjectTarget, Region
+from survey.sites.models import Project, ProjectTarget
 from tests.conftest import log_in
 
 

@@ -117,7 +117,7 @@ def test_posts_without_the_csrf_token_are_refused(staff, world, qingtian, count)
 
 def test_the_audit_log_is_scoped_like_everything_else(app, staff, world, make_user):
     from survey.db import db
-    from survey.sites.models import Region
+    from survey.regions.models import Region
 
     with app.app_context():
         db.session.add(Region(name="温州市", level="city"))

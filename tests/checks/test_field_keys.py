@@ -12,8 +12,8 @@ from survey import MissingKeys, create_app
 from survey.accounts.models import AuditEntry
 from survey.checks import roster
 from survey.checks.models import Resident, RosterImport
-from survey.checks.personal import FieldCipher, new_key
 from survey.db import db
+from survey.field_cipher import FieldCipher, new_key
 from tests.checks.conftest import PASSWORD, import_roster, phone, post, roster_csv, upload
 from tests.conftest import FIELD_KEY, BufferedClient, _settings, log_in
 

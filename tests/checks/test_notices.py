@@ -7,7 +7,8 @@ from sqlalchemy import select
 from survey.checks.models import CallTask, Notice
 from survey.checks.notices import DEFAULT_NOTICE
 from survey.db import db
-from survey.sites.models import Project, Region
+from survey.regions.models import Region
+from survey.sites.models import Project
 from tests.checks.conftest import PASSWORD, import_roster, phone, post, roster_csv
 
 ANSWERS = {"q.overall": "4", "q.attitude": "0", "q.services": "1"}

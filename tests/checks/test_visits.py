@@ -16,9 +16,10 @@ from survey.checks import photos as photo_module
 from survey.checks.models import Visit, VisitPhoto
 from survey.checks.photos import BadPhoto, clean_photo
 from survey.db import db
+from survey.regions.models import Region
 from survey.responses.models import Response
 from survey.sites.listing import PER_PAGE
-from survey.sites.models import ChecklistVersion, Project, Region
+from survey.sites.models import ChecklistVersion, Project
 from tests.checks.conftest import (
     flat_png,
     jpeg_with_gps,

@@ -14,9 +14,11 @@ from werkzeug.datastructures import MultiDict
 
 from survey.accounts.models import AuditEntry
 from survey.db import db
-from survey.responses.models import OVERALL_KEY, Questionnaire, Response
-from survey.responses.services import create_questionnaire
-from survey.sites.models import Project, Region
+from survey.questionnaires.models import OVERALL_KEY, Questionnaire
+from survey.questionnaires.services import create_questionnaire
+from survey.regions.models import Region
+from survey.responses.models import Response
+from survey.sites.models import Project
 from tests.conftest import csrf_of, log_in, same_session_clients
 from tests.responses.helpers import answer, open_form
 

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func
 
 from survey.db import db
+from survey.questionnaires.services import revise_questionnaire
 from survey.responses.models import Answer, Response
-from survey.responses.services import revise_questionnaire
+from survey.responses.rollup_models import ResponseRollup
 from survey.sites.models import Project
-from survey.stats.models import ResponseRollup
 from tests.checks.conftest import post, record_visit, staff, world  # noqa: F401  (fixtures)
 from tests.responses.helpers import open_form
 

@@ -11,9 +11,9 @@ from sqlalchemy import func
 
 from survey.accounts.models import AuditEntry
 from survey.db import db
-from survey.responses.defaults import DEFAULT_QUESTIONS
+from survey.questionnaires.defaults import DEFAULT_QUESTIONS
+from survey.regions.models import Region
 from survey.responses.models import Recording
-from survey.sites.models import Region
 from tests.audio import describe, tone
 from tests.conftest import csrf_of, log_in
 from tests.responses.test_editor import press

@@ -3,9 +3,11 @@
 import pytest
 
 from survey.db import db
+from survey.questionnaires.defaults import DEFAULT_QUESTIONS
+from survey.questionnaires.models import Question, Questionnaire
+from survey.questionnaires.services import revise_questionnaire
 from survey.responses import services
-from survey.responses.defaults import DEFAULT_QUESTIONS
-from survey.responses.models import FormNonce, Question, Questionnaire, Response
+from survey.responses.models import FormNonce, Response
 from survey.sites.models import Site
 
 TEXT_QUESTION = {"key": "wish", "kind": "text", "prompt": "您还希望增加什么服务？"}
@@ -33,7 +35,7 @@ def test_revising_an_unanswered_questionnaire_still_publishes_a_new_version(app,
     with app.app_context():
         questionnaire = _site(ref.id).project.questionnaire
         first = questionnaire.current_version
-        version = services.revise_questionnaire(
+        version = revise_questionnaire(
             db.session, questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
         )
         db.session.commit()
@@ -48,7 +50,7 @@ def test_answered_questionnaire_gets_a_new_version_and_old_answers_keep_theirs(a
     with app.app_context():
         site = _site(ref.id)
         old = db.session.get(Response, _submit(site, overall=4, attitude=1).response_id)
-        new_version = services.revise_questionnaire(
+        new_version = revise_questionnaire(
             db.session, site.project.questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
         )
         db.session.commit()
@@ -77,9 +79,7 @@ def test_questionnaire_must_open_with_the_overall_question(app, make_site, quest
     ref = make_site()
     with app.app_context():
         with pytest.raises(ValueError):
-            services.revise_questionnaire(
-                db.session, _site(ref.id).project.questionnaire, questions
-            )
+            revise_questionnaire(db.session, _site(ref.id).project.questionnaire, questions)
 
 
 def test_used_nonce_returns_the_earlier_response(app, make_site):
@@ -116,7 +116,7 @@ def test_question_kinds_are_stored_alike_for_every_channel(app, make_site):
     ref = make_site()
     with app.app_context():
         site = _site(ref.id)
-        services.revise_questionnaire(
+        revise_questionnaire(
             db.session, site.project.questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
         )
         for channel in ("qr", "phone", "visit"):

@@ -14,7 +14,7 @@ from survey.addresses import network_of
 from survey.db import db
 from survey.responses import nonces, stuffing
 from survey.responses.models import Response
-from survey.stats.models import ResponseRollup
+from survey.responses.rollup_models import ResponseRollup
 from tests.responses.helpers import answer, nonce_of
 
 #: A Redis database of the tests' own (emptied before and after each test using it).

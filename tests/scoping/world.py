@@ -19,12 +19,13 @@ from survey.accounts.models import User
 from survey.accounts.services import hash_password
 from survey.checks.models import CallTask, HomeVisit, Resident, VisitPhoto
 from survey.db import db
-from survey.responses.defaults import DEFAULT_QUESTIONS
+from survey.questionnaires.defaults import DEFAULT_QUESTIONS
+from survey.questionnaires.services import create_questionnaire
+from survey.regions.models import Region
+from survey.responses import rollups
 from survey.responses.models import Recording, Response
-from survey.responses.services import create_questionnaire
-from survey.sites.models import Project, ProjectTarget, Region, Site, SiteToken
-from survey.sites.services import issue_token
-from survey.stats import rollups
+from survey.sites.models import Project, ProjectTarget, Site, SiteToken
+from survey.sites.tokens import issue_token
 from tests.checks.conftest import MORNING, Clock, jpeg_with_gps, phone, roster_csv
 from tests.conftest import csrf_of, log_in
 from tests.responses.helpers import answer

@@ -10,9 +10,10 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from survey.db import db
-from survey.responses.defaults import DEFAULT_QUESTIONS
-from survey.responses.services import create_questionnaire
-from survey.sites.models import Project, Region, Site
+from survey.questionnaires.defaults import DEFAULT_QUESTIONS
+from survey.questionnaires.services import create_questionnaire
+from survey.regions.models import Region
+from survey.sites.models import Project, Site
 from tests.conftest import SiteRef, csrf_of, log_in
 
 PASSWORD = "correct horse battery"

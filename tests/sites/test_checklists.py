@@ -5,8 +5,9 @@ import pytest
 
 from survey.accounts.models import AuditEntry
 from survey.db import db
+from survey.regions.models import Region
 from survey.sites.checklists import DAY_CARE_CHECKLIST, checklist_items
-from survey.sites.models import ChecklistVersion, Project, Region
+from survey.sites.models import ChecklistVersion, Project
 from tests.conftest import csrf_of, log_in
 
 PASSWORD = "correct horse battery"

@@ -4,12 +4,13 @@ site is found the same way on the site, roster, task and visit lists."""
 import pytest
 from sqlalchemy import select
 
-from survey.accounts.scope import EVERYTHING, Scope
 from survey.db import db, now_utc
+from survey.regions.models import Region
+from survey.regions.scope import EVERYTHING, Scope
 from survey.sites.listing import SiteFilter, counties, page_of
-from survey.sites.models import Region, Site
+from survey.sites.models import Site
 from survey.sites.schemas import list_query_schema
-from survey.sites.services import issue_token
+from survey.sites.tokens import issue_token
 
 
 @pytest.fixture

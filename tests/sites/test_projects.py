@@ -10,8 +10,10 @@ from sqlalchemy.orm import selectinload
 
 from survey.accounts.models import AuditEntry
 from survey.db import db
-from survey.responses.models import Questionnaire, QuestionnaireVersion, Response
-from survey.sites.models import Project, ProjectTarget, Region, Site
+from survey.questionnaires.models import Questionnaire, QuestionnaireVersion
+from survey.regions.models import Region
+from survey.responses.models import Response
+from survey.sites.models import Project, ProjectTarget, Site
 from survey.sites.posters import poster_content, print_batch
 from tests.conftest import csrf_of, log_in, same_session_clients
 from tests.responses.helpers import answer, open_form

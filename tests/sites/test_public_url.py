@@ -6,7 +6,7 @@ import io
 import pytest
 from PIL import Image
 
-from survey.sites.services import is_loopback_url
+from survey.sites.tokens import is_loopback_url
 from tests.qr.test_poster import pdf_pages
 from tests.qr.test_symbol import decode
 from tests.sites.site_helpers import make_world, staff_client

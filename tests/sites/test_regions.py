@@ -5,8 +5,9 @@ import pytest
 
 from survey.accounts.models import AuditEntry
 from survey.db import db
+from survey.regions.models import Region
 from survey.sites import regions
-from survey.sites.models import Project, ProjectTarget, Region
+from survey.sites.models import Project, ProjectTarget
 from tests.conftest import csrf_of, log_in
 
 PASSWORD = "correct horse battery"

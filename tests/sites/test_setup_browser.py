@@ -9,7 +9,8 @@ from playwright.sync_api import expect
 from sqlalchemy import select
 
 from survey.db import db
-from survey.responses.models import Answer, Question, Response
+from survey.questionnaires.models import Question
+from survey.responses.models import Answer, Response
 from survey.sites.models import Project, Site
 from tests.browser import WECHAT_UA, needs_chromium
 

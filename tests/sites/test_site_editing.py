@@ -4,12 +4,13 @@ once, a retired site's link stops, bad input changes nothing, every change is au
 import pytest
 
 from survey.accounts.models import AuditEntry
-from survey.accounts.scope import EVERYTHING, Scope
 from survey.checks.models import Resident
 from survey.db import begin_write, db
-from survey.sites import site_editing, site_views, views
-from survey.sites.models import Project, Region, Site, SiteToken
-from survey.sites.services import rotate_token
+from survey.regions.models import Region
+from survey.regions.scope import EVERYTHING, Scope
+from survey.sites import project_views, site_editing, site_views
+from survey.sites.models import Project, Site, SiteToken
+from survey.sites.tokens import rotate_token
 from tests.sites.site_helpers import make_world, post, sites_of, staff_client
 
 
@@ -251,7 +252,7 @@ def test_rotating_twice_at_once_retires_the_code_the_other_rotation_issued(
     app, world, count, monkeypatch
 ):
     admin = staff_client(app, "admin")
-    read = views._live_site
+    read = project_views._live_site
     issued = []
 
     def read_then_rotated_elsewhere(site_id):
@@ -259,7 +260,7 @@ def test_rotating_twice_at_once_retires_the_code_the_other_rotation_issued(
         _meanwhile(app, lambda s: issued.append(rotate_token(s, s.get(Site, site_id)).token))
         return site
 
-    monkeypatch.setattr(views, "_live_site", read_then_rotated_elsewhere)
+    monkeypatch.setattr(project_views, "_live_site", read_then_rotated_elsewhere)
     assert post(admin, f"/admin/sites/{world.liandu.id}/rotate").status_code == 302
     assert count(SiteToken, site_id=world.liandu.id) == 3
     assert count(SiteToken, site_id=world.liandu.id, retired_at=None) == 1

@@ -7,7 +7,7 @@ import pytest
 
 from survey.db import db, now_utc
 from survey.sites.models import Site
-from survey.sites.services import issue_token
+from survey.sites.tokens import issue_token
 from tests.sites.site_helpers import make_world, staff_client
 
 ROW = re.compile(r"<tr>\s*<td>")

@@ -3,7 +3,7 @@
 import re
 
 from survey.db import db
-from survey.sites.services import find_live_token, new_token, normalize_token
+from survey.sites.tokens import find_live_token, new_token, normalize_token
 
 
 def test_tokens_are_ten_upper_case_base32_characters_and_differ():

@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from survey.accounts.models import AuditEntry
 from survey.db import db
+from survey.regions.models import Region
 from survey.responses.models import Response
-from survey.sites.models import Region
 from tests.checks.conftest import PASSWORD, post
 from tests.conftest import log_in
 from tests.responses.helpers import answer

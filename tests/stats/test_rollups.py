@@ -8,16 +8,17 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from survey.accounts.models import User
-from survey.accounts.scope import EVERYTHING
 from survey.checks.models import Visit
 from survey.checks.visits import add_interview, delete_visit, record_visit
 from survey.db import db
+from survey.regions.scope import EVERYTHING
+from survey.responses import rollups
 from survey.responses.models import Answer, FormNonce, Response
+from survey.responses.rollup_models import ALL_TIME, LEVELS, ResponseRollup
 from survey.responses.services import Origin, submit_response
 from survey.sites.models import Site
-from survey.stats import flagged, rollups
+from survey.stats import flagged
 from survey.stats.flagged import ReviewFilter
-from survey.stats.models import ALL_TIME, LEVELS, ResponseRollup
 from survey.stats.summaries import Filters
 
 #: One step: ("answer", site index, device or None, level, flagged as stuffing) or

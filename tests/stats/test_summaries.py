@@ -5,9 +5,10 @@ from datetime import timedelta
 
 import pytest
 
-from survey.accounts.scope import EVERYTHING, Scope
 from survey.db import db
-from survey.sites.models import Project, ProjectTarget, Region
+from survey.regions.models import Region
+from survey.regions.scope import EVERYTHING, Scope
+from survey.sites.models import Project, ProjectTarget
 from survey.stats import summaries
 from survey.stats.schemas import StatsRowSchema
 from tests.stats.conftest import NOVEMBER

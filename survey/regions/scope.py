@@ -7,13 +7,12 @@ nothing about another county's records, not even that they exist.
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, exists, or_, select, true
+from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
 
-from survey.accounts.models import User
 from survey.db import in_ids
-from survey.sites.models import Project, Region, Site
+from survey.regions.models import Region
 
 
 @dataclass(frozen=True)
@@ -40,10 +39,11 @@ class Scope:
 EVERYTHING = Scope(None)
 
 
-def scope_of(session: Session, user: User) -> Scope:
-    """The scope of ``user``: admins everything, city users their region and every region
-    under it (a city's counties; a province's cities and their counties), county users
-    their county. A city or county user without a region sees nothing."""
+def scope_of(session: Session, user) -> Scope:
+    """The scope of ``user`` (a staff member, ``accounts.models.User``): admins everything,
+    city users their region and every region under it (a city's counties; a province's
+    cities and their counties), county users their county. A city or county user without a
+    region sees nothing."""
     if user.role == "admin":
         return EVERYTHING
     if user.region_id is None:
@@ -69,25 +69,3 @@ def get_in_scope(session: Session, scope: Scope, model, ident, region_of):
         raise NotFound()
     scope.require(region_of(obj))
     return obj
-
-
-def _project_visible(scope: Scope):
-    """A project is visible when it is its city's and the city is in scope, or when one of
-    its sites lies in scope (a county user sees the city's projects that reach them)."""
-    has_site = exists().where(Site.project_id == Project.id, scope.where(Site.region_id))
-    return or_(scope.where(Project.region_id), has_site)
-
-
-def projects_in_scope(session: Session, scope: Scope) -> list[Project]:
-    """The projects a user may work on, newest year first."""
-    query = select(Project).where(_project_visible(scope)).order_by(Project.year.desc(), Project.id)
-    return list(session.scalars(query))
-
-
-def project_in_scope(session: Session, scope: Scope, project_id: int) -> Project:
-    """The project, or NotFound (404) when it does not exist or is not visible."""
-    query = select(Project).where(Project.id == project_id, _project_visible(scope))
-    project = session.scalars(query).first()
-    if project is None:
-        raise NotFound()
-    return project

@@ -5,8 +5,8 @@ Each opens with the overall satisfaction question (``OVERALL_KEY``), so every pr
 居家养老服务照料中心 (the 提升指南 in seed 003 附件2), 长者食堂.
 """
 
-from survey.responses.defaults import DEFAULT_QUESTIONS
-from survey.responses.models import OVERALL_KEY
+from survey.questionnaires.defaults import DEFAULT_QUESTIONS
+from survey.questionnaires.models import OVERALL_KEY
 
 _GOOD = ["好", "一般", "不好"]
 

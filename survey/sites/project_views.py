@@ -20,22 +20,15 @@ from marshmallow import ValidationError
 from qr import poster, symbol
 from qr.fonts import MissingGlyphError
 from survey import downloads
-from survey.accounts.access import (
-    SETUP_ROLES,
-    acting_user,
-    client_ip,
-    project_to_set_up,
-    role_required,
-    user_scope,
-)
-from survey.accounts.scope import get_in_scope
+from survey.accounts.access import SETUP_ROLES, acting_user, client_ip, role_required, user_scope
 from survey.accounts.services import record
 from survey.db import begin_write_locked, db
 from survey.form_posts import submitted
-from survey.responses.page_cache import form_pages
+from survey.regions.scope import get_in_scope
 from survey.sites import listing
 from survey.sites import projects as project_services
 from survey.sites.models import PROJECT_STATUSES, Project, Site
+from survey.sites.page_cache import form_pages
 from survey.sites.posters import poster_content, print_batch, write_png_zip
 from survey.sites.projects import STARTER_CHOICES
 from survey.sites.schemas import (
@@ -46,13 +39,8 @@ from survey.sites.schemas import (
     project_change_schema,
     target_errors,
 )
-from survey.sites.services import (
-    is_loopback_url,
-    printed_url,
-    rotate_token,
-    site_answers,
-    survey_url,
-)
+from survey.sites.scoping import project_to_set_up
+from survey.sites.tokens import is_loopback_url, printed_url, rotate_token, site_answers, survey_url
 
 bp = Blueprint("sites", __name__, url_prefix="/admin")
 

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey.accounts.scope import Scope
+from survey.regions.scope import Scope
 from survey.responses.answers import ReadAnswer, answers_by_response
 from survey.responses.models import Response
+from survey.responses.rollups import ZONE
 from survey.sites.models import Site
-from survey.stats.rollups import ZONE
 from survey.stats.summaries import CHANNELS, Filters
 
 #: Comments shown at most on one page.

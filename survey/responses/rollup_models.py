@@ -1,4 +1,4 @@
-"""Rollups: answer counts per site, period, channel and level (see ``survey.stats.rollups``)."""
+"""Rollups: answer counts per site, period, channel and level (see ``survey.responses.rollups``)."""
 
 from datetime import date
 

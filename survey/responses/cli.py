@@ -4,7 +4,7 @@ import click
 from flask.cli import with_appcontext
 
 from survey.db import begin_write, db
-from survey.stats.rollups import rebuild
+from survey.responses.rollups import rebuild
 
 
 @click.command("rebuild-rollups")

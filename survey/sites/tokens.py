@@ -6,12 +6,12 @@ import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qr.symbol import ALPHANUMERIC
 from survey.db import now_utc
-from survey.responses.models import Response
+from survey.sites import hooks
 from survey.sites.models import Site, SiteToken
 
 TOKEN_LENGTH = 10
@@ -137,10 +137,5 @@ class SiteAnswers:
 
 def site_answers(session: Session, site_id: int) -> SiteAnswers:
     """The site's answers from every channel, and those scanned from its posters."""
-    query = (
-        select(Response.channel, func.count())
-        .where(Response.site_id == site_id)
-        .group_by(Response.channel)
-    )
-    counts = dict(session.execute(query).all())
+    counts = hooks.answers_by_channel(session, site_id)
     return SiteAnswers(sum(counts.values()), counts.get("qr", 0))

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from survey import config
 from survey.responses.models import Response
-from survey.stats.models import ALL_TIME, LEVELS, ResponseRollup
+from survey.responses.rollup_models import ALL_TIME, LEVELS, ResponseRollup
 
 #: Days are the bureaus' local days (a month's report ends at local midnight).
 ZONE = ZoneInfo(config.TIMEZONE)

@@ -1,0 +1,1 @@
+"""Questionnaires: versions, questions, and the starter questionnaire per kind of project."""

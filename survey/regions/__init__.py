@@ -1,0 +1,1 @@
+"""The region tree and region scoping: who may see which regions' records."""

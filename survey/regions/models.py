@@ -1,0 +1,45 @@
+"""The region tree: province → city → county (县、市、区) → township (乡镇、街道)."""
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from survey.db import db
+
+#: A province (for users who oversee several cities), a city, a county (县、市、区), an
+#: optional township or street under a county (乡镇、街道), as stored → as shown.
+REGION_LEVELS = {
+    "province": "省",
+    "city": "市",
+    "county": "县（市、区）",
+    "township": "乡镇（街道）",
+}
+
+
+class Region(db.Model):
+    """A province, a city, one of its counties (县、市、区), or a township under a county."""
+
+    __tablename__ = "regions"
+    __table_args__ = (
+        UniqueConstraint("parent_id", "name"),
+        # The constraint above lets top-level regions share a name (NULL parents differ).
+        Index(
+            "uq_regions_top_name",
+            "name",
+            unique=True,
+            sqlite_where=text("parent_id IS NULL"),
+            postgresql_where=text("parent_id IS NULL"),
+        ),
+        CheckConstraint("level in ('province', 'city', 'county', 'township')", name="level"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    level: Mapped[str] = mapped_column(String(10))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
+
+    parent: Mapped["Region | None"] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list["Region"]] = relationship(back_populates="parent", order_by="Region.id")
+
+    @property
+    def level_name(self) -> str:
+        return REGION_LEVELS[self.level]
