@@ -1,37 +1,25 @@
 """Fixtures: an app per test on SQLite, and on PostgreSQL too when TEST_DATABASE_URL is set.
 
 The schema is built once per backend by running the migrations (so they are tested too);
-each test starts from empty tables.
+each test starts from empty tables. What the fixtures build with is in ``tests/helpers.py``.
 """
 
-import json
 import os
-import re
 import threading
-from dataclasses import dataclass
 
 import flask_migrate
 import pytest
-from flask.testing import FlaskClient
 from playwright.sync_api import sync_playwright
-from sqlalchemy import create_engine, func, inspect, text
+from sqlalchemy import create_engine, func, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from survey import create_app
-from survey.accounts.models import User
-from survey.accounts.services import hash_password
 from survey.db import db
-from survey.questionnaires.defaults import DEFAULT_QUESTIONS
-from survey.questionnaires.services import create_questionnaire
-from survey.regions.models import Region
-from survey.sites.models import Project, Site
-from survey.sites.tokens import issue_token
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.helpers import BufferedClient, app_settings, empty_tables, log_in, site_maker, user_maker
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
-SECRET = "test-secret-key"
-FIELD_KEY = "q2GvW8mW3bJ5kC6b0k2mN7r1s9tX4yZ6aB8cD0eF2gE="
 
 
 def pytest_configure(config):
@@ -68,19 +56,6 @@ def _reset_postgresql(url: str) -> None:
     engine.dispose()
 
 
-def _settings(url: str) -> dict:
-    return {
-        "TESTING": True,
-        "DATABASE_URL": url,
-        "SECRET_KEY": SECRET,
-        "PUBLIC_BASE_URL": "http://survey.test",
-        "FIELD_ENCRYPTION_KEY": FIELD_KEY,
-        # Tests post many answers from one address at once; tests/responses/test_stuffing.py
-        # turns the checks on.
-        "STUFFING_CHECKS": False,
-    }
-
-
 @pytest.fixture(scope="session", params=BACKENDS)
 def database_url(request, tmp_path_factory):
     """A migrated, empty database per backend."""
@@ -89,50 +64,22 @@ def database_url(request, tmp_path_factory):
     else:
         url = os.environ["TEST_DATABASE_URL"]
         _reset_postgresql(url)
-    app = create_app(_settings(url))
+    app = create_app(app_settings(url))
     with app.app_context():
         flask_migrate.upgrade()
         db.engine.dispose()
     return url
 
 
-#: Every sequence of the schema back to 1, as TRUNCATE … RESTART IDENTITY would.
-_RESTART_SEQUENCES = (
-    "SELECT setval(c.oid, 1, false) FROM pg_class c"
-    " JOIN pg_namespace n ON n.oid = c.relnamespace"
-    " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
-)
-
-
-def _empty_tables() -> None:
-    """Every table emptied, children first. On PostgreSQL plain DELETEs in one round trip:
-    TRUNCATE makes new files for every table and took 65–460 ms a test, these 3–14 ms."""
-    deletes = [f"DELETE FROM {t.name}" for t in reversed(db.metadata.sorted_tables)]
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("; ".join([*deletes, _RESTART_SEQUENCES]))
-        else:
-            for delete in deletes:
-                conn.execute(text(delete))
-
-
-class BufferedClient(FlaskClient):
-    """A test client that reads every reply whole: a download sent from a temporary file
-    and left unread would be closed only by the garbage collector (a ResourceWarning)."""
-
-    def open(self, *args, buffered=True, **kwargs):
-        return super().open(*args, buffered=buffered, **kwargs)
-
-
 @pytest.fixture
 def app(database_url):
     """The app on an empty database."""
-    app = create_app(_settings(database_url))
+    app = create_app(app_settings(database_url))
     app.test_client_class = BufferedClient
     yield app
     with app.app_context():
         db.session.remove()
-        _empty_tables()
+        empty_tables()
         db.engine.dispose()
 
 
@@ -166,21 +113,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-@dataclass
-class SiteRef:
-    """What tests need of a site, usable outside the app context that made it."""
-
-    id: int
-    token: str
-    project_id: int
-    name: str
-    project_name: str
-
-
-def _first(model, **filters):
-    return db.session.scalars(db.select(model).filter_by(**filters)).first()
-
-
 @pytest.fixture
 def make_site(app):
     """Create a site (with its project, regions and default questionnaire) and return a SiteRef.
@@ -188,30 +120,6 @@ def make_site(app):
     Sites made with the same ``project`` name share one project.
     """
     return site_maker(app)
-
-
-def site_maker(app):
-    """``make_site`` for ``app`` (for fixtures of a wider scope)."""
-
-    def make(name="紫金街道康养联合体", project="2022年建成康养联合体20家", county="莲都区", **kw):
-        with app.app_context():
-            session = db.session
-            city = _first(Region, name="丽水市") or Region(name="丽水市", level="city")
-            region = _first(Region, name=county)
-            if region is None:
-                region = Region(name=county, level="county", parent=city)
-                session.add(region)
-            proj = _first(Project, name=project)
-            if proj is None:
-                questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
-                proj = Project(name=project, year=2022, region=city, questionnaire=questionnaire)
-            site = Site(project=proj, region=region, name=name, **kw)
-            session.add(site)
-            token = issue_token(session, site).token
-            session.commit()
-            return SiteRef(site.id, token, proj.id, site.name, proj.name)
-
-    return make
 
 
 @pytest.fixture
@@ -226,14 +134,6 @@ def count(app):
     return count
 
 
-CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
-
-
-def csrf_of(page: bytes) -> str:
-    """The CSRF token in a rendered staff page."""
-    return CSRF.search(page.decode()).group(1)
-
-
 @pytest.fixture
 def make_user(app):
     """make_user(username, role="admin", password=..., one_time=False, region=None) → the
@@ -241,78 +141,7 @@ def make_user(app):
     return user_maker(app)
 
 
-def user_maker(app):
-    """``make_user`` for ``app`` (for fixtures of a wider scope)."""
-
-    def make(
-        username="admin",
-        role="admin",
-        password="correct horse battery",
-        one_time=False,
-        region=None,
-    ):
-        with app.app_context():
-            db.session.add(
-                User(
-                    username=username,
-                    role=role,
-                    password_hash=hash_password(password),
-                    must_change_password=one_time,
-                    region=_first(Region, name=region) if region else None,
-                )
-            )
-            db.session.commit()
-        return password
-
-    return make
-
-
-def log_in(client, username: str, password: str):
-    """Log ``client`` in; returns it."""
-    token = csrf_of(client.get("/login").data)
-    reply = client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": token}
-    )
-    assert reply.status_code == 302, reply.data.decode()[:500]
-    return client
-
-
-def same_session_clients(app, client, n: int) -> list:
-    """``n`` new test clients carrying ``client``'s session: one user's double clicks."""
-    cookie = client.get_cookie("session")
-    clients = []
-    for _ in range(n):
-        twin = app.test_client()
-        twin.set_cookie("session", cookie.value)
-        clients.append(twin)
-    return clients
-
-
 @pytest.fixture
 def admin(client, make_user):
     """The test client, logged in as an admin."""
     return log_in(client, "admin", make_user())
-
-
-def _as_text(value) -> str:
-    """A stored value as a person would search it: bytes decoded, JSON text parsed (SQLite
-    keeps JSON with non-ASCII characters escaped)."""
-    if isinstance(value, bytes | memoryview):
-        value = bytes(value).decode("utf-8", "replace")
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return value
-    return json.dumps(value, ensure_ascii=False, default=str)
-
-
-def database_text(app) -> str:
-    """Every value of every table in the database as text: to assert that something is
-    stored nowhere in the clear."""
-    parts = []
-    with app.app_context(), db.engine.connect() as conn:
-        for table in inspect(conn).get_table_names():
-            for row in conn.execute(text(f'SELECT * FROM "{table}"')):
-                parts.extend(_as_text(value) for value in row)
-    return "\n".join(parts)

@@ -14,8 +14,7 @@ from survey import create_app, database_uri, instance_secret
 from survey.db import begin_write, db, migration_includes
 from survey.questionnaires.models import Questionnaire
 from survey.responses.models import Response
-from tests.conftest import _settings, log_in
-from tests.responses.helpers import answer
+from tests.helpers import answer, app_settings, log_in
 
 
 @pytest.mark.parametrize(
@@ -45,7 +44,7 @@ def test_healthz_answers_ok_when_the_database_answers(client):
 
 
 def test_healthz_answers_503_when_the_database_is_gone():
-    app = create_app(_settings("postgresql+psycopg://nobody@127.0.0.1:9/none"))
+    app = create_app(app_settings("postgresql+psycopg://nobody@127.0.0.1:9/none"))
     reply = app.test_client().get("/healthz")
     assert reply.status_code == 503
     assert reply.get_json()["status"] == "unavailable"

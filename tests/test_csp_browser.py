@@ -15,11 +15,11 @@ from survey.db import db
 from survey.responses.models import Recording, Response
 from survey.sites.models import Site
 from tests.browser import PHONE, needs_chromium
+from tests.helpers import PASSWORD
 from tests.responses.test_read_aloud import fake_speech
 
 pytestmark = needs_chromium
 
-PASSWORD = "correct horse battery"
 #: Collects the page's CSP violations (each document its own list).
 WATCH_CSP = """
 window.violations = [];

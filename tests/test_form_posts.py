@@ -21,7 +21,7 @@ from survey.sites.schemas import (
     site_schema,
 )
 from survey.stats.schemas import filter_schema
-from tests.conftest import log_in
+from tests.helpers import log_in
 
 #: Each staff form or page query with the values its required fields need.
 FORMS = {

@@ -9,18 +9,10 @@ import pytest
 from survey import create_app
 from survey.headers import CACHED_ENDPOINTS, inline_hashes
 from tests.audio import tone
-from tests.checks.conftest import (
-    import_roster,
-    jpeg_with_gps,
-    phone,
-    post,
-    record_visit,
-    roster_csv,
-)
-from tests.conftest import _settings, csrf_of, log_in
+from tests.checks.conftest import import_roster, jpeg_with_gps, phone, record_visit, roster_csv
+from tests.helpers import PASSWORD, app_settings, csrf_of, log_in, post
 from tests.responses.test_recordings import region_id, upload
 
-PASSWORD = "correct horse battery"
 #: Markup the policy refuses: inline event handlers and style attributes.
 INLINE_ATTRIBUTE = re.compile(r"<[^>]*\s(on[a-z]+|style)=", re.I)
 
@@ -166,7 +158,7 @@ def test_the_session_cookie_is_secure_when_the_public_address_is_https(
     database_url, base, setting, secure
 ):
     app = create_app(
-        _settings(database_url) | {"PUBLIC_BASE_URL": base, "SESSION_COOKIE_SECURE": setting}
+        app_settings(database_url) | {"PUBLIC_BASE_URL": base, "SESSION_COOKIE_SECURE": setting}
     )
     assert app.config["SESSION_COOKIE_SECURE"] is secure
     login = app.test_client().get("/login")  # its CSRF token starts a session
@@ -175,4 +167,4 @@ def test_the_session_cookie_is_secure_when_the_public_address_is_https(
 
 def test_a_misspelt_cookie_setting_stops_the_app(database_url):
     with pytest.raises(ValueError, match="SESSION_COOKIE_SECURE"):
-        create_app(_settings(database_url) | {"SESSION_COOKIE_SECURE": "ture"})
+        create_app(app_settings(database_url) | {"SESSION_COOKIE_SECURE": "ture"})

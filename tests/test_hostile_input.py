@@ -26,22 +26,16 @@ from werkzeug.test import encode_multipart
 from survey import create_app
 from survey.db import db
 from survey.regions.models import Region
-from tests.checks.conftest import (
-    MORNING,
-    Clock,
-    build_world,
-    records_maker,
-    staff_of,
-)
-from tests.conftest import (
+from tests.checks.conftest import MORNING, Clock, build_world, records_maker, staff_of
+from tests.helpers import (
     BufferedClient,
-    _empty_tables,
-    _settings,
+    app_settings,
     csrf_of,
+    empty_tables,
+    open_form,
     site_maker,
     user_maker,
 )
-from tests.responses.helpers import open_form
 
 DIGITS = "9" * 5000  # int() refuses it: more than 4,300 digits
 PAST_SQLITE = str(10**30)  # past SQLite's 64-bit integers
@@ -555,14 +549,14 @@ class Scene:
 
 @pytest.fixture(scope="module")
 def scene(database_url):
-    app = create_app(_settings(database_url))
+    app = create_app(app_settings(database_url))
     app.test_client_class = BufferedClient
     app.extensions["clock"] = Clock(MORNING)
     world = build_world(site_maker(app), user_maker(app))
     yield Scene(app, world, staff_of(app))
     with app.app_context():
         db.session.remove()
-        _empty_tables()
+        empty_tables()
         db.engine.dispose()
 
 

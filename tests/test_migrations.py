@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from survey import create_app
 from survey.db import db
 from survey.responses import rollups
-from tests.conftest import _settings
+from tests.helpers import app_settings
 
 ROWS = [
     "INSERT INTO regions (id, name, level) VALUES (1, '丽水市', 'city')",
@@ -50,7 +50,7 @@ def _counts(app):
 
 
 def test_migrating_up_and_down_keeps_every_answer(tmp_path):
-    app = create_app(_settings(f"sqlite:///{tmp_path / 'm.db'}"))
+    app = create_app(app_settings(f"sqlite:///{tmp_path / 'm.db'}"))
     with app.app_context():
         flask_migrate.upgrade(revision="0003")
         with db.engine.begin() as conn:
@@ -69,7 +69,7 @@ def test_migrating_up_and_down_keeps_every_answer(tmp_path):
 
 def test_rollup_counts_move_between_level_rows_and_level_columns(tmp_path):
     cells = [("all", "2000-01-01", 5, 3), ("all", "2000-01-01", 2, 1), ("day", "2026-01-01", 5, 3)]
-    app = create_app(_settings(f"sqlite:///{tmp_path / 'r.db'}"))
+    app = create_app(app_settings(f"sqlite:///{tmp_path / 'r.db'}"))
     with app.app_context():
         _migrate_with_a_site(revision="0005")
         with db.engine.begin() as conn:
@@ -144,7 +144,7 @@ def _partitions(conn) -> list[str]:
 def test_rollups_are_partitioned_by_grain_on_postgresql_and_keep_their_counts(
     scratch_postgresql,
 ):
-    app = create_app(_settings(scratch_postgresql))
+    app = create_app(app_settings(scratch_postgresql))
     with app.app_context():
         _migrate_with_a_site(revision="0007")
         with db.engine.begin() as conn:
@@ -181,7 +181,7 @@ def test_rollups_are_partitioned_by_grain_on_postgresql_and_keep_their_counts(
 
 
 def test_doubled_top_level_region_names_are_named_before_they_are_made_unique(tmp_path, capfd):
-    app = create_app(_settings(f"sqlite:///{tmp_path / 'u.db'}"))
+    app = create_app(app_settings(f"sqlite:///{tmp_path / 'u.db'}"))
     with app.app_context():
         flask_migrate.upgrade(revision="0008")
         with db.engine.begin() as conn:
@@ -202,7 +202,7 @@ def test_doubled_top_level_region_names_are_named_before_they_are_made_unique(tm
 
 
 def test_visit_checklists_survive_the_move_to_versions_and_item_results(scratch_database):
-    app = create_app(_settings(scratch_database))
+    app = create_app(app_settings(scratch_database))
     old = [{"item": "康复区域", "ok": True}, {"item": "合作协议", "ok": False}]
     with app.app_context():
         _migrate_with_a_site(revision="0009")
@@ -247,7 +247,7 @@ def test_visit_checklists_survive_the_move_to_versions_and_item_results(scratch_
 
 def test_a_project_whose_checklist_is_json_null_migrates_to_the_general_list(scratch_database):
     # The demo stored its 照料中心 project's missing list as JSON null, not SQL NULL.
-    app = create_app(_settings(scratch_database))
+    app = create_app(app_settings(scratch_database))
     with app.app_context():
         _migrate_with_a_site(revision="0009")
         with db.engine.begin() as conn:
@@ -259,7 +259,7 @@ def test_a_project_whose_checklist_is_json_null_migrates_to_the_general_list(scr
 
 
 def test_notices_become_the_default_and_are_numbered_again_on_downgrade(scratch_database):
-    app = create_app(_settings(scratch_database))
+    app = create_app(app_settings(scratch_database))
     before = text(
         "INSERT INTO notices (id, version, body, created_at) VALUES (:id, :v, :body, '2026-01-01')"
     )
@@ -290,7 +290,7 @@ def test_notices_become_the_default_and_are_numbered_again_on_downgrade(scratch_
 
 
 def test_roster_imports_lose_file_names_and_quoted_cells(scratch_database):
-    app = create_app(_settings(scratch_database))
+    app = create_app(app_settings(scratch_database))
     stray = "15899990000"
     problems = [[3, f"没有这个点位：{stray}"], [4, "多个县有名为“李秀兰”的点位，请改填点位码"]]
     problems += [[5, "姓名为空"]]

@@ -12,8 +12,7 @@ from survey.accounts.services import audit_entries, record
 from survey.db import db
 from survey.regions.models import Region
 from survey.regions.scope import scope_of
-from tests.accounts.test_login import _change, _login
-from tests.conftest import csrf_of, log_in
+from tests.helpers import change_password, csrf_of, log_in, login_form
 
 
 def _log(app):
@@ -24,10 +23,10 @@ def _log(app):
 
 def test_logins_failures_changes_and_logouts_are_recorded_with_the_address(app, client, make_user):
     password = make_user()
-    _login(client, "admin", "wrong password!")
-    _login(client, "nobody", "whatever12")
-    _login(client, "admin", password)
-    _change(client, password, "a new good password")
+    login_form(client, "admin", "wrong password!")
+    login_form(client, "nobody", "whatever12")
+    login_form(client, "admin", password)
+    change_password(client, password, "a new good password")
     client.post("/logout", data={"csrf_token": csrf_of(client.get("/admin/").data)})
     assert _log(app) == [
         ("login_failed", "admin", "127.0.0.1"),
@@ -57,8 +56,8 @@ def test_admins_and_city_users_read_and_filter_it_county_users_cannot(app, make_
     clients = {}
     for name in ("admin", "city", "county"):
         clients[name] = app.test_client()
-        _login(clients[name], name, "correct horse battery")
-    _login(app.test_client(), "admin", "wrong password!")
+        login_form(clients[name], name, "correct horse battery")
+    login_form(app.test_client(), "admin", "wrong password!")
     page = clients["city"].get("/admin/audit?action=login_failed").get_data(as_text=True)
     assert "登录失败" in page and "<td>county</td>" not in page
     page = clients["admin"].get("/admin/audit?username=county").get_data(as_text=True)
@@ -114,7 +113,7 @@ def two_cities(app, make_site, make_user):
     # Failed logins: a known county user of each city, the admin, and a name nobody has
     # (a password typed into the name box).
     for name in ("liandu", "lucheng", "admin", TYPED):
-        _login(app.test_client(), name, "wrong password!")
+        login_form(app.test_client(), name, "wrong password!")
     with app.app_context():
         admin = db.session.scalars(db.select(User).filter_by(username="admin")).one()
         record(db.session, "project_created", user=admin, detail="温州机密项目", ip="10.9.9.9")

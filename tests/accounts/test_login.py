@@ -2,18 +2,12 @@
 
 from survey.accounts.models import User
 from survey.db import db
-from tests.conftest import csrf_of
-
-
-def _login(client, username, password, next_url=""):
-    token = csrf_of(client.get("/login").data)
-    data = {"username": username, "password": password, "csrf_token": token}
-    return client.post(f"/login{next_url}", data=data)
+from tests.helpers import change_password, csrf_of, login_form
 
 
 def test_admin_logs_in_and_out(client, make_user):
     password = make_user()
-    reply = _login(client, "admin", password)
+    reply = login_form(client, "admin", password)
     assert reply.status_code == 302
     assert client.get("/admin/").status_code == 200
     logout = client.post("/logout", data={"csrf_token": csrf_of(client.get("/admin/").data)})
@@ -24,7 +18,7 @@ def test_admin_logs_in_and_out(client, make_user):
 def test_wrong_password_and_unknown_user_get_the_same_answer(client, make_user):
     make_user()
     for username, password in (("admin", "wrong password!"), ("nobody", "whatever123")):
-        reply = _login(client, username, password)
+        reply = login_form(client, username, password)
         assert reply.status_code == 400
         assert "用户名或密码不对" in reply.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
@@ -42,12 +36,12 @@ def test_disabled_user_cannot_log_in(app, client, make_user):
     with app.app_context():
         db.session.scalars(db.select(User)).one().active = False
         db.session.commit()
-    assert _login(client, "admin", password).status_code == 400
+    assert login_form(client, "admin", password).status_code == 400
 
 
 def test_login_redirects_only_within_the_site(client, make_user):
     password = make_user()
-    assert _login(client, "admin", password, "?next=/admin/").headers["Location"] == "/admin/"
+    assert login_form(client, "admin", password, "?next=/admin/").headers["Location"] == "/admin/"
     client.post("/logout", data={"csrf_token": csrf_of(client.get("/admin/").data)})
     for hostile in (
         "//evil.example/",
@@ -58,20 +52,14 @@ def test_login_redirects_only_within_the_site(client, make_user):
         "/\\evil.example",
     ):
         client.post("/logout", data={"csrf_token": csrf_of(client.get("/login").data)})
-        reply = _login(client, "admin", password, f"?next={hostile}")
+        reply = login_form(client, "admin", password, f"?next={hostile}")
         assert reply.status_code == 302, hostile
         assert reply.headers["Location"] == "/admin/", hostile
 
 
-def _change(client, current, new, confirm=None):
-    token = csrf_of(client.get("/account/password").data)
-    data = {"current": current, "new": new, "confirm": confirm or new, "csrf_token": token}
-    return client.post("/account/password", data=data)
-
-
 def test_a_one_time_password_must_be_replaced_before_anything_else(app, client, make_user):
     password = make_user(one_time=True)
-    assert _login(client, "admin", password).headers["Location"] == "/account/password"
+    assert login_form(client, "admin", password).headers["Location"] == "/account/password"
     assert client.get("/admin/").headers["Location"] == "/account/password"
     for current, new, confirm, message in [
         ("wrong password", "a new good password", None, "现在的密码不对"),
@@ -79,22 +67,22 @@ def test_a_one_time_password_must_be_replaced_before_anything_else(app, client, 
         (password, "a new good password", "another one here", "不一样"),
         (password, password, None, "不能和现在的一样"),
     ]:
-        reply = _change(client, current, new, confirm)
+        reply = change_password(client, current, new, confirm)
         assert reply.status_code == 400
         assert message in reply.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
-    assert _change(client, password, "a new good password").status_code == 302
+    assert change_password(client, password, "a new good password").status_code == 302
     assert client.get("/admin/").status_code == 200
     with app.app_context():
         user = db.session.scalars(db.select(User)).one()
         assert not user.must_change_password
     client.post("/logout", data={"csrf_token": csrf_of(client.get("/admin/").data)})
-    assert _login(client, "admin", password).status_code == 400
-    assert _login(client, "admin", "a new good password").headers["Location"] == "/admin/"
+    assert login_form(client, "admin", password).status_code == 400
+    assert login_form(client, "admin", "a new good password").headers["Location"] == "/admin/"
 
 
 def test_changing_the_password_needs_a_csrf_token(client, make_user):
     password = make_user()
-    _login(client, "admin", password)
+    login_form(client, "admin", password)
     data = {"current": password, "new": "a new good password", "confirm": "a new good password"}
     assert client.post("/account/password", data=data).status_code == 400

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.conftest import csrf_of, log_in
+from tests.helpers import csrf_of, log_in
 
 #: Reachable before the new password is chosen: the password page itself, logging in and
 #: out, and what needs no login at all (the resident form, its recordings, the health check).

@@ -2,39 +2,19 @@
 Redis, and Redis down."""
 
 import logging
-import socket
 import uuid
 
 import pytest
 
-from survey import create_app
-from survey.db import db
-from tests.accounts.test_login import _login
-from tests.conftest import _settings
-
-
-@pytest.fixture
-def make_app(database_url):
-    """make_app(**settings): another app on the test database, closed after the test."""
-    made = []
-
-    def make(**settings):
-        app = create_app(_settings(database_url) | {"LOGIN_RATE_LIMIT": "3 per minute"} | settings)
-        made.append(app)
-        return app
-
-    yield make
-    for app in made:
-        with app.app_context():
-            db.engine.dispose()
+from tests.helpers import login_form, redis_answers
 
 
 def test_too_many_logins_for_one_name_from_one_address_answer_429_in_chinese(make_app, make_user):
     make_user()
     client = make_app().test_client()
-    statuses = [_login(client, "admin", "wrong password!").status_code for _ in range(4)]
+    statuses = [login_form(client, "admin", "wrong password!").status_code for _ in range(4)]
     assert statuses == [400, 400, 400, 429]
-    assert "访问太频繁" in _login(client, "admin", "wrong password!").get_data(as_text=True)
+    assert "访问太频繁" in login_form(client, "admin", "wrong password!").get_data(as_text=True)
 
 
 def test_an_office_behind_one_address_logs_in_twenty_users(make_app, make_user):
@@ -43,23 +23,23 @@ def test_an_office_behind_one_address_logs_in_twenty_users(make_app, make_user):
     passwords = {f"staff{i:02}": make_user(f"staff{i:02}") for i in range(20)}
     app = make_app()
     for username, password in passwords.items():
-        assert _login(app.test_client(), username, password).status_code == 302, username
+        assert login_form(app.test_client(), username, password).status_code == 302, username
 
 
 def test_a_hammered_name_is_limited_but_others_from_the_address_are_not(make_app, make_user):
     password = make_user("colleague")
     client = make_app().test_client()
     for _ in range(3):
-        assert _login(client, "admin", "wrong password!").status_code == 400
+        assert login_form(client, "admin", "wrong password!").status_code == 400
     # Case and spaces do not make another name.
-    assert _login(client, " ADMIN ", "wrong password!").status_code == 429
-    assert _login(client, "colleague", password).status_code == 302
+    assert login_form(client, " ADMIN ", "wrong password!").status_code == 429
+    assert login_form(client, "colleague", password).status_code == 302
 
 
 def test_the_address_bound_still_holds_across_names(make_app):
     app = make_app(LOGIN_ADDRESS_RATE_LIMIT="5 per minute")
     statuses = [
-        _login(app.test_client(), f"nobody{i}", "wrong password!").status_code for i in range(6)
+        login_form(app.test_client(), f"nobody{i}", "wrong password!").status_code for i in range(6)
     ]
     assert statuses == [400] * 5 + [429]
 
@@ -70,34 +50,26 @@ def test_the_address_bound_is_counted_per_address(make_app):
     def attempt(address, name):
         client = app.test_client()
         client.environ_base["REMOTE_ADDR"] = address
-        return _login(client, name, "wrong password!").status_code
+        return login_form(client, name, "wrong password!").status_code
 
     assert [attempt("10.0.0.1", f"x{i}") for i in range(3)] == [400, 400, 429]
     assert attempt("10.0.0.2", "x0") == 400
 
 
-def _redis_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
-
-
-@pytest.mark.skipif(not _redis_answers(), reason="no Redis on 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_answers(), reason="no Redis on 127.0.0.1:6379")
 def test_processes_share_the_count_through_redis(make_app, make_user):
     make_user()
     shared = {"REDIS_URL": "redis://127.0.0.1:6379/1", "RATELIMIT_KEY_PREFIX": uuid.uuid4().hex}
     one, two = make_app(**shared), make_app(**shared)
     for _ in range(3):
-        assert _login(one.test_client(), "admin", "wrong password!").status_code == 400
-    assert _login(two.test_client(), "admin", "wrong password!").status_code == 429
+        assert login_form(one.test_client(), "admin", "wrong password!").status_code == 400
+    assert login_form(two.test_client(), "admin", "wrong password!").status_code == 429
 
 
 def test_logins_keep_working_when_redis_is_down(make_app, make_user, caplog):
     password = make_user()
     app = make_app(REDIS_URL="redis://127.0.0.1:1/0")
     with caplog.at_level(logging.WARNING, logger="flask-limiter"):
-        reply = _login(app.test_client(), "admin", password)
+        reply = login_form(app.test_client(), "admin", password)
     assert reply.status_code == 302
     assert any("unreachable" in r.getMessage() for r in caplog.records)

@@ -4,15 +4,14 @@ import time
 
 from survey.accounts.models import User
 from survey.db import db
-from tests.accounts.test_login import _change, _login
-from tests.conftest import csrf_of
+from tests.helpers import change_password, csrf_of, login_form
 
 
 def test_logging_out_ends_every_session_of_the_user(app, make_user):
     password = make_user()
     phone, desk = app.test_client(), app.test_client()
-    _login(phone, "admin", password)
-    _login(desk, "admin", password)
+    login_form(phone, "admin", password)
+    login_form(desk, "admin", password)
     assert desk.get("/admin/").status_code == 200
     phone.post("/logout", data={"csrf_token": csrf_of(phone.get("/admin/").data)})
     assert desk.get("/admin/").status_code == 302  # the other session ended too
@@ -21,9 +20,9 @@ def test_logging_out_ends_every_session_of_the_user(app, make_user):
 def test_changing_the_password_or_disabling_ends_other_sessions(app, make_user):
     password = make_user()
     one, two = app.test_client(), app.test_client()
-    _login(one, "admin", password)
-    _login(two, "admin", password)
-    assert _change(one, password, "a brand new password").status_code == 302
+    login_form(one, "admin", password)
+    login_form(two, "admin", password)
+    assert change_password(one, password, "a brand new password").status_code == 302
     assert one.get("/admin/").status_code == 200  # the session that changed it goes on
     assert two.get("/admin/").status_code == 302
     with app.app_context():
@@ -35,7 +34,7 @@ def test_changing_the_password_or_disabling_ends_other_sessions(app, make_user):
 def test_an_idle_session_ends(app, client, make_user):
     password = make_user()
     app.config["PERMANENT_SESSION_LIFETIME"] = 1
-    _login(client, "admin", password)
+    login_form(client, "admin", password)
     assert client.get("/admin/").status_code == 200
     time.sleep(2.1)
     assert client.get("/admin/").status_code == 302
@@ -53,7 +52,7 @@ def test_create_user_prints_a_one_time_password(app, runner, make_site):
             "莲都区",
             True,
         )
-    assert _login(app.test_client(), "lianduqu", password).headers["Location"] == (
+    assert login_form(app.test_client(), "lianduqu", password).headers["Location"] == (
         "/account/password"
     )
 

@@ -10,11 +10,7 @@ import pytest
 
 from survey.accounts.models import AuditEntry, User
 from survey.db import db
-from tests.accounts.test_login import _change, _login
-from tests.accounts.test_rate_limit import _redis_answers, make_app  # noqa: F401
-from tests.conftest import csrf_of, log_in
-
-PASSWORD = "correct horse battery"
+from tests.helpers import PASSWORD, change_password, csrf_of, log_in, login_form, redis_answers
 
 
 def _from(app, address: str):
@@ -30,8 +26,10 @@ def _failed_logins(count) -> int:
 def test_wrong_passwords_slow_down_their_name_from_their_address_only(app, make_user, count):
     make_user()
     guesser = _from(app, "203.0.113.66")
-    assert [_login(guesser, "admin", "wrong password!").status_code for _ in range(3)] == [400] * 3
-    refused = _login(guesser, "admin", PASSWORD)  # even the right one: not checked now
+    assert [login_form(guesser, "admin", "wrong password!").status_code for _ in range(3)] == [
+        400
+    ] * 3
+    refused = login_form(guesser, "admin", PASSWORD)  # even the right one: not checked now
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "30"
     assert "登录失败次数太多，请 30 秒后再试" in refused.get_data(as_text=True)
@@ -39,8 +37,8 @@ def test_wrong_passwords_slow_down_their_name_from_their_address_only(app, make_
     assert _failed_logins(count) == 3  # the refusal checked and recorded nothing
     # The admin, at their own desk, logs in while the guessing goes on.
     desk = _from(app, "198.51.100.7")
-    assert _login(desk, "admin", PASSWORD).status_code == 302
-    assert _login(guesser, "admin", "wrong password!").status_code == 429
+    assert login_form(desk, "admin", PASSWORD).status_code == 302
+    assert login_form(guesser, "admin", "wrong password!").status_code == 429
     assert desk.get("/admin/").status_code == 200
 
 
@@ -53,22 +51,22 @@ def test_the_wait_grows_with_each_failure_and_the_right_password_ends_it(app, ma
     app.config.update(LOGIN_WAIT_SECONDS=1, LOGIN_RATE_LIMIT="100 per minute")
     client = _from(app, "203.0.113.66")
     for _ in range(3):
-        assert _login(client, "admin", "wrong password!").status_code == 400
-    assert _login(client, "admin", "wrong password!").headers["Retry-After"] == "1"
+        assert login_form(client, "admin", "wrong password!").status_code == 400
+    assert login_form(client, "admin", "wrong password!").headers["Retry-After"] == "1"
     time.sleep(1.1)
-    assert _login(client, "admin", "wrong password!").status_code == 400
-    waiting = _login(client, "admin", "wrong password!")
+    assert login_form(client, "admin", "wrong password!").status_code == 400
+    waiting = login_form(client, "admin", "wrong password!")
     assert (waiting.status_code, waiting.headers["Retry-After"]) == (429, "2")
     app.config["LOGIN_MAX_WAIT_SECONDS"] = 1  # the longest wait caps the doubling (at 4)
     time.sleep(2.1)
-    assert _login(client, "admin", "wrong password!").status_code == 400
-    assert _login(client, "admin", "wrong password!").headers["Retry-After"] == "1"
+    assert login_form(client, "admin", "wrong password!").status_code == 400
+    assert login_form(client, "admin", "wrong password!").headers["Retry-After"] == "1"
     time.sleep(1.1)
-    assert _login(client, "admin", PASSWORD).status_code == 302
+    assert login_form(client, "admin", PASSWORD).status_code == 302
     client.post("/logout", data={"csrf_token": csrf_of(client.get("/admin/").data)})
     # The success forgot the failures: a typo now costs no wait.
-    assert _login(client, "admin", "wrong password!").status_code == 400
-    assert _login(client, "admin", PASSWORD).status_code == 302
+    assert login_form(client, "admin", "wrong password!").status_code == 400
+    assert login_form(client, "admin", PASSWORD).status_code == 302
 
 
 def _comparable(reply, name: str) -> tuple:
@@ -81,8 +79,8 @@ def test_a_real_name_and_an_unknown_one_get_the_same_answers(app, make_user):
     make_user("admin")
     real, unknown = _from(app, "203.0.113.66"), _from(app, "203.0.113.66")
     for attempt in range(6):
-        one = _comparable(_login(real, "admin", "wrong password!"), "admin")
-        other = _comparable(_login(unknown, "nobody", "wrong password!"), "nobody")
+        one = _comparable(login_form(real, "admin", "wrong password!"), "admin")
+        other = _comparable(login_form(unknown, "nobody", "wrong password!"), "nobody")
         assert one == other, attempt
         assert one[0] == (400 if attempt < 3 else 429)
 
@@ -93,7 +91,9 @@ def test_a_disabled_user_counts_as_a_failure_like_a_wrong_password(app, make_use
         db.session.scalars(db.select(User)).one().active = False
         db.session.commit()
     client = _from(app, "203.0.113.66")
-    assert [_login(client, "admin", PASSWORD).status_code for _ in range(4)] == [400] * 3 + [429]
+    assert [login_form(client, "admin", PASSWORD).status_code for _ in range(4)] == [400] * 3 + [
+        429
+    ]
 
 
 def test_the_current_password_check_is_slowed_down_per_user_and_address(app, make_user):
@@ -101,15 +101,15 @@ def test_the_current_password_check_is_slowed_down_per_user_and_address(app, mak
     client = log_in(_from(app, "203.0.113.66"), "admin", PASSWORD)
     before = _password_hash(app)
     for _ in range(3):
-        assert _change(client, "wrong password!", "a new good password").status_code == 400
-    refused = _change(client, PASSWORD, "a new good password")
+        assert change_password(client, "wrong password!", "a new good password").status_code == 400
+    refused = change_password(client, PASSWORD, "a new good password")
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == "30"
     assert "现在的密码输错次数太多，请 30 秒后再试" in refused.get_data(as_text=True)
     assert _password_hash(app) == before
     # The same session from another address is not slowed down.
     client.environ_base["REMOTE_ADDR"] = "198.51.100.7"
-    assert _change(client, PASSWORD, "a new good password").status_code == 302
+    assert change_password(client, PASSWORD, "a new good password").status_code == 302
 
 
 def _password_hash(app) -> str:
@@ -117,7 +117,7 @@ def _password_hash(app) -> str:
         return db.session.scalars(db.select(User)).one().password_hash
 
 
-@pytest.mark.skipif(not _redis_answers(), reason="no Redis on 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_answers(), reason="no Redis on 127.0.0.1:6379")
 def test_processes_share_the_wait_through_redis(make_app, make_user):  # noqa: F811
     make_user()
     shared = {
@@ -127,24 +127,26 @@ def test_processes_share_the_wait_through_redis(make_app, make_user):  # noqa: F
     }
     one, two = make_app(**shared), make_app(**shared)
     for _ in range(3):
-        assert _login(one.test_client(), "admin", "wrong password!").status_code == 400
-    refused = _login(two.test_client(), "admin", PASSWORD)
+        assert login_form(one.test_client(), "admin", "wrong password!").status_code == 400
+    refused = login_form(two.test_client(), "admin", PASSWORD)
     assert refused.status_code == 429 and 28 <= int(refused.headers["Retry-After"]) <= 30
 
 
 def test_with_redis_down_the_wait_is_counted_in_memory(make_app, make_user):  # noqa: F811
     make_user()
     app = make_app(REDIS_URL="redis://127.0.0.1:1/0", LOGIN_RATE_LIMIT="100 per minute")
-    statuses = [_login(app.test_client(), "admin", "wrong password!").status_code for _ in range(4)]
+    statuses = [
+        login_form(app.test_client(), "admin", "wrong password!").status_code for _ in range(4)
+    ]
     assert statuses == [400] * 3 + [429]
-    assert _login(_from(app, "198.51.100.7"), "admin", PASSWORD).status_code == 302
+    assert login_form(_from(app, "198.51.100.7"), "admin", PASSWORD).status_code == 302
 
 
 def test_an_ipv6_client_counts_as_its_64_so_changing_its_address_does_not_help(app, make_user):
     make_user()
     for last in range(3):
         client = _from(app, f"2408:8456:1:2::{last + 1}")
-        assert _login(client, "admin", "wrong password!").status_code == 400
+        assert login_form(client, "admin", "wrong password!").status_code == 400
     stepped_aside = _from(app, "2408:8456:1:2:aaaa::99")
-    assert _login(stepped_aside, "admin", PASSWORD).status_code == 429
-    assert _login(_from(app, "2408:8456:1:3::1"), "admin", PASSWORD).status_code == 302
+    assert login_form(stepped_aside, "admin", PASSWORD).status_code == 429
+    assert login_form(_from(app, "2408:8456:1:3::1"), "admin", PASSWORD).status_code == 302

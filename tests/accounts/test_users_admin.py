@@ -8,9 +8,7 @@ import pytest
 from survey.accounts.models import AuditEntry, User
 from survey.db import db
 from survey.regions.models import Region
-from tests.conftest import csrf_of, log_in
-
-PASSWORD = "correct horse battery"
+from tests.helpers import PASSWORD, csrf_of, log_in
 
 
 @pytest.fixture

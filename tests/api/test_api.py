@@ -5,7 +5,7 @@ from survey.regions.models import Region
 from survey.responses import nonces
 from survey.responses.models import Response
 from survey.sites.models import Project, ProjectTarget
-from tests.conftest import log_in
+from tests.helpers import log_in
 
 
 def _form(client, token):

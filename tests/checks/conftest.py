@@ -12,16 +12,13 @@ from datetime import UTC, datetime
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import encode_multipart
 
 from survey.checks.models import CallTask, Resident, VisitPhoto
 from survey.db import db
-from tests.conftest import SiteRef, csrf_of, log_in
+from tests.helpers import PASSWORD, SiteRef, log_in, post, post_files
 
 #: Tuesday 2026-11-24, 10:00 in Shanghai: inside the default calling hours.
 MORNING = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
-PASSWORD = "correct horse battery"
 
 
 @dataclass
@@ -94,27 +91,6 @@ def roster_csv(rows, encoding="utf-8", header=("姓名", "电话", "点位码", 
 def phone(i: int) -> str:
     """A distinct valid mobile number per ``i``."""
     return f"138{i:08d}"
-
-
-def post(client, url, data=None, page=None, **kwargs):
-    """POST with the CSRF token taken from ``page`` (default: the staff home page)."""
-    token = csrf_of(client.get(page or "/checks/").data)
-    return client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
-
-
-def post_files(client, url, fields: dict, page=None):
-    """A multipart POST with the CSRF token; ``fields`` maps names to values or to
-    ``(bytes, filename)``. Encoded in memory: the test client would spool a large body to a
-    temporary file and never close it."""
-    token = csrf_of(client.get(page or "/checks/").data)
-    values = MultiDict([("csrf_token", token)])
-    for name, value in fields.items():
-        for item in value if isinstance(value, list) else [value]:
-            if isinstance(item, tuple):
-                item = FileStorage(io.BytesIO(item[0]), filename=item[1])
-            values.add(name, item)
-    boundary, body = encode_multipart(values)
-    return client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def upload(client, project_id, content: bytes, filename="roster.csv"):

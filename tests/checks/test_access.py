@@ -3,7 +3,8 @@
 import pytest
 
 from survey.accounts.models import AuditEntry
-from tests.checks.conftest import post, record_visit
+from tests.checks.conftest import record_visit
+from tests.helpers import post
 
 
 def _get_urls(world, r):

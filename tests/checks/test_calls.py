@@ -11,7 +11,8 @@ from survey.checks.models import CallAttempt, CallTask, Notice, Resident
 from survey.checks.sampling import recommended_size, sample_size
 from survey.db import db
 from survey.responses.models import Response
-from tests.checks.conftest import MORNING, import_roster, phone, post, roster_csv
+from tests.checks.conftest import MORNING, import_roster, phone, roster_csv
+from tests.helpers import post
 
 ANSWERS = {"q.overall": "4", "q.attitude": "0", "q.services": "1"}
 

@@ -14,8 +14,8 @@ from survey.checks import roster
 from survey.checks.models import Resident, RosterImport
 from survey.db import db
 from survey.field_cipher import FieldCipher, new_key
-from tests.checks.conftest import PASSWORD, import_roster, phone, post, roster_csv, upload
-from tests.conftest import FIELD_KEY, BufferedClient, _settings, log_in
+from tests.checks.conftest import import_roster, phone, roster_csv, upload
+from tests.helpers import FIELD_KEY, PASSWORD, BufferedClient, app_settings, log_in, post
 
 OLD, NEW = FIELD_KEY, new_key()
 SERVER = "postgresql+psycopg://nobody@127.0.0.1:9/none"
@@ -36,7 +36,7 @@ SERVER = "postgresql+psycopg://nobody@127.0.0.1:9/none"
 def test_a_database_server_refuses_to_start_without_its_keys(keys, named, not_named, tmp_path):
     for url in (SERVER, "postgres://nobody@127.0.0.1:9/none"):
         with pytest.raises(MissingKeys) as refused:
-            create_app(_settings(url) | keys)
+            create_app(app_settings(url) | keys)
         message = str(refused.value)
         assert all(name in message for name in named)
         assert not any(name in message for name in not_named)
@@ -44,10 +44,10 @@ def test_a_database_server_refuses_to_start_without_its_keys(keys, named, not_na
 
 
 def test_a_database_server_without_redis_warns_that_logins_are_counted_per_process(caplog):
-    create_app(_settings(SERVER) | {"REDIS_URL": ""})
+    create_app(app_settings(SERVER) | {"REDIS_URL": ""})
     assert "REDIS_URL is not set" in caplog.text
     caplog.clear()
-    create_app(_settings(SERVER) | {"REDIS_URL": "redis://127.0.0.1:6379/7"})
+    create_app(app_settings(SERVER) | {"REDIS_URL": "redis://127.0.0.1:6379/7"})
     assert "REDIS_URL" not in caplog.text
 
 
@@ -55,7 +55,7 @@ def test_the_embedded_database_generates_its_keys_into_instance(tmp_path, monkey
     for shared in ("templates", "static"):
         (tmp_path / shared).symlink_to(survey.ROOT / shared)
     monkeypatch.setattr(survey, "ROOT", tmp_path)
-    app = create_app(_settings("") | {"SECRET_KEY": "", "FIELD_ENCRYPTION_KEY": ""})
+    app = create_app(app_settings("") | {"SECRET_KEY": "", "FIELD_ENCRYPTION_KEY": ""})
     field_key = (tmp_path / "instance" / "field_key").read_text()
     assert app.config["SECRET_KEY"] == (tmp_path / "instance" / "secret_key").read_text()
     cipher = app.extensions["field_cipher"]
@@ -84,7 +84,7 @@ def keyed(app, database_url):
     made = []
 
     def make(keys):
-        other = create_app(_settings(database_url) | {"FIELD_ENCRYPTION_KEY": keys})
+        other = create_app(app_settings(database_url) | {"FIELD_ENCRYPTION_KEY": keys})
         other.test_client_class = BufferedClient
         made.append(other)
         return other
@@ -95,7 +95,7 @@ def keyed(app, database_url):
             db.engine.dispose()
 
 
-def _login(app, username="liandu"):
+def login_form(app, username="liandu"):
     return log_in(app.test_client(), username, PASSWORD)
 
 
@@ -131,7 +131,7 @@ def test_rotation_moves_every_row_to_the_new_key_and_duplicates_are_found_throug
 
     # Every machine now has NEW first: old rows read, a new row is written under NEW.
     rolling = keyed(f"{NEW},{OLD}")
-    client = _login(rolling)
+    client = login_form(rolling)
     page = client.get(_roster_url(world)).get_data(as_text=True)
     assert "138****0001" in page and "张*" in page
     assert "名单中已有这个电话号码" in _report(client, world, [1])  # stored under OLD
@@ -172,7 +172,7 @@ def test_rotation_moves_every_row_to_the_new_key_and_duplicates_are_found_throug
     # The old key removed: everything reads, a duplicate is still found, the staged file
     # (encrypted under OLD when uploaded) still imports.
     done = keyed(NEW)
-    client = _login(done)
+    client = login_form(done)
     page = client.get(_roster_url(world)).get_data(as_text=True)
     assert "138****0000" in page and "138****0003" in page
     assert "名单中已有这个电话号码" in _report(client, world, [0])
@@ -183,9 +183,9 @@ def test_rotation_moves_every_row_to_the_new_key_and_duplicates_are_found_throug
 def test_rotation_names_rows_it_cannot_read_or_would_double(app, staff, world, keyed, count):
     import_roster(staff("liandu"), world.project_id, _rows(world, [1, 2]))
     # A machine that had only NEW saw no duplicate of number 1 and added it again.
-    import_roster(_login(keyed(NEW)), world.project_id, _rows(world, [1]))
+    import_roster(login_form(keyed(NEW)), world.project_id, _rows(world, [1]))
     # And rows under a key nobody configures any more.
-    import_roster(_login(keyed(new_key())), world.project_id, _rows(world, [5]))
+    import_roster(login_form(keyed(new_key())), world.project_id, _rows(world, [5]))
     with app.app_context():
         ids = dict(db.session.execute(select(Resident.phone_token, Resident.id)).all())
     old_one = next(i for t, i in ids.items() if _reads(OLD, t) == phone(1))
@@ -210,7 +210,7 @@ def test_a_key_that_does_not_match_the_stored_data_gets_a_page_and_one_log_line(
 ):
     import_roster(staff("liandu"), world.project_id, _rows(world, [4]))
     stranger = keyed(new_key())
-    client = _login(stranger)
+    client = login_form(stranger)
     with caplog.at_level(logging.ERROR):
         reply = client.get(_roster_url(world))
     page = reply.get_data(as_text=True)

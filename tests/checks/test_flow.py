@@ -3,38 +3,14 @@
 import re
 from datetime import timedelta
 
-from tests.checks.conftest import (
-    import_roster,
-    jpeg_with_gps,
-    phone,
-    post,
-    record_visit,
-    roster_csv,
-)
-from tests.conftest import csrf_of
+from tests.checks.conftest import import_roster, jpeg_with_gps, phone, record_visit, roster_csv
+from tests.helpers import first_login, post
 
 ANSWERS = {"q.overall": "5", "q.attitude": "0", "q.facilities": "1"}
 
 
-def _first_login(app, runner, username, role, region):
-    result = runner.invoke(args=["create-user", username, "--role", role, "--region", region])
-    assert result.exit_code == 0, result.output
-    one_time = result.output.split("一次性密码：")[1][:14]
-    client = app.test_client()
-    token = csrf_of(client.get("/login").data)
-    reply = client.post(
-        "/login", data={"username": username, "password": one_time, "csrf_token": token}
-    )
-    assert reply.headers["Location"] == "/account/password"
-    token = csrf_of(client.get("/account/password").data)
-    new = {"current": one_time, "new": "a new long password", "confirm": "a new long password"}
-    reply = client.post("/account/password", data=new | {"csrf_token": token})
-    assert reply.status_code == 302 and reply.headers["Location"] == "/checks/"
-    return client
-
-
 def test_county_and_city_users_run_spot_checks_and_visits(app, runner, world, clock):
-    county = _first_login(app, runner, "lianduchief", "county", "莲都区")
+    county = first_login(app, runner, "lianduchief", "county", "莲都区")
     p = world.project_id
 
     # Import a roster; another county's rows are refused as unknown sites.
@@ -75,7 +51,7 @@ def test_county_and_city_users_run_spot_checks_and_visits(app, runner, world, cl
     assert "鹤城" not in visits
 
     # The city user sees all of it, and the audit log shows every reveal.
-    city = _first_login(app, runner, "lishuichief", "city", "丽水市")
+    city = first_login(app, runner, "lishuichief", "city", "丽水市")
     assert city.get(batch_url).status_code == 200
     assert city.get(visit_url).status_code == 200
     assert "鹤城" in city.get(f"/checks/projects/{p}/visits").get_data(as_text=True)

@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from survey.checks.models import CallTask, HomeVisit, Visit
 from survey.db import db
-from tests.checks.conftest import import_roster, phone, post, record_visit, roster_csv
+from tests.checks.conftest import import_roster, phone, record_visit, roster_csv
+from tests.helpers import post
 
 
 def _hearing_task(app, staff, world, username="liandu", site=None):

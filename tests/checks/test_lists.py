@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from survey.checks.models import CallTask
 from survey.db import db
-from tests.checks.conftest import import_roster, phone, post, roster_csv
+from tests.checks.conftest import import_roster, phone, roster_csv
+from tests.helpers import post
 
 
 def _city_roster_and_batch(staff, world, per_site=3, size="3"):

@@ -9,7 +9,8 @@ from survey.checks.notices import DEFAULT_NOTICE
 from survey.db import db
 from survey.regions.models import Region
 from survey.sites.models import Project
-from tests.checks.conftest import PASSWORD, import_roster, phone, post, roster_csv
+from tests.checks.conftest import import_roster, phone, roster_csv
+from tests.helpers import PASSWORD, post
 
 ANSWERS = {"q.overall": "4", "q.attitude": "0", "q.services": "1"}
 LISHUI, WENZHOU = "您好，这里是丽水市民政局。", "您好，这里是温州市民政局。"

@@ -10,7 +10,8 @@ from survey.accounts.models import AuditEntry
 from survey.checks import roster, views
 from survey.checks.models import CallTask, Resident, RosterImport
 from survey.db import begin_write, db
-from tests.checks.conftest import import_roster, phone, post, roster_csv, upload
+from tests.checks.conftest import import_roster, phone, roster_csv, upload
+from tests.helpers import post
 
 
 def _rows(world, n, start=0, site=None):

@@ -6,8 +6,8 @@ from sqlalchemy import text
 from survey.accounts.models import AuditEntry
 from survey.checks.models import Resident, RosterImport
 from survey.db import db
-from tests.checks.conftest import import_roster, phone, post, roster_csv, upload
-from tests.conftest import database_text
+from tests.checks.conftest import import_roster, phone, roster_csv, upload
+from tests.helpers import database_text, post
 
 #: What shifted columns put where the site code belongs: another person's number and name.
 STRAY_PHONE, STRAY_NAME = "15899990000", "李秀兰"

@@ -20,14 +20,8 @@ from survey.regions.models import Region
 from survey.responses.models import Response
 from survey.sites.listing import PER_PAGE
 from survey.sites.models import ChecklistVersion, Project
-from tests.checks.conftest import (
-    flat_png,
-    jpeg_with_gps,
-    noise_jpeg,
-    post,
-    post_files,
-    record_visit,
-)
+from tests.checks.conftest import flat_png, jpeg_with_gps, noise_jpeg, record_visit
+from tests.helpers import post, post_files
 
 PIXELS = config.PHOTO_MAX_PIXELS
 ANSWERS = {"q.overall": "5", "q.attitude": "0", "comment": "环境干净"}

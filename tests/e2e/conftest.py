@@ -27,7 +27,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.browser import CHROMIUM
-from tests.conftest import FIELD_KEY, SECRET
+from tests.helpers import FIELD_KEY, SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -15,7 +15,7 @@ from survey.db import db
 from survey.responses import nonces
 from survey.responses.models import Answer, FormNonce, Response
 from survey.sites.models import Site
-from tests.conftest import FIELD_KEY, SECRET
+from tests.helpers import FIELD_KEY, SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 

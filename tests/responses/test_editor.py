@@ -19,10 +19,7 @@ from survey.questionnaires.services import create_questionnaire
 from survey.regions.models import Region
 from survey.responses.models import Response
 from survey.sites.models import Project
-from tests.conftest import csrf_of, log_in, same_session_clients
-from tests.responses.helpers import answer, open_form
-
-PASSWORD = "correct horse battery"
+from tests.helpers import PASSWORD, answer, csrf_of, log_in, open_form, same_session_clients
 
 
 class EditorForm(HTMLParser):

@@ -8,7 +8,7 @@ import pytest
 from survey.db import db, now_utc
 from survey.responses.models import Response
 from survey.sites.models import Project, Site, SiteToken
-from tests.responses.helpers import answer, nonce_of
+from tests.helpers import answer, nonce_of
 
 
 def test_form_names_the_project_and_site(client, make_site):

@@ -12,8 +12,8 @@ from survey.questionnaires.services import revise_questionnaire
 from survey.responses.models import Answer, Response
 from survey.responses.rollup_models import ResponseRollup
 from survey.sites.models import Project
-from tests.checks.conftest import post, record_visit, staff, world  # noqa: F401  (fixtures)
-from tests.responses.helpers import open_form
+from tests.checks.conftest import record_visit, staff, world  # noqa: F401  (fixtures)
+from tests.helpers import open_form, post
 
 QUESTIONS = [
     {"key": "overall", "kind": "satisfaction", "prompt": "您满意吗？", "required": True},

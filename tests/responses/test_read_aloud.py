@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from tests.audio import tone
 from tests.browser import WECHAT_UA, needs_chromium
-from tests.conftest import log_in
+from tests.helpers import log_in
 from tests.responses.test_recordings import region_id, upload
 
 pytestmark = needs_chromium

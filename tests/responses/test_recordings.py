@@ -15,10 +15,8 @@ from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.regions.models import Region
 from survey.responses.models import Recording
 from tests.audio import describe, tone
-from tests.conftest import csrf_of, log_in
+from tests.helpers import PASSWORD, csrf_of, log_in
 from tests.responses.test_editor import press
-
-PASSWORD = "correct horse battery"
 
 
 def url(project_id: int) -> str:

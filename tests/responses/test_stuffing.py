@@ -15,7 +15,7 @@ from survey.db import db
 from survey.responses import nonces, stuffing
 from survey.responses.models import Response
 from survey.responses.rollup_models import ResponseRollup
-from tests.responses.helpers import answer, nonce_of
+from tests.helpers import answer, nonce_of
 
 #: A Redis database of the tests' own (emptied before and after each test using it).
 REDIS_TEST_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

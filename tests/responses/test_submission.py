@@ -9,8 +9,7 @@ from survey.db import db, now_utc
 from survey.responses import nonces
 from survey.responses.models import Answer, FormNonce, Response
 from survey.sites.models import SiteToken
-from tests.conftest import SECRET, _settings
-from tests.responses.helpers import answer, nonce_of, open_form
+from tests.helpers import SECRET, answer, app_settings, nonce_of, open_form
 
 
 def test_answer_is_stored_and_thanked(app, client, make_site, count):
@@ -235,7 +234,7 @@ def test_device_window_comes_from_the_configuration(app, client, make_site, coun
 
 def test_device_cookie_is_secure_behind_an_https_proxy(make_site, database_url):
     site = make_site()
-    app = create_app(_settings(database_url) | {"TRUSTED_PROXIES": 1})
+    app = create_app(app_settings(database_url) | {"TRUSTED_PROXIES": 1})
     client = app.test_client()
     nonce = nonce_of(client.get(f"/s/{site.token}").data)
     reply = client.post(

@@ -22,7 +22,7 @@ from survey import create_app
 from survey.db import db
 from survey.sites.models import Project, Site, SiteToken
 from survey.stats import reports
-from tests.conftest import BufferedClient, _empty_tables, _settings
+from tests.helpers import BufferedClient, app_settings, empty_tables
 from tests.scoping.table import ROUTES, Probe, Route
 from tests.scoping.world import (
     CITIES,
@@ -106,14 +106,14 @@ def _drawn_as_text(monkeypatch) -> None:
 @pytest.fixture(scope="module")
 def matrix(database_url):
     """One world per backend for the whole module (building it takes seconds)."""
-    app = create_app(_settings(database_url))
+    app = create_app(app_settings(database_url))
     app.test_client_class = BufferedClient
     with pytest.MonkeyPatch.context() as monkeypatch:
         _drawn_as_text(monkeypatch)
         yield Matrix(app, build(app))
     with app.app_context():
         db.session.remove()
-        _empty_tables()
+        empty_tables()
         db.engine.dispose()
 
 

@@ -27,11 +27,9 @@ from survey.responses.models import Recording, Response
 from survey.sites.models import Project, ProjectTarget, Site, SiteToken
 from survey.sites.tokens import issue_token
 from tests.checks.conftest import MORNING, Clock, jpeg_with_gps, phone, roster_csv
-from tests.conftest import csrf_of, log_in
-from tests.responses.helpers import answer
+from tests.helpers import PASSWORD, answer, csrf_of, log_in
 from tests.sites.site_helpers import site_csv
 
-PASSWORD = "correct horse battery"
 #: The region key of the province both cities lie in.
 PROVINCE = "P"
 CITIES = {"A": "丽水市", "B": "温州市"}

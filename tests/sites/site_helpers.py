@@ -6,19 +6,13 @@ import io
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from werkzeug.datastructures import FileStorage, MultiDict
-from werkzeug.test import encode_multipart
 
 from survey.db import db
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.services import create_questionnaire
 from survey.regions.models import Region
 from survey.sites.models import Project, Site
-from tests.conftest import SiteRef, csrf_of, log_in
-
-PASSWORD = "correct horse battery"
-#: Any logged-in user can open it (the site pages are 403 to county users).
-TOKEN_PAGE = "/account/password"
+from tests.helpers import PASSWORD, SiteRef
 
 
 @dataclass
@@ -52,27 +46,6 @@ def make_world(app, make_site, make_user) -> World:
     make_user("wenzhou", "city", PASSWORD, region="温州市")
     make_user("liandu", "county", PASSWORD, region="莲都区")
     return World(liandu, qingtian, liandu.project_id, counties, wenzhou_project_id, lucheng)
-
-
-def staff_client(app, username: str):
-    """A new test client logged in as a user of the world."""
-    return log_in(app.test_client(), username, PASSWORD)
-
-
-def post(client, url, data=None):
-    """POST a form with the CSRF token."""
-    token = csrf_of(client.get(TOKEN_PAGE).data)
-    return client.post(url, data={"csrf_token": token, **(data or {})})
-
-
-def post_file(client, url, content: bytes, filename: str):
-    """A multipart POST of one file as ``file`` with the CSRF token. Encoded in memory: the
-    test client would spool a large body to a temporary file and never close it."""
-    token = csrf_of(client.get(TOKEN_PAGE).data)
-    values = MultiDict([("csrf_token", token)])
-    values.add("file", FileStorage(io.BytesIO(content), filename=filename))
-    boundary, body = encode_multipart(values)
-    return client.post(url, data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def site_csv(rows, encoding="utf-8", header=("县（市、区）", "点位名称", "地址", "级别")) -> bytes:

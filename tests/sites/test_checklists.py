@@ -8,9 +8,7 @@ from survey.db import db
 from survey.regions.models import Region
 from survey.sites.checklists import DAY_CARE_CHECKLIST, checklist_items
 from survey.sites.models import ChecklistVersion, Project
-from tests.conftest import csrf_of, log_in
-
-PASSWORD = "correct horse battery"
+from tests.helpers import PASSWORD, csrf_of, log_in
 
 
 @pytest.fixture

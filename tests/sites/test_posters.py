@@ -10,10 +10,9 @@ from survey.accounts.models import AuditEntry
 from survey.db import db, now_utc
 from survey.responses.models import Response
 from survey.sites.models import Project, Site
-from tests.conftest import csrf_of
+from tests.helpers import answer, csrf_of
 from tests.qr.test_poster import pdf_pages
 from tests.qr.test_symbol import decode
-from tests.responses.helpers import answer
 
 PRINTED = "HTTP://SURVEY.TEST/S/"  # PUBLIC_BASE_URL in tests, upper-cased for the QR code
 

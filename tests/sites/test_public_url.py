@@ -7,9 +7,10 @@ import pytest
 from PIL import Image
 
 from survey.sites.tokens import is_loopback_url
+from tests.helpers import staff_client
 from tests.qr.test_poster import pdf_pages
 from tests.qr.test_symbol import decode
-from tests.sites.site_helpers import make_world, staff_client
+from tests.sites.site_helpers import make_world
 
 LOOPBACK = "http://127.0.0.1:5000"
 BANNER = "评价链接和二维码现在用的是本机地址"

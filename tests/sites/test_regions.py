@@ -8,9 +8,7 @@ from survey.db import db
 from survey.regions.models import Region
 from survey.sites import regions
 from survey.sites.models import Project, ProjectTarget
-from tests.conftest import csrf_of, log_in
-
-PASSWORD = "correct horse battery"
+from tests.helpers import PASSWORD, csrf_of, log_in
 
 
 @pytest.fixture

@@ -13,10 +13,9 @@ from survey.questionnaires.models import Question
 from survey.responses.models import Answer, Response
 from survey.sites.models import Project, Site
 from tests.browser import WECHAT_UA, needs_chromium
+from tests.helpers import PASSWORD
 
 pytestmark = needs_chromium
-
-PASSWORD = "correct horse battery"
 
 
 def _site_list() -> bytes:

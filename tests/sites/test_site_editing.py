@@ -11,7 +11,8 @@ from survey.regions.scope import EVERYTHING, Scope
 from survey.sites import project_views, site_editing, site_views
 from survey.sites.models import Project, Site, SiteToken
 from survey.sites.tokens import rotate_token
-from tests.sites.site_helpers import make_world, post, sites_of, staff_client
+from tests.helpers import post, staff_client
+from tests.sites.site_helpers import make_world, sites_of
 
 
 @pytest.fixture

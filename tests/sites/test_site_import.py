@@ -13,14 +13,8 @@ from survey.accounts.models import AuditEntry
 from survey.db import begin_write, db
 from survey.sites import site_import, site_views
 from survey.sites.models import Site, SiteImport, SiteToken
-from tests.sites.site_helpers import (
-    make_world,
-    post,
-    post_file,
-    site_csv,
-    sites_of,
-    staff_client,
-)
+from tests.helpers import post, post_files, staff_client
+from tests.sites.site_helpers import make_world, site_csv, sites_of
 
 
 @pytest.fixture
@@ -30,7 +24,7 @@ def world(app, make_site, make_user):
 
 def _upload(client, world, content: bytes, filename="点位.csv", project_id=None):
     url = f"/admin/projects/{project_id or world.project_id}/sites/import"
-    return post_file(client, url, content, filename)
+    return post_files(client, url, {"file": (content, filename)})
 
 
 def _report(client, reply) -> str:
@@ -303,11 +297,11 @@ def test_imports_are_only_their_uploaders_and_within_scope(app, world, count):
     wenzhou = staff_client(app, "wenzhou")
     assert wenzhou.get(report).status_code == 404
     url = f"/admin/projects/{world.project_id}/sites/import"
-    assert post_file(wenzhou, url, site_csv([]), "a.csv").status_code == 404
+    assert post_files(wenzhou, url, {"file": (site_csv([]), "a.csv")}).status_code == 404
     county = staff_client(app, "liandu")
     assert county.get(report).status_code == 403
     assert post(county, report + "/confirm").status_code == 403
-    assert post_file(county, url, site_csv([]), "a.csv").status_code == 403
+    assert post_files(county, url, {"file": (site_csv([]), "a.csv")}).status_code == 403
     assert count(SiteImport, status="staged") == 1
     # A city user imports into their own city's project.
     reply = _upload(lishui, world, site_csv([("青田县", "乙站", "", "市县级")]))

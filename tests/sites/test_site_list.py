@@ -8,7 +8,8 @@ import pytest
 from survey.db import db, now_utc
 from survey.sites.models import Site
 from survey.sites.tokens import issue_token
-from tests.sites.site_helpers import make_world, staff_client
+from tests.helpers import staff_client
+from tests.sites.site_helpers import make_world
 
 ROW = re.compile(r"<tr>\s*<td>")
 

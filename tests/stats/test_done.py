@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from survey.db import db
 from survey.sites.models import Site
-from tests.checks.test_flow import _first_login
+from tests.helpers import first_login
 from tests.stats.conftest import NOVEMBER
 
 
@@ -23,7 +23,7 @@ def test_the_city_user_drills_down_exports_and_sees_the_discrepancy(app, runner,
     answers(ref, {5: 12, 2: 8}, channel="phone", at=NOVEMBER)  # … 60 % by phone
 
     # A user of a city's bureau, created as the README says, sees that city only.
-    lishui = _first_login(app, runner, "lishuichief", "city", "丽水市")
+    lishui = first_login(app, runner, "lishuichief", "city", "丽水市")
     page = lishui.get("/dashboard/").get_data(as_text=True)
     assert "康养联合体" in page and "照料中心" not in page
 
@@ -53,7 +53,7 @@ def _first_login_demo(app, runner):
     """Log in as the demo's province user with the one-time password demo-data printed."""
     output = runner.invoke(args=["demo-data"]).output
     password = re.search(r"zhejiang（浙江省），一次性密码：(\S{14})", output).group(1)
-    from tests.conftest import csrf_of
+    from tests.helpers import csrf_of
 
     client = app.test_client()
     token = csrf_of(client.get("/login").data)

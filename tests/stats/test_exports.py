@@ -15,7 +15,8 @@ from werkzeug.http import parse_options_header
 from survey import downloads
 from survey.accounts.models import AuditEntry
 from survey.stats import exports
-from tests.checks.conftest import import_roster, phone, post, roster_csv
+from tests.checks.conftest import import_roster, phone, roster_csv
+from tests.helpers import post
 
 PROJECT = "2022年建成康养联合体20家"
 

@@ -10,9 +10,7 @@ from survey.accounts.models import AuditEntry
 from survey.db import db
 from survey.regions.models import Region
 from survey.responses.models import Response
-from tests.checks.conftest import PASSWORD, post
-from tests.conftest import log_in
-from tests.responses.helpers import answer
+from tests.helpers import PASSWORD, answer, log_in, post
 from tests.responses.test_stuffing import counted, resident
 
 

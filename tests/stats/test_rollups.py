@@ -148,7 +148,7 @@ def test_rollups_equal_the_raw_counts_after_any_inserts_updates_and_deletions(
 
 
 def test_the_rebuild_command_repairs_damaged_counts(app, runner, make_site, client):
-    from tests.responses.helpers import answer
+    from tests.helpers import answer
 
     site = make_site()
     answer(client, site.token, overall="4")
