@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 from survey import create_app
 from survey.accounts.models import User
 from survey.accounts.services import hash_password
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.responses.defaults import DEFAULT_QUESTIONS
 from survey.responses.services import create_questionnaire
 from survey.sites.models import Project, Region, Site
@@ -158,19 +158,21 @@ def site_maker(app):
     def make(name="紫金街道康养联合体", project="2022年建成康养联合体20家", county="莲都区", **kw):
         with app.app_context():
             session = db.session
-            city = _first(Region, name="丽水市") or Region(name="丽水市", level="city")
-            region = _first(Region, name=county)
-            if region is None:
-                region = Region(name=county, level="county", parent=city)
-                session.add(region)
-            proj = _first(Project, name=project)
-            if proj is None:
-                questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
-                proj = Project(name=project, year=2022, region=city, questionnaire=questionnaire)
-            site = Site(project=proj, region=region, name=name, **kw)
-            session.add(site)
-            token = issue_token(session, site).token
-            session.commit()
+            with write_transaction(session):
+                city = _first(Region, name="丽水市") or Region(name="丽水市", level="city")
+                region = _first(Region, name=county)
+                if region is None:
+                    region = Region(name=county, level="county", parent=city)
+                    session.add(region)
+                proj = _first(Project, name=project)
+                if proj is None:
+                    questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
+                    proj = Project(
+                        name=project, year=2022, region=city, questionnaire=questionnaire
+                    )
+                site = Site(project=proj, region=region, name=name, **kw)
+                session.add(site)
+                token = issue_token(session, site).token
             return SiteRef(site.id, token, proj.id, site.name, proj.name)
 
     return make
@@ -213,7 +215,7 @@ def user_maker(app):
         one_time=False,
         region=None,
     ):
-        with app.app_context():
+        with app.app_context(), write_transaction(db.session):
             db.session.add(
                 User(
                     username=username,
@@ -223,7 +225,6 @@ def user_maker(app):
                     region=_first(Region, name=region) if region else None,
                 )
             )
-            db.session.commit()
         return password
 
     return make

@@ -49,7 +49,7 @@ def log_in(
 
     A wrong name or password, or a disabled user, counts as a failure of the name from
     ``ip``; raises TryLater (nothing checked, nothing written) while that name must wait
-    there. Writes; call begin_write first.
+    there. Writes: call inside write_transaction.
     """
     who = f"{network_of(ip)}|{login_name(username)}"
     throttle.check(who)
@@ -65,8 +65,11 @@ def log_in(
     return user
 
 
-def change_password(user: User, current: str, new: str, throttle: Throttle, ip: str) -> None:
-    """Give ``user`` the password ``new`` and end the one-time password.
+def change_password(
+    session: Session, user: User, current: str, new: str, throttle: Throttle, ip: str
+) -> None:
+    """Give ``user`` the password ``new``, end the one-time password and their other
+    sessions, with a line in the audit log (``password_changed``).
 
     Raises ValueError (with a message for the person) when ``current`` is wrong or ``new``
     is the same as it. A wrong ``current`` counts as a failure of the user from ``ip``;
@@ -83,6 +86,13 @@ def change_password(user: User, current: str, new: str, throttle: Throttle, ip: 
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.end_sessions()
+    record(session, "password_changed", user=user, ip=ip)
+
+
+def log_out(session: Session, user: User, ip: str) -> None:
+    """End every session of ``user``, with a line in the audit log (``logout``)."""
+    user.end_sessions()
+    record(session, "logout", user=user, ip=ip)
 
 
 def record(
@@ -107,6 +117,12 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_export(session: Session, user: User, what: str, ip: str) -> AuditEntry:
+    """Log a download of ``what`` by ``user`` from ``ip`` (``exported``); call once its file
+    is made: a failed one is not an export."""
+    return record(session, "exported", user=user, detail=what, ip=ip)
 
 
 def audit_entries(session: Session, scope, action: str | None = None, username: str | None = None):

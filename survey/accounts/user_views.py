@@ -8,7 +8,7 @@ from survey.accounts import users
 from survey.accounts.access import acting_user, client_ip, role_required
 from survey.accounts.models import ROLES, User
 from survey.accounts.schemas import user_change_schema, user_schema
-from survey.db import begin_write, db
+from survey.db import db, write_transaction
 from survey.form_posts import submitted
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
@@ -80,13 +80,11 @@ def edit(user_id):
 
 def _change_state(user_id: int, change, done: str):
     user = db.get_or_404(User, user_id)
-    begin_write(db.session)
     try:
-        change(db.session, acting_user(), user, client_ip())
+        with write_transaction(db.session):
+            change(db.session, acting_user(), user, client_ip())
     except users.UserError as err:
-        db.session.rollback()
         return _list_page(str(err), 422)
-    db.session.commit()
     flash(done.format(user.username), "info")
     return redirect(url_for(".index"))
 
@@ -110,7 +108,6 @@ def enable(user_id):
 def reset_password(user_id):
     """A new one-time password, shown once; the account's open sessions end."""
     user = db.get_or_404(User, user_id)
-    begin_write(db.session)
-    password = users.reset_password(db.session, acting_user(), user, client_ip())
-    db.session.commit()
+    with write_transaction(db.session):
+        password = users.reset_password(db.session, acting_user(), user, client_ip())
     return _password_page(user, password, created=False)

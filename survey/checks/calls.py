@@ -11,6 +11,7 @@ from werkzeug.exceptions import NotFound
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope
+from survey.accounts.services import record
 from survey.checks.models import OUTCOMES, TASK_STATUSES, CallAttempt, CallTask, SampleBatch
 from survey.checks.notices import notice_in_force
 from survey.checks.phones import mask_phone
@@ -193,6 +194,7 @@ def record_attempt(
     callback_at: datetime | None = None,
     questions: list | None = None,
     answers: dict | None = None,
+    ip: str,
 ) -> CallAttempt:
     """Log one dialling of ``task`` and move the task on.
 
@@ -200,7 +202,8 @@ def record_attempt(
     ``questions``: they are stored as a ``phone`` response (a proxy's marked as such) with the
     version of the notice read in the site's city. ``callback`` needs ``callback_at``;
     ``away`` defers the task by ``away_days``. Raises CallRefused when the task cannot be
-    called now. Call inside the write transaction, with ``task`` locked.
+    called now. Logged as ``caller``'s from ``ip``. Call inside the write transaction, with
+    ``task`` locked.
     """
     reason = wait_reason(task, now, hours, away_days=away_days)
     if reason:
@@ -238,7 +241,17 @@ def record_attempt(
         failed = sum(1 for a in task.attempts if a.outcome in RETRY)
         if failed >= max_attempts:
             _close(task, "unreachable", now)
+    detail = f"电话抽查任务 {task.id}：{OUTCOMES[outcome]}"
+    record(session, "call_logged", user=caller, detail=detail, ip=ip)
     return attempt
+
+
+def reveal_phone(session: Session, task: CallTask, caller: User, cipher, ip: str) -> str:
+    """The whole number of ``task``'s resident, to dial it once; every reveal is logged as
+    ``caller``'s from ``ip``. Call inside the write transaction."""
+    detail = f"电话抽查任务 {task.id}（名单人员 {task.resident_id}）"
+    record(session, "phone_revealed", user=caller, detail=detail, ip=ip)
+    return cipher.decrypt(task.resident.phone_token)
 
 
 def saved_message(task: CallTask, outcome: str, hours: CallingHours, *, away_days: int) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
 
 from survey.accounts.models import User
+from survey.accounts.services import record
 from survey.checks.models import Notice
 from survey.db import take_turns
 from survey.sites.models import Region
@@ -93,9 +94,12 @@ def notice_in_force(session: Session, region_id: int) -> Notice:
     return notice
 
 
-def publish_notice(session: Session, body: str, user: User, region: Region | None) -> Notice:
-    """Put a new wording in force for ``region`` (None: the default); earlier versions stay
-    for the calls that used them. Call inside the write transaction."""
+def publish_notice(
+    session: Session, body: str, user: User, region: Region | None, ip: str
+) -> Notice:
+    """Put a new wording in force for ``region`` (None: the default), logged as ``user``'s
+    from ``ip``; earlier versions stay for the calls that used them. Call inside the write
+    transaction."""
     region_id = region.id if region else None
     take_turns(session.connection(), f"notice:{region_id or 'default'}")  # versions unique
     latest = _latest(session, region_id)
@@ -107,4 +111,5 @@ def publish_notice(session: Session, body: str, user: User, region: Region | Non
     )
     session.add(notice)
     session.flush()
+    record(session, "notice_published", user=user, detail=notice.label, ip=ip)
     return notice

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope
+from survey.accounts.services import record
 from survey.checks.models import CallAttempt, CallTask, Resident, SampleBatch
-from survey.sites.models import Site
+from survey.sites.models import Project, Site
 
 #: z for 95 % confidence, and the margin the guidance aims at.
 Z_95 = 1.959964
@@ -124,11 +125,13 @@ def draw_sample(
     seed: str | None = None,
     now: datetime,
     exclude_days: int,
+    ip: str,
 ) -> SampleBatch:
     """Draw residents to call from each site of the project within ``scope`` and make a
-    call task of each. The same seed on the same roster draws the same people: each site is
-    sampled with its own generator seeded by ``seed`` and the site id, from its eligible
-    residents in id order. Returns the batch (with no tasks if nobody was eligible)."""
+    call task of each, logged as ``user``'s from ``ip``. The same seed on the same roster
+    draws the same people: each site is sampled with its own generator seeded by ``seed``
+    and the site id, from its eligible residents in id order. Returns the batch (with no
+    tasks if nobody was eligible)."""
     batch = SampleBatch(
         project_id=project_id,
         region_id=user.region_id,
@@ -162,4 +165,10 @@ def draw_sample(
         )
     if tasks:
         session.execute(insert(CallTask), tasks)
+    project = session.get(Project, project_id)
+    detail = (
+        f"{project.name}：批次 {batch.id}，{batch.mode_label}，种子 {batch.seed}，"
+        f"{len(batch.tasks)} 人"
+    )
+    record(session, "sample_drawn", user=user, detail=detail, ip=ip)
     return batch

@@ -25,7 +25,7 @@ from survey.accounts.access import (
     user_scope,
 )
 from survey.accounts.scope import project_in_scope
-from survey.db import begin_write_locked, db
+from survey.db import db, write_transaction
 from survey.responses import questionnaires, recordings
 from survey.responses.form import build_form
 from survey.responses.models import Recording
@@ -142,19 +142,17 @@ def change(project_id):
         by_question, page = _messages(err)
         return _editor(project, draft, errors=by_question, problems=page, status=422)
     # Saves of one project take turns (a double click): the second sees the first's version.
-    begin_write_locked(db.session, project)
-    published = questionnaires.publish(
-        db.session,
-        project,
-        questions["questions"],
-        acting_user(),
-        request.remote_addr or "",
-    )
+    with write_transaction(db.session, project):
+        published = questionnaires.publish(
+            db.session,
+            project,
+            questions["questions"],
+            acting_user(),
+            request.remote_addr or "",
+        )
     if published is None:
-        db.session.rollback()
         flash("问卷没有改动，居民看到的还是原来的问卷。", "info")
         return redirect(url_for(".edit", project_id=project.id), code=303)
-    db.session.commit()
     _forget_cached_forms(project)
     flash(f"已发布第{published.number}版问卷。以前的回答仍按原来的题目保存和显示。", "info")
     return redirect(url_for(".edit", project_id=project.id), code=303)
@@ -256,11 +254,10 @@ def recording_upload(project_id):
     except recordings.BadRecording as err:
         return _recordings_page(project, regions, region, problem=str(err), status=422)
     # Uploads for one project take turns: two at once for one question would both insert.
-    begin_write_locked(db.session, project)
-    recordings.save_recording(
-        db.session, version, region, target["key"], clean, acting_user(), client_ip()
-    )
-    db.session.commit()
+    with write_transaction(db.session, project):
+        recordings.save_recording(
+            db.session, version, region, target["key"], clean, acting_user(), client_ip()
+        )
     _forget_cached_forms(project)
     flash(f"{recordings.label(version, target['key'])}的录音已保存。", "info")
     return redirect(url_for(".recording_list", project_id=project.id, region=region.id), code=303)
@@ -275,9 +272,8 @@ def recording_delete(project_id, recording_id):
     if found is None or found.version.questionnaire_id != project.questionnaire_id:
         abort(404)
     region = _region(regions, found.region_id)
-    begin_write_locked(db.session, project)
-    recordings.delete_recording(db.session, found, region, acting_user(), client_ip())
-    db.session.commit()
+    with write_transaction(db.session, project):
+        recordings.delete_recording(db.session, found, region, acting_user(), client_ip())
     _forget_cached_forms(project)
     flash("录音已删除。", "info")
     return redirect(url_for(".recording_list", project_id=project.id, region=region.id), code=303)

@@ -5,7 +5,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from survey.accounts.access import acting_user, client_ip, role_required
-from survey.db import begin_write, db
+from survey.db import db, write_transaction
 from survey.sites import regions
 from survey.sites.models import REGION_LEVELS, Region
 from survey.sites.schemas import region_name_schema, region_schema
@@ -40,16 +40,13 @@ def _changed(apply, done, schema=None):
         data = schema.load(request.form.to_dict()) if schema else {}
     except ValidationError as err:
         return _tree_page(_first_message(err), 422)
-    begin_write(db.session)
     try:
-        result = apply(data)
+        with write_transaction(db.session):
+            result = apply(data)
     except regions.RegionError as err:
-        db.session.rollback()
         return _tree_page(str(err), 422)
     except IntegrityError:
-        db.session.rollback()
         return _tree_page(CONFLICT, 422)
-    db.session.commit()
     flash(done(result), "info")
     return redirect(url_for(".index"))
 

@@ -187,3 +187,17 @@ def enable_site(session: Session, actor: User, site: Site, ip: str) -> SiteToken
     detail = f"{_describe(site, site.region)}，新点位码 {token.token}"
     record(session, "site_enabled", user=actor, detail=detail, ip=ip)
     return token
+
+
+def rotate_site_token(
+    session: Session, actor: User, site: Site, ip: str
+) -> tuple[list[str], SiteToken]:
+    """Retire the site's live QR code and issue a new one (its poster was stolen or moved),
+    logged as ``actor``'s from ``ip``. Returns the retired codes and the new token. Call
+    inside the write transaction, with ``site`` locked (two clicks rotate one after the
+    other)."""
+    retired = [t.token for t in site.tokens if t.is_live]
+    new = rotate_token(session, site)
+    detail = f"{site.name}（点位 {site.id}）：{'、'.join(retired)} → {new.token}"
+    record(session, "token_rotated", user=actor, detail=detail, ip=ip)
+    return retired, new

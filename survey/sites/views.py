@@ -29,11 +29,10 @@ from survey.accounts.access import (
     user_scope,
 )
 from survey.accounts.scope import get_in_scope
-from survey.accounts.services import record
-from survey.db import begin_write_locked, db
+from survey.db import db, write_transaction
 from survey.form_posts import submitted
 from survey.responses.page_cache import form_pages
-from survey.sites import listing
+from survey.sites import listing, site_editing
 from survey.sites import projects as project_services
 from survey.sites.models import PROJECT_STATUSES, Project, Site
 from survey.sites.posters import poster_content, print_batch, write_png_zip
@@ -49,7 +48,6 @@ from survey.sites.schemas import (
 from survey.sites.services import (
     is_loopback_url,
     printed_url,
-    rotate_token,
     site_answers,
     survey_url,
 )
@@ -307,17 +305,8 @@ def rotate(site_id):
     """Retire the site's QR code and issue a new one (its poster was stolen or moved);
     posted from the confirmation page."""
     site = _live_site(site_id)
-    begin_write_locked(db.session, site)  # clicked twice: one rotation after the other
-    retired = [t.token for t in site.tokens if t.is_live]
-    new = rotate_token(db.session, site)
-    record(
-        db.session,
-        "token_rotated",
-        user=acting_user(),
-        detail=f"{site.name}（点位 {site.id}）：{'、'.join(retired)} → {new.token}",
-        ip=client_ip(),
-    )
-    db.session.commit()
+    with write_transaction(db.session, site):
+        retired, new = site_editing.rotate_site_token(db.session, acting_user(), site, client_ip())
     for token in retired:
         form_pages().discard(token)
     flash(

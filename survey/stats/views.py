@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from survey import downloads
 from survey.accounts.access import role_required
 from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_scope, scope_of
-from survey.accounts.services import record
+from survey.accounts.services import record_export
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
-from survey.db import begin_write, db, now_utc
+from survey.db import db, now_utc, write_transaction
 from survey.form_posts import submitted
 from survey.responses.models import FLAG_STATES, SATISFACTION_LEVELS
 from survey.sites.models import Region, Site
@@ -213,15 +213,10 @@ def comments(project_id):
 def _audit_export(what: str) -> None:
     """Record an export whose file is made (call after ``downloads.send``: a failed one is
     not an export)."""
-    begin_write(db.session)
-    record(
-        db.session,
-        "exported",
-        user=current_user._get_current_object(),
-        detail=what,
-        ip=request.remote_addr or "",
-    )
-    db.session.commit()
+    with write_transaction(db.session):
+        record_export(
+            db.session, current_user._get_current_object(), what, request.remote_addr or ""
+        )
 
 
 @bp.get("/projects/<int:project_id>/summary.<any(csv, xlsx):fmt>")

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from survey.accounts.models import AuditEntry, User
-from survey.db import db
+from survey.db import db, write_transaction
 from tests.accounts.test_login import _change, _login
 from tests.accounts.test_rate_limit import _redis_answers, make_app  # noqa: F401
 from tests.conftest import csrf_of, log_in
@@ -89,9 +89,8 @@ def test_a_real_name_and_an_unknown_one_get_the_same_answers(app, make_user):
 
 def test_a_disabled_user_counts_as_a_failure_like_a_wrong_password(app, make_user):
     make_user()
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.scalars(db.select(User)).one().active = False
-        db.session.commit()
     client = _from(app, "203.0.113.66")
     assert [_login(client, "admin", PASSWORD).status_code for _ in range(4)] == [400] * 3 + [429]
 

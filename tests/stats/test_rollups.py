@@ -11,7 +11,7 @@ from survey.accounts.models import User
 from survey.accounts.scope import EVERYTHING
 from survey.checks.models import Visit
 from survey.checks.visits import add_interview, delete_visit, record_visit
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.responses.models import Answer, FormNonce, Response
 from survey.responses.services import Origin, submit_response
 from survey.sites.models import Site
@@ -75,9 +75,9 @@ def test_rollups_equal_the_raw_counts_after_any_inserts_updates_and_deletions(
     app, make_site, make_user, steps
 ):
     with app.app_context():
-        for model in (FormNonce, Answer, ResponseRollup, Response, Visit):
-            db.session.execute(delete(model))
-        db.session.commit()
+        with write_transaction(db.session):
+            for model in (FormNonce, Answer, ResponseRollup, Response, Visit):
+                db.session.execute(delete(model))
         fresh = db.session.scalar(select(User.id)) is None
     if fresh:
         make_user("liandu", "county")
@@ -89,60 +89,61 @@ def test_rollups_equal_the_raw_counts_after_any_inserts_updates_and_deletions(
         user = session.scalars(select(User)).first()
         questions = sites[0].project.questionnaire.current_version.questions
         visits = []
-        for step in steps:
-            if step[0] == "answer":
-                _, site, device, level, suspect = step
-                submit_response(
-                    session,
-                    sites[site].id,
-                    questions[0].version_id,
-                    questions,
-                    channel="qr",
-                    answers={"overall": level},
-                    origin=Origin(
-                        device_id=device,
-                        device_window=timedelta(hours=12),
-                        flag_reasons=("burst",) if suspect else (),
-                    ),
-                )
-            elif step[0] == "review":
-                _, index, decision = step
-                answered = session.scalars(select(Response.id).order_by(Response.id)).all()
-                if answered:
-                    flagged.review(
+        with write_transaction(session):
+            for step in steps:
+                if step[0] == "answer":
+                    _, site, device, level, suspect = step
+                    submit_response(
                         session,
-                        EVERYTHING,
-                        sites[0].project_id,
-                        [answered[index % len(answered)]],
-                        decision,
-                        user=user,
-                        ip="",
-                        filters=Filters(),
-                        wanted=ReviewFilter(),
+                        sites[site].id,
+                        questions[0].version_id,
+                        questions,
+                        channel="qr",
+                        answers={"overall": level},
+                        origin=Origin(
+                            device_id=device,
+                            device_window=timedelta(hours=12),
+                            flag_reasons=("burst",) if suspect else (),
+                        ),
                     )
-            elif step[0] == "visit":
-                _, site, levels = step
-                visit = record_visit(
-                    session,
-                    sites[site],
-                    user,
-                    visited_on=date(2026, 11, 20),
-                    inspectors="甲",
-                    findings="",
-                    photos=[],
-                )
-                for level in levels:
-                    add_interview(session, visit, questions, {"overall": level})
-                visits.append(visit)
-            elif visits:
-                visit = visits.pop(step[1] % len(visits))
-                session.refresh(visit)
-                delete_visit(session, visit)
-            session.flush()
-        session.commit()
+                elif step[0] == "review":
+                    _, index, decision = step
+                    answered = session.scalars(select(Response.id).order_by(Response.id)).all()
+                    if answered:
+                        flagged.review(
+                            session,
+                            EVERYTHING,
+                            sites[0].project_id,
+                            [answered[index % len(answered)]],
+                            decision,
+                            user=user,
+                            ip="",
+                            filters=Filters(),
+                            wanted=ReviewFilter(),
+                        )
+                elif step[0] == "visit":
+                    _, site, levels = step
+                    visit = record_visit(
+                        session,
+                        sites[site],
+                        user,
+                        visited_on=date(2026, 11, 20),
+                        inspectors="甲",
+                        findings="",
+                        photos=[],
+                        ip="",
+                    )
+                    for level in levels:
+                        add_interview(session, user, visit, questions, {"overall": level}, ip="")
+                    visits.append(visit)
+                elif visits:
+                    visit = visits.pop(step[1] % len(visits))
+                    session.refresh(visit)
+                    delete_visit(session, user, visit, "")
+                session.flush()
         assert _rolled(session) == _raw(session)
-        rollups.rebuild(session)
-        session.commit()
+        with write_transaction(session):
+            rollups.rebuild(session)
         assert _rolled(session) == _raw(session)
 
 
@@ -151,9 +152,8 @@ def test_the_rebuild_command_repairs_damaged_counts(app, runner, make_site, clie
 
     site = make_site()
     answer(client, site.token, overall="4")
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.execute(delete(ResponseRollup))
-        db.session.commit()
     result = runner.invoke(args=["rebuild-rollups"])
     assert result.exit_code == 0 and "1 条" in result.output
     with app.app_context():
@@ -179,8 +179,8 @@ def test_the_bulk_path_stores_answers_and_counts_together(app, make_site):
             }
             for ch, level in [("qr", 5), ("qr", 5), ("phone", 2)]
         ]
-        assert import_responses(db.session, rows) == 3
-        db.session.commit()
+        with write_transaction(db.session):
+            assert import_responses(db.session, rows) == 3
         assert _rolled(db.session) == _raw(db.session)
         days = {key[2] for key in _rolled(db.session) if key[0] == "day"}
         assert days == {date(2026, 6, 1)}
@@ -202,8 +202,8 @@ def test_a_date_range_counts_each_answer_once_from_the_coarsest_cells(
     app, make_site, answered, low, high
 ):
     with app.app_context():
-        db.session.execute(delete(ResponseRollup))
-        db.session.commit()
+        with write_transaction(db.session):
+            db.session.execute(delete(ResponseRollup))
         site_id = db.session.scalar(select(Site.id))
     site_id = site_id or make_site().id
     cells = Counter()
