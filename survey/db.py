@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, registry
+from sqlalchemy.pool import Pool
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
@@ -231,12 +232,32 @@ def _refuse_flush_outside(session, _flush_context, _instances) -> None:
         )
 
 
-@event.listens_for(Session, "do_orm_execute")
-def _refuse_statement_outside(state) -> None:
-    writes = state.is_insert or state.is_update or state.is_delete
-    if writes and not state.session.info.get(_IN_WRITE):
-        table = getattr(state.statement, "table", "")
-        raise WriteOutsideTransaction(f"a statement wrote to {table} outside write_transaction()")
+#: The key in a pooled connection's ``info`` holding the ``info`` of the session using it.
+_SESSION_INFO = "session_info"
+
+
+@event.listens_for(Session, "after_begin")
+def _watch_connection(session, _transaction, connection) -> None:
+    # Services write with Core statements on the session's connection too (the resident hot
+    # path, rollups, rosters): those are checked by _refuse_sql_outside.
+    connection.info[_SESSION_INFO] = session.info
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _refuse_sql_outside(connection, _cursor, statement, *_args) -> None:
+    session_info = connection.info.get(_SESSION_INFO)
+    if session_info is None or session_info.get(_IN_WRITE):
+        return
+    if statement.lstrip()[:7].upper().startswith(("INSERT", "UPDATE", "DELETE", "REPLACE")):
+        raise WriteOutsideTransaction(
+            "a statement wrote outside write_transaction(): " + statement.strip()[:60]
+        )
+
+
+@event.listens_for(Pool, "checkin")
+def _forget_session(_dbapi_connection, record) -> None:
+    if record is not None:
+        record.info.pop(_SESSION_INFO, None)
 
 
 def take_turns(connection, name: str) -> None:

@@ -116,7 +116,7 @@ def test_sqlite_is_durable_and_writes_take_the_lock_up_front(app):
                 db.session.add(Questionnaire(name="q"))
             db.session.execute(text("SELECT 1"))
             # SQL the session does not see as a write is refused by the connection.
-            with pytest.raises(WriteOutsideTransaction, match="request wrote outside"):
+            with pytest.raises(WriteOutsideTransaction, match="wrote outside write_transaction"):
                 db.session.execute(text("INSERT INTO questionnaires (name) VALUES ('q2')"))
             db.session.rollback()
     # Outside a request (CLI, this test) a plain BEGIN; a request reads without a transaction

@@ -1,7 +1,7 @@
 """The one way to write (survey/db.py write_transaction), on every backend."""
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from survey.db import StaleRow, WriteOutsideTransaction, db, write_transaction
 from survey.responses.models import Questionnaire
@@ -39,8 +39,12 @@ def test_rows_changed_or_deleted_outside_the_helper_are_refused(app):
         with pytest.raises(WriteOutsideTransaction):
             db.session.flush()
         db.session.rollback()
-        with pytest.raises(WriteOutsideTransaction, match="questionnaires"):
+        with pytest.raises(WriteOutsideTransaction, match="UPDATE questionnaires"):
             db.session.execute(update(Questionnaire).values(name="bulk"))
+        db.session.rollback()
+        # Core statements on the session's connection (as services write on the hot path).
+        with pytest.raises(WriteOutsideTransaction, match="DELETE FROM questionnaires"):
+            db.session.connection().execute(delete(Questionnaire))
         db.session.rollback()
     assert _names(app) == ["kept"]
 
