@@ -44,6 +44,7 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 from survey import create_app  # noqa: E402
 from survey.accounts.models import User  # noqa: E402
 from survey.accounts.scope import scope_of  # noqa: E402
+from survey.accounts.services import Actor  # noqa: E402
 from survey.checks import roster, sampling  # noqa: E402
 from survey.checks.models import CallTask, Resident, RosterImport  # noqa: E402
 from survey.checks.personal import new_key  # noqa: E402
@@ -66,7 +67,6 @@ SAMPLE = {
     "minimum": 1,
     "seed": "bench",
     "exclude_days": 90,
-    "ip": "bench",
 }
 PHASES = ("check", "stage", "prepare", "insert", "sample")
 
@@ -183,7 +183,9 @@ def child_import(url: str, key: str, path: Path, profile: bool) -> dict:
         user = db.session.get(User, user_id)
         scope = scope_of(db.session, user)
         with write_transaction(db.session):
-            sampling.draw_sample(db.session, project_id, scope, user, now=now_utc(), **SAMPLE)
+            sampling.draw_sample(
+                db.session, project_id, scope, Actor(user, "bench"), now=now_utc(), **SAMPLE
+            )
         seconds["sample"] = time.perf_counter() - started
         if profile:
             out = io.StringIO()
@@ -211,7 +213,7 @@ def confirm(cipher, staged_id: int, user_id: int, seconds: dict) -> int:
         seconds["prepare"] = time.perf_counter() - started
         started = time.perf_counter()
         with write_transaction(db.session, staged):
-            added = roster.import_rows(db.session, user, staged, prepared, "bench")
+            added = roster.import_rows(db.session, Actor(user, "bench"), staged, prepared)
     del staged
     db.session.remove()  # the end of the confirm request
     seconds["insert"] = time.perf_counter() - started

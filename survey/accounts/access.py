@@ -13,6 +13,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope, get_in_scope, scope_of
+from survey.accounts.services import Actor
 from survey.accounts.throttle import Throttle, login_name
 from survey.addresses import network_of
 from survey.db import db
@@ -160,6 +161,11 @@ def acting_user() -> User:
 def client_ip() -> str:
     """The client's address as the audit log records it."""
     return request.remote_addr or ""
+
+
+def current_actor() -> Actor:
+    """The logged-in user and the client's address: who a service logs as making a change."""
+    return Actor(acting_user(), client_ip())
 
 
 def user_scope() -> Scope:

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from survey.accounts import users
 from survey.accounts.models import ROLES
+from survey.accounts.services import COMMAND
 from survey.accounts.users import ROLE_LEVELS
 from survey.db import db, write_transaction
 from survey.sites.models import Region
@@ -33,7 +34,7 @@ def create_user_command(username, role, region_name):
     try:
         with write_transaction(db.session):
             _, password = users.add_user(
-                db.session, None, username, role, region.id if region else None, ip="cli"
+                db.session, COMMAND, username, role, region.id if region else None
             )
     except users.UserError as err:
         raise click.ClickException(str(err)) from None

@@ -15,7 +15,13 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
 
-from survey.accounts.access import client_ip, new_password_first, role_required, throttle
+from survey.accounts.access import (
+    client_ip,
+    current_actor,
+    new_password_first,
+    role_required,
+    throttle,
+)
 from survey.accounts.forms import LoginForm, PasswordForm
 from survey.accounts.models import AUDIT_ACTIONS
 from survey.accounts.schemas import audit_query_schema
@@ -87,16 +93,11 @@ def password():
     """Choose a new password (required after a one-time password)."""
     form = PasswordForm()
     if form.validate_on_submit():
-        user = current_user._get_current_object()
+        actor = current_actor()
         try:
             with write_transaction(db.session):
                 change_password(
-                    db.session,
-                    user,
-                    form.current.data,
-                    form.new.data,
-                    throttle("password"),
-                    client_ip(),
+                    db.session, actor, form.current.data, form.new.data, throttle("password")
                 )
         except TryLater as wait:
             message = "现在的密码输错次数太多，请 {seconds} 秒后再试。"
@@ -104,9 +105,9 @@ def password():
         except ValueError as err:
             form.current.errors.append(str(err))
         else:
-            login_user(user)  # this session goes on; the others have ended
+            login_user(actor.user)  # this session goes on; the others have ended
             flash("密码已修改。", "info")
-            return redirect(home_url(user))
+            return redirect(home_url(actor.user))
     status = 400 if form.errors else 200
     return render_template("accounts/password.html", form=form), status
 
@@ -116,7 +117,7 @@ def password():
 def logout():
     """End this session and every other session of the user."""
     with write_transaction(db.session):
-        log_out(db.session, current_user._get_current_object(), client_ip())
+        log_out(db.session, current_actor())
     logout_user()
     flash("已退出登录。", "info")
     return redirect(url_for(".login"))

@@ -9,9 +9,8 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.exceptions import NotFound
 
-from survey.accounts.models import User
 from survey.accounts.scope import Scope
-from survey.accounts.services import record
+from survey.accounts.services import Actor, record
 from survey.checks.models import OUTCOMES, TASK_STATUSES, CallAttempt, CallTask, SampleBatch
 from survey.checks.notices import notice_in_force
 from survey.checks.phones import mask_phone
@@ -183,7 +182,7 @@ def callable_tasks(
 def record_attempt(
     session: Session,
     task: CallTask,
-    caller: User,
+    caller: Actor,
     *,
     outcome: str,
     now: datetime,
@@ -194,7 +193,6 @@ def record_attempt(
     callback_at: datetime | None = None,
     questions: list | None = None,
     answers: dict | None = None,
-    ip: str,
 ) -> CallAttempt:
     """Log one dialling of ``task`` and move the task on.
 
@@ -202,14 +200,14 @@ def record_attempt(
     ``questions``: they are stored as a ``phone`` response (a proxy's marked as such) with the
     version of the notice read in the site's city. ``callback`` needs ``callback_at``;
     ``away`` defers the task by ``away_days``. Raises CallRefused when the task cannot be
-    called now. Logged as ``caller``'s from ``ip``. Call inside the write transaction, with
+    called now. Logged as ``caller``'s. Call inside the write transaction, with
     ``task`` locked.
     """
     reason = wait_reason(task, now, hours, away_days=away_days)
     if reason:
         raise CallRefused(reason)
     attempt = CallAttempt(
-        task=task, at=now, caller=caller, outcome=outcome, note=note, callback_at=callback_at
+        task=task, at=now, caller=caller.user, outcome=outcome, note=note, callback_at=callback_at
     )
     session.add(attempt)
     if outcome in ANSWERED:
@@ -242,15 +240,15 @@ def record_attempt(
         if failed >= max_attempts:
             _close(task, "unreachable", now)
     detail = f"电话抽查任务 {task.id}：{OUTCOMES[outcome]}"
-    record(session, "call_logged", user=caller, detail=detail, ip=ip)
+    record(session, "call_logged", caller, detail)
     return attempt
 
 
-def reveal_phone(session: Session, task: CallTask, caller: User, cipher, ip: str) -> str:
+def reveal_phone(session: Session, task: CallTask, caller: Actor, cipher) -> str:
     """The whole number of ``task``'s resident, to dial it once; every reveal is logged as
-    ``caller``'s from ``ip``. Call inside the write transaction."""
+    ``caller``'s. Call inside the write transaction."""
     detail = f"电话抽查任务 {task.id}（名单人员 {task.resident_id}）"
-    record(session, "phone_revealed", user=caller, detail=detail, ip=ip)
+    record(session, "phone_revealed", caller, detail)
     return cipher.decrypt(task.resident.phone_token)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
-from survey.accounts.services import record
+from survey.accounts.services import COMMAND, record
 from survey.checks.models import Resident, RosterImport
 from survey.checks.personal import FieldCipher, InvalidToken
 from survey.db import write_transaction
@@ -75,7 +75,7 @@ def rotate_field_key(session: Session, cipher: FieldCipher, batch: int = BATCH) 
             done.rotated += len(changes)
     _rotate_staged_files(session, cipher, done)
     with write_transaction(session):
-        record(session, "field_key_rotated", detail=done.summary, ip="cli", username="cli")
+        record(session, "field_key_rotated", COMMAND, done.summary)
     return done
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
 
 from survey.accounts.models import User
-from survey.accounts.services import record
+from survey.accounts.services import Actor, record
 from survey.checks.models import Notice
 from survey.db import take_turns
 from survey.sites.models import Region
@@ -94,12 +94,9 @@ def notice_in_force(session: Session, region_id: int) -> Notice:
     return notice
 
 
-def publish_notice(
-    session: Session, body: str, user: User, region: Region | None, ip: str
-) -> Notice:
-    """Put a new wording in force for ``region`` (None: the default), logged as ``user``'s
-    from ``ip``; earlier versions stay for the calls that used them. Call inside the write
-    transaction."""
+def publish_notice(session: Session, body: str, actor: Actor, region: Region | None) -> Notice:
+    """Put a new wording in force for ``region`` (None: the default), logged as ``actor``'s;
+    earlier versions stay for the calls that used them. Call inside the write transaction."""
     region_id = region.id if region else None
     take_turns(session.connection(), f"notice:{region_id or 'default'}")  # versions unique
     latest = _latest(session, region_id)
@@ -107,9 +104,9 @@ def publish_notice(
         region=region,
         version=latest.version + 1 if latest else 1,
         body=body,
-        created_by_id=user.id,
+        created_by_id=actor.user.id,
     )
     session.add(notice)
     session.flush()
-    record(session, "notice_published", user=user, detail=notice.label, ip=ip)
+    record(session, "notice_published", actor, notice.label)
     return notice

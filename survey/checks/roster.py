@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope
-from survey.accounts.services import record
+from survey.accounts.services import COMMAND, Actor, record
 from survey.checks.models import CallTask, Resident, RosterImport
 from survey.checks.personal import FieldCipher
 from survey.checks.phones import BadPhone, mask_phone, normalize_phone
@@ -328,11 +328,9 @@ def _spooled_chunks(spool: TextIO, extra: dict) -> Iterator[list[dict]]:
         yield values
 
 
-def import_rows(
-    session: Session, actor: User, staged: RosterImport, prepared: TextIO, ip: str
-) -> int:
-    """Insert the prepared rows of a staged import and close it, logged as ``actor``'s from
-    ``ip``. Returns how many were added: a number that reached the county's roster meanwhile
+def import_rows(session: Session, actor: Actor, staged: RosterImport, prepared: TextIO) -> int:
+    """Insert the prepared rows of a staged import and close it, logged as ``actor``'s.
+    Returns how many were added: a number that reached the county's roster meanwhile
     (another import, even one running at this moment), or was in the file before, is left
     out by the unique key. Call inside the write transaction; a failure rolls all of it
     back, so a roster is imported whole or not at all."""
@@ -346,7 +344,7 @@ def import_rows(
     staged.status, staged.payload, staged.finished_at = "imported", None, now
     staged.valid_rows = added
     detail = f"{staged.project.name}：{staged.file_label}导入 {added} 人（导入编号 {staged.id}）"
-    record(session, "roster_imported", user=actor, detail=detail, ip=ip)
+    record(session, "roster_imported", actor, detail)
     return added
 
 
@@ -370,11 +368,11 @@ def _not_held_under_older_keys(session: Session, project_id: int, values: list[d
     return [row for index, row in enumerate(values) if index not in skipped]
 
 
-def cancel_import(session: Session, actor: User, staged: RosterImport, ip: str) -> None:
-    """Drop a staged file without importing anything, logged as ``actor``'s from ``ip``."""
+def cancel_import(session: Session, actor: Actor, staged: RosterImport) -> None:
+    """Drop a staged file without importing anything, logged as ``actor``'s."""
     staged.status, staged.payload, staged.finished_at = "cancelled", None, now_utc()
     detail = f"{staged.file_label}（导入编号 {staged.id}）"
-    record(session, "roster_import_cancelled", user=actor, detail=detail, ip=ip)
+    record(session, "roster_import_cancelled", actor, detail)
 
 
 @dataclass
@@ -452,12 +450,12 @@ def remove_residents(session: Session, condition) -> int:
     return result.rowcount
 
 
-def delete_resident(session: Session, actor: User, resident: Resident, ip: str) -> None:
+def delete_resident(session: Session, actor: Actor, resident: Resident) -> None:
     """Delete one person from the roster (on their request, or entered by mistake), logged
-    as ``actor``'s from ``ip``."""
+    as ``actor``'s."""
     detail = f"名单人员 {resident.id}（点位 {resident.site.name}）"
     remove_residents(session, Resident.id == resident.id)
-    record(session, "resident_deleted", user=actor, detail=detail, ip=ip)
+    record(session, "resident_deleted", actor, detail)
 
 
 def purge_old(session: Session, days: int, now: datetime) -> str:
@@ -479,5 +477,5 @@ def purge_old(session: Session, days: int, now: datetime) -> str:
         f"删除 {days} 天前导入的名单人员 {residents} 人、导入记录 {imports} 份，"
         f"过期未确认的上传文件 {stale.rowcount} 个"
     )
-    record(session, "roster_purged", detail=detail, ip="cli", username="cli")
+    record(session, "roster_purged", COMMAND, detail)
     return detail

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from survey import downloads
-from survey.accounts.access import client_ip, role_required
+from survey.accounts.access import current_actor, role_required
 from survey.accounts.models import User
 from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_scope, scope_of
 from survey.accounts.services import record_export
@@ -274,7 +274,7 @@ def import_confirm(import_id):
             roster.prepared_rows(db.session, _cipher(), staged, _scope()) as prepared,
             write_transaction(db.session, staged, _still_staged),
         ):
-            added = roster.import_rows(db.session, _user(), staged, prepared, client_ip())
+            added = roster.import_rows(db.session, current_actor(), staged, prepared)
     except StaleRow:  # confirmed twice at once
         return redirect(url_for(".roster_list", project_id=staged.project_id))
     flash(f"已导入 {added} 人。", "info")
@@ -290,7 +290,7 @@ def import_cancel(import_id):
     if staged.status == "staged":
         try:
             with write_transaction(db.session, staged, _still_staged):
-                roster.cancel_import(db.session, _user(), staged, client_ip())
+                roster.cancel_import(db.session, current_actor(), staged)
         except StaleRow:  # imported or cancelled meanwhile
             pass
         else:
@@ -305,7 +305,7 @@ def resident_delete(resident_id):
     resident = get_in_scope(db.session, _scope(), Resident, resident_id, lambda r: r.site.region_id)
     project_id = resident.project_id
     with write_transaction(db.session):
-        roster.delete_resident(db.session, _user(), resident, client_ip())
+        roster.delete_resident(db.session, current_actor(), resident)
     flash("已从名单中删除。", "info")
     return redirect(url_for(".roster_list", project_id=project_id))
 
@@ -352,14 +352,13 @@ def sample_draw(project_id):
             db.session,
             project.id,
             scope,
-            _user(),
+            current_actor(),
             mode=data["mode"],
             size=data["size"],
             minimum=data["minimum"],
             seed=data["seed"] or None,
             now=_now(),
             exclude_days=current_app.config["CALL_EXCLUDE_DAYS"],
-            ip=client_ip(),
         )
     flash(f"已抽取 {len(batch.tasks)} 人（随机种子 {batch.seed}）。", "info")
     return redirect(url_for(".batch", batch_id=batch.id))
@@ -407,12 +406,8 @@ def batch_export(batch_id):
     rows = calls.export_rows(tasks, _cipher(), _hours())
     reply = downloads.send(rows, f"电话抽查-批次{batch.id}", "csv")
     with write_transaction(db.session):  # recorded only once the file is made
-        record_export(
-            db.session,
-            _user(),
-            f"电话抽查批次 {batch.id} 的任务清单（{len(tasks)} 行）",
-            client_ip(),
-        )
+        what = f"电话抽查批次 {batch.id} 的任务清单（{len(tasks)} 行）"
+        record_export(db.session, current_actor(), what)
     return reply
 
 
@@ -463,7 +458,7 @@ def reveal(task_id):
     if not task.is_open:  # nobody is to be called: the number stays hidden
         return _call_page(task, 409, errors={"reveal": ["此任务已结束，不再显示号码。"]})
     with write_transaction(db.session):
-        phone = calls.reveal_phone(db.session, task, _user(), _cipher(), client_ip())
+        phone = calls.reveal_phone(db.session, task, current_actor(), _cipher())
     return _call_page(task, phone=phone)
 
 
@@ -492,7 +487,7 @@ def attempt(task_id):
             calls.record_attempt(
                 db.session,
                 task,
-                _user(),
+                current_actor(),
                 outcome=data["outcome"],
                 now=_now(),
                 hours=_hours(),
@@ -502,7 +497,6 @@ def attempt(task_id):
                 callback_at=callback_at,
                 questions=questions,
                 answers=answers,
-                ip=client_ip(),
             )
             message = calls.saved_message(task, data["outcome"], _hours(), away_days=_away_days())
     except calls.CallRefused:
@@ -685,7 +679,7 @@ def visit_create(site_id):
             visit = visits.record_visit(
                 db.session,
                 site,
-                _user(),
+                current_actor(),
                 visited_on=values["visited_on"],
                 inspectors=values["inspectors"],
                 results=values["results"],
@@ -694,7 +688,6 @@ def visit_create(site_id):
                 draw_seed=values["draw_seed"] or None,
                 home_visit=home_visit,
                 shown_version=values["checklist_version"],
-                ip=client_ip(),
             )
     except visits.VisitRefused as err:
         return _visit_form(site, 409, {"visit": [str(err)]})
@@ -734,9 +727,7 @@ def interview(visit_id):
     except ValidationError as err:
         return _visit_page(visit, 422, _errors(err))
     with write_transaction(db.session):
-        visits.add_interview(
-            db.session, _user(), visit, questions, answers, comment, ip=client_ip()
-        )
+        visits.add_interview(db.session, current_actor(), visit, questions, answers, comment)
     flash("访谈已保存。", "info")
     return redirect(url_for(".visit", visit_id=visit.id))
 
@@ -750,7 +741,7 @@ def visit_delete(visit_id):
         abort(403)
     project_id = visit.site.project_id
     with write_transaction(db.session):
-        visits.delete_visit(db.session, _user(), visit, client_ip())
+        visits.delete_visit(db.session, current_actor(), visit)
     flash("暗访记录已删除。", "info")
     return redirect(url_for(".visit_list", project_id=project_id))
 
@@ -786,7 +777,7 @@ def notice():
             errors = _errors(err)
         else:
             with write_transaction(db.session):
-                published = notices.publish_notice(db.session, body, _user(), region, client_ip())
+                published = notices.publish_notice(db.session, body, current_actor(), region)
             flash(f"已发布{published.label}。", "info")
             return redirect(url_for(".notice"))
     current = notices.current_notice(db.session, region_id)

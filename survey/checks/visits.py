@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from survey.accounts.models import User
 from survey.accounts.scope import Scope
-from survey.accounts.services import record
+from survey.accounts.services import Actor, record
 from survey.checks.models import CallTask, HomeVisit, Visit, VisitPhoto
 from survey.checks.phones import mask_phone
 from survey.checks.photos import CleanPhoto
@@ -52,7 +52,7 @@ class VisitRefused(ValueError):
 def record_visit(
     session: Session,
     site: Site,
-    user: User,
+    actor: Actor,
     *,
     visited_on: date,
     inspectors: str,
@@ -62,14 +62,12 @@ def record_visit(
     draw_seed: str | None = None,
     home_visit: HomeVisit | None = None,
     shown_version: int | None = None,
-    ip: str,
 ) -> Visit:
     """A visit with the project's current checklist, each item's result from ``results``
     (item index → ``pass``, ``fail`` or ``unverified``; an item not in it was not verified).
     A ``home_visit`` of the same site is closed by it. Raises VisitRefused for a home visit
     already done, and when ``shown_version``, the checklist version the form showed, is no longer
-    the current one (the results would land on other items' wording). Logged as ``user``'s
-    from ``ip``."""
+    the current one (the results would land on other items' wording). Logged as ``actor``'s."""
     results = results or {}
     version = site.project.current_checklist
     if shown_version is not None and shown_version != checklist_number(site.project):
@@ -86,7 +84,7 @@ def record_visit(
         checklist_version=version,
         findings=findings,
         draw_seed=draw_seed,
-        created_by=user,
+        created_by=actor.user,
         photos=[
             VisitPhoto(content_type=p.content_type, data=p.data, width=p.width, height=p.height)
             for p in photos
@@ -102,22 +100,20 @@ def record_visit(
     session.flush()
     how = f"，上门走访（电话抽查任务 {home_visit.call_task_id}）" if home_visit else ""
     detail = f"暗访 {visit.id}：{site.name}，{visit.visited_on}，{len(photos)} 张照片{how}"
-    record(session, "visit_recorded", user=user, detail=detail, ip=ip)
+    record(session, "visit_recorded", actor, detail)
     return visit
 
 
 def add_interview(
     session: Session,
-    user: User,
+    actor: Actor,
     visit: Visit,
     questions: list,
     answers: dict,
     comment: str = "",
-    *,
-    ip: str,
 ) -> int:
     """Store a resident's answers given during the visit (channel ``visit``), logged as
-    ``user``'s from ``ip``; returns the response id."""
+    ``actor``'s; returns the response id."""
     submission = submit_response(
         session,
         visit.site_id,
@@ -129,7 +125,7 @@ def add_interview(
         visit_id=visit.id,
     )
     detail = f"暗访 {visit.id}：{visit.site.name}"
-    record(session, "interview_recorded", user=user, detail=detail, ip=ip)
+    record(session, "interview_recorded", actor, detail)
     return submission.response_id
 
 
@@ -139,12 +135,12 @@ def may_delete(visit: Visit, user: User) -> bool:
     return visit.created_by_id == user.id or user.role == "city"
 
 
-def delete_visit(session: Session, user: User, visit: Visit, ip: str) -> None:
+def delete_visit(session: Session, actor: Actor, visit: Visit) -> None:
     """Delete a visit with its photos and interviews, taking the interviews out of the
     rollup counts in the same transaction; a home visit it closed is open again. Logged as
-    ``user``'s from ``ip``."""
+    ``actor``'s."""
     detail = f"暗访 {visit.id}：{visit.site.name}，{visit.visited_on}"
-    record(session, "visit_deleted", user=user, detail=detail, ip=ip)
+    record(session, "visit_deleted", actor, detail)
     rollups.uncount(session, visit.interviews)
     session.execute(update(HomeVisit).where(HomeVisit.visit_id == visit.id).values(visit_id=None))
     session.delete(visit)

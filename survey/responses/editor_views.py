@@ -19,7 +19,7 @@ from werkzeug.exceptions import NotFound
 
 from survey.accounts.access import (
     acting_user,
-    client_ip,
+    current_actor,
     project_to_set_up,
     role_required,
     user_scope,
@@ -147,8 +147,7 @@ def change(project_id):
             db.session,
             project,
             questions["questions"],
-            acting_user(),
-            request.remote_addr or "",
+            current_actor(),
         )
     if published is None:
         flash("问卷没有改动，居民看到的还是原来的问卷。", "info")
@@ -256,7 +255,7 @@ def recording_upload(project_id):
     # Uploads for one project take turns: two at once for one question would both insert.
     with write_transaction(db.session, project):
         recordings.save_recording(
-            db.session, version, region, target["key"], clean, acting_user(), client_ip()
+            db.session, version, region, target["key"], clean, current_actor()
         )
     _forget_cached_forms(project)
     flash(f"{recordings.label(version, target['key'])}的录音已保存。", "info")
@@ -273,7 +272,7 @@ def recording_delete(project_id, recording_id):
         abort(404)
     region = _region(regions, found.region_id)
     with write_transaction(db.session, project):
-        recordings.delete_recording(db.session, found, region, acting_user(), client_ip())
+        recordings.delete_recording(db.session, found, region, current_actor())
     _forget_cached_forms(project)
     flash("录音已删除。", "info")
     return redirect(url_for(".recording_list", project_id=project.id, region=region.id), code=303)

@@ -4,7 +4,11 @@ version on every save (visits already recorded keep their version's wording)."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from survey.accounts.access import acting_user, client_ip, project_to_set_up, role_required
+from survey.accounts.access import (
+    current_actor,
+    project_to_set_up,
+    role_required,
+)
 from survey.db import db, write_transaction
 from survey.responses.starters import STARTERS
 from survey.sites import checklists
@@ -74,9 +78,7 @@ def save(project_id):
         return _editor(project, shown, _problems(err), 422)
     # Saves of one project take turns (a double click): the second sees the first's version.
     with write_transaction(db.session, project):
-        published = checklists.publish_checklist(
-            db.session, project, items, acting_user(), client_ip()
-        )
+        published = checklists.publish_checklist(db.session, project, items, current_actor())
     if published is None:
         flash("检查项没有改动。", "info")
     else:

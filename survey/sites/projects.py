@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from survey.accounts.models import User
 from survey.accounts.scope import Scope
-from survey.accounts.services import record
+from survey.accounts.services import Actor, record
 from survey.form_posts import FieldError
 from survey.responses.services import create_questionnaire
 from survey.responses.starters import STARTERS, starter_questions
@@ -111,7 +110,7 @@ def _describe_targets(session: Session, counts: dict[int, int]) -> str:
 
 def add_project(
     session: Session,
-    actor: User,
+    actor: Actor,
     scope: Scope,
     *,
     name: str,
@@ -121,7 +120,6 @@ def add_project(
     hotline: str,
     starter: str,
     targets: dict[int, int],
-    ip: str,
 ) -> Project:
     """A new, active project owned by a city in ``scope``, answered with a new questionnaire
     made from the ``starter`` template, with the visit checklist of the same kind and a
@@ -146,24 +144,23 @@ def add_project(
         targets=[ProjectTarget(region_id=r, site_count=n) for r, n in sorted(counts.items())],
     )
     session.add(project)
-    starter_checklist(session, project, starter, actor)
+    starter_checklist(session, project, starter, actor.user)
     session.flush()
     record(
         session,
         "project_created",
-        user=actor,
-        detail=(
+        actor,
+        (
             f"{name}（项目 {project.id}）：{year}年，{city.name}，问卷模板 "
             f"{STARTER_CHOICES[starter]}，目标 {_describe_targets(session, counts)}"
         ),
-        ip=ip,
     )
     return project
 
 
 def change_project(
     session: Session,
-    actor: User,
+    actor: Actor,
     scope: Scope,
     project: Project,
     *,
@@ -174,7 +171,6 @@ def change_project(
     hotline: str,
     status: str,
     targets: dict[int, int],
-    ip: str,
 ) -> list[str]:
     """Save the project's settings and targets; returns what changed, as shown in the audit
     log (nothing logged when nothing changed).
@@ -218,5 +214,5 @@ def change_project(
     session.flush()
     if changes:
         detail = f"{name}（项目 {project.id}）：" + "；".join(changes)
-        record(session, "project_changed", user=actor, detail=detail, ip=ip)
+        record(session, "project_changed", actor, detail)
     return changes

@@ -12,7 +12,7 @@ from survey import downloads
 from survey.accounts.access import (
     SETUP_ROLES,
     acting_user,
-    client_ip,
+    current_actor,
     project_to_set_up,
     role_required,
     site_to_set_up,
@@ -80,7 +80,7 @@ def new_site(project_id):
         site_schema,
         lambda errors: _form_page(project, None, errors, 422),
         lambda data: site_editing.add_site(
-            db.session, acting_user(), user_scope(), project, **data, ip=client_ip()
+            db.session, current_actor(), user_scope(), project, **data
         ),
         conflict={"name": [NAME_RACE]},
     )
@@ -101,7 +101,7 @@ def edit_site(site_id):
         site_schema,
         lambda errors: _form_page(site.project, site, errors, 422),
         lambda data: site_editing.change_site(
-            db.session, acting_user(), user_scope(), site, **data, ip=client_ip()
+            db.session, current_actor(), user_scope(), site, **data
         ),
         lock=site,  # a double click saves (and logs) once
         conflict={"name": [NAME_RACE]},
@@ -127,7 +127,7 @@ def retire_site(site_id):
     site = site_to_set_up(site_id)
     try:  # locked: clicked twice, the second click is refused
         with write_transaction(db.session, site):
-            retired = site_editing.retire_site(db.session, acting_user(), site, client_ip())
+            retired = site_editing.retire_site(db.session, current_actor(), site)
     except site_editing.SiteError as err:
         return _refused(site, err)
     for token in retired:
@@ -143,7 +143,7 @@ def enable_site(site_id):
     site = site_to_set_up(site_id)
     try:  # locked: clicked twice, the second click is refused
         with write_transaction(db.session, site):
-            token = site_editing.enable_site(db.session, acting_user(), site, client_ip())
+            token = site_editing.enable_site(db.session, current_actor(), site)
     except site_editing.SiteError as err:
         return _refused(site, err)
     flash(f"已重新启用“{site.name}”，新点位码 {token.token}。旧海报已失效，请打印新海报。", "info")
@@ -228,9 +228,7 @@ def import_confirm(import_id):
     try:
         with write_transaction(db.session, staged, _still_staged):
             checked = len(staged.rows)
-            added = site_import.import_sites(
-                db.session, acting_user(), staged, user_scope(), client_ip()
-            )
+            added = site_import.import_sites(db.session, current_actor(), staged, user_scope())
     except StaleRow:  # confirmed twice at once
         return _to_project(staged.project_id)
     except IntegrityError:
@@ -256,7 +254,7 @@ def import_cancel(import_id):
     if staged.status == "staged":
         try:
             with write_transaction(db.session, staged, _still_staged):
-                site_import.cancel_import(db.session, acting_user(), staged, client_ip())
+                site_import.cancel_import(db.session, current_actor(), staged)
         except StaleRow:  # imported or cancelled meanwhile
             pass
         else:
@@ -275,5 +273,5 @@ def export_sites(project_id, fmt):
     rows = site_import.export_rows(db.session, project, current_app.config["PUBLIC_BASE_URL"])
     reply = downloads.send(rows, f"{project.name}-点位清单", fmt)
     with write_transaction(db.session):  # recorded only once the file is made
-        record_export(db.session, acting_user(), f"{project.name}：点位清单（{fmt}）", client_ip())
+        record_export(db.session, current_actor(), f"{project.name}：点位清单（{fmt}）")
     return reply

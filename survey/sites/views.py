@@ -22,8 +22,7 @@ from qr.fonts import MissingGlyphError
 from survey import downloads
 from survey.accounts.access import (
     SETUP_ROLES,
-    acting_user,
-    client_ip,
+    current_actor,
     project_to_set_up,
     role_required,
     user_scope,
@@ -187,7 +186,7 @@ def new_project():
         new_project_schema,
         lambda errors: _form_page(None, errors, 422),
         lambda data: project_services.add_project(
-            db.session, acting_user(), user_scope(), **data, ip=client_ip()
+            db.session, current_actor(), user_scope(), **data
         ),
     )
     if refused:
@@ -208,7 +207,7 @@ def edit_project(project_id):
         project_change_schema,
         lambda errors: _form_page(project, errors, 422),
         lambda data: project_services.change_project(
-            db.session, acting_user(), user_scope(), project, **data, ip=client_ip()
+            db.session, current_actor(), user_scope(), project, **data
         ),
         lock=project,
     )
@@ -306,7 +305,7 @@ def rotate(site_id):
     posted from the confirmation page."""
     site = _live_site(site_id)
     with write_transaction(db.session, site):
-        retired, new = site_editing.rotate_site_token(db.session, acting_user(), site, client_ip())
+        retired, new = site_editing.rotate_site_token(db.session, current_actor(), site)
     for token in retired:
         form_pages().discard(token)
     flash(

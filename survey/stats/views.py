@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from survey import downloads
-from survey.accounts.access import role_required
+from survey.accounts.access import current_actor, role_required
 from survey.accounts.scope import get_in_scope, project_in_scope, projects_in_scope, scope_of
 from survey.accounts.services import record_export
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
@@ -214,9 +214,7 @@ def _audit_export(what: str) -> None:
     """Record an export whose file is made (call after ``downloads.send``: a failed one is
     not an export)."""
     with write_transaction(db.session):
-        record_export(
-            db.session, current_user._get_current_object(), what, request.remote_addr or ""
-        )
+        record_export(db.session, current_actor(), what)
 
 
 @bp.get("/projects/<int:project_id>/summary.<any(csv, xlsx):fmt>")
@@ -347,8 +345,7 @@ def review_flagged(project_id):
             project.id,
             None if data["everything"] else data["ids"],
             data["decision"],
-            user=current_user._get_current_object(),
-            ip=request.remote_addr or "",
+            actor=current_actor(),
             filters=filters,
             wanted=shown,
         )

@@ -9,7 +9,7 @@ import pytest
 import survey
 from survey.accounts.models import AUDIT_ACTIONS, AuditEntry, User
 from survey.accounts.scope import scope_of
-from survey.accounts.services import audit_entries, record
+from survey.accounts.services import Actor, audit_entries, record
 from survey.db import db, write_transaction
 from survey.sites.models import Region
 from tests.accounts.test_login import _change, _login
@@ -115,7 +115,7 @@ def two_cities(app, make_site, make_user):
         _login(app.test_client(), name, "wrong password!")
     with app.app_context(), write_transaction(db.session):
         admin = db.session.scalars(db.select(User).filter_by(username="admin")).one()
-        record(db.session, "project_created", user=admin, detail="温州机密项目", ip="10.9.9.9")
+        record(db.session, "project_created", Actor(admin, "10.9.9.9"), "温州机密项目")
     return clients
 
 

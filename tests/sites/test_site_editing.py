@@ -5,6 +5,7 @@ import pytest
 
 from survey.accounts.models import AuditEntry
 from survey.accounts.scope import EVERYTHING, Scope
+from survey.accounts.services import Actor
 from survey.checks.models import Resident
 from survey.db import db, write_transaction
 from survey.sites import site_editing, site_views, views
@@ -234,7 +235,9 @@ def test_enabling_twice_at_once_enables_once(app, world, count, monkeypatch):
 
     def read_then_enabled_elsewhere(site_id):
         site = read(site_id)  # read as retired; the other click enables it meanwhile
-        _meanwhile(app, lambda s: site_editing.enable_site(s, None, s.get(Site, site_id), ""))
+        _meanwhile(
+            app, lambda s: site_editing.enable_site(s, Actor(None, ""), s.get(Site, site_id))
+        )
         return site
 
     monkeypatch.setattr(site_views, "site_to_set_up", read_then_enabled_elsewhere)
