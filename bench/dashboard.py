@@ -56,7 +56,7 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 from survey import create_app  # noqa: E402
 from survey.accounts.models import User  # noqa: E402
 from survey.accounts.services import hash_password  # noqa: E402
-from survey.db import begin_write, db, now_utc  # noqa: E402
+from survey.db import db, now_utc, write_transaction  # noqa: E402
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS  # noqa: E402
 from survey.questionnaires.services import create_questionnaire  # noqa: E402
 from survey.regions.models import Region  # noqa: E402
@@ -110,21 +110,22 @@ def prepare_database(url: str, n_sites: int, n_counties: int) -> tuple[int, int,
     with app.app_context():
         flask_migrate.upgrade()
         session = db.session
-        city = Region(name="丽水市", level="city")
-        counties = [
-            Region(name=f"县{i + 1:02d}", level="county", parent=city) for i in range(n_counties)
-        ]
-        questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
-        project = Project(name="照料中心", year=2026, region=city, questionnaire=questionnaire)
-        sites = [
-            Site(project=project, region=counties[i % n_counties], name=f"照料中心{i + 1:04d}")
-            for i in range(n_sites)
-        ]
-        session.add_all(sites)
-        user = User(username=USERNAME, role="city", region=city, must_change_password=False)
-        user.password_hash = hash_password(PASSWORD)
-        session.add(user)
-        session.commit()
+        with write_transaction(session):
+            city = Region(name="丽水市", level="city")
+            counties = [
+                Region(name=f"县{i + 1:02d}", level="county", parent=city)
+                for i in range(n_counties)
+            ]
+            questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
+            project = Project(name="照料中心", year=2026, region=city, questionnaire=questionnaire)
+            sites = [
+                Site(project=project, region=counties[i % n_counties], name=f"照料中心{i + 1:04d}")
+                for i in range(n_sites)
+            ]
+            session.add_all(sites)
+            user = User(username=USERNAME, role="city", region=city, must_change_password=False)
+            user.password_hash = hash_password(PASSWORD)
+            session.add(user)
         ids = (project.id, questionnaire.current_version.id)
         placed = [(site.id, site.region_id) for site in sites]
         db.engine.dispose()
@@ -196,16 +197,15 @@ def load(url: str, generator: Generator, count: int, raw_csv: Path) -> tuple[flo
             rows, raw = generator.rows(min(PER_TRANSACTION, count - done))
             writer.writerows(raw)
             started = time.perf_counter()
-            begin_write(db.session)
-            import_responses(db.session, rows)
-            db.session.commit()
+            with write_transaction(db.session):
+                import_responses(db.session, rows)
             seconds += time.perf_counter() - started
         cells = db.session.scalar(select(func.count()).select_from(ResponseRollup))
         if db.engine.dialect.name == "postgresql":
             # What autovacuum would do after a bulk load (and it may be off, or late):
             # without statistics the planner takes ~5x longer ways to the rollups, and
             # the bulk load's upserts leave as many dead rollup rows as live ones.
-            db.session.commit()
+            db.session.rollback()  # end the read (it wrote nothing) that VACUUM would wait for
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                 conn.execute(text("VACUUM ANALYZE"))
     close(app)

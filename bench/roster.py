@@ -43,9 +43,10 @@ from sqlalchemy.pool import NullPool  # noqa: E402
 
 from survey import create_app  # noqa: E402
 from survey.accounts.models import User  # noqa: E402
+from survey.accounts.services import Actor  # noqa: E402
 from survey.checks import roster, sampling  # noqa: E402
 from survey.checks.models import CallTask, Resident, RosterImport  # noqa: E402
-from survey.db import begin_write, begin_write_locked, db, now_utc  # noqa: E402
+from survey.db import db, now_utc, write_transaction  # noqa: E402
 from survey.field_cipher import new_key  # noqa: E402
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS  # noqa: E402
 from survey.questionnaires.services import create_questionnaire  # noqa: E402
@@ -61,7 +62,13 @@ COUNTIES = ("莲都区", "青田县", "缙云县", "遂昌县", "松阳县")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余叶程"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国玉梅凤红云丰三文德福贵金银海山春"
 NOTES = ("", "", "", "", "独居", "行动不便", "子女在外地", "听力不好，请大声说话")
-SAMPLE = {"mode": "percent", "size": PERCENT, "minimum": 1, "seed": "bench", "exclude_days": 90}
+SAMPLE = {
+    "mode": "percent",
+    "size": PERCENT,
+    "minimum": 1,
+    "seed": "bench",
+    "exclude_days": 90,
+}
 PHASES = ("check", "stage", "prepare", "insert", "sample")
 
 
@@ -99,18 +106,22 @@ def prepare_database(url: str, key: str) -> list[str]:
     with app.app_context():
         flask_migrate.upgrade()
         session = db.session
-        city = Region(name="丽水市", level="city")
-        counties = [Region(name=name, level="county", parent=city) for name in COUNTIES]
-        questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
-        project = Project(name="照料中心", year=2024, region=city, questionnaire=questionnaire)
-        sites = [
-            Site(project=project, region=counties[i % 5], name=f"{COUNTIES[i % 5]}照料中心{i + 1}")
-            for i in range(SITES)
-        ]
-        session.add_all(sites)
-        tokens = [issue_token(session, site).token for site in sites]
-        session.add(User(username="bench-city", role="city", region=city, password_hash="x"))
-        session.commit()
+        with write_transaction(session):
+            city = Region(name="丽水市", level="city")
+            counties = [Region(name=name, level="county", parent=city) for name in COUNTIES]
+            questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
+            project = Project(name="照料中心", year=2024, region=city, questionnaire=questionnaire)
+            sites = [
+                Site(
+                    project=project,
+                    region=counties[i % 5],
+                    name=f"{COUNTIES[i % 5]}照料中心{i + 1}",
+                )
+                for i in range(SITES)
+            ]
+            session.add_all(sites)
+            tokens = [issue_token(session, site).token for site in sites]
+            session.add(User(username="bench-city", role="city", region=city, password_hash="x"))
         db.engine.dispose()
     return tokens
 
@@ -154,11 +165,10 @@ def child_import(url: str, key: str, path: Path, profile: bool) -> dict:
             check = roster.check_file(db.session, cipher, project.id, scope, file, "roster.csv")
             seconds["check"] = time.perf_counter() - started
             started = time.perf_counter()
-            begin_write(db.session)
-            staged = roster.stage_import(
-                db.session, cipher, project, user, "roster.csv", file, check
-            )
-        db.session.commit()
+            with write_transaction(db.session):
+                staged = roster.stage_import(
+                    db.session, cipher, project, user, "roster.csv", file, check
+                )
         staged_id = staged.id
         del staged, project, user
         db.session.remove()  # the end of the upload request
@@ -173,9 +183,10 @@ def child_import(url: str, key: str, path: Path, profile: bool) -> dict:
         started = time.perf_counter()
         user = db.session.get(User, user_id)
         scope = scope_of(db.session, user)
-        begin_write(db.session)
-        sampling.draw_sample(db.session, project_id, scope, user, now=now_utc(), **SAMPLE)
-        db.session.commit()
+        with write_transaction(db.session):
+            sampling.draw_sample(
+                db.session, project_id, scope, Actor(user, "bench"), now=now_utc(), **SAMPLE
+            )
         seconds["sample"] = time.perf_counter() - started
         if profile:
             out = io.StringIO()
@@ -197,13 +208,13 @@ def confirm(cipher, staged_id: int, user_id: int, seconds: dict) -> int:
     """What ``import_confirm`` does, timed as prepare (before the write lock) and insert."""
     started = time.perf_counter()
     staged = db.session.get(RosterImport, staged_id)
-    scope = scope_of(db.session, db.session.get(User, user_id))
+    user = db.session.get(User, user_id)
+    scope = scope_of(db.session, user)
     with roster.prepared_rows(db.session, cipher, staged, scope) as prepared:
         seconds["prepare"] = time.perf_counter() - started
         started = time.perf_counter()
-        begin_write_locked(db.session, staged)
-        added = roster.import_rows(db.session, staged, prepared)
-        db.session.commit()
+        with write_transaction(db.session, staged):
+            added = roster.import_rows(db.session, Actor(user, "bench"), staged, prepared)
     del staged
     db.session.remove()  # the end of the confirm request
     seconds["insert"] = time.perf_counter() - started

@@ -5,6 +5,8 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
@@ -25,7 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.orm import DeclarativeBase, Session, registry
+from sqlalchemy.pool import Pool
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 from werkzeug.routing import IntegerConverter
@@ -137,7 +140,7 @@ class Base(DeclarativeBase):
 
 
 # Loaded objects stay usable after a commit: a request ends its read phase with a commit
-# (see begin_write) and must not reload everything it already holds.
+# (see _begin_write) and must not reload everything it already holds.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 
@@ -146,12 +149,12 @@ class DatabaseBusy(Exception):
     """Another writer held SQLite's write lock for longer than the busy timeout."""
 
 
-#: Set while begin_write() opens a new transaction outside a request (CLI commands).
+#: Set while _begin_write() opens a new transaction outside a request (CLI commands).
 _writing: ContextVar[bool] = ContextVar("writing", default=False)
 
 
-def begin_write(session) -> None:
-    """Start the write phase; call before the first INSERT, UPDATE or DELETE.
+def _begin_write(session) -> None:
+    """Start the write phase: write_transaction's first step.
 
     On SQLite a request reads without a transaction and without locks, and a CLI command
     reads in a plain (deferred) transaction; this starts the transaction that writes with
@@ -173,6 +176,90 @@ def begin_write(session) -> None:
         _writing.reset(token)
 
 
+#: The key in ``Session.info`` set while write_transaction() runs its block.
+_IN_WRITE = "write_transaction"
+
+
+class WriteOutsideTransaction(RuntimeError):
+    """Rows were added, changed or deleted outside write_transaction(): a programming error."""
+
+
+class StaleRow(Exception):
+    """The row a write transaction locked no longer passes its check: another request
+    changed it since this one read it (a staged upload confirmed or cancelled twice at
+    once). Nothing was written."""
+
+
+@contextmanager
+def write_transaction(
+    session, lock=None, check: Callable[[object], bool] | None = None
+) -> Iterator[None]:
+    """The one way to write: begin the write phase (see _begin_write), run the block,
+    commit when it ends normally, roll back and re-raise on any exception. A view refuses a
+    change by raising a domain error inside the block and turning it into a page outside.
+
+    ``lock``: a row read again and locked until the commit, so requests that change it take
+    turns, each seeing what the one before wrote (a double click); when ``check(lock)`` no
+    longer holds then, raises StaleRow. Outside this block the session refuses to write
+    (WriteOutsideTransaction), on every backend.
+    """
+    if session.info.get(_IN_WRITE):
+        raise WriteOutsideTransaction("write_transaction() inside another one")
+    try:
+        _begin_write(session)
+        session.info[_IN_WRITE] = True
+        if lock is not None:
+            session.refresh(lock, with_for_update=True)
+            if check is not None and not check(lock):
+                raise StaleRow(lock)
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info.pop(_IN_WRITE, None)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush_outside(session, _flush_context, _instances) -> None:
+    if session.info.get(_IN_WRITE):
+        return
+    if session.new or session.deleted or any(session.is_modified(row) for row in session.dirty):
+        raise WriteOutsideTransaction(
+            "rows added, changed or deleted outside write_transaction(): "
+            + ", ".join(sorted({type(row).__name__ for row in (*session.new, *session.dirty)}))
+        )
+
+
+#: The key in a pooled connection's ``info`` holding the ``info`` of the session using it.
+_SESSION_INFO = "session_info"
+
+
+@event.listens_for(Session, "after_begin")
+def _watch_connection(session, _transaction, connection) -> None:
+    # Services write with Core statements on the session's connection too (the resident hot
+    # path, rollups, rosters): those are checked by _refuse_sql_outside.
+    connection.info[_SESSION_INFO] = session.info
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _refuse_sql_outside(connection, _cursor, statement, *_args) -> None:
+    session_info = connection.info.get(_SESSION_INFO)
+    if session_info is None or session_info.get(_IN_WRITE):
+        return
+    if statement.lstrip()[:7].upper().startswith(("INSERT", "UPDATE", "DELETE", "REPLACE")):
+        raise WriteOutsideTransaction(
+            "a statement wrote outside write_transaction(): " + statement.strip()[:60]
+        )
+
+
+@event.listens_for(Pool, "checkin")
+def _forget_session(_dbapi_connection, record) -> None:
+    if record is not None:
+        record.info.pop(_SESSION_INFO, None)
+
+
 def take_turns(connection, name: str) -> None:
     """On PostgreSQL, make the transactions that say ``name`` take turns until they end
     (a transaction-scoped advisory lock on a hash of it); SQLite's write lock already does."""
@@ -180,20 +267,6 @@ def take_turns(connection, name: str) -> None:
         digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
         key = int.from_bytes(digest, "big", signed=True)
         connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
-
-
-def begin_write_locked(session, row, check=lambda _row: True) -> bool:
-    """Start the write phase with ``row`` read again and locked until the commit, and return
-    whether ``check(row)`` still holds; when it does not (another request changed the row
-    since this one read it: a staged upload confirmed or cancelled twice at once), the
-    transaction is rolled back. Requests that change the same row this way take turns, each
-    seeing what the one before wrote (a button clicked twice)."""
-    begin_write(session)
-    session.refresh(row, with_for_update=True)
-    if check(row):
-        return True
-    session.rollback()
-    return False
 
 
 def _acquire(lock: int, timeout_s: float) -> None:
@@ -232,9 +305,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     acknowledged answer survives a power cut. pysqlite's implicit transactions are switched off
     and we begin them ourselves: a request's reads run without a transaction (each statement
     sees the latest commit, as under PostgreSQL's READ COMMITTED) and its writes inside
-    begin_write(); a request that writes without it raises rather than write outside a
+    write_transaction(); a request that writes without it raises rather than write outside a
     transaction. Outside requests (CLI commands, migrations) transactions begin deferred, so
-    a long read takes no lock; commands that write call begin_write() first.
+    a long read takes no lock; commands write inside write_transaction() too.
     """
     lock_path = f"{engine.url.database}.write-lock" if engine.url.database else None
 
@@ -266,7 +339,9 @@ def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         if connection.info.get("immediate") is False and statement.lstrip()[:9].upper().startswith(
             ("INSERT", "UPDATE", "DELETE", "REPLACE", "SAVEPOINT")
         ):
-            raise RuntimeError("a request wrote outside begin_write(): " + statement[:60])
+            raise WriteOutsideTransaction(
+                "a request wrote outside write_transaction(): " + statement[:60]
+            )
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(_dbapi_connection, record):

@@ -6,7 +6,7 @@ from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 from sqlalchemy.exc import IntegrityError
 
-from survey.db import begin_write, begin_write_locked, db
+from survey.db import db, write_transaction
 
 
 class StaffForm(Schema):
@@ -55,20 +55,13 @@ def submitted(schema, form_page, apply, *, lock=None, conflict: dict | None = No
         data = schema.load({k: v if k in lists else v[0] for k, v in form.items()})
     except ValidationError as err:
         return None, form_page(err.messages)
-    if lock is None:
-        begin_write(db.session)
-    else:
-        begin_write_locked(db.session, lock)
     try:
-        result = apply(data)
-        db.session.flush()
+        with write_transaction(db.session, lock):
+            result = apply(data)
     except FieldError as err:
-        db.session.rollback()
         return None, form_page({err.field: [str(err)]})
     except IntegrityError:
         if conflict is None:
             raise
-        db.session.rollback()
         return None, form_page(conflict)
-    db.session.commit()
     return result, None

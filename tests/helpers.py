@@ -17,7 +17,7 @@ from werkzeug.test import encode_multipart
 
 from survey.accounts.models import User
 from survey.accounts.services import hash_password
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.services import create_questionnaire
 from survey.regions.models import Region
@@ -99,19 +99,21 @@ def site_maker(app):
     def make(name="紫金街道康养联合体", project="2022年建成康养联合体20家", county="莲都区", **kw):
         with app.app_context():
             session = db.session
-            city = _first(Region, name="丽水市") or Region(name="丽水市", level="city")
-            region = _first(Region, name=county)
-            if region is None:
-                region = Region(name=county, level="county", parent=city)
-                session.add(region)
-            proj = _first(Project, name=project)
-            if proj is None:
-                questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
-                proj = Project(name=project, year=2022, region=city, questionnaire=questionnaire)
-            site = Site(project=proj, region=region, name=name, **kw)
-            session.add(site)
-            token = issue_token(session, site).token
-            session.commit()
+            with write_transaction(session):
+                city = _first(Region, name="丽水市") or Region(name="丽水市", level="city")
+                region = _first(Region, name=county)
+                if region is None:
+                    region = Region(name=county, level="county", parent=city)
+                    session.add(region)
+                proj = _first(Project, name=project)
+                if proj is None:
+                    questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
+                    proj = Project(
+                        name=project, year=2022, region=city, questionnaire=questionnaire
+                    )
+                site = Site(project=proj, region=region, name=name, **kw)
+                session.add(site)
+                token = issue_token(session, site).token
             return SiteRef(site.id, token, proj.id, site.name, proj.name)
 
     return make
@@ -127,7 +129,7 @@ def user_maker(app):
         one_time=False,
         region=None,
     ):
-        with app.app_context():
+        with app.app_context(), write_transaction(db.session):
             db.session.add(
                 User(
                     username=username,
@@ -137,7 +139,6 @@ def user_maker(app):
                     region=_first(Region, name=region) if region else None,
                 )
             )
-            db.session.commit()
         return password
 
     return make

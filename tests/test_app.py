@@ -11,7 +11,12 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import StatementError
 
 from survey import create_app, database_uri, instance_secret
-from survey.db import begin_write, db, migration_includes
+from survey.db import (
+    WriteOutsideTransaction,
+    db,
+    migration_includes,
+    write_transaction,
+)
 from survey.questionnaires.models import Questionnaire
 from survey.responses.models import Response
 from tests.helpers import answer, app_settings, log_in
@@ -112,16 +117,15 @@ def test_sqlite_is_durable_and_writes_take_the_lock_up_front(app):
         db.session.rollback()
         with app.test_request_context("/s/X", method="POST"):
             db.session.execute(text("SELECT 1"))  # the read phase holds no lock, no transaction
-            begin_write(db.session)
-            db.session.add(Questionnaire(name="q"))
-            db.session.commit()
+            with write_transaction(db.session):
+                db.session.add(Questionnaire(name="q"))
             db.session.execute(text("SELECT 1"))
-            with pytest.raises(RuntimeError, match="outside begin_write"):
-                db.session.add(Questionnaire(name="q2"))
-                db.session.flush()
+            # SQL the session does not see as a write is refused by the connection.
+            with pytest.raises(WriteOutsideTransaction, match="wrote outside write_transaction"):
+                db.session.execute(text("INSERT INTO questionnaires (name) VALUES ('q2')"))
             db.session.rollback()
     # Outside a request (CLI, this test) a plain BEGIN; a request reads without a transaction
-    # and writes only after begin_write(), under BEGIN IMMEDIATE.
+    # and writes only inside write_transaction(), under BEGIN IMMEDIATE.
     assert [s for s in begun if s.startswith("BEGIN")] == ["BEGIN", "BEGIN IMMEDIATE"]
 
 
@@ -165,10 +169,8 @@ def test_a_command_that_only_reads_holds_no_lock(app, make_site):
             db.session.scalars(db.select(Questionnaire)).all()  # a CLI read, still open
             fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # would raise if it were held
             fcntl.flock(probe, fcntl.LOCK_UN)
-            begin_write(db.session)
-            with pytest.raises(BlockingIOError):
+            with write_transaction(db.session), pytest.raises(BlockingIOError):
                 fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            db.session.commit()
             fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released with the commit
     finally:
         os.close(probe)
@@ -177,17 +179,15 @@ def test_a_command_that_only_reads_holds_no_lock(app, make_site):
 def test_times_come_back_aware_in_utc_and_naive_ones_are_refused(app):
     east8 = timezone(timedelta(hours=8))
     with app.app_context():
-        q = Questionnaire(name="q", created_at=datetime(2026, 1, 1, 8, tzinfo=east8))
-        db.session.add(q)
-        db.session.commit()
+        with write_transaction(db.session):
+            q = Questionnaire(name="q", created_at=datetime(2026, 1, 1, 8, tzinfo=east8))
+            db.session.add(q)
         db.session.expire_all()
         stored = db.session.get(Questionnaire, q.id).created_at
         assert stored == datetime(2026, 1, 1, tzinfo=UTC)
         assert stored.utcoffset() == timedelta(0)
-        db.session.add(Questionnaire(name="n", created_at=datetime(2026, 1, 1)))
-        with pytest.raises(StatementError, match="naive"):
-            db.session.flush()
-        db.session.rollback()
+        with pytest.raises(StatementError, match="naive"), write_transaction(db.session):
+            db.session.add(Questionnaire(name="n", created_at=datetime(2026, 1, 1)))
 
 
 def test_migrations_match_the_models(app):

@@ -10,7 +10,7 @@ from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.exc import IntegrityError
 
 from survey import create_app
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.responses import rollups
 from tests.helpers import app_settings
 
@@ -168,9 +168,9 @@ def test_rollups_are_partitioned_by_grain_on_postgresql_and_keep_their_counts(
         # A submission's upsert and a deletion's decrement find their cells in the partitions.
         answer = {"site_id": 1, "channel": "qr", "proxy": False, "level": 5}
         moment = datetime(2026, 1, 2, 4, tzinfo=UTC)
-        for delta in (1, 1, -1):
-            rollups.count(db.session, created_at=moment, delta=delta, **answer)
-        db.session.commit()
+        with write_transaction(db.session):
+            for delta in (1, 1, -1):
+                rollups.count(db.session, created_at=moment, delta=delta, **answer)
         with db.engine.connect() as conn:
             assert _rollups(conn) == [(g, d, n + 1) for g, d, n in before]
         flask_migrate.downgrade(revision="0007")

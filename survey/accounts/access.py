@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from itsdangerous import URLSafeTimedSerializer
 
 from survey.accounts.models import User
+from survey.accounts.services import Actor
 from survey.accounts.throttle import Throttle, login_name
 from survey.addresses import network_of
 from survey.db import db
@@ -159,6 +160,11 @@ def acting_user() -> User:
 def client_ip() -> str:
     """The client's address as the audit log records it."""
     return request.remote_addr or ""
+
+
+def current_actor() -> Actor:
+    """The logged-in user and the client's address: who a service logs as making a change."""
+    return Actor(acting_user(), client_ip())
 
 
 def user_scope() -> Scope:

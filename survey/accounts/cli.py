@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from survey.accounts import users
 from survey.accounts.models import ROLES
+from survey.accounts.services import COMMAND
 from survey.accounts.users import ROLE_LEVELS
-from survey.db import begin_write, db
+from survey.db import db, write_transaction
 from survey.regions.models import Region
 
 
@@ -30,12 +31,11 @@ def create_user_command(username, role, region_name):
         ).first()
         if region is None:
             raise click.ClickException(f"没有名为“{region_name}”的{level_name}。")
-    begin_write(db.session)
     try:
-        _, password = users.add_user(
-            db.session, None, username, role, region.id if region else None, ip="cli"
-        )
+        with write_transaction(db.session):
+            _, password = users.add_user(
+                db.session, COMMAND, username, role, region.id if region else None
+            )
     except users.UserError as err:
         raise click.ClickException(str(err)) from None
-    db.session.commit()
     click.echo(f"已创建 {username}（{ROLES[role]}）。一次性密码：{password}（首次登录须修改）")

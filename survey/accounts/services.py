@@ -1,6 +1,7 @@
 """Creating users and handling their passwords."""
 
 import secrets
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -40,6 +41,20 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change, as its audit line names them: ``user`` (None for a command or
+    an unknown name) from the client address ``ip``; ``username`` when no user names them."""
+
+    user: User | None
+    ip: str
+    username: str = ""
+
+
+#: A flask command's actor (run by hand or from cron).
+COMMAND = Actor(None, "cli", "cli")
+
+
 def log_in(
     session: Session, throttle: Throttle, username: str, password: str, ip: str
 ) -> User | None:
@@ -49,7 +64,7 @@ def log_in(
 
     A wrong name or password, or a disabled user, counts as a failure of the name from
     ``ip``; raises TryLater (nothing checked, nothing written) while that name must wait
-    there. Writes; call begin_write first.
+    there. Writes: call inside write_transaction.
     """
     who = f"{network_of(ip)}|{login_name(username)}"
     throttle.check(who)
@@ -58,21 +73,25 @@ def log_in(
         user and user.active
     ):
         throttle.failed(who)
-        record(session, "login_failed", user=user, username=username, ip=ip)
+        record(session, "login_failed", Actor(user, ip, username))
         return None
     throttle.passed(who)
-    record(session, "login", user=user, ip=ip)
+    record(session, "login", Actor(user, ip))
     return user
 
 
-def change_password(user: User, current: str, new: str, throttle: Throttle, ip: str) -> None:
-    """Give ``user`` the password ``new`` and end the one-time password.
+def change_password(
+    session: Session, actor: Actor, current: str, new: str, throttle: Throttle
+) -> None:
+    """Give the acting user the password ``new``, end the one-time password and their other
+    sessions, with a line in the audit log (``password_changed``).
 
     Raises ValueError (with a message for the person) when ``current`` is wrong or ``new``
-    is the same as it. A wrong ``current`` counts as a failure of the user from ``ip``;
-    raises TryLater (nothing checked) while they must wait there.
+    is the same as it. A wrong ``current`` counts as a failure of the user from their
+    address; raises TryLater (nothing checked) while they must wait there.
     """
-    who = f"{network_of(ip)}|user:{user.id}"
+    user = actor.user
+    who = f"{network_of(actor.ip)}|user:{user.id}"
     throttle.check(who)
     if not _verify(user.password_hash, current):
         throttle.failed(who)
@@ -83,30 +102,37 @@ def change_password(user: User, current: str, new: str, throttle: Throttle, ip: 
     user.password_hash = hash_password(new)
     user.must_change_password = False
     user.end_sessions()
+    record(session, "password_changed", actor)
 
 
-def record(
-    session: Session,
-    action: str,
-    *,
-    user: User | None = None,
-    username: str = "",
-    detail: str = "",
-    ip: str = "",
-) -> AuditEntry:
+def log_out(session: Session, actor: Actor) -> None:
+    """End every session of the acting user, with a line in the audit log (``logout``)."""
+    actor.user.end_sessions()
+    record(session, "logout", actor)
+
+
+def record(session: Session, action: str, actor: Actor, detail: str = "") -> AuditEntry:
     """Add a line to the audit log (within the caller's write transaction), in the region of
-    ``user`` when they are a city or county user: the lines of admins, commands and unknown
-    names belong to no region, and only admins read those."""
+    the actor's user when they are a city or county user: the lines of admins, commands and
+    unknown names belong to no region, and only admins read those. Called by the services
+    that make the change, never by views."""
+    user = actor.user
     entry = AuditEntry(
         action=action,
         user=user,
-        username=(username or (user.username if user else ""))[:50],
+        username=(actor.username or (user.username if user else ""))[:50],
         detail=detail[:500],
-        ip=ip[:64],
+        ip=actor.ip[:64],
         region_id=user.region_id if user is not None and user.role != "admin" else None,
     )
     session.add(entry)
     return entry
+
+
+def record_export(session: Session, actor: Actor, what: str) -> AuditEntry:
+    """Log a download of ``what`` (``exported``); call once its file is made: a failed one
+    is not an export."""
+    return record(session, "exported", actor, what)
 
 
 def audit_entries(session: Session, scope, action: str | None = None, username: str | None = None):

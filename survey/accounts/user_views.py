@@ -5,10 +5,10 @@ that made it (never in a redirect's flash message, which would keep it in the co
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from survey.accounts import users
-from survey.accounts.access import acting_user, client_ip, role_required
+from survey.accounts.access import current_actor, role_required
 from survey.accounts.models import ROLES, User
 from survey.accounts.schemas import user_change_schema, user_schema
-from survey.db import begin_write, db
+from survey.db import db, write_transaction
 from survey.form_posts import submitted
 
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
@@ -52,7 +52,7 @@ def new():
     created, refused = submitted(
         user_schema,
         lambda errors: _form_page(None, errors, 422),
-        lambda data: users.add_user(db.session, acting_user(), **data, ip=client_ip()),
+        lambda data: users.add_user(db.session, current_actor(), **data),
     )
     if refused:
         return refused
@@ -70,7 +70,7 @@ def edit(user_id):
     _, refused = submitted(
         user_change_schema,
         lambda errors: _form_page(user, errors, 422),
-        lambda data: users.change_user(db.session, acting_user(), user, **data, ip=client_ip()),
+        lambda data: users.change_user(db.session, current_actor(), user, **data),
     )
     if refused:
         return refused
@@ -80,13 +80,11 @@ def edit(user_id):
 
 def _change_state(user_id: int, change, done: str):
     user = db.get_or_404(User, user_id)
-    begin_write(db.session)
     try:
-        change(db.session, acting_user(), user, client_ip())
+        with write_transaction(db.session):
+            change(db.session, current_actor(), user)
     except users.UserError as err:
-        db.session.rollback()
         return _list_page(str(err), 422)
-    db.session.commit()
     flash(done.format(user.username), "info")
     return redirect(url_for(".index"))
 
@@ -110,7 +108,6 @@ def enable(user_id):
 def reset_password(user_id):
     """A new one-time password, shown once; the account's open sessions end."""
     user = db.get_or_404(User, user_id)
-    begin_write(db.session)
-    password = users.reset_password(db.session, acting_user(), user, client_ip())
-    db.session.commit()
+    with write_transaction(db.session):
+        password = users.reset_password(db.session, current_actor(), user)
     return _password_page(user, password, created=False)

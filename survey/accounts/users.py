@@ -5,7 +5,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import ROLES, User
-from survey.accounts.services import create_user, record, reset_one_time_password
+from survey.accounts.services import Actor, create_user, record, reset_one_time_password
 from survey.form_posts import FieldError
 from survey.regions.models import Region
 
@@ -44,26 +44,25 @@ def _other_active_admins(session: Session, user: User) -> int:
 
 def add_user(
     session: Session,
-    actor: User | None,
+    actor: Actor,
     username: str,
     role: str,
     region_id: int | None,
-    ip: str,
 ) -> tuple[User, str]:
     """A new user with a one-time password (returned, to be shown once). ``actor``: the
-    admin creating it, None from the command line (the log then names the new user)."""
+    admin creating it, or COMMAND from the command line (the log then names the new user)."""
     taken = select(User.id).where(func.lower(User.username) == username.lower())
     if session.scalar(taken) is not None:
         raise UserError("username", f"用户名 {username} 已被使用：已存在同名账号。")
     region = _region_for(session, role, region_id)
     user, password = create_user(session, username, role, region)
     detail = f"{username}：{_describe(role, region)}"
-    record(session, "user_created", user=actor or user, detail=detail, ip=ip)
+    record(session, "user_created", actor if actor.user else Actor(user, actor.ip), detail)
     return user, password
 
 
 def change_user(
-    session: Session, actor: User, user: User, role: str, region_id: int | None, ip: str
+    session: Session, actor: Actor, user: User, role: str, region_id: int | None
 ) -> None:
     """Give ``user`` another role or region; effective from their next request."""
     region = _region_for(session, role, region_id)
@@ -73,38 +72,32 @@ def change_user(
     user.role, user.region = role, region
     after = _describe(role, region)
     if before != after:
-        record(
-            session,
-            "user_changed",
-            user=actor,
-            detail=f"{user.username}：{before} → {after}",
-            ip=ip,
-        )
+        record(session, "user_changed", actor, f"{user.username}：{before} → {after}")
 
 
-def disable_user(session: Session, actor: User, user: User, ip: str) -> None:
+def disable_user(session: Session, actor: Actor, user: User) -> None:
     """Stop ``user`` logging in, and end their open sessions at once."""
-    if user.id == actor.id:
+    if user.id == actor.user.id:
         raise UserError("user", "不能停用自己的账号。")
     if user.role == "admin" and not _other_active_admins(session, user):
         raise UserError("user", "这是唯一启用的系统管理员，不能停用。")
     user.active = False
     user.end_sessions()
-    record(session, "user_disabled", user=actor, detail=user.username, ip=ip)
+    record(session, "user_disabled", actor, user.username)
 
 
-def enable_user(session: Session, actor: User, user: User, ip: str) -> None:
+def enable_user(session: Session, actor: Actor, user: User) -> None:
     """Let a disabled ``user`` log in again."""
     user.active = True
-    record(session, "user_enabled", user=actor, detail=user.username, ip=ip)
+    record(session, "user_enabled", actor, user.username)
 
 
-def reset_password(session: Session, actor: User, user: User, ip: str) -> str:
+def reset_password(session: Session, actor: Actor, user: User) -> str:
     """A new one-time password for ``user`` (returned, to be shown once); their open
     sessions end."""
     password = reset_one_time_password(user)
     user.end_sessions()
-    record(session, "password_reset", user=actor, detail=user.username, ip=ip)
+    record(session, "password_reset", actor, user.username)
     return password
 
 

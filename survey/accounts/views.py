@@ -15,7 +15,13 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from marshmallow import ValidationError
 
-from survey.accounts.access import client_ip, new_password_first, role_required, throttle
+from survey.accounts.access import (
+    client_ip,
+    current_actor,
+    new_password_first,
+    role_required,
+    throttle,
+)
 from survey.accounts.forms import LoginForm, PasswordForm
 from survey.accounts.models import AUDIT_ACTIONS
 from survey.accounts.schemas import audit_query_schema
@@ -23,10 +29,10 @@ from survey.accounts.services import (
     audit_entries,
     change_password,
     log_in,
-    record,
+    log_out,
 )
 from survey.accounts.throttle import TryLater
-from survey.db import begin_write, db
+from survey.db import db, write_transaction
 from survey.regions.scope import scope_of
 
 bp = Blueprint("accounts", __name__)
@@ -66,15 +72,15 @@ def login():
     """The staff login page."""
     form = LoginForm()
     if form.validate_on_submit():
-        begin_write(db.session)
         username = form.username.data.strip()
         try:
-            user = log_in(db.session, throttle("login"), username, form.password.data, client_ip())
+            with write_transaction(db.session):
+                user = log_in(
+                    db.session, throttle("login"), username, form.password.data, client_ip()
+                )
         except TryLater as wait:
-            db.session.rollback()
             message = "登录失败次数太多，请 {seconds} 秒后再试。"
             return _try_later("accounts/login.html", form, form.password, message, wait)
-        db.session.commit()
         if user is not None:
             session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME without use
             login_user(user)
@@ -92,25 +98,21 @@ def password():
     """Choose a new password (required after a one-time password)."""
     form = PasswordForm()
     if form.validate_on_submit():
-        begin_write(db.session)
-        user = current_user._get_current_object()
+        actor = current_actor()
         try:
-            change_password(
-                user, form.current.data, form.new.data, throttle("password"), client_ip()
-            )
+            with write_transaction(db.session):
+                change_password(
+                    db.session, actor, form.current.data, form.new.data, throttle("password")
+                )
         except TryLater as wait:
-            db.session.rollback()
             message = "现在的密码输错次数太多，请 {seconds} 秒后再试。"
             return _try_later("accounts/password.html", form, form.current, message, wait)
         except ValueError as err:
-            db.session.rollback()
             form.current.errors.append(str(err))
         else:
-            record(db.session, "password_changed", user=user, ip=client_ip())
-            db.session.commit()
-            login_user(user)  # this session goes on; the others have ended
+            login_user(actor.user)  # this session goes on; the others have ended
             flash("密码已修改。", "info")
-            return redirect(home_url(user))
+            return redirect(home_url(actor.user))
     status = 400 if form.errors else 200
     return render_template("accounts/password.html", form=form), status
 
@@ -119,11 +121,8 @@ def password():
 @login_required
 def logout():
     """End this session and every other session of the user."""
-    begin_write(db.session)
-    current_user.end_sessions()
-    user = current_user._get_current_object()
-    record(db.session, "logout", user=user, ip=client_ip())
-    db.session.commit()
+    with write_transaction(db.session):
+        log_out(db.session, current_actor())
     logout_user()
     flash("已退出登录。", "info")
     return redirect(url_for(".login"))

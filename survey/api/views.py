@@ -17,7 +17,7 @@ from survey.api.schemas import (
     SiteSchema,
     SubmissionResultSchema,
 )
-from survey.db import begin_write, db
+from survey.db import db, write_transaction
 from survey.regions.scope import Scope, scope_of
 from survey.responses import nonces, senders, services
 from survey.responses.schemas import answers_schema
@@ -170,11 +170,10 @@ def submit(data, token):
     except ValidationError as err:
         abort(422, message="回答有误。", errors={"answers": err.messages})
     who = senders.request_sender(data["device"])
-    begin_write(db.session)
-    result = services.submit_from_resident(
-        db.session, target, answers, data["comment"], who, senders.stuffing_checks(db.session)
-    )
-    db.session.commit()
+    with write_transaction(db.session):
+        result = services.submit_from_resident(
+            db.session, target, answers, data["comment"], who, senders.stuffing_checks(db.session)
+        )
     status = 200 if result.outcome == "duplicate" else 201
     reply = {"id": result.response_id, "outcome": result.outcome, "flagged": result.flagged}
     return reply, status

@@ -9,7 +9,7 @@ from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from werkzeug.exceptions import NotFound
 
-from survey.accounts.models import User
+from survey.accounts.services import Actor, record
 from survey.checks.models import OUTCOMES, TASK_STATUSES, CallAttempt, CallTask, SampleBatch
 from survey.checks.notices import notice_in_force
 from survey.checks.phones import mask_phone
@@ -182,7 +182,7 @@ def callable_tasks(
 def record_attempt(
     session: Session,
     task: CallTask,
-    caller: User,
+    caller: Actor,
     *,
     outcome: str,
     now: datetime,
@@ -200,13 +200,14 @@ def record_attempt(
     ``questions``: they are stored as a ``phone`` response (a proxy's marked as such) with the
     version of the notice read in the site's city. ``callback`` needs ``callback_at``;
     ``away`` defers the task by ``away_days``. Raises CallRefused when the task cannot be
-    called now. Call inside the write transaction, with ``task`` locked.
+    called now. Logged as ``caller``'s. Call inside the write transaction, with
+    ``task`` locked.
     """
     reason = wait_reason(task, now, hours, away_days=away_days)
     if reason:
         raise CallRefused(reason)
     attempt = CallAttempt(
-        task=task, at=now, caller=caller, outcome=outcome, note=note, callback_at=callback_at
+        task=task, at=now, caller=caller.user, outcome=outcome, note=note, callback_at=callback_at
     )
     session.add(attempt)
     if outcome in ANSWERED:
@@ -238,7 +239,17 @@ def record_attempt(
         failed = sum(1 for a in task.attempts if a.outcome in RETRY)
         if failed >= max_attempts:
             _close(task, "unreachable", now)
+    detail = f"电话抽查任务 {task.id}：{OUTCOMES[outcome]}"
+    record(session, "call_logged", caller, detail)
     return attempt
+
+
+def reveal_phone(session: Session, task: CallTask, caller: Actor, cipher) -> str:
+    """The whole number of ``task``'s resident, to dial it once; every reveal is logged as
+    ``caller``'s. Call inside the write transaction."""
+    detail = f"电话抽查任务 {task.id}（名单人员 {task.resident_id}）"
+    record(session, "phone_revealed", caller, detail)
+    return cipher.decrypt(task.resident.phone_token)
 
 
 def saved_message(task: CallTask, outcome: str, hours: CallingHours, *, away_days: int) -> str:

@@ -5,10 +5,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from survey.accounts.services import record
 from survey.checks.key_rotation import rotate_field_key
 from survey.checks.roster import purge_old
-from survey.db import begin_write, db, now_utc
+from survey.db import db, now_utc, write_transaction
 
 
 @click.command("purge-roster")
@@ -22,14 +21,8 @@ from survey.db import begin_write, db, now_utc
 def purge_roster_command(days):
     """Delete roster entries and imports older than the retention period, and stale uploads."""
     days = days or current_app.config["ROSTER_RETENTION_DAYS"]
-    begin_write(db.session)
-    residents, imports, uploads = purge_old(db.session, days, now_utc())
-    detail = (
-        f"删除 {days} 天前导入的名单人员 {residents} 人、导入记录 {imports} 份，"
-        f"过期未确认的上传文件 {uploads} 个"
-    )
-    record(db.session, "roster_purged", detail=detail, ip="cli", username="cli")
-    db.session.commit()
+    with write_transaction(db.session):
+        detail = purge_old(db.session, days, now_utc())
     current_app.logger.info("purge-roster: %s", detail)
     click.echo(f"已{detail}。")
 
@@ -40,15 +33,8 @@ def rotate_field_key_command():
     """Encrypt every roster entry and staged roster file again under the first key of
     FIELD_ENCRYPTION_KEY (set as NEW,OLD), and their number digests; safe to stop and rerun."""
     done = rotate_field_key(db.session, current_app.extensions["field_cipher"])
-    detail = (
-        f"名单人员重新加密 {done.rotated} 人（已是新密钥 {done.current} 人），"
-        f"待确认的名单文件重新加密 {done.files} 个"
-    )
-    begin_write(db.session)
-    record(db.session, "field_key_rotated", detail=detail, ip="cli", username="cli")
-    db.session.commit()
-    current_app.logger.info("rotate-field-key: %s", detail)
-    click.echo(f"{detail}。")
+    current_app.logger.info("rotate-field-key: %s", done.summary)
+    click.echo(f"{done.summary}。")
     problems = []
     if done.unreadable:
         problems.append(

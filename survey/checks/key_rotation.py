@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
+from survey.accounts.services import COMMAND, record
 from survey.checks.models import Resident, RosterImport
-from survey.db import begin_write
+from survey.db import write_transaction
 from survey.field_cipher import FieldCipher, InvalidToken
 
 #: Residents per transaction: a few hundred milliseconds of work, then the lock is free.
@@ -43,28 +44,38 @@ class Rotation:
     #: by machines with different keys): one of the two must be deleted.
     duplicates: list[int] = field(default_factory=list)
 
+    @property
+    def summary(self) -> str:
+        """What was re-encrypted, in the audit log's words."""
+        return (
+            f"名单人员重新加密 {self.rotated} 人（已是新密钥 {self.current} 人），"
+            f"待确认的名单文件重新加密 {self.files} 个"
+        )
+
 
 def rotate_field_key(session: Session, cipher: FieldCipher, batch: int = BATCH) -> Rotation:
     """Encrypt and digest every stored value under the cipher's first key; commits after
-    every batch. Returns what was done and what could not be."""
+    every batch, and logs the run as the command's (``rotate-field-key``) at the end.
+    Returns what was done and what could not be."""
     done = Rotation()
     last = 0
     while True:
         query = select(_residents).where(_residents.c.id > last).order_by(_residents.c.id)
         rows = session.execute(query.limit(batch)).all()
-        session.commit()  # end the read: the write below takes the lock only briefly
+        session.rollback()  # end the read (it wrote nothing): the write takes the lock briefly
         if not rows:
             break
         last = rows[-1].id
         changes = [change for row in rows if (change := _rotated(cipher, row, done))]
         if changes:
-            begin_write(session)
-            changes = _without_duplicates(session, changes, done)
-            if changes:
-                session.execute(_update_resident, changes)
+            with write_transaction(session):
+                changes = _without_duplicates(session, changes, done)
+                if changes:
+                    session.execute(_update_resident, changes)
             done.rotated += len(changes)
-            session.commit()
     _rotate_staged_files(session, cipher, done)
+    with write_transaction(session):
+        record(session, "field_key_rotated", COMMAND, done.summary)
     return done
 
 
@@ -111,7 +122,7 @@ def _rotate_staged_files(session: Session, cipher: FieldCipher, done: Rotation) 
     staged = select(RosterImport.id).where(RosterImport.payload.is_not(None))
     for import_id in list(session.scalars(staged.order_by(RosterImport.id))):
         payload = session.scalar(select(RosterImport.payload).where(RosterImport.id == import_id))
-        session.commit()
+        session.rollback()  # end the read (it wrote nothing) before the long encryption
         if payload is None:
             continue
         tokens = payload.split(b"\n")  # one token a part of the file (roster._sealed)
@@ -122,12 +133,11 @@ def _rotate_staged_files(session: Session, cipher: FieldCipher, done: Rotation) 
         except InvalidToken:
             done.unreadable.append(f"roster_imports.id={import_id}")
             continue
-        begin_write(session)
         # Only while still staged: a file imported or cancelled meanwhile stays dropped.
-        session.execute(
-            update(RosterImport)
-            .where(RosterImport.id == import_id, RosterImport.payload.is_not(None))
-            .values(payload=payload)
-        )
-        session.commit()
+        with write_transaction(session):
+            session.execute(
+                update(RosterImport)
+                .where(RosterImport.id == import_id, RosterImport.payload.is_not(None))
+                .values(payload=payload)
+            )
         done.files += 1

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.exceptions import Forbidden
 
 from survey.accounts.models import User
+from survey.accounts.services import Actor, record
 from survey.checks.models import Notice
 from survey.db import take_turns
 from survey.regions.models import Region
@@ -93,9 +94,9 @@ def notice_in_force(session: Session, region_id: int) -> Notice:
     return notice
 
 
-def publish_notice(session: Session, body: str, user: User, region: Region | None) -> Notice:
-    """Put a new wording in force for ``region`` (None: the default); earlier versions stay
-    for the calls that used them. Call inside the write transaction."""
+def publish_notice(session: Session, body: str, actor: Actor, region: Region | None) -> Notice:
+    """Put a new wording in force for ``region`` (None: the default), logged as ``actor``'s;
+    earlier versions stay for the calls that used them. Call inside the write transaction."""
     region_id = region.id if region else None
     take_turns(session.connection(), f"notice:{region_id or 'default'}")  # versions unique
     latest = _latest(session, region_id)
@@ -103,8 +104,9 @@ def publish_notice(session: Session, body: str, user: User, region: Region | Non
         region=region,
         version=latest.version + 1 if latest else 1,
         body=body,
-        created_by_id=user.id,
+        created_by_id=actor.user.id,
     )
     session.add(notice)
     session.flush()
+    record(session, "notice_published", actor, notice.label)
     return notice

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, contains_eager
 
 from survey.accounts.models import User
+from survey.accounts.services import COMMAND, Actor, record
 from survey.checks.models import CallTask, Resident, RosterImport
 from survey.checks.phones import BadPhone, mask_phone, normalize_phone
 from survey.checks.roster_files import RawRow, read_rows
@@ -327,12 +328,12 @@ def _spooled_chunks(spool: TextIO, extra: dict) -> Iterator[list[dict]]:
         yield values
 
 
-def import_rows(session: Session, staged: RosterImport, prepared: TextIO) -> int:
-    """Insert the prepared rows of a staged import and close it. Returns how many were
-    added: a number that reached the county's roster meanwhile (another import, even one
-    running at this moment), or was in the file before, is left out by the unique key.
-    Call inside the write transaction; a failure rolls all of it back, so a roster is
-    imported whole or not at all."""
+def import_rows(session: Session, actor: Actor, staged: RosterImport, prepared: TextIO) -> int:
+    """Insert the prepared rows of a staged import and close it, logged as ``actor``'s.
+    Returns how many were added: a number that reached the county's roster meanwhile
+    (another import, even one running at this moment), or was in the file before, is left
+    out by the unique key. Call inside the write transaction; a failure rolls all of it
+    back, so a roster is imported whole or not at all."""
     now = now_utc()
     insert_new = _INSERT_NEW[session.connection().dialect.name]
     extra = {"project_id": staged.project_id, "import_id": staged.id, "created_at": now}
@@ -342,6 +343,8 @@ def import_rows(session: Session, staged: RosterImport, prepared: TextIO) -> int
     added = session.scalar(select(func.count()).where(Resident.import_id == staged.id))
     staged.status, staged.payload, staged.finished_at = "imported", None, now
     staged.valid_rows = added
+    detail = f"{staged.project.name}：{staged.file_label}导入 {added} 人（导入编号 {staged.id}）"
+    record(session, "roster_imported", actor, detail)
     return added
 
 
@@ -365,9 +368,11 @@ def _not_held_under_older_keys(session: Session, project_id: int, values: list[d
     return [row for index, row in enumerate(values) if index not in skipped]
 
 
-def cancel_import(staged: RosterImport) -> None:
-    """Drop a staged file without importing anything."""
+def cancel_import(session: Session, actor: Actor, staged: RosterImport) -> None:
+    """Drop a staged file without importing anything, logged as ``actor``'s."""
     staged.status, staged.payload, staged.finished_at = "cancelled", None, now_utc()
+    detail = f"{staged.file_label}（导入编号 {staged.id}）"
+    record(session, "roster_import_cancelled", actor, detail)
 
 
 @dataclass
@@ -445,10 +450,18 @@ def remove_residents(session: Session, condition) -> int:
     return result.rowcount
 
 
-def purge_old(session: Session, days: int, now: datetime) -> tuple[int, int, int]:
+def delete_resident(session: Session, actor: Actor, resident: Resident) -> None:
+    """Delete one person from the roster (on their request, or entered by mistake), logged
+    as ``actor``'s."""
+    detail = f"名单人员 {resident.id}（点位 {resident.site.name}）"
+    remove_residents(session, Resident.id == resident.id)
+    record(session, "resident_deleted", actor, detail)
+
+
+def purge_old(session: Session, days: int, now: datetime) -> str:
     """Delete roster entries added more than ``days`` ago with the imports (and their
-    reports) made as long ago, and drop staged files left for over a day. Returns
-    (residents deleted, imports deleted, staged files dropped)."""
+    reports) made as long ago, and drop staged files left for over a day; logged as the
+    command's (``purge-roster``). Returns what was done, in the audit log's words."""
     cutoff = now - timedelta(days=days)
     residents = remove_residents(session, Resident.created_at < cutoff)
     old = select(RosterImport.id).where(RosterImport.created_at < cutoff).scalar_subquery()
@@ -460,7 +473,12 @@ def purge_old(session: Session, days: int, now: datetime) -> tuple[int, int, int
         .where(RosterImport.status == "staged", RosterImport.created_at < now - timedelta(days=1))
         .values(status="cancelled", payload=None, finished_at=now)
     )
-    return residents, imports, stale.rowcount
+    detail = (
+        f"删除 {days} 天前导入的名单人员 {residents} 人、导入记录 {imports} 份，"
+        f"过期未确认的上传文件 {stale.rowcount} 个"
+    )
+    record(session, "roster_purged", COMMAND, detail)
+    return detail
 
 
 def move_refusal(session: Session, site: Site) -> str | None:

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session
 
-from survey.accounts.models import User
+from survey.accounts.services import Actor, record
 from survey.checks.models import CallAttempt, CallTask, Resident, SampleBatch
 from survey.regions.scope import Scope
-from survey.sites.models import Site
+from survey.sites.models import Project, Site
 
 #: z for 95 % confidence, and the margin the guidance aims at.
 Z_95 = 1.959964
@@ -116,7 +116,7 @@ def draw_sample(
     session: Session,
     project_id: int,
     scope: Scope,
-    user: User,
+    actor: Actor,
     *,
     mode: str,
     size: int,
@@ -126,18 +126,19 @@ def draw_sample(
     exclude_days: int,
 ) -> SampleBatch:
     """Draw residents to call from each site of the project within ``scope`` and make a
-    call task of each. The same seed on the same roster draws the same people: each site is
-    sampled with its own generator seeded by ``seed`` and the site id, from its eligible
-    residents in id order. Returns the batch (with no tasks if nobody was eligible)."""
+    call task of each, logged as ``actor``'s. The same seed on the same roster
+    draws the same people: each site is sampled with its own generator seeded by ``seed``
+    and the site id, from its eligible residents in id order. Returns the batch (with no
+    tasks if nobody was eligible)."""
     batch = SampleBatch(
         project_id=project_id,
-        region_id=user.region_id,
+        region_id=actor.user.region_id,
         seed=seed or new_seed(),
         mode=mode,
         size=size,
         minimum=minimum if mode == "percent" else 0,
         exclude_days=exclude_days,
-        created_by=user,
+        created_by=actor.user,
         created_at=now,
     )
     session.add(batch)
@@ -162,4 +163,10 @@ def draw_sample(
         )
     if tasks:
         session.execute(insert(CallTask), tasks)
+    project = session.get(Project, project_id)
+    detail = (
+        f"{project.name}：批次 {batch.id}，{batch.mode_label}，种子 {batch.seed}，"
+        f"{len(batch.tasks)} 人"
+    )
+    record(session, "sample_drawn", actor, detail)
     return batch

@@ -24,9 +24,9 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from survey import downloads
-from survey.accounts.access import role_required
+from survey.accounts.access import current_actor, role_required
 from survey.accounts.models import User
-from survey.accounts.services import record
+from survey.accounts.services import record_export
 from survey.checks import calls, notices, roster, sampling, visits
 from survey.checks.models import (
     CHECK_RESULTS,
@@ -50,7 +50,13 @@ from survey.checks.schemas import (
     sample_schema,
     visit_schema,
 )
-from survey.db import MAX_ID, begin_write, begin_write_locked, db, now_utc
+from survey.db import (
+    MAX_ID,
+    StaleRow,
+    db,
+    now_utc,
+    write_transaction,
+)
 from survey.regions.scope import get_in_scope, scope_of
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
@@ -93,10 +99,6 @@ def _away_days() -> int:
 def _now() -> datetime:
     """The current time, from the app's clock (tests set another one)."""
     return current_app.extensions.get("clock", now_utc)()
-
-
-def _audit(action: str, detail: str) -> None:
-    record(db.session, action, user=_user(), detail=detail, ip=request.remote_addr or "")
 
 
 def _errors(err: ValidationError) -> dict:
@@ -240,11 +242,10 @@ def roster_upload(project_id):
         )
     except RosterFileError as err:
         return _roster_page(project, 422, upload_error=str(err))
-    begin_write(db.session)
-    staged = roster.stage_import(
-        db.session, _cipher(), project, _user(), upload.filename, upload.stream, check
-    )
-    db.session.commit()
+    with write_transaction(db.session):
+        staged = roster.stage_import(
+            db.session, _cipher(), project, _user(), upload.filename, upload.stream, check
+        )
     return redirect(url_for(".import_report", import_id=staged.id))
 
 
@@ -275,15 +276,14 @@ def import_confirm(import_id):
     if staged.status != "staged":
         flash(f"这份文件已{staged.status_label}，没有重复导入。", "info")
         return redirect(url_for(".roster_list", project_id=staged.project_id))
-    with roster.prepared_rows(db.session, _cipher(), staged, _scope()) as prepared:
-        if not begin_write_locked(db.session, staged, _still_staged):  # confirmed twice at once
-            return redirect(url_for(".roster_list", project_id=staged.project_id))
-        added = roster.import_rows(db.session, staged, prepared)
-        _audit(
-            "roster_imported",
-            f"{staged.project.name}：{staged.file_label}导入 {added} 人（导入编号 {staged.id}）",
-        )
-        db.session.commit()
+    try:
+        with (
+            roster.prepared_rows(db.session, _cipher(), staged, _scope()) as prepared,
+            write_transaction(db.session, staged, _still_staged),
+        ):
+            added = roster.import_rows(db.session, current_actor(), staged, prepared)
+    except StaleRow:  # confirmed twice at once
+        return redirect(url_for(".roster_list", project_id=staged.project_id))
     flash(f"已导入 {added} 人。", "info")
     return redirect(url_for(".roster_list", project_id=staged.project_id))
 
@@ -294,11 +294,14 @@ def import_cancel(import_id):
     """Drop a checked file; nothing is imported."""
     staged = _staged(import_id)
     # Locked: a cancel racing the import must not mark an imported roster as never imported.
-    if staged.status == "staged" and begin_write_locked(db.session, staged, _still_staged):
-        roster.cancel_import(staged)
-        _audit("roster_import_cancelled", f"{staged.file_label}（导入编号 {staged.id}）")
-        db.session.commit()
-        flash("已取消，名单没有任何改动。", "info")
+    if staged.status == "staged":
+        try:
+            with write_transaction(db.session, staged, _still_staged):
+                roster.cancel_import(db.session, current_actor(), staged)
+        except StaleRow:  # imported or cancelled meanwhile
+            pass
+        else:
+            flash("已取消，名单没有任何改动。", "info")
     return redirect(url_for(".roster_list", project_id=staged.project_id))
 
 
@@ -308,10 +311,8 @@ def resident_delete(resident_id):
     """Delete one person from the roster (on their request, or entered by mistake)."""
     resident = get_in_scope(db.session, _scope(), Resident, resident_id, lambda r: r.site.region_id)
     project_id = resident.project_id
-    begin_write(db.session)
-    roster.remove_residents(db.session, Resident.id == resident.id)
-    _audit("resident_deleted", f"名单人员 {resident_id}（点位 {resident.site.name}）")
-    db.session.commit()
+    with write_transaction(db.session):
+        roster.delete_resident(db.session, current_actor(), resident)
     flash("已从名单中删除。", "info")
     return redirect(url_for(".roster_list", project_id=project_id))
 
@@ -353,26 +354,19 @@ def sample_draw(project_id):
         data = sample_schema.load(request.form.to_dict())
     except ValidationError as err:
         return _samples_page(project, 422, _errors(err))
-    begin_write(db.session)
-    batch = sampling.draw_sample(
-        db.session,
-        project.id,
-        scope,
-        _user(),
-        mode=data["mode"],
-        size=data["size"],
-        minimum=data["minimum"],
-        seed=data["seed"] or None,
-        now=_now(),
-        exclude_days=current_app.config["CALL_EXCLUDE_DAYS"],
-    )
-    db.session.flush()
-    _audit(
-        "sample_drawn",
-        f"{project.name}：批次 {batch.id}，{batch.mode_label}，种子 {batch.seed}，"
-        f"{len(batch.tasks)} 人",
-    )
-    db.session.commit()
+    with write_transaction(db.session):
+        batch = sampling.draw_sample(
+            db.session,
+            project.id,
+            scope,
+            current_actor(),
+            mode=data["mode"],
+            size=data["size"],
+            minimum=data["minimum"],
+            seed=data["seed"] or None,
+            now=_now(),
+            exclude_days=current_app.config["CALL_EXCLUDE_DAYS"],
+        )
     flash(f"已抽取 {len(batch.tasks)} 人（随机种子 {batch.seed}）。", "info")
     return redirect(url_for(".batch", batch_id=batch.id))
 
@@ -418,9 +412,9 @@ def batch_export(batch_id):
     tasks = calls.batch_tasks(db.session, batch, _scope())
     rows = calls.export_rows(tasks, _cipher(), _hours())
     reply = downloads.send(rows, f"电话抽查-批次{batch.id}", "csv")
-    begin_write(db.session)  # recorded only once the file is made
-    _audit("exported", f"电话抽查批次 {batch.id} 的任务清单（{len(tasks)} 行）")
-    db.session.commit()
+    with write_transaction(db.session):  # recorded only once the file is made
+        what = f"电话抽查批次 {batch.id} 的任务清单（{len(tasks)} 行）"
+        record_export(db.session, current_actor(), what)
     return reply
 
 
@@ -470,10 +464,9 @@ def reveal(task_id):
         abort(404)
     if not task.is_open:  # nobody is to be called: the number stays hidden
         return _call_page(task, 409, errors={"reveal": ["此任务已结束，不再显示号码。"]})
-    begin_write(db.session)
-    _audit("phone_revealed", f"电话抽查任务 {task.id}（名单人员 {task.resident_id}）")
-    db.session.commit()
-    return _call_page(task, phone=_cipher().decrypt(task.resident.phone_token))
+    with write_transaction(db.session):
+        phone = calls.reveal_phone(db.session, task, current_actor(), _cipher())
+    return _call_page(task, phone=phone)
 
 
 @bp.post("/tasks/<int:task_id>/attempts")
@@ -496,30 +489,26 @@ def attempt(task_id):
         callback_at = calls.callback_time(data["callback_at"], _now(), _hours())
     except ValueError as err:
         return _call_page(task, 422, errors={"callback_at": [str(err)]})
-    begin_write(db.session)
-    db.session.refresh(task, with_for_update=True)
     try:
-        calls.record_attempt(
-            db.session,
-            task,
-            _user(),
-            outcome=data["outcome"],
-            now=_now(),
-            hours=_hours(),
-            max_attempts=current_app.config["CALL_MAX_ATTEMPTS"],
-            away_days=_away_days(),
-            note=data["note"],
-            callback_at=callback_at,
-            questions=questions,
-            answers=answers,
-        )
+        with write_transaction(db.session, task):
+            calls.record_attempt(
+                db.session,
+                task,
+                current_actor(),
+                outcome=data["outcome"],
+                now=_now(),
+                hours=_hours(),
+                max_attempts=current_app.config["CALL_MAX_ATTEMPTS"],
+                away_days=_away_days(),
+                note=data["note"],
+                callback_at=callback_at,
+                questions=questions,
+                answers=answers,
+            )
+            message = calls.saved_message(task, data["outcome"], _hours(), away_days=_away_days())
     except calls.CallRefused:
-        db.session.rollback()
         # The page says why at its top (the same wait reason): not a second time at the form.
         return _call_page(task, 409)
-    _audit("call_logged", f"电话抽查任务 {task.id}：{calls.OUTCOMES[data['outcome']]}")
-    message = calls.saved_message(task, data["outcome"], _hours(), away_days=_away_days())
-    db.session.commit()
     flash(message, "info")
     return redirect(url_for(".batch", batch_id=task.batch_id))
 
@@ -692,32 +681,23 @@ def visit_create(site_id):
         photos = _photos()
     except BadPhoto as err:
         return _visit_form(site, 422, {"photos": [str(err)]})
-    begin_write(db.session)
-    if home_visit is not None:
-        db.session.refresh(home_visit, with_for_update=True)
     try:
-        visit = visits.record_visit(
-            db.session,
-            site,
-            _user(),
-            visited_on=values["visited_on"],
-            inspectors=values["inspectors"],
-            results=values["results"],
-            findings=values["findings"],
-            photos=photos,
-            draw_seed=values["draw_seed"] or None,
-            home_visit=home_visit,
-            shown_version=values["checklist_version"],
-        )
+        with write_transaction(db.session, home_visit):
+            visit = visits.record_visit(
+                db.session,
+                site,
+                current_actor(),
+                visited_on=values["visited_on"],
+                inspectors=values["inspectors"],
+                results=values["results"],
+                findings=values["findings"],
+                photos=photos,
+                draw_seed=values["draw_seed"] or None,
+                home_visit=home_visit,
+                shown_version=values["checklist_version"],
+            )
     except visits.VisitRefused as err:
-        db.session.rollback()
         return _visit_form(site, 409, {"visit": [str(err)]})
-    how = f"，上门走访（电话抽查任务 {home_visit.call_task_id}）" if home_visit else ""
-    _audit(
-        "visit_recorded",
-        f"暗访 {visit.id}：{site.name}，{visit.visited_on}，{len(photos)} 张照片{how}",
-    )
-    db.session.commit()
     flash("暗访记录已保存。可以继续录入现场访谈。", "info")
     return redirect(url_for(".visit", visit_id=visit.id))
 
@@ -753,10 +733,8 @@ def interview(visit_id):
         comment = interview_schema.load(request.form.to_dict())["comment"]
     except ValidationError as err:
         return _visit_page(visit, 422, _errors(err))
-    begin_write(db.session)
-    visits.add_interview(db.session, visit, questions, answers, comment)
-    _audit("interview_recorded", f"暗访 {visit.id}：{visit.site.name}")
-    db.session.commit()
+    with write_transaction(db.session):
+        visits.add_interview(db.session, current_actor(), visit, questions, answers, comment)
     flash("访谈已保存。", "info")
     return redirect(url_for(".visit", visit_id=visit.id))
 
@@ -769,10 +747,8 @@ def visit_delete(visit_id):
     if not visits.may_delete(visit, _user()):
         abort(403)
     project_id = visit.site.project_id
-    begin_write(db.session)
-    _audit("visit_deleted", f"暗访 {visit.id}：{visit.site.name}，{visit.visited_on}")
-    visits.delete_visit(db.session, visit)
-    db.session.commit()
+    with write_transaction(db.session):
+        visits.delete_visit(db.session, current_actor(), visit)
     flash("暗访记录已删除。", "info")
     return redirect(url_for(".visit_list", project_id=project_id))
 
@@ -807,10 +783,8 @@ def notice():
         except ValidationError as err:
             errors = _errors(err)
         else:
-            begin_write(db.session)
-            published = notices.publish_notice(db.session, body, _user(), region)
-            _audit("notice_published", published.label)
-            db.session.commit()
+            with write_transaction(db.session):
+                published = notices.publish_notice(db.session, body, current_actor(), region)
             flash(f"已发布{published.label}。", "info")
             return redirect(url_for(".notice"))
     current = notices.current_notice(db.session, region_id)

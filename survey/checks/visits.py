@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
 from survey.accounts.models import User
+from survey.accounts.services import Actor, record
 from survey.checks.models import CallTask, HomeVisit, Visit, VisitPhoto
 from survey.checks.phones import mask_phone
 from survey.checks.photos import CleanPhoto
@@ -51,7 +52,7 @@ class VisitRefused(ValueError):
 def record_visit(
     session: Session,
     site: Site,
-    user: User,
+    actor: Actor,
     *,
     visited_on: date,
     inspectors: str,
@@ -66,7 +67,7 @@ def record_visit(
     (item index → ``pass``, ``fail`` or ``unverified``; an item not in it was not verified).
     A ``home_visit`` of the same site is closed by it. Raises VisitRefused for a home visit
     already done, and when ``shown_version``, the checklist version the form showed, is no longer
-    the current one (the results would land on other items' wording)."""
+    the current one (the results would land on other items' wording). Logged as ``actor``'s."""
     results = results or {}
     version = site.project.current_checklist
     if shown_version is not None and shown_version != checklist_number(site.project):
@@ -83,7 +84,7 @@ def record_visit(
         checklist_version=version,
         findings=findings,
         draw_seed=draw_seed,
-        created_by=user,
+        created_by=actor.user,
         photos=[
             VisitPhoto(content_type=p.content_type, data=p.data, width=p.width, height=p.height)
             for p in photos
@@ -97,14 +98,22 @@ def record_visit(
             raise VisitRefused("这位服务对象的上门走访已经录入过了。")
         home_visit.visit = visit
     session.flush()
+    how = f"，上门走访（电话抽查任务 {home_visit.call_task_id}）" if home_visit else ""
+    detail = f"暗访 {visit.id}：{site.name}，{visit.visited_on}，{len(photos)} 张照片{how}"
+    record(session, "visit_recorded", actor, detail)
     return visit
 
 
 def add_interview(
-    session: Session, visit: Visit, questions: list, answers: dict, comment: str = ""
+    session: Session,
+    actor: Actor,
+    visit: Visit,
+    questions: list,
+    answers: dict,
+    comment: str = "",
 ) -> int:
-    """Store a resident's answers given during the visit (channel ``visit``); returns the
-    response id."""
+    """Store a resident's answers given during the visit (channel ``visit``), logged as
+    ``actor``'s; returns the response id."""
     submission = submit_response(
         session,
         visit.site_id,
@@ -115,6 +124,8 @@ def add_interview(
         comment=comment,
         visit_id=visit.id,
     )
+    detail = f"暗访 {visit.id}：{visit.site.name}"
+    record(session, "interview_recorded", actor, detail)
     return submission.response_id
 
 
@@ -124,9 +135,12 @@ def may_delete(visit: Visit, user: User) -> bool:
     return visit.created_by_id == user.id or user.role == "city"
 
 
-def delete_visit(session: Session, visit: Visit) -> None:
+def delete_visit(session: Session, actor: Actor, visit: Visit) -> None:
     """Delete a visit with its photos and interviews, taking the interviews out of the
-    rollup counts in the same transaction; a home visit it closed is open again."""
+    rollup counts in the same transaction; a home visit it closed is open again. Logged as
+    ``actor``'s."""
+    detail = f"暗访 {visit.id}：{visit.site.name}，{visit.visited_on}"
+    record(session, "visit_deleted", actor, detail)
     rollups.uncount(session, visit.interviews)
     session.execute(update(HomeVisit).where(HomeVisit.visit_id == visit.id).values(visit_id=None))
     session.delete(visit)

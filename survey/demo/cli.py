@@ -5,7 +5,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from survey.accounts.models import ROLES
-from survey.db import begin_write, db
+from survey.db import db, write_transaction
 from survey.demo.services import DEMO_USERS, load_demo
 from survey.sites.tokens import list_sites, survey_url
 
@@ -14,9 +14,8 @@ from survey.sites.tokens import list_sites, survey_url
 @with_appcontext
 def demo_data_command():
     """Create the seed projects with sites and answers (idempotent) and the demo staff."""
-    begin_write(db.session)
-    result = load_demo(db.session)
-    db.session.commit()
+    with write_transaction(db.session):
+        result = load_demo(db.session)
     for name in result["projects"]:
         click.echo(f"已创建演示项目：{name}")
     if result["responses"]:

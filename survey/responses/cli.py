@@ -3,7 +3,7 @@
 import click
 from flask.cli import with_appcontext
 
-from survey.db import begin_write, db
+from survey.db import db, write_transaction
 from survey.responses.rollups import rebuild
 
 
@@ -11,7 +11,6 @@ from survey.responses.rollups import rebuild
 @with_appcontext
 def rebuild_rollups_command():
     """Recompute every rollup count from the raw responses (after a restore or a repair)."""
-    begin_write(db.session)
-    read = rebuild(db.session)
-    db.session.commit()
+    with write_transaction(db.session):
+        read = rebuild(db.session)
     click.echo(f"已根据 {read} 条评价重建汇总表。")

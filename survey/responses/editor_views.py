@@ -17,8 +17,8 @@ from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
-from survey.accounts.access import acting_user, client_ip, role_required, user_scope
-from survey.db import begin_write_locked, db
+from survey.accounts.access import acting_user, current_actor, role_required, user_scope
+from survey.db import db, write_transaction
 from survey.questionnaires.starters import STARTERS
 from survey.regions.models import Region
 from survey.responses import questionnaires, recordings
@@ -137,19 +137,16 @@ def change(project_id):
         by_question, page = _messages(err)
         return _editor(project, draft, errors=by_question, problems=page, status=422)
     # Saves of one project take turns (a double click): the second sees the first's version.
-    begin_write_locked(db.session, project)
-    published = questionnaires.publish(
-        db.session,
-        project,
-        questions["questions"],
-        acting_user(),
-        request.remote_addr or "",
-    )
+    with write_transaction(db.session, project):
+        published = questionnaires.publish(
+            db.session,
+            project,
+            questions["questions"],
+            current_actor(),
+        )
     if published is None:
-        db.session.rollback()
         flash("问卷没有改动，居民看到的还是原来的问卷。", "info")
         return redirect(url_for(".edit", project_id=project.id), code=303)
-    db.session.commit()
     _forget_cached_forms(project)
     flash(f"已发布第{published.number}版问卷。以前的回答仍按原来的题目保存和显示。", "info")
     return redirect(url_for(".edit", project_id=project.id), code=303)
@@ -251,11 +248,10 @@ def recording_upload(project_id):
     except recordings.BadRecording as err:
         return _recordings_page(project, regions, region, problem=str(err), status=422)
     # Uploads for one project take turns: two at once for one question would both insert.
-    begin_write_locked(db.session, project)
-    recordings.save_recording(
-        db.session, version, region, target["key"], clean, acting_user(), client_ip()
-    )
-    db.session.commit()
+    with write_transaction(db.session, project):
+        recordings.save_recording(
+            db.session, version, region, target["key"], clean, current_actor()
+        )
     _forget_cached_forms(project)
     flash(f"{recordings.label(version, target['key'])}的录音已保存。", "info")
     return redirect(url_for(".recording_list", project_id=project.id, region=region.id), code=303)
@@ -270,9 +266,8 @@ def recording_delete(project_id, recording_id):
     if found is None or found.version.questionnaire_id != project.questionnaire_id:
         abort(404)
     region = _region(regions, found.region_id)
-    begin_write_locked(db.session, project)
-    recordings.delete_recording(db.session, found, region, acting_user(), client_ip())
-    db.session.commit()
+    with write_transaction(db.session, project):
+        recordings.delete_recording(db.session, found, region, current_actor())
     _forget_cached_forms(project)
     flash("录音已删除。", "info")
     return redirect(url_for(".recording_list", project_id=project.id, region=region.id), code=303)

@@ -14,8 +14,7 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from survey.accounts.models import User
-from survey.accounts.services import record
+from survey.accounts.services import Actor, record
 from survey.questionnaires.models import OVERALL_KEY, Questionnaire, QuestionnaireVersion
 from survey.questionnaires.services import create_questionnaire, revise_questionnaire
 from survey.questionnaires.starters import STARTERS, starter_questions
@@ -157,7 +156,7 @@ def _shared(session: Session, project: Project) -> bool:
 
 
 def publish(
-    session: Session, project: Project, questions: list[dict], actor: User, ip: str
+    session: Session, project: Project, questions: list[dict], actor: Actor
 ) -> QuestionnaireVersion | None:
     """Publish ``questions`` (validated by ``questionnaire_schema``) as the project's next
     questionnaire version, with the recordings of what it still reads the same, and log it.
@@ -181,9 +180,8 @@ def publish(
     record(
         session,
         "questionnaire_published",
-        user=actor,
-        detail=f"{project.name}：第{version.number}版，{len(questions)}个问题（{how}）{kept}",
-        ip=ip,
+        actor,
+        f"{project.name}：第{version.number}版，{len(questions)}个问题（{how}）{kept}",
     )
     return version
 

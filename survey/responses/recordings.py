@@ -22,8 +22,7 @@ import av
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey.accounts.models import User
-from survey.accounts.services import record
+from survey.accounts.services import Actor, record
 from survey.questionnaires.models import SATISFACTION_LEVELS, QuestionnaireVersion
 from survey.regions.models import Region
 from survey.responses.models import Recording
@@ -165,8 +164,7 @@ def save_recording(
     region: Region,
     key: str,
     clean: CleanRecording,
-    actor: User,
-    ip: str,
+    actor: Actor,
 ) -> Recording:
     """Store ``clean`` as the region's recording of ``key`` in ``version``, replacing the one
     before (a new row, so a new URL: the old one may sit in phones' caches), and log it.
@@ -181,30 +179,28 @@ def save_recording(
         key=key,
         data=clean.data,
         duration_ms=clean.duration_ms,
-        created_by_id=actor.id,
+        created_by_id=actor.user.id,
     )
     session.add(recording)
     record(
         session,
         "recording_saved",
-        user=actor,
-        detail=f"朗读录音：{region.name}，问卷第{version.number}版{label(version, key)}，"
+        actor,
+        f"朗读录音：{region.name}，问卷第{version.number}版{label(version, key)}，"
         f"{clean.duration_ms / 1000:.1f} 秒{'（替换原录音）' if old else ''}",
-        ip=ip,
     )
     session.flush()
     return recording
 
 
-def delete_recording(session: Session, recording: Recording, region: Region, actor: User, ip: str):
+def delete_recording(session: Session, recording: Recording, region: Region, actor: Actor):
     """Delete a recording (its region ``region``) and log it. Never commits."""
     version = recording.version
     record(
         session,
         "recording_deleted",
-        user=actor,
-        detail=f"朗读录音：{region.name}，问卷第{version.number}版{label(version, recording.key)}",
-        ip=ip,
+        actor,
+        f"朗读录音：{region.name}，问卷第{version.number}版{label(version, recording.key)}",
     )
     session.delete(recording)
 

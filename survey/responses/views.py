@@ -18,7 +18,7 @@ from flask import (
 )
 from marshmallow import ValidationError
 
-from survey.db import begin_write, db
+from survey.db import db, write_transaction
 from survey.hotline import hotline_link
 from survey.questionnaires.models import QuestionnaireVersion
 from survey.responses import nonces, recordings, senders, services
@@ -222,16 +222,15 @@ def submit(token):
 
     # A phone without our cookie gets a new id; only a known one can have answered before.
     who = senders.request_sender(_device_id())
-    begin_write(db.session)
-    result = services.submit_from_resident(
-        db.session,
-        target,
-        answers,
-        data["comment"],
-        who,
-        senders.stuffing_checks(db.session),
-    )
-    db.session.commit()
+    with write_transaction(db.session):
+        result = services.submit_from_resident(
+            db.session,
+            target,
+            answers,
+            data["comment"],
+            who,
+            senders.stuffing_checks(db.session),
+        )
     updated = 1 if result.outcome == "updated" else None
     response = redirect(url_for(".thanks", token=target.token, updated=updated), code=303)
     # A repeat keeps the phone on the answer it repeats.

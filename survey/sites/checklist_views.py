@@ -4,8 +4,8 @@ version on every save (visits already recorded keep their version's wording)."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 
-from survey.accounts.access import acting_user, client_ip, role_required
-from survey.db import begin_write_locked, db
+from survey.accounts.access import current_actor, role_required
+from survey.db import db, write_transaction
 from survey.questionnaires.starters import STARTERS
 from survey.sites import checklists
 from survey.sites.schemas import MAX_CHECKLIST_ITEMS, checklist_schema
@@ -74,13 +74,11 @@ def save(project_id):
         ]
         return _editor(project, shown, _problems(err), 422)
     # Saves of one project take turns (a double click): the second sees the first's version.
-    begin_write_locked(db.session, project)
-    published = checklists.publish_checklist(db.session, project, items, acting_user(), client_ip())
+    with write_transaction(db.session, project):
+        published = checklists.publish_checklist(db.session, project, items, current_actor())
     if published is None:
-        db.session.rollback()
         flash("检查项没有改动。", "info")
     else:
-        db.session.commit()
         flash(
             f"已发布第{published.number}版检查项。以前的暗访记录仍按原来的检查项保存和显示。",
             "info",

@@ -8,7 +8,7 @@ version, and a recorded visit keeps the wording it was checked against.
 from sqlalchemy.orm import Session
 
 from survey.accounts.models import User
-from survey.accounts.services import record
+from survey.accounts.services import Actor, record
 from survey.sites.models import ChecklistVersion, Project
 
 
@@ -106,7 +106,7 @@ def starter_checklist(
 
 
 def publish_checklist(
-    session: Session, project: Project, items: list[dict], actor: User, ip: str
+    session: Session, project: Project, items: list[dict], actor: Actor
 ) -> ChecklistVersion | None:
     """Publish ``items`` (validated ``{"text", "required"}`` dicts) as the project's next
     checklist version and log it. Returns the version, or None when nothing changed.
@@ -118,7 +118,7 @@ def publish_checklist(
         project=project,
         number=current.number + 1 if current else 1,
         items=items,
-        created_by_id=actor.id,
+        created_by_id=actor.user.id,
     )
     session.add(version)
     session.flush()
@@ -126,10 +126,7 @@ def publish_checklist(
     record(
         session,
         "checklist_published",
-        user=actor,
-        detail=(
-            f"{project.name}：暗访检查项第{version.number}版，{len(items)}项（必备 {required} 项）"
-        ),
-        ip=ip,
+        actor,
+        (f"{project.name}：暗访检查项第{version.number}版，{len(items)}项（必备 {required} 项）"),
     )
     return version

@@ -20,12 +20,11 @@ from marshmallow import ValidationError
 from qr import poster, symbol
 from qr.fonts import MissingGlyphError
 from survey import downloads
-from survey.accounts.access import SETUP_ROLES, acting_user, client_ip, role_required, user_scope
-from survey.accounts.services import record
-from survey.db import begin_write_locked, db
+from survey.accounts.access import SETUP_ROLES, current_actor, role_required, user_scope
+from survey.db import db, write_transaction
 from survey.form_posts import submitted
 from survey.regions.scope import get_in_scope
-from survey.sites import listing
+from survey.sites import listing, site_editing
 from survey.sites import projects as project_services
 from survey.sites.models import PROJECT_STATUSES, Project, Site
 from survey.sites.page_cache import form_pages
@@ -40,7 +39,7 @@ from survey.sites.schemas import (
     target_errors,
 )
 from survey.sites.scoping import project_to_set_up
-from survey.sites.tokens import is_loopback_url, printed_url, rotate_token, site_answers, survey_url
+from survey.sites.tokens import is_loopback_url, printed_url, site_answers, survey_url
 
 bp = Blueprint("sites", __name__, url_prefix="/admin")
 
@@ -177,7 +176,7 @@ def new_project():
         new_project_schema,
         lambda errors: _form_page(None, errors, 422),
         lambda data: project_services.add_project(
-            db.session, acting_user(), user_scope(), **data, ip=client_ip()
+            db.session, current_actor(), user_scope(), **data
         ),
     )
     if refused:
@@ -198,7 +197,7 @@ def edit_project(project_id):
         project_change_schema,
         lambda errors: _form_page(project, errors, 422),
         lambda data: project_services.change_project(
-            db.session, acting_user(), user_scope(), project, **data, ip=client_ip()
+            db.session, current_actor(), user_scope(), project, **data
         ),
         lock=project,
     )
@@ -295,17 +294,8 @@ def rotate(site_id):
     """Retire the site's QR code and issue a new one (its poster was stolen or moved);
     posted from the confirmation page."""
     site = _live_site(site_id)
-    begin_write_locked(db.session, site)  # clicked twice: one rotation after the other
-    retired = [t.token for t in site.tokens if t.is_live]
-    new = rotate_token(db.session, site)
-    record(
-        db.session,
-        "token_rotated",
-        user=acting_user(),
-        detail=f"{site.name}（点位 {site.id}）：{'、'.join(retired)} → {new.token}",
-        ip=client_ip(),
-    )
-    db.session.commit()
+    with write_transaction(db.session, site):
+        retired, new = site_editing.rotate_site_token(db.session, current_actor(), site)
     for token in retired:
         form_pages().discard(token)
     flash(

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from survey.accounts.models import User
-from survey.accounts.services import record
+from survey.accounts.services import Actor, record
 from survey.form_posts import FieldError
 from survey.questionnaires.services import create_questionnaire
 from survey.questionnaires.starters import STARTERS, starter_questions
@@ -112,7 +111,7 @@ def _describe_targets(session: Session, counts: dict[int, int]) -> str:
 
 def add_project(
     session: Session,
-    actor: User,
+    actor: Actor,
     scope: Scope,
     *,
     name: str,
@@ -122,7 +121,6 @@ def add_project(
     hotline: str,
     starter: str,
     targets: dict[int, int],
-    ip: str,
 ) -> Project:
     """A new, active project owned by a city in ``scope``, answered with a new questionnaire
     made from the ``starter`` template, with the visit checklist of the same kind and a
@@ -147,24 +145,23 @@ def add_project(
         targets=[ProjectTarget(region_id=r, site_count=n) for r, n in sorted(counts.items())],
     )
     session.add(project)
-    starter_checklist(session, project, starter, actor)
+    starter_checklist(session, project, starter, actor.user)
     session.flush()
     record(
         session,
         "project_created",
-        user=actor,
-        detail=(
+        actor,
+        (
             f"{name}（项目 {project.id}）：{year}年，{city.name}，问卷模板 "
             f"{STARTER_CHOICES[starter]}，目标 {_describe_targets(session, counts)}"
         ),
-        ip=ip,
     )
     return project
 
 
 def change_project(
     session: Session,
-    actor: User,
+    actor: Actor,
     scope: Scope,
     project: Project,
     *,
@@ -175,7 +172,6 @@ def change_project(
     hotline: str,
     status: str,
     targets: dict[int, int],
-    ip: str,
 ) -> list[str]:
     """Save the project's settings and targets; returns what changed, as shown in the audit
     log (nothing logged when nothing changed).
@@ -219,5 +215,5 @@ def change_project(
     session.flush()
     if changes:
         detail = f"{name}（项目 {project.id}）：" + "；".join(changes)
-        record(session, "project_changed", user=actor, detail=detail, ip=ip)
+        record(session, "project_changed", actor, detail)
     return changes

@@ -4,8 +4,8 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from survey.accounts.access import acting_user, client_ip, role_required
-from survey.db import begin_write, db
+from survey.accounts.access import current_actor, role_required
+from survey.db import db, write_transaction
 from survey.regions.models import REGION_LEVELS, Region
 from survey.sites import regions
 from survey.sites.schemas import region_name_schema, region_schema
@@ -40,16 +40,13 @@ def _changed(apply, done, schema=None):
         data = schema.load(request.form.to_dict()) if schema else {}
     except ValidationError as err:
         return _tree_page(_first_message(err), 422)
-    begin_write(db.session)
     try:
-        result = apply(data)
+        with write_transaction(db.session):
+            result = apply(data)
     except regions.RegionError as err:
-        db.session.rollback()
         return _tree_page(str(err), 422)
     except IntegrityError:
-        db.session.rollback()
         return _tree_page(CONFLICT, 422)
-    db.session.commit()
     flash(done(result), "info")
     return redirect(url_for(".index"))
 
@@ -66,7 +63,7 @@ def index():
 def add():
     """Add a region under another (or a province or city at the top)."""
     return _changed(
-        lambda data: regions.add_region(db.session, acting_user(), **data, ip=client_ip()),
+        lambda data: regions.add_region(db.session, current_actor(), **data),
         lambda region: f"已添加{region.level_name}“{region.name}”。",
         region_schema,
     )
@@ -79,9 +76,7 @@ def rename(region_id):
     region = db.get_or_404(Region, region_id)
     before = region.name
     return _changed(
-        lambda data: regions.rename_region(
-            db.session, acting_user(), region, data["name"], ip=client_ip()
-        ),
+        lambda data: regions.rename_region(db.session, current_actor(), region, data["name"]),
         lambda renamed: f"已把“{before}”改名为“{region.name}”。" if renamed else "名称没有改变。",
         region_name_schema,
     )
@@ -94,6 +89,6 @@ def delete(region_id):
     region = db.get_or_404(Region, region_id)
     name = region.name
     return _changed(
-        lambda _data: regions.delete_region(db.session, acting_user(), region, ip=client_ip()),
+        lambda _data: regions.delete_region(db.session, current_actor(), region),
         lambda _result: f"已删除“{name}”。",
     )

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from survey.accounts.models import User
-from survey.accounts.services import record
+from survey.accounts.services import Actor, record
 from survey.db import db
 from survey.form_posts import FieldError
 from survey.regions.models import REGION_LEVELS, Region
@@ -121,12 +120,11 @@ def _check_name_free(session: Session, parent_id: int | None, name: str, own_id=
 
 def add_region(
     session: Session,
-    actor: User,
+    actor: Actor,
     *,
     parent_id: int | None,
     name: str,
     level: str | None,
-    ip: str,
 ) -> Region:
     """A new region under ``parent_id`` (its level follows from the parent's), or at the top
     with ``level`` province or city. Raises RegionError. Never commits."""
@@ -146,11 +144,11 @@ def add_region(
     session.add(region)
     session.flush()
     detail = f"{_path(region)}（{region.level_name}）"
-    record(session, "region_created", user=actor, detail=detail, ip=ip)
+    record(session, "region_created", actor, detail)
     return region
 
 
-def rename_region(session: Session, actor: User, region: Region, name: str, ip: str) -> bool:
+def rename_region(session: Session, actor: Actor, region: Region, name: str) -> bool:
     """Give ``region`` a new name (its sites, users and projects keep it); returns whether
     the name changed. Raises RegionError when a sibling has the name. Never commits."""
     if name == region.name:
@@ -159,11 +157,11 @@ def rename_region(session: Session, actor: User, region: Region, name: str, ip: 
     before = _path(region)
     region.name = name
     session.flush()
-    record(session, "region_changed", user=actor, detail=f"{before} → {name}", ip=ip)
+    record(session, "region_changed", actor, f"{before} → {name}")
     return True
 
 
-def delete_region(session: Session, actor: User, region: Region, ip: str) -> None:
+def delete_region(session: Session, actor: Actor, region: Region) -> None:
     """Delete a region nothing refers to. Raises RegionError naming what refers to it
     otherwise (it can then only be renamed). Never commits."""
     uses = uses_of(session, [region.id]).get(region.id)
@@ -172,4 +170,4 @@ def delete_region(session: Session, actor: User, region: Region, ip: str) -> Non
     detail = f"{_path(region)}（{region.level_name}）"
     session.delete(region)
     session.flush()
-    record(session, "region_deleted", user=actor, detail=detail, ip=ip)
+    record(session, "region_deleted", actor, detail)

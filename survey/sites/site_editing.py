@@ -8,8 +8,7 @@ acting user. Services never commit.
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from survey.accounts.models import User
-from survey.accounts.services import record
+from survey.accounts.services import Actor, record
 from survey.db import now_utc
 from survey.form_posts import FieldError
 from survey.regions.models import Region
@@ -68,7 +67,7 @@ def _describe(site: Site, county: Region) -> str:
 
 def add_site(
     session: Session,
-    actor: User,
+    actor: Actor,
     scope: Scope,
     project: Project,
     *,
@@ -77,7 +76,6 @@ def add_site(
     address: str,
     level: str,
     contact: str,
-    ip: str,
 ) -> Site:
     """A new active site of ``project`` with its live token, audited.
 
@@ -93,13 +91,13 @@ def add_site(
     token = issue_token(session, site)
     session.flush()
     detail = f"{_describe(site, county)}，{SITE_LEVELS[level]}，点位码 {token.token}"
-    record(session, "site_created", user=actor, detail=detail, ip=ip)
+    record(session, "site_created", actor, detail)
     return site
 
 
 def change_site(
     session: Session,
-    actor: User,
+    actor: Actor,
     scope: Scope,
     site: Site,
     *,
@@ -108,7 +106,6 @@ def change_site(
     address: str,
     level: str,
     contact: str,
-    ip: str,
 ) -> bool:
     """Change a site's county, name, address, level or contact; its link stays the same.
     Returns whether its poster's text (name or county) changed.
@@ -134,7 +131,7 @@ def change_site(
     ]
     if changes:
         detail = f"{_describe(site, county)}：{'；'.join(changes)}"
-        record(session, "site_changed", user=actor, detail=detail, ip=ip)
+        record(session, "site_changed", actor, detail)
     return before[:2] != after[:2]  # the county and the name are on the poster
 
 
@@ -149,7 +146,7 @@ def _shown(site: Site) -> list[tuple[str, str]]:
     ]
 
 
-def retire_site(session: Session, actor: User, site: Site, ip: str) -> list[str]:
+def retire_site(session: Session, actor: Actor, site: Site) -> list[str]:
     """Retire an active site: it leaves the lists of active sites and its link stops
     working; its answers and records stay. Returns the retired tokens (the caller drops
     their cached form pages after committing).
@@ -166,11 +163,11 @@ def retire_site(session: Session, actor: User, site: Site, ip: str) -> list[str]
         retired.append(token.token)
     site.active = False
     detail = f"{_describe(site, site.region)}，停用点位码 {'、'.join(retired) or '无'}"
-    record(session, "site_retired", user=actor, detail=detail, ip=ip)
+    record(session, "site_retired", actor, detail)
     return retired
 
 
-def enable_site(session: Session, actor: User, site: Site, ip: str) -> SiteToken:
+def enable_site(session: Session, actor: Actor, site: Site) -> SiteToken:
     """Make a retired site active again with a fresh token (its old posters stay invalid:
     print a new one). Returns the new token.
 
@@ -182,5 +179,17 @@ def enable_site(session: Session, actor: User, site: Site, ip: str) -> SiteToken
     token = rotate_token(session, site)  # retires a live token left over, if any
     session.flush()
     detail = f"{_describe(site, site.region)}，新点位码 {token.token}"
-    record(session, "site_enabled", user=actor, detail=detail, ip=ip)
+    record(session, "site_enabled", actor, detail)
     return token
+
+
+def rotate_site_token(session: Session, actor: Actor, site: Site) -> tuple[list[str], SiteToken]:
+    """Retire the site's live QR code and issue a new one (its poster was stolen or moved),
+    logged as ``actor``'s. Returns the retired codes and the new token. Call
+    inside the write transaction, with ``site`` locked (two clicks rotate one after the
+    other)."""
+    retired = [t.token for t in site.tokens if t.is_live]
+    new = rotate_token(session, site)
+    detail = f"{site.name}（点位 {site.id}）：{'、'.join(retired)} → {new.token}"
+    record(session, "token_rotated", actor, detail)
+    return retired, new

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from survey import spreadsheets
 from survey.accounts.models import User
-from survey.accounts.services import record
+from survey.accounts.services import Actor, record
 from survey.db import now_utc
 from survey.regions.scope import Scope
 from survey.sites.models import SITE_LEVELS, Project, Site, SiteImport
@@ -160,7 +160,7 @@ def stage_import(
     return staged
 
 
-def import_sites(session: Session, actor: User, staged: SiteImport, scope: Scope, ip: str) -> int:
+def import_sites(session: Session, actor: Actor, staged: SiteImport, scope: Scope) -> int:
     """Add the staged rows as active sites, each with its token, and close the import.
     Returns how many were added.
 
@@ -203,15 +203,15 @@ def import_sites(session: Session, actor: User, staged: SiteImport, scope: Scope
     detail = f"{project.name}：文件“{staged.filename}”导入 {added} 个点位（导入编号 {staged.id}）"
     if skipped:
         detail += f"，{len(skipped)} 个检查后已有同名或县已不在，未导入"
-    record(session, "sites_imported", user=actor, detail=detail, ip=ip)
+    record(session, "sites_imported", actor, detail)
     return added
 
 
-def cancel_import(session: Session, actor: User, staged: SiteImport, ip: str) -> None:
+def cancel_import(session: Session, actor: Actor, staged: SiteImport) -> None:
     """Drop a staged list without importing anything."""
     staged.status, staged.rows, staged.finished_at = "cancelled", [], now_utc()
     detail = f"{staged.project.name}：文件“{staged.filename}”（导入编号 {staged.id}）"
-    record(session, "site_import_cancelled", user=actor, detail=detail, ip=ip)
+    record(session, "site_import_cancelled", actor, detail)
 
 
 def recent_imports(session: Session, project: Project, limit: int = 10) -> list[SiteImport]:

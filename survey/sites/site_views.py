@@ -9,9 +9,15 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from sqlalchemy.exc import IntegrityError
 
 from survey import downloads
-from survey.accounts.access import SETUP_ROLES, acting_user, client_ip, role_required, user_scope
-from survey.accounts.services import record
-from survey.db import begin_write, begin_write_locked, db
+from survey.accounts.access import (
+    SETUP_ROLES,
+    acting_user,
+    current_actor,
+    role_required,
+    user_scope,
+)
+from survey.accounts.services import record_export
+from survey.db import StaleRow, db, write_transaction
 from survey.form_posts import submitted
 from survey.regions.scope import get_in_scope
 from survey.sites import site_editing, site_import
@@ -73,7 +79,7 @@ def new_site(project_id):
         site_schema,
         lambda errors: _form_page(project, None, errors, 422),
         lambda data: site_editing.add_site(
-            db.session, acting_user(), user_scope(), project, **data, ip=client_ip()
+            db.session, current_actor(), user_scope(), project, **data
         ),
         conflict={"name": [NAME_RACE]},
     )
@@ -94,7 +100,7 @@ def edit_site(site_id):
         site_schema,
         lambda errors: _form_page(site.project, site, errors, 422),
         lambda data: site_editing.change_site(
-            db.session, acting_user(), user_scope(), site, **data, ip=client_ip()
+            db.session, current_actor(), user_scope(), site, **data
         ),
         lock=site,  # a double click saves (and logs) once
         conflict={"name": [NAME_RACE]},
@@ -109,7 +115,6 @@ def edit_site(site_id):
 
 
 def _refused(site: Site, err: site_editing.SiteError):
-    db.session.rollback()
     flash(str(err), "error")
     return _to_project(site.project_id)
 
@@ -119,12 +124,11 @@ def _refused(site: Site, err: site_editing.SiteError):
 def retire_site(site_id):
     """Retire a site: its link stops working at once; its answers and records stay."""
     site = site_to_set_up(site_id)
-    begin_write_locked(db.session, site)  # clicked twice: the second click is refused
-    try:
-        retired = site_editing.retire_site(db.session, acting_user(), site, client_ip())
+    try:  # locked: clicked twice, the second click is refused
+        with write_transaction(db.session, site):
+            retired = site_editing.retire_site(db.session, current_actor(), site)
     except site_editing.SiteError as err:
         return _refused(site, err)
-    db.session.commit()
     for token in retired:
         form_pages().discard(token)
     flash(f"已停用“{site.name}”，它的二维码已失效。以往的评价数据保留。", "info")
@@ -136,12 +140,11 @@ def retire_site(site_id):
 def enable_site(site_id):
     """Re-enable a retired site with a new link; its old posters stay invalid."""
     site = site_to_set_up(site_id)
-    begin_write_locked(db.session, site)  # clicked twice: the second click is refused
-    try:
-        token = site_editing.enable_site(db.session, acting_user(), site, client_ip())
+    try:  # locked: clicked twice, the second click is refused
+        with write_transaction(db.session, site):
+            token = site_editing.enable_site(db.session, current_actor(), site)
     except site_editing.SiteError as err:
         return _refused(site, err)
-    db.session.commit()
     flash(f"已重新启用“{site.name}”，新点位码 {token.token}。旧海报已失效，请打印新海报。", "info")
     return _to_project(site.project_id)
 
@@ -183,9 +186,10 @@ def import_upload(project_id):
         check = site_import.check_file(db.session, project, scope, upload.stream, upload.filename)
     except SpreadsheetError as err:
         return _import_page(project, 422, str(err))
-    begin_write(db.session)
-    staged = site_import.stage_import(db.session, project, acting_user(), upload.filename, check)
-    db.session.commit()
+    with write_transaction(db.session):
+        staged = site_import.stage_import(
+            db.session, project, acting_user(), upload.filename, check
+        )
     return redirect(url_for(".import_report", import_id=staged.id))
 
 
@@ -220,22 +224,19 @@ def import_confirm(import_id):
     if staged.status != "staged":
         flash(f"这份清单已{staged.status_label}，没有重复导入。", "info")
         return _to_project(staged.project_id)
-    if not begin_write_locked(db.session, staged, _still_staged):  # confirmed twice at once
-        return _to_project(staged.project_id)
-    checked = len(staged.rows)
     try:
-        added = site_import.import_sites(
-            db.session, acting_user(), staged, user_scope(), client_ip()
-        )
+        with write_transaction(db.session, staged, _still_staged):
+            checked = len(staged.rows)
+            added = site_import.import_sites(db.session, current_actor(), staged, user_scope())
+    except StaleRow:  # confirmed twice at once
+        return _to_project(staged.project_id)
     except IntegrityError:
-        db.session.rollback()
         flash(
             "导入时有人同时添加了同名点位，这次没有导入任何点位。"
             "请再点一次“导入”：已有的同名点位会跳过。",
             "error",
         )
         return redirect(url_for(".import_report", import_id=import_id))
-    db.session.commit()
     message = f"已导入 {added} 个点位，每个都已生成二维码，可以打印海报了。"
     if checked > added:
         message += f"另有 {checked - added} 行在检查之后已有同名点位，未重复导入（见导入记录）。"
@@ -249,10 +250,14 @@ def import_cancel(import_id):
     """Drop a checked list; no site is added."""
     staged = _staged(import_id)
     # Locked: a cancel racing the import must not mark imported sites as never imported.
-    if staged.status == "staged" and begin_write_locked(db.session, staged, _still_staged):
-        site_import.cancel_import(db.session, acting_user(), staged, client_ip())
-        db.session.commit()
-        flash("已取消，点位没有任何改动。", "info")
+    if staged.status == "staged":
+        try:
+            with write_transaction(db.session, staged, _still_staged):
+                site_import.cancel_import(db.session, current_actor(), staged)
+        except StaleRow:  # imported or cancelled meanwhile
+            pass
+        else:
+            flash("已取消，点位没有任何改动。", "info")
     return _to_project(staged.project_id)
 
 
@@ -266,13 +271,6 @@ def export_sites(project_id, fmt):
     project = project_to_set_up(project_id)
     rows = site_import.export_rows(db.session, project, current_app.config["PUBLIC_BASE_URL"])
     reply = downloads.send(rows, f"{project.name}-点位清单", fmt)
-    begin_write(db.session)  # recorded only once the file is made
-    record(
-        db.session,
-        "exported",
-        user=acting_user(),
-        detail=f"{project.name}：点位清单（{fmt}）",
-        ip=client_ip(),
-    )
-    db.session.commit()
+    with write_transaction(db.session):  # recorded only once the file is made
+        record_export(db.session, current_actor(), f"{project.name}：点位清单（{fmt}）")
     return reply

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from survey.accounts.services import record
+from survey.accounts.services import Actor, record
 from survey.db import now_utc
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.regions.scope import Scope
@@ -162,8 +162,7 @@ def review(
     ids: list[int] | None,
     decision: str,
     *,
-    user,
-    ip: str,
+    actor: Actor,
     filters: Filters,
     wanted: ReviewFilter,
 ) -> int:
@@ -180,12 +179,12 @@ def review(
     for response in session.scalars(query.where(Response.flag != new_flag)):
         rollups.count_response(session, response, -1)  # nothing unless it was counted
         response.flag = new_flag
-        response.reviewed_by_id, response.reviewed_at = user.id, now_utc()
+        response.reviewed_by_id, response.reviewed_at = actor.user.id, now_utc()
         rollups.count_response(session, response, +1)  # nothing unless it counts now
         changed.append(response.id)
     if changed:
         label = "恢复计入" if decision == "restore" else "确认刷评"
         ids = "、".join(map(str, changed))  # the audit line keeps the first 500 characters
         detail = f"项目 {project_id}：{label} {len(changed)} 份（编号 {ids}）"
-        record(session, "stuffing_reviewed", user=user, detail=detail, ip=ip)
+        record(session, "stuffing_reviewed", actor, detail)
     return len(changed)

@@ -11,10 +11,10 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from survey import downloads
-from survey.accounts.access import role_required
-from survey.accounts.services import record
+from survey.accounts.access import current_actor, role_required
+from survey.accounts.services import record_export
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
-from survey.db import begin_write, db, now_utc
+from survey.db import db, now_utc, write_transaction
 from survey.form_posts import submitted
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.regions.models import Region
@@ -216,15 +216,8 @@ def comments(project_id):
 def _audit_export(what: str) -> None:
     """Record an export whose file is made (call after ``downloads.send``: a failed one is
     not an export)."""
-    begin_write(db.session)
-    record(
-        db.session,
-        "exported",
-        user=current_user._get_current_object(),
-        detail=what,
-        ip=request.remote_addr or "",
-    )
-    db.session.commit()
+    with write_transaction(db.session):
+        record_export(db.session, current_actor(), what)
 
 
 @bp.get("/projects/<int:project_id>/summary.<any(csv, xlsx):fmt>")
@@ -355,8 +348,7 @@ def review_flagged(project_id):
             project.id,
             None if data["everything"] else data["ids"],
             data["decision"],
-            user=current_user._get_current_object(),
-            ip=request.remote_addr or "",
+            actor=current_actor(),
             filters=filters,
             wanted=shown,
         )

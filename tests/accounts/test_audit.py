@@ -8,8 +8,8 @@ import pytest
 
 import survey
 from survey.accounts.models import AUDIT_ACTIONS, AuditEntry, User
-from survey.accounts.services import audit_entries, record
-from survey.db import db
+from survey.accounts.services import Actor, audit_entries, record
+from survey.db import db, write_transaction
 from survey.regions.models import Region
 from survey.regions.scope import scope_of
 from tests.helpers import change_password, csrf_of, log_in, login_form
@@ -78,10 +78,9 @@ def test_every_action_the_code_records_has_a_chinese_label():
 
 def test_the_log_and_the_user_list_show_the_bureaus_local_time(app, admin):
     # Shown in UTC, a visit recorded at 23:49 appeared in the log at 15:49.
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         at = datetime(2026, 11, 20, 2, 0, 5, tzinfo=UTC)
         db.session.add(AuditEntry(action="exported", username="admin", detail="x", ip="", at=at))
-        db.session.commit()
     page = admin.get("/admin/audit").get_data(as_text=True)
     assert "2026-11-20 10:00:05" in page and "UTC" not in page
     assert "UTC" not in admin.get("/admin/users/").get_data(as_text=True)
@@ -95,10 +94,9 @@ def two_cities(app, make_site, make_user):
     """丽水市 (county 莲都区) and 温州市 (county 鹿城区), an admin and a city and a county user
     of each; returns a logged-in client per user name."""
     make_site()  # 丽水市, 莲都区
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         wenzhou = Region(name="温州市", level="city")
         db.session.add(Region(name="鹿城区", level="county", parent=wenzhou))
-        db.session.commit()
     users = {
         "admin": ("admin", None),
         "lishui": ("city", "丽水市"),
@@ -114,10 +112,9 @@ def two_cities(app, make_site, make_user):
     # (a password typed into the name box).
     for name in ("liandu", "lucheng", "admin", TYPED):
         login_form(app.test_client(), name, "wrong password!")
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         admin = db.session.scalars(db.select(User).filter_by(username="admin")).one()
-        record(db.session, "project_created", user=admin, detail="温州机密项目", ip="10.9.9.9")
-        db.session.commit()
+        record(db.session, "project_created", Actor(admin, "10.9.9.9"), "温州机密项目")
     return clients
 
 

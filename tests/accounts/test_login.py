@@ -1,7 +1,7 @@
 """Staff login (minimal here; lockout, rate limits and session ends come with staff accounts)."""
 
 from survey.accounts.models import User
-from survey.db import db
+from survey.db import db, write_transaction
 from tests.helpers import change_password, csrf_of, login_form
 
 
@@ -33,9 +33,8 @@ def test_login_without_csrf_token_is_refused(client, make_user):
 
 def test_disabled_user_cannot_log_in(app, client, make_user):
     password = make_user()
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.scalars(db.select(User)).one().active = False
-        db.session.commit()
     assert login_form(client, "admin", password).status_code == 400
 
 

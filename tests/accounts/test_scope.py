@@ -3,7 +3,7 @@
 from sqlalchemy import select, update
 
 from survey.accounts.models import User
-from survey.db import db, in_ids
+from survey.db import db, in_ids, write_transaction
 from survey.regions.models import Region
 from survey.regions.scope import EVERYTHING, scope_of
 
@@ -27,7 +27,7 @@ def _ids(regions: dict, *names: str) -> frozenset[int]:
 
 
 def test_each_role_sees_its_region_and_everything_under_it(app):
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         session = db.session
         regions = _tree(session)
 
@@ -47,7 +47,7 @@ def test_each_role_sees_its_region_and_everything_under_it(app):
 
 
 def test_a_region_made_its_own_ancestor_does_not_hang_the_scope(app):
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         session = db.session
         regions = _tree(session)
         city = regions["丽水市"]
@@ -62,7 +62,7 @@ def test_a_region_made_its_own_ancestor_does_not_hang_the_scope(app):
 
 
 def test_in_ids_binds_any_number_of_ids_as_one_list(app):
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         session = db.session
         regions = _tree(session)
 

@@ -3,7 +3,7 @@
 import time
 
 from survey.accounts.models import User
-from survey.db import db
+from survey.db import db, write_transaction
 from tests.helpers import change_password, csrf_of, login_form
 
 
@@ -25,9 +25,8 @@ def test_changing_the_password_or_disabling_ends_other_sessions(app, make_user):
     assert change_password(one, password, "a brand new password").status_code == 302
     assert one.get("/admin/").status_code == 200  # the session that changed it goes on
     assert two.get("/admin/").status_code == 302
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.scalars(db.select(User)).one().active = False
-        db.session.commit()
     assert one.get("/admin/").status_code == 302
 
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from survey.accounts.models import AuditEntry, User
-from survey.db import db
+from survey.db import db, write_transaction
 from tests.helpers import PASSWORD, change_password, csrf_of, log_in, login_form, redis_answers
 
 
@@ -87,9 +87,8 @@ def test_a_real_name_and_an_unknown_one_get_the_same_answers(app, make_user):
 
 def test_a_disabled_user_counts_as_a_failure_like_a_wrong_password(app, make_user):
     make_user()
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.scalars(db.select(User)).one().active = False
-        db.session.commit()
     client = _from(app, "203.0.113.66")
     assert [login_form(client, "admin", PASSWORD).status_code for _ in range(4)] == [400] * 3 + [
         429
@@ -118,7 +117,7 @@ def _password_hash(app) -> str:
 
 
 @pytest.mark.skipif(not redis_answers(), reason="no Redis on 127.0.0.1:6379")
-def test_processes_share_the_wait_through_redis(make_app, make_user):  # noqa: F811
+def test_processes_share_the_wait_through_redis(make_app, make_user):
     make_user()
     shared = {
         "REDIS_URL": "redis://127.0.0.1:6379/1",
@@ -132,7 +131,7 @@ def test_processes_share_the_wait_through_redis(make_app, make_user):  # noqa: F
     assert refused.status_code == 429 and 28 <= int(refused.headers["Retry-After"]) <= 30
 
 
-def test_with_redis_down_the_wait_is_counted_in_memory(make_app, make_user):  # noqa: F811
+def test_with_redis_down_the_wait_is_counted_in_memory(make_app, make_user):
     make_user()
     app = make_app(REDIS_URL="redis://127.0.0.1:1/0", LOGIN_RATE_LIMIT="100 per minute")
     statuses = [

@@ -1,6 +1,6 @@
 """The JSON API: projects, sites, and submissions with the same rules as the form."""
 
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.regions.models import Region
 from survey.responses import nonces
 from survey.responses.models import Response
@@ -57,11 +57,10 @@ def test_projects_and_their_sites_are_listed_to_staff_within_their_region(
 def test_a_county_sees_only_its_own_countys_targets(app, make_site, make_user):
     site = make_site()
     make_site("鹤城街道康养联合体", county="青田县")
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         project = db.session.get(Project, site.project_id)
         for region in db.session.scalars(db.select(Region).filter_by(level="county")):
             db.session.add(ProjectTarget(project=project, region=region, site_count=7))
-        db.session.commit()
     make_user("liandu", "county", region="莲都区")
     county = log_in(app.test_client(), "liandu", "correct horse battery")
     (project,) = county.get("/api/v1/projects").get_json()

@@ -3,6 +3,7 @@
 import pytest
 
 from survey.accounts.models import AuditEntry
+from survey.db import write_transaction
 from tests.checks.conftest import record_visit
 from tests.helpers import post
 
@@ -120,9 +121,8 @@ def test_the_audit_log_is_scoped_like_everything_else(app, staff, world, make_us
     from survey.db import db
     from survey.regions.models import Region
 
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.add(Region(name="温州市", level="city"))
-        db.session.commit()
     make_user("wenzhou", "city", "correct horse battery", region="温州市")
     staff("liandu")  # a login of 莲都区
     lishui = staff("lishui").get("/admin/audit?action=login").get_data(as_text=True)

@@ -9,7 +9,7 @@ from survey.accounts.models import AuditEntry
 from survey.checks.calls import CallingHours
 from survey.checks.models import CallAttempt, CallTask, Notice, Resident
 from survey.checks.sampling import recommended_size, sample_size
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.responses.models import Response
 from tests.checks.conftest import MORNING, import_roster, phone, roster_csv
 from tests.helpers import post
@@ -84,13 +84,11 @@ def test_the_same_seed_draws_the_same_residents(app, staff, world, clock):
     first = _draw(client, world, seed="abc")
     drawn = _sampled(app, first)
     assert len(drawn) == 5
-    with app.app_context():  # put them back in the pool
+    with app.app_context(), write_transaction(db.session):  # put them back in the pool
         db.session.execute(db.delete(CallTask))
-        db.session.commit()
     assert _sampled(app, _draw(client, world, seed="abc")) == drawn
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.execute(db.delete(CallTask))
-        db.session.commit()
     assert _sampled(app, _draw(client, world, seed="other")) != drawn
 
 

@@ -15,7 +15,7 @@ from survey.checks.models import Resident, RosterImport
 from survey.db import db
 from survey.field_cipher import FieldCipher, new_key
 from tests.checks.conftest import import_roster, phone, roster_csv, upload
-from tests.helpers import FIELD_KEY, PASSWORD, BufferedClient, app_settings, log_in, post
+from tests.helpers import FIELD_KEY, BufferedClient, app_settings, post, staff_client
 
 OLD, NEW = FIELD_KEY, new_key()
 SERVER = "postgresql+psycopg://nobody@127.0.0.1:9/none"
@@ -95,10 +95,6 @@ def keyed(app, database_url):
             db.engine.dispose()
 
 
-def login_form(app, username="liandu"):
-    return log_in(app.test_client(), username, PASSWORD)
-
-
 def _roster_url(world):
     return f"/checks/projects/{world.project_id}/roster"
 
@@ -131,7 +127,7 @@ def test_rotation_moves_every_row_to_the_new_key_and_duplicates_are_found_throug
 
     # Every machine now has NEW first: old rows read, a new row is written under NEW.
     rolling = keyed(f"{NEW},{OLD}")
-    client = login_form(rolling)
+    client = staff_client(rolling, "liandu")
     page = client.get(_roster_url(world)).get_data(as_text=True)
     assert "138****0001" in page and "张*" in page
     assert "名单中已有这个电话号码" in _report(client, world, [1])  # stored under OLD
@@ -172,7 +168,7 @@ def test_rotation_moves_every_row_to_the_new_key_and_duplicates_are_found_throug
     # The old key removed: everything reads, a duplicate is still found, the staged file
     # (encrypted under OLD when uploaded) still imports.
     done = keyed(NEW)
-    client = login_form(done)
+    client = staff_client(done, "liandu")
     page = client.get(_roster_url(world)).get_data(as_text=True)
     assert "138****0000" in page and "138****0003" in page
     assert "名单中已有这个电话号码" in _report(client, world, [0])
@@ -183,9 +179,9 @@ def test_rotation_moves_every_row_to_the_new_key_and_duplicates_are_found_throug
 def test_rotation_names_rows_it_cannot_read_or_would_double(app, staff, world, keyed, count):
     import_roster(staff("liandu"), world.project_id, _rows(world, [1, 2]))
     # A machine that had only NEW saw no duplicate of number 1 and added it again.
-    import_roster(login_form(keyed(NEW)), world.project_id, _rows(world, [1]))
+    import_roster(staff_client(keyed(NEW), "liandu"), world.project_id, _rows(world, [1]))
     # And rows under a key nobody configures any more.
-    import_roster(login_form(keyed(new_key())), world.project_id, _rows(world, [5]))
+    import_roster(staff_client(keyed(new_key()), "liandu"), world.project_id, _rows(world, [5]))
     with app.app_context():
         ids = dict(db.session.execute(select(Resident.phone_token, Resident.id)).all())
     old_one = next(i for t, i in ids.items() if _reads(OLD, t) == phone(1))
@@ -210,7 +206,7 @@ def test_a_key_that_does_not_match_the_stored_data_gets_a_page_and_one_log_line(
 ):
     import_roster(staff("liandu"), world.project_id, _rows(world, [4]))
     stranger = keyed(new_key())
-    client = login_form(stranger)
+    client = staff_client(stranger, "liandu")
     with caplog.at_level(logging.ERROR):
         reply = client.get(_roster_url(world))
     page = reply.get_data(as_text=True)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from survey.checks.models import CallTask, Notice
 from survey.checks.notices import DEFAULT_NOTICE
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.regions.models import Region
 from survey.sites.models import Project
 from tests.checks.conftest import import_roster, phone, roster_csv
@@ -22,13 +22,12 @@ def cities(app, world, make_site, make_user):
     浙江省; users ``wenzhou`` (city), ``zhejiang`` (city user of the province) and
     ``lucheng`` (county). Returns the 鹿城区 site."""
     lucheng = make_site("五马街道照料中心", project="温州照料中心", county="鹿城区")
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         province = Region(name="浙江省", level="province")
         wenzhou = Region(name="温州市", level="city", parent=province)
         db.session.scalars(select(Region).filter_by(name="丽水市")).one().parent = province
         db.session.scalars(select(Region).filter_by(name="鹿城区")).one().parent = wenzhou
         db.session.get(Project, lucheng.project_id).region = wenzhou
-        db.session.commit()
     make_user("wenzhou", "city", PASSWORD, region="温州市")
     make_user("zhejiang", "city", PASSWORD, region="浙江省")
     make_user("lucheng", "county", PASSWORD, region="鹿城区")

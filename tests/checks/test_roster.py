@@ -9,7 +9,7 @@ from sqlalchemy import text
 from survey.accounts.models import AuditEntry
 from survey.checks import roster, views
 from survey.checks.models import CallTask, Resident, RosterImport
-from survey.db import begin_write, db
+from survey.db import db, write_transaction
 from tests.checks.conftest import import_roster, phone, roster_csv, upload
 from tests.helpers import post
 
@@ -104,10 +104,8 @@ def test_a_cancel_racing_the_import_leaves_it_imported(app, staff, world, count,
 
     def read_then_imported_elsewhere(import_id):
         staged = read(import_id)  # read as staged; another request imports it meanwhile
-        with app.app_context():
-            begin_write(db.session)
+        with app.app_context(), write_transaction(db.session):
             db.session.get(RosterImport, import_id).status = "imported"
-            db.session.commit()
         return staged
 
     monkeypatch.setattr(views, "_staged", read_then_imported_elsewhere)
@@ -199,9 +197,8 @@ def test_purge_removes_old_entries_and_logs_it(app, staff, world, runner, count)
     import_roster(client, world.project_id, roster_csv(_rows(world, 2)))
     result = runner.invoke(args=["purge-roster"])
     assert result.exit_code == 0 and "0 人" in result.output
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.execute(text("UPDATE residents SET created_at = '2020-01-01 00:00:00'"))
-        db.session.commit()
     result = runner.invoke(args=["purge-roster", "--days", "730"])
     assert result.exit_code == 0 and "2 人" in result.output
     assert count(Resident) == 0

@@ -5,7 +5,7 @@ from sqlalchemy import text
 
 from survey.accounts.models import AuditEntry
 from survey.checks.models import Resident, RosterImport
-from survey.db import db
+from survey.db import db, write_transaction
 from tests.checks.conftest import import_roster, phone, roster_csv, upload
 from tests.helpers import database_text, post
 
@@ -65,10 +65,9 @@ def test_purge_deletes_imports_and_their_reports_with_the_roster(app, staff, wor
     good, bad = [("张一", phone(1), world.liandu.token, "")], [("张二", phone(2), STRAY_PHONE, "")]
     import_roster(client, world.project_id, roster_csv(good))
     upload(client, world.project_id, roster_csv(bad))  # left staged, with a problem
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         for table in ("residents", "roster_imports"):
             db.session.execute(text(f"UPDATE {table} SET created_at = '2020-01-01 00:00:00'"))
-        db.session.commit()
     upload(client, world.project_id, roster_csv(bad))  # recent: kept, as its report is
     result = runner.invoke(args=["purge-roster"])
     assert result.exit_code == 0, result.output

@@ -15,7 +15,7 @@ from survey.accounts.models import AuditEntry, User
 from survey.checks import photos as photo_module
 from survey.checks.models import Visit, VisitPhoto
 from survey.checks.photos import BadPhoto, clean_photo
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.regions.models import Region
 from survey.responses.models import Response
 from survey.sites.listing import PER_PAGE
@@ -105,7 +105,7 @@ def test_an_unknown_result_is_refused_and_the_form_keeps_the_choices(staff, worl
 
 
 def test_the_project_checklist_comes_from_its_current_version(app, staff, world):
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         project = db.session.get(Project, world.project_id)
         db.session.add(
             ChecklistVersion(
@@ -117,7 +117,6 @@ def test_the_project_checklist_comes_from_its_current_version(app, staff, world)
                 ],
             )
         )
-        db.session.commit()
     page = staff("liandu").get(f"/checks/sites/{world.liandu.id}/visits/new")
     text = page.get_data(as_text=True)
     assert "康复区域 <strong>（必备）</strong>" in text and "合作协议" in text
@@ -337,11 +336,10 @@ def test_oversized_and_multi_picture_photos():
 
 def test_a_recorded_visit_keeps_its_checklist_versions_wording(app, staff, world):
     def publish(number, texts):
-        with app.app_context():
+        with app.app_context(), write_transaction(db.session):
             project = db.session.get(Project, world.project_id)
             items = [{"text": t, "required": False} for t in texts]
             db.session.add(ChecklistVersion(project=project, number=number, items=items))
-            db.session.commit()
 
     client = staff("liandu")
     publish(1, ["康复区域", "合作协议"])
@@ -357,11 +355,10 @@ def test_a_recorded_visit_keeps_its_checklist_versions_wording(app, staff, world
 def test_a_form_opened_before_the_checklist_changed_is_refused_and_shown_afresh(
     app, staff, world, count
 ):
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         project = db.session.get(Project, world.project_id)
         items = [{"text": t, "required": False} for t in ("合作协议", "康复区域")]
         db.session.add(ChecklistVersion(project=project, number=2, items=items))
-        db.session.commit()
     # The form showed version 1, where item 0 was another item: its results would land on
     # version 2's wording.
     reply = record_visit(staff("liandu"), world.liandu, checklist_version="1")
@@ -376,19 +373,19 @@ def test_a_form_opened_before_the_checklist_changed_is_refused_and_shown_afresh(
 def test_the_visit_list_is_paged_and_found_by_county_site_name_or_code(app, staff, world):
     count = PER_PAGE + 5  # every other one in 青田县 (鹤城街道), the rest in 莲都区 (紫金街道)
     with app.app_context():
-        user = db.session.scalars(db.select(User).filter_by(username="lishui")).one()
-        for i in range(count):
-            site_id = world.liandu.id if i % 2 else world.qingtian.id
-            db.session.add(
-                Visit(
-                    site_id=site_id,
-                    visited_on=date(2026, 11, 1),
-                    inspectors=f"检查员{i}",
-                    checklist=[],
-                    created_by=user,
+        with write_transaction(db.session):
+            user = db.session.scalars(db.select(User).filter_by(username="lishui")).one()
+            for i in range(count):
+                site_id = world.liandu.id if i % 2 else world.qingtian.id
+                db.session.add(
+                    Visit(
+                        site_id=site_id,
+                        visited_on=date(2026, 11, 1),
+                        inspectors=f"检查员{i}",
+                        checklist=[],
+                        created_by=user,
+                    )
                 )
-            )
-        db.session.commit()
         qingtian = db.session.scalars(db.select(Region).filter_by(name="青田县")).one().id
     client = staff("lishui")
     url = f"/checks/projects/{world.project_id}/visits"

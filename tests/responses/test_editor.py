@@ -13,7 +13,7 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from survey.accounts.models import AuditEntry
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.questionnaires.models import OVERALL_KEY, Questionnaire
 from survey.questionnaires.services import create_questionnaire
 from survey.regions.models import Region
@@ -374,10 +374,9 @@ def test_more_than_five_questions_is_advised_against_but_allowed(app, admin, mak
 
 def test_a_shared_questionnaire_is_copied_for_the_project_being_edited(app, admin, make_site):
     first, second = make_site(project="甲项目"), make_site(name="乙点位", project="乙项目")
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         shared = db.session.get(Project, first.project_id).questionnaire
         db.session.get(Project, second.project_id).questionnaire = shared
-        db.session.commit()
     reply = press(admin, first.project_id, "save", questions_1_prompt="改过的问题？")
     assert reply.status_code == 303
     assert current(app, first.project_id)[1][1][2] == "改过的问题？"
@@ -399,11 +398,11 @@ def wenzhou(app, make_site, make_user):
     """A second city with its own project; users of both cities and a county user."""
     lishui = make_site()
     with app.app_context():
-        city = Region(name="温州市", level="city")
-        questionnaire = create_questionnaire(db.session, "问卷", [OVERALL])
-        project = Project(name="温州项目", year=2026, region=city, questionnaire=questionnaire)
-        db.session.add(project)
-        db.session.commit()
+        with write_transaction(db.session):
+            city = Region(name="温州市", level="city")
+            questionnaire = create_questionnaire(db.session, "问卷", [OVERALL])
+            project = Project(name="温州项目", year=2026, region=city, questionnaire=questionnaire)
+            db.session.add(project)
         other = project.id
     make_user("lishui", "city", PASSWORD, region="丽水市")
     make_user("wenzhou", "city", PASSWORD, region="温州市")

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from survey.db import db, now_utc
+from survey.db import db, now_utc, write_transaction
 from survey.responses.models import Response
 from survey.sites.models import Project, Site, SiteToken
 from tests.helpers import answer, nonce_of
@@ -58,10 +58,9 @@ def test_unknown_token_answers_404_in_chinese(client, make_site):
 
 def test_retired_token_answers_410_and_inactive_site_404(app, client, make_site):
     retired, inactive = make_site(name="甲"), make_site(name="乙")
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.get(SiteToken, retired.token).retired_at = now_utc()
         db.session.get(Site, inactive.id).active = False
-        db.session.commit()
     page = client.get(f"/s/{retired.token}")
     assert page.status_code == 410
     assert "此二维码已停用" in page.get_data(as_text=True)
@@ -84,9 +83,8 @@ def test_form_cache_can_be_turned_off(app, client, make_site):
     site = make_site(name="旧名")
     app.config["FORM_CACHE_SECONDS"] = 0
     assert "旧名" in client.get(f"/s/{site.token}").get_data(as_text=True)
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.get(Site, site.id).name = "新名"
-        db.session.commit()
     assert "新名" in client.get(f"/s/{site.token}").get_data(as_text=True)
 
 
@@ -94,11 +92,10 @@ def test_the_hotline_on_a_retired_link_and_a_finished_project_dials_in_one_tap(
     app, client, make_site
 ):
     retired, finished = make_site(name="甲"), make_site(name="乙", project="2021年项目")
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.get(SiteToken, retired.token).retired_at = now_utc()
         project = db.session.get(Project, finished.project_id)
         project.status, project.hotline = "finished", "0578-2123456 转 8"
-        db.session.commit()
     page = client.get(f"/s/{retired.token}").get_data(as_text=True)
     assert '拨打 <a class="tel" href="tel:12345">12345</a> 评价' in page
     page = client.get(f"/s/{finished.token}").get_data(as_text=True)

@@ -7,7 +7,7 @@ import io
 import pytest
 from sqlalchemy import func
 
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.questionnaires.services import revise_questionnaire
 from survey.responses.models import Answer, Response
 from survey.responses.rollup_models import ResponseRollup
@@ -34,10 +34,9 @@ QUESTIONS = [
 
 
 def with_multi(app, project_id: int) -> None:
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         project = db.session.get(Project, project_id)
         revise_questionnaire(db.session, project.questionnaire, QUESTIONS)
-        db.session.commit()
 
 
 @pytest.fixture
@@ -156,9 +155,8 @@ def test_multi_answers_show_and_export_with_their_labels(app, staff, world):  # 
     with_multi(app, world.project_id)
     client = app.test_client()
     submit(client, world.liandu.token, overall="5", used=["0", "2"], wishes="1")
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.scalars(db.select(Response)).one().comment = "很好"
-        db.session.commit()
     city = staff("lishui")
     page = city.get(f"/dashboard/sites/{world.liandu.id}").get_data(as_text=True)
     assert "您用过哪些服务？：助餐、理发" in page and "还希望有哪些服务？：陪同就医" in page

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func
 
 from survey.accounts.models import AuditEntry
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.regions.models import Region
 from survey.responses.models import Recording
@@ -192,9 +192,8 @@ def test_a_project_that_does_not_reach_the_user_is_a_404(app, setting, make_site
     other = make_site(name="某点位", project="温州项目", county="鹿城区")
     assert as_user("liandu").get(url(other.project_id)).status_code == 404
     # A city user of another city.
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.add(Region(name="温州市", level="city"))
-        db.session.commit()
     make_user("wenzhou", role="city", region="温州市")
     assert as_user("wenzhou").get(url(sites["莲都区"].project_id)).status_code == 404
     # Not logged in: the login page.

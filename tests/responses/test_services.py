@@ -2,7 +2,7 @@
 
 import pytest
 
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.models import Question, Questionnaire
 from survey.questionnaires.services import revise_questionnaire
@@ -35,10 +35,10 @@ def test_revising_an_unanswered_questionnaire_still_publishes_a_new_version(app,
     with app.app_context():
         questionnaire = _site(ref.id).project.questionnaire
         first = questionnaire.current_version
-        version = revise_questionnaire(
-            db.session, questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
-        )
-        db.session.commit()
+        with write_transaction(db.session):
+            version = revise_questionnaire(
+                db.session, questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
+            )
         assert version.number == 2
         assert [q.key for q in version.questions] == ["overall", "wish"]
         # The version a form may still show keeps its questions: its answers still count.
@@ -49,19 +49,19 @@ def test_answered_questionnaire_gets_a_new_version_and_old_answers_keep_theirs(a
     ref = make_site()
     with app.app_context():
         site = _site(ref.id)
-        old = db.session.get(Response, _submit(site, overall=4, attitude=1).response_id)
-        new_version = revise_questionnaire(
-            db.session, site.project.questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
-        )
-        db.session.commit()
+        with write_transaction(db.session):
+            old = db.session.get(Response, _submit(site, overall=4, attitude=1).response_id)
+            new_version = revise_questionnaire(
+                db.session, site.project.questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
+            )
         assert new_version.number == 2
         assert site.project.questionnaire.current_version is new_version
         assert old.version.number == 1
         assert [a.question.key for a in old.answers] == ["overall", "attitude"]
-        answered = db.session.get(
-            Response, _submit(site, overall=3, wish="多些文体活动").response_id
-        )
-        db.session.commit()
+        with write_transaction(db.session):
+            answered = db.session.get(
+                Response, _submit(site, overall=3, wish="多些文体活动").response_id
+            )
         assert answered.version is new_version
         assert [a.text for a in answered.answers if a.text] == ["多些文体活动"]
 
@@ -86,9 +86,10 @@ def test_used_nonce_returns_the_earlier_response(app, make_site):
     ref = make_site()
     with app.app_context():
         site = _site(ref.id)
-        first = _submit(site, nonce="n1")
-        db.session.commit()
-        again = _submit(site, nonce="n1", overall=1)
+        with write_transaction(db.session):
+            first = _submit(site, nonce="n1")
+        with write_transaction(db.session):
+            again = _submit(site, nonce="n1", overall=1)
         assert (first.outcome, again.outcome) == ("created", "duplicate")
         assert again.response_id == first.response_id
         assert db.session.get(Response, first.response_id).overall == 5
@@ -100,11 +101,11 @@ def test_a_repeated_nonce_rolls_back_only_its_own_rows(app, make_site):
     ref = make_site()
     with app.app_context():
         site = _site(ref.id)
-        winner = _submit(site, nonce="race")
-        db.session.commit()
-        db.session.add(Questionnaire(name="别的工作"))
-        loser = _submit(site, nonce="race", overall=1)
-        db.session.commit()
+        with write_transaction(db.session):
+            winner = _submit(site, nonce="race")
+        with write_transaction(db.session):
+            db.session.add(Questionnaire(name="别的工作"))
+            loser = _submit(site, nonce="race", overall=1)
         assert loser.outcome == "duplicate"
         assert loser.response_id == winner.response_id
         assert db.session.scalar(db.select(db.func.count()).select_from(Response)) == 1
@@ -116,20 +117,20 @@ def test_question_kinds_are_stored_alike_for_every_channel(app, make_site):
     ref = make_site()
     with app.app_context():
         site = _site(ref.id)
-        revise_questionnaire(
-            db.session, site.project.questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
-        )
-        for channel in ("qr", "phone", "visit"):
-            version = site.project.questionnaire.current_version
-            services.submit_response(
-                db.session,
-                site.id,
-                version.id,
-                version.questions,
-                channel=channel,
-                answers={"overall": 3, "wish": "助浴"},
+        with write_transaction(db.session):
+            revise_questionnaire(
+                db.session, site.project.questionnaire, [DEFAULT_QUESTIONS[0], TEXT_QUESTION]
             )
-        db.session.commit()
+            for channel in ("qr", "phone", "visit"):
+                version = site.project.questionnaire.current_version
+                services.submit_response(
+                    db.session,
+                    site.id,
+                    version.id,
+                    version.questions,
+                    channel=channel,
+                    answers={"overall": 3, "wish": "助浴"},
+                )
         rows = db.session.scalars(db.select(Response).order_by(Response.id)).all()
         assert [r.channel for r in rows] == ["qr", "phone", "visit"]
         assert all(r.overall == 3 for r in rows)

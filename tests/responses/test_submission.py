@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 
 from survey import create_app
-from survey.db import db, now_utc
+from survey.db import db, now_utc, write_transaction
 from survey.responses import nonces
 from survey.responses.models import Answer, FormNonce, Response
 from survey.sites.models import SiteToken
@@ -58,10 +58,9 @@ def test_same_device_within_the_window_updates_its_answer(app, client, make_site
 def test_same_device_after_the_window_adds_a_new_answer(app, client, make_site, count):
     site = make_site()
     answer(client, site.token, overall="2")
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         response = db.session.scalars(db.select(Response)).one()
         response.created_at -= timedelta(hours=13)
-        db.session.commit()
     answer(client, site.token, overall="5")
     assert count(Response) == 2
 
@@ -195,9 +194,8 @@ def test_unknown_token_cannot_be_answered(client, make_site, count):
 def test_retired_token_cannot_be_answered_even_with_its_own_form(app, client, make_site, count):
     site = make_site()
     nonce = open_form(client, site.token)
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.get(SiteToken, site.token).retired_at = now_utc()
-        db.session.commit()
     page = answer(client, site.token, nonce, overall="5")
     assert page.status_code == 410
     assert "此二维码已停用" in page.get_data(as_text=True)
@@ -225,9 +223,8 @@ def test_device_window_comes_from_the_configuration(app, client, make_site, coun
     site = make_site()
     app.config["DEVICE_WINDOW_HOURS"] = 1
     answer(client, site.token, overall="2")
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.scalars(db.select(Response)).one().created_at -= timedelta(hours=2)
-        db.session.commit()
     answer(client, site.token, overall="5")
     assert count(Response) == 2
 

@@ -18,7 +18,7 @@ from werkzeug.test import encode_multipart
 from survey.accounts.models import User
 from survey.accounts.services import hash_password
 from survey.checks.models import CallTask, HomeVisit, Resident, VisitPhoto
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.services import create_questionnaire
 from survey.regions.models import Region
@@ -196,7 +196,7 @@ def _base(world: World) -> None:
         world.spare_recordings[username] = _recording(
             session, version, regions[key], "attitude" if username != "admin" else "thanks"
         ).id
-    session.commit()
+    session.flush()
     world.regions = {key: r.id for key, r in regions.items()}
     world.projects = {key: p.id for key, p in projects.items()}
     world.sites = {key: s.id for key, s in sites.items()}
@@ -224,7 +224,7 @@ def _answers(app, world: World) -> None:
     for key, token in tokens.items():
         reply = answer(client, token, overall="2", comment=f"{SITES[key]}的评价")
         assert reply.status_code == 303, reply.get_data(as_text=True)[:500]
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         session = db.session
         for key, site_id in world.sites.items():
             response = Response(
@@ -240,7 +240,6 @@ def _answers(app, world: World) -> None:
             session.flush()
             world.flagged[key] = response.id
         rollups.rebuild(session)
-        session.commit()
 
 
 def _roster(staff: Staff, world: World, project: str, rows, keep_staged=3) -> list[int]:
@@ -376,7 +375,7 @@ def build(app) -> World:
     """Build the world in ``app``'s (empty) database; returns its ids."""
     app.extensions["clock"] = Clock(MORNING)
     world = World()
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         _base(world)
     _answers(app, world)
     clients = {name: Staff(app, name) for name in USERS}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.services import create_questionnaire
 from survey.regions.models import Region
@@ -32,13 +32,13 @@ def make_world(app, make_site, make_user) -> World:
     qingtian = make_site("鹤城街道康养联合体", county="青田县")
     with app.app_context():
         session = db.session
-        city = Region(name="温州市", level="city")
-        county = Region(name="鹿城区", level="county", parent=city)
-        questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
-        project = Project(name="照料中心", year=2025, region=city, questionnaire=questionnaire)
-        site = Site(project=project, region=county, name="五马街道照料中心")
-        session.add(site)
-        session.commit()
+        with write_transaction(session):
+            city = Region(name="温州市", level="city")
+            county = Region(name="鹿城区", level="county", parent=city)
+            questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
+            project = Project(name="照料中心", year=2025, region=city, questionnaire=questionnaire)
+            site = Site(project=project, region=county, name="五马街道照料中心")
+            session.add(site)
         wenzhou_project_id, lucheng = project.id, site.id
         counties = {r.name: r.id for r in session.scalars(select(Region))}
     make_user("admin", "admin", PASSWORD)

@@ -4,7 +4,7 @@ a project's list, and every save publishes a new version."""
 import pytest
 
 from survey.accounts.models import AuditEntry
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.regions.models import Region
 from survey.sites.checklists import DAY_CARE_CHECKLIST, checklist_items
 from survey.sites.models import ChecklistVersion, Project
@@ -14,9 +14,8 @@ from tests.helpers import PASSWORD, csrf_of, log_in
 @pytest.fixture
 def project_id(app, make_site, make_user):
     site = make_site()  # 丽水市 → 莲都区
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.add(Region(name="温州市", level="city"))
-        db.session.commit()
     make_user("admin", "admin")
     make_user("lishui", "city", region="丽水市")
     make_user("wenzhou", "city", region="温州市")

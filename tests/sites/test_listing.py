@@ -4,7 +4,7 @@ site is found the same way on the site, roster, task and visit lists."""
 import pytest
 from sqlalchemy import select
 
-from survey.db import db, now_utc
+from survey.db import db, now_utc, write_transaction
 from survey.regions.models import Region
 from survey.regions.scope import EVERYTHING, Scope
 from survey.sites.listing import SiteFilter, counties, page_of
@@ -45,11 +45,11 @@ def test_a_code_matches_in_any_case_current_or_retired(app, sites):
     project = ref.project_id
     assert _found(app, project, SiteFilter(text=ref.token.lower())) == [ref.name]
     with app.app_context():  # a new poster: the old code still tells which site it was
-        site = db.session.get(Site, ref.id)
-        site.tokens[0].retired_at = now_utc()
-        db.session.flush()
-        new = issue_token(db.session, site).token
-        db.session.commit()
+        with write_transaction(db.session):
+            site = db.session.get(Site, ref.id)
+            site.tokens[0].retired_at = now_utc()
+            db.session.flush()
+            new = issue_token(db.session, site).token
     assert _found(app, project, SiteFilter(text=ref.token)) == [ref.name]
     assert _found(app, project, SiteFilter(text=new.lower())) == [ref.name]
     # Another project's code finds nothing here.

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from survey.accounts.models import AuditEntry
-from survey.db import db, now_utc
+from survey.db import db, now_utc, write_transaction
 from survey.responses.models import Response
 from survey.sites.models import Project, Site
 from tests.helpers import answer, csrf_of
@@ -101,9 +101,8 @@ def test_project_zip_has_a_png_poster_per_site(admin, make_site):
 @pytest.mark.parametrize("fmt", ["pdf", "zip"])
 def test_a_project_without_live_sites_gets_a_message_not_an_empty_file(app, admin, make_site, fmt):
     site = make_site()
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.get(Site, site.id).active = False  # retired: no poster to print
-        db.session.commit()
     reply = admin.get(f"/admin/projects/{site.project_id}/posters.{fmt}")
     assert reply.status_code == 302
     page = admin.get(reply.headers["Location"]).get_data(as_text=True)
@@ -172,9 +171,8 @@ def test_rotating_asks_first_with_the_posters_at_stake_and_the_answers_kept(
 def test_the_rotation_page_is_only_for_live_sites_in_scope(app, admin, make_site):
     site = make_site()
     assert admin.get("/admin/sites/999999/rotate").status_code == 404
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.get(Site, site.id).tokens[0].retired_at = now_utc()
-        db.session.commit()
     assert admin.get(f"/admin/sites/{site.id}/rotate").status_code == 404
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import selectinload
 
 from survey.accounts.models import AuditEntry
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.questionnaires.models import Questionnaire, QuestionnaireVersion
 from survey.regions.models import Region
 from survey.responses.models import Response
@@ -37,13 +37,13 @@ def world(app, make_site):
     make_site(name="龙泉市社会福利中心", county="龙泉市")
     with app.app_context():
         session = db.session
-        lishui = session.scalars(db.select(Region).filter_by(name="丽水市")).one()
-        liandu = session.scalars(db.select(Region).filter_by(name="莲都区")).one()
-        zijin = Region(name="紫金街道", level="township", parent=liandu)
-        wenzhou = Region(name="温州市", level="city")
-        lucheng = Region(name="鹿城区", level="county", parent=wenzhou)
-        session.add_all([zijin, wenzhou, lucheng])
-        session.commit()
+        with write_transaction(session):
+            lishui = session.scalars(db.select(Region).filter_by(name="丽水市")).one()
+            liandu = session.scalars(db.select(Region).filter_by(name="莲都区")).one()
+            zijin = Region(name="紫金街道", level="township", parent=liandu)
+            wenzhou = Region(name="温州市", level="city")
+            lucheng = Region(name="鹿城区", level="county", parent=wenzhou)
+            session.add_all([zijin, wenzhou, lucheng])
         longquan = session.scalars(db.select(Region).filter_by(name="龙泉市")).one()
         return World(lishui.id, liandu.id, longquan.id, zijin.id, wenzhou.id, lucheng.id, site)
 
@@ -401,8 +401,8 @@ def test_posters_print_the_projects_hotline_or_the_default(app, world):
     with app.app_context():
         site = db.session.get(Site, world.site.id)
         assert poster_content(site, "http://survey.test", "12345").hotline == "12345"
-        site.project.hotline = "0578-2123456"
-        db.session.commit()
+        with write_transaction(db.session):
+            site.project.hotline = "0578-2123456"
         assert poster_content(site, "http://survey.test", "12345").hotline == "0578-2123456"
         batch = print_batch(db.session, site.project_id, "http://survey.test", "12345")
         assert {content.hotline for content in batch} == {"0578-2123456"}

@@ -4,7 +4,7 @@ only be renamed; names are unique among siblings; every change is audited."""
 import pytest
 
 from survey.accounts.models import AuditEntry
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.regions.models import Region
 from survey.sites import regions
 from survey.sites.models import Project, ProjectTarget
@@ -16,14 +16,14 @@ def tree(app, make_site):
     """丽水市 → 莲都区 (with a site) and 龙泉市 (empty) → nothing; 温州市 alone."""
     make_site()
     with app.app_context():
-        lishui = db.session.scalars(db.select(Region).filter_by(name="丽水市")).one()
-        db.session.add_all(
-            [
-                Region(name="龙泉市", level="county", parent=lishui),
-                Region(name="温州市", level="city"),
-            ]
-        )
-        db.session.commit()
+        with write_transaction(db.session):
+            lishui = db.session.scalars(db.select(Region).filter_by(name="丽水市")).one()
+            db.session.add_all(
+                [
+                    Region(name="龙泉市", level="county", parent=lishui),
+                    Region(name="温州市", level="city"),
+                ]
+            )
         return _ids(app)
 
 
@@ -120,10 +120,9 @@ def test_adding_children_takes_the_level_below_the_parent(app, admin, tree):
     ],
 )
 def test_bad_additions_are_refused_and_change_nothing(app, admin, tree, data, message):
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         liandu = db.session.get(Region, tree["莲都区"])
         db.session.add(Region(name="紫金街道", level="township", parent=liandu))
-        db.session.commit()
     parents = {"丽水市": tree["丽水市"], "TOWNSHIP": _region(app, "紫金街道").id}
     _assert_addition_refused(app, admin, data, parents, message)
 
@@ -226,15 +225,13 @@ def test_a_region_with_users_cannot_be_deleted(app, admin, make_user, tree):
 
 
 def test_a_region_with_project_targets_cannot_be_deleted(app, admin, tree):
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         project = db.session.scalars(db.select(Project)).one()
         db.session.add(ProjectTarget(project=project, region_id=tree["龙泉市"], site_count=2))
-        db.session.commit()
     _refused_delete(app, admin, tree["龙泉市"], "项目目标数")
 
 
 def test_a_region_only_the_audit_log_remembers_cannot_be_deleted(app, admin, tree):
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.add(AuditEntry(action="login", username="gone", region_id=tree["温州市"]))
-        db.session.commit()
     _refused_delete(app, admin, tree["温州市"], "其他记录")

@@ -4,8 +4,9 @@ once, a retired site's link stops, bad input changes nothing, every change is au
 import pytest
 
 from survey.accounts.models import AuditEntry
+from survey.accounts.services import Actor
 from survey.checks.models import Resident
-from survey.db import begin_write, db
+from survey.db import db, write_transaction
 from survey.regions.models import Region
 from survey.regions.scope import EVERYTHING, Scope
 from survey.sites import project_views, site_editing, site_views
@@ -157,7 +158,7 @@ def test_editing_into_a_name_the_county_has_is_refused(app, world, make_site):
 
 
 def test_a_site_with_a_roster_cannot_move_to_another_county(app, world):
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.add(
             Resident(
                 project_id=world.project_id,
@@ -168,7 +169,6 @@ def test_a_site_with_a_roster_cannot_move_to_another_county(app, world):
                 phone_digest="d",
             )
         )
-        db.session.commit()
     admin = staff_client(app, "admin")
     fields = _new(world, name=world.liandu.name, region_id=world.counties["青田县"])
     reply = post(admin, f"/admin/sites/{world.liandu.id}/edit", fields)
@@ -226,10 +226,8 @@ def _site_pages(site: int, project: int) -> tuple[tuple[str, ...], tuple[str, ..
 
 def _meanwhile(app, change):
     """``change(session)`` committed by another request, as if between this one's reads."""
-    with app.app_context():
-        begin_write(db.session)
+    with app.app_context(), write_transaction(db.session):
         change(db.session)
-        db.session.commit()
 
 
 def test_enabling_twice_at_once_enables_once(app, world, count, monkeypatch):
@@ -239,7 +237,9 @@ def test_enabling_twice_at_once_enables_once(app, world, count, monkeypatch):
 
     def read_then_enabled_elsewhere(site_id):
         site = read(site_id)  # read as retired; the other click enables it meanwhile
-        _meanwhile(app, lambda s: site_editing.enable_site(s, None, s.get(Site, site_id), ""))
+        _meanwhile(
+            app, lambda s: site_editing.enable_site(s, Actor(None, ""), s.get(Site, site_id))
+        )
         return site
 
     monkeypatch.setattr(site_views, "site_to_set_up", read_then_enabled_elsewhere)
@@ -348,18 +348,18 @@ def test_a_name_taken_at_the_same_moment_is_refused_by_the_database(app, world, 
 def test_the_counties_a_site_may_lie_in_follow_the_projects_region_and_the_scope(app):
     with app.app_context():
         session = db.session
-        province = Region(name="浙江省", level="province")
-        lishui = Region(name="丽水市", level="city", parent=province)
-        liandu = Region(name="莲都区", level="county", parent=lishui)
-        jinyun = Region(name="缙云县", level="county", parent=lishui)
-        lucheng = Region(
-            name="鹿城区",
-            level="county",
-            parent=Region(name="温州市", level="city", parent=province),
-        )
-        Region(name="紫金街道", level="township", parent=liandu)  # below a county: never one
-        session.add(province)
-        session.flush()
+        with write_transaction(session):
+            province = Region(name="浙江省", level="province")
+            lishui = Region(name="丽水市", level="city", parent=province)
+            liandu = Region(name="莲都区", level="county", parent=lishui)
+            jinyun = Region(name="缙云县", level="county", parent=lishui)
+            lucheng = Region(
+                name="鹿城区",
+                level="county",
+                parent=Region(name="温州市", level="city", parent=province),
+            )
+            Region(name="紫金街道", level="township", parent=liandu)  # below a county: never one
+            session.add(province)
 
         def counties(owner, scope=EVERYTHING):
             project = Project(name="项目", year=2026, region_id=owner.id)
@@ -371,4 +371,3 @@ def test_the_counties_a_site_may_lie_in_follow_the_projects_region_and_the_scope
         assert counties(province, Scope(frozenset({lucheng.id, jinyun.id}))) == sorted(
             ["缙云县", "鹿城区"]
         )
-        session.rollback()

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from survey.accounts.models import AuditEntry
-from survey.db import begin_write, db
+from survey.db import db, write_transaction
 from survey.sites import site_import, site_views
 from survey.sites.models import Site, SiteImport, SiteToken
 from tests.helpers import post, post_files, staff_client
@@ -124,10 +124,8 @@ def test_a_cancel_racing_the_import_leaves_it_imported(app, world, count, monkey
 
     def read_then_imported_elsewhere(import_id):
         staged = read(import_id)  # read as staged; another request imports it meanwhile
-        with app.app_context():
-            begin_write(db.session)
+        with app.app_context(), write_transaction(db.session):
             db.session.get(SiteImport, import_id).status = "imported"
-            db.session.commit()
         return staged
 
     monkeypatch.setattr(site_views, "_staged", read_then_imported_elsewhere)

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from survey.db import db, now_utc
+from survey.db import db, now_utc, write_transaction
 from survey.sites.models import Site
 from survey.sites.tokens import issue_token
 from tests.helpers import staff_client
@@ -18,7 +18,7 @@ ROW = re.compile(r"<tr>\s*<td>")
 def world(app, make_site, make_user):
     """The site world, its project grown to 80 sites in 莲都区 and 40 in 青田县."""
     world = make_world(app, make_site, make_user)
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         for county, n in (("莲都区", 79), ("青田县", 39)):
             for i in range(n):
                 site = Site(
@@ -28,7 +28,6 @@ def world(app, make_site, make_user):
                 )
                 db.session.add(site)
                 issue_token(db.session, site)
-        db.session.commit()
     return world
 
 
@@ -91,11 +90,11 @@ def test_searching_by_site_code_in_any_case_finds_current_and_retired_codes(app,
     page = _page(admin, world, f"?q={world.qingtian.token.lower()}")
     assert "找到 1 个点位" in page and "鹤城街道康养联合体" in page
     with app.app_context():  # a damaged old poster still tells which site it was
-        site = db.session.get(Site, world.qingtian.id)
-        site.tokens[0].retired_at = now_utc()
-        db.session.flush()
-        issue_token(db.session, site)
-        db.session.commit()
+        with write_transaction(db.session):
+            site = db.session.get(Site, world.qingtian.id)
+            site.tokens[0].retired_at = now_utc()
+            db.session.flush()
+            issue_token(db.session, site)
     page = _page(admin, world, f"?q={world.qingtian.token}")
     assert "找到 1 个点位" in page and "鹤城街道康养联合体" in page
 
@@ -124,14 +123,13 @@ def test_a_city_user_pages_their_own_project_only(app, world):
 def test_a_project_of_2001_sites_gives_a_small_page(app, make_site, make_user):
     """The issue's case: 2,001 sites made a 2.4 MB page; a page of 50 stays small."""
     world = make_world(app, make_site, make_user)
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         for i in range(1999):
             site = Site(
                 project_id=world.project_id, region_id=world.counties["莲都区"], name=f"点位{i:04}"
             )
             db.session.add(site)
             issue_token(db.session, site)
-        db.session.commit()
     page = _page(staff_client(app, "admin"), world)
     assert "共 2001 个点位，第 1 / 41 页" in page and _rows(page) == 50
     assert len(page.encode()) < 150_000

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.responses.services import import_responses
 from survey.sites.models import Site
 from tests.checks.conftest import clock, staff, world  # noqa: F401  (fixtures)
@@ -19,7 +19,7 @@ def answers(app):
     """answers(site, {level: n}, channel="qr", at=NOVEMBER, comment="") stores answers."""
 
     def add(site, levels: dict, channel="qr", at=NOVEMBER, comment="", proxy=False):
-        with app.app_context():
+        with app.app_context(), write_transaction(db.session):
             version = db.session.get(Site, site.id).project.questionnaire.current_version
             rows = [
                 {
@@ -35,6 +35,5 @@ def answers(app):
                 for _ in range(n)
             ]
             import_responses(db.session, rows)
-            db.session.commit()
 
     return add

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from survey.accounts.models import AuditEntry
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.regions.models import Region
 from survey.responses.models import Response
 from tests.helpers import PASSWORD, answer, log_in, post
@@ -124,9 +124,8 @@ def test_county_users_see_their_flagged_answers_but_only_the_city_decides(app, s
 
 
 def test_another_citys_user_can_neither_see_nor_review_them(app, stuffed, make_user):
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.add(Region(name="温州市", level="city"))
-        db.session.commit()
     make_user("wenzhou", "city", PASSWORD, region="温州市")
     other = log_in(app.test_client(), "wenzhou", PASSWORD)
     url = f"/dashboard/projects/{stuffed.project_id}/flagged"

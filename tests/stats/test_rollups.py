@@ -8,9 +8,10 @@ from hypothesis import strategies as st
 from sqlalchemy import delete, select
 
 from survey.accounts.models import User
+from survey.accounts.services import Actor
 from survey.checks.models import Visit
 from survey.checks.visits import add_interview, delete_visit, record_visit
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.regions.scope import EVERYTHING
 from survey.responses import rollups
 from survey.responses.models import Answer, FormNonce, Response
@@ -76,9 +77,9 @@ def test_rollups_equal_the_raw_counts_after_any_inserts_updates_and_deletions(
     app, make_site, make_user, steps
 ):
     with app.app_context():
-        for model in (FormNonce, Answer, ResponseRollup, Response, Visit):
-            db.session.execute(delete(model))
-        db.session.commit()
+        with write_transaction(db.session):
+            for model in (FormNonce, Answer, ResponseRollup, Response, Visit):
+                db.session.execute(delete(model))
         fresh = db.session.scalar(select(User.id)) is None
     if fresh:
         make_user("liandu", "county")
@@ -88,62 +89,62 @@ def test_rollups_equal_the_raw_counts_after_any_inserts_updates_and_deletions(
         session = db.session
         sites = list(session.scalars(select(Site).order_by(Site.id)))
         user = session.scalars(select(User)).first()
+        actor = Actor(user, "")
         questions = sites[0].project.questionnaire.current_version.questions
         visits = []
-        for step in steps:
-            if step[0] == "answer":
-                _, site, device, level, suspect = step
-                submit_response(
-                    session,
-                    sites[site].id,
-                    questions[0].version_id,
-                    questions,
-                    channel="qr",
-                    answers={"overall": level},
-                    origin=Origin(
-                        device_id=device,
-                        device_window=timedelta(hours=12),
-                        flag_reasons=("burst",) if suspect else (),
-                    ),
-                )
-            elif step[0] == "review":
-                _, index, decision = step
-                answered = session.scalars(select(Response.id).order_by(Response.id)).all()
-                if answered:
-                    flagged.review(
+        with write_transaction(session):
+            for step in steps:
+                if step[0] == "answer":
+                    _, site, device, level, suspect = step
+                    submit_response(
                         session,
-                        EVERYTHING,
-                        sites[0].project_id,
-                        [answered[index % len(answered)]],
-                        decision,
-                        user=user,
-                        ip="",
-                        filters=Filters(),
-                        wanted=ReviewFilter(),
+                        sites[site].id,
+                        questions[0].version_id,
+                        questions,
+                        channel="qr",
+                        answers={"overall": level},
+                        origin=Origin(
+                            device_id=device,
+                            device_window=timedelta(hours=12),
+                            flag_reasons=("burst",) if suspect else (),
+                        ),
                     )
-            elif step[0] == "visit":
-                _, site, levels = step
-                visit = record_visit(
-                    session,
-                    sites[site],
-                    user,
-                    visited_on=date(2026, 11, 20),
-                    inspectors="甲",
-                    findings="",
-                    photos=[],
-                )
-                for level in levels:
-                    add_interview(session, visit, questions, {"overall": level})
-                visits.append(visit)
-            elif visits:
-                visit = visits.pop(step[1] % len(visits))
-                session.refresh(visit)
-                delete_visit(session, visit)
-            session.flush()
-        session.commit()
+                elif step[0] == "review":
+                    _, index, decision = step
+                    answered = session.scalars(select(Response.id).order_by(Response.id)).all()
+                    if answered:
+                        flagged.review(
+                            session,
+                            EVERYTHING,
+                            sites[0].project_id,
+                            [answered[index % len(answered)]],
+                            decision,
+                            actor=actor,
+                            filters=Filters(),
+                            wanted=ReviewFilter(),
+                        )
+                elif step[0] == "visit":
+                    _, site, levels = step
+                    visit = record_visit(
+                        session,
+                        sites[site],
+                        actor,
+                        visited_on=date(2026, 11, 20),
+                        inspectors="甲",
+                        findings="",
+                        photos=[],
+                    )
+                    for level in levels:
+                        add_interview(session, actor, visit, questions, {"overall": level})
+                    visits.append(visit)
+                elif visits:
+                    visit = visits.pop(step[1] % len(visits))
+                    session.refresh(visit)
+                    delete_visit(session, actor, visit)
+                session.flush()
         assert _rolled(session) == _raw(session)
-        rollups.rebuild(session)
-        session.commit()
+        with write_transaction(session):
+            rollups.rebuild(session)
         assert _rolled(session) == _raw(session)
 
 
@@ -152,9 +153,8 @@ def test_the_rebuild_command_repairs_damaged_counts(app, runner, make_site, clie
 
     site = make_site()
     answer(client, site.token, overall="4")
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         db.session.execute(delete(ResponseRollup))
-        db.session.commit()
     result = runner.invoke(args=["rebuild-rollups"])
     assert result.exit_code == 0 and "1 条" in result.output
     with app.app_context():
@@ -180,8 +180,8 @@ def test_the_bulk_path_stores_answers_and_counts_together(app, make_site):
             }
             for ch, level in [("qr", 5), ("qr", 5), ("phone", 2)]
         ]
-        assert import_responses(db.session, rows) == 3
-        db.session.commit()
+        with write_transaction(db.session):
+            assert import_responses(db.session, rows) == 3
         assert _rolled(db.session) == _raw(db.session)
         days = {key[2] for key in _rolled(db.session) if key[0] == "day"}
         assert days == {date(2026, 6, 1)}
@@ -203,19 +203,18 @@ def test_a_date_range_counts_each_answer_once_from_the_coarsest_cells(
     app, make_site, answered, low, high
 ):
     with app.app_context():
-        db.session.execute(delete(ResponseRollup))
-        db.session.commit()
+        with write_transaction(db.session):
+            db.session.execute(delete(ResponseRollup))
         site_id = db.session.scalar(select(Site.id))
     site_id = site_id or make_site().id
     cells = Counter()
     for day in answered:
         rollups.cells_of(site_id, day, "qr", False, 5, cells)
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):  # emptied by the next example
         rollups.add_counts(db.session, cells)
         query = select(db.func.coalesce(db.func.sum(ResponseRollup.count_5), 0)).where(
             rollups.period(low, high)
         )
         got = db.session.scalar(query)
-        db.session.rollback()
     expected = sum(1 for d in answered if (low is None or d >= low) and (high is None or d <= high))
     assert got == expected

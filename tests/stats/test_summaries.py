@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from survey.db import db
+from survey.db import db, write_transaction
 from survey.regions.models import Region
 from survey.regions.scope import EVERYTHING, Scope
 from survey.sites.models import Project, ProjectTarget
@@ -25,13 +25,12 @@ def answered(app, world, answers):
     answers(world.liandu, {3: 2, 1: 1}, channel="visit", at=NOVEMBER - timedelta(days=40))
     answers(world.liandu2, {5: 9})
     answers(world.liandu2, {5: 12, 2: 8}, channel="phone")
-    with app.app_context():
+    with app.app_context(), write_transaction(db.session):
         city = db.session.scalars(db.select(Region).filter_by(name="丽水市")).one()
         empty = Region(name="缙云县", level="county", parent=city)
         db.session.add(empty)
         project = db.session.get(Project, world.project_id)
         project.targets.append(ProjectTarget(region=empty, site_count=4))
-        db.session.commit()
     return world
 
 
