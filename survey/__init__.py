@@ -179,7 +179,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Sites sit below the packages that refer to them; those answer sites' questions here.
     site_hooks.move_refusal = move_refusal
     site_hooks.answers_by_channel = answers_by_channel
-    app.session_interface = SessionInterface()
+    # The resident pages (survey.responses.views) carry no staff session.
+    app.session_interface = SessionInterface(sessionless=("/s/", "/S/", "/audio/"))
     # Before CSRF protection reads the form: an upload view's own body limit must apply.
     app.before_request(apply_upload_limit)
     headers.init_app(app)

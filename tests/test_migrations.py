@@ -357,3 +357,27 @@ def test_roster_imports_lose_file_names_and_quoted_cells(scratch_database):
             names = conn.execute(text("SELECT filename FROM roster_imports ORDER BY id"))
             assert list(names.scalars()) == ["roster.xlsx", "roster.csv"]
         db.engine.dispose()
+
+
+def _index_sql(conn, name: str) -> str:
+    if conn.dialect.name == "sqlite":
+        query = "SELECT sql FROM sqlite_master WHERE name = :name"
+    else:
+        query = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+    return conn.execute(text(query), {"name": name}).scalar() or ""
+
+
+def test_answers_index_their_visit_and_reviewer_only_when_they_have_one(scratch_database):
+    app = create_app(app_settings(scratch_database))
+    names = ("ix_responses_visit_id", "ix_responses_reviewed_by_id")
+    with app.app_context():
+        _migrate_with_a_site(revision="0015")
+        flask_migrate.upgrade()
+        with db.engine.connect() as conn:
+            for name, column in zip(names, ("visit_id", "reviewed_by_id"), strict=True):
+                assert f"{column} IS NOT NULL" in _index_sql(conn, name)
+        flask_migrate.downgrade(revision="0015")
+        with db.engine.connect() as conn:
+            assert all("WHERE" not in _index_sql(conn, name) for name in names)
+            assert all(_index_sql(conn, name) for name in names)
+        db.engine.dispose()

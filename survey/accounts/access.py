@@ -61,6 +61,11 @@ def limit_logins(app) -> Limiter:
     limiter per app, not per module: Flask-Limiter keeps storage state on the instance.
     """
     limiter = Limiter(key_func=_client_network, app=app)
+    # Flask-Limiter checks every request in a before-request hook, for limits set on the
+    # whole app or a blueprint; ours are only the decorators below, which check their own
+    # views. The hook cost a resident's form and answer about a tenth of their time in the
+    # app (the hot path: docs/PERFORMANCE.md), so it goes.
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
     per_name = limiter.limit(_login_rate_limit, key_func=_login_name_and_address, methods=["POST"])
     per_address = limiter.limit(
         lambda: current_app.config["LOGIN_ADDRESS_RATE_LIMIT"], methods=["POST"]
@@ -135,10 +140,20 @@ def new_password_first():
 
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, with the signer built once per key instead of on
-    every request: it showed in the profile of every resident page, which has no session."""
+    every request: it showed in the profile of every resident page, which has no session.
 
-    def __init__(self):
+    Requests whose path starts with one of ``sessionless`` (the resident pages) get Flask's
+    null session without reading or writing the cookie: residents have no staff session, and
+    reading one cost every form and answer about a tenth of their time in the app."""
+
+    def __init__(self, sessionless: tuple[str, ...] = ()):
         self._serializers: dict[tuple, URLSafeTimedSerializer] = {}
+        self._sessionless = sessionless
+
+    def open_session(self, app, request):
+        if request.path.startswith(self._sessionless):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def get_signing_serializer(self, app):
         key = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))

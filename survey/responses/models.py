@@ -47,6 +47,20 @@ class Response(db.Model):
             sqlite_where=text("flag IS NOT NULL"),
             postgresql_where=text("flag IS NOT NULL"),
         ),
+        # Only interviews have a visit and only reviewed answers a reviewer: partial indexes
+        # leave a resident's answer out of both, two index pages fewer in its commit.
+        Index(
+            "ix_responses_visit_id",
+            "visit_id",
+            sqlite_where=text("visit_id IS NOT NULL"),
+            postgresql_where=text("visit_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_responses_reviewed_by_id",
+            "reviewed_by_id",
+            sqlite_where=text("reviewed_by_id IS NOT NULL"),
+            postgresql_where=text("reviewed_by_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -62,9 +76,7 @@ class Response(db.Model):
     #: Answered by a family member on the resident's behalf (phone): reported apart.
     proxy: Mapped[bool] = mapped_column(default=False, server_default=false())
     #: The unannounced visit during which this interview was held (channel ``visit``).
-    visit_id: Mapped[int | None] = mapped_column(
-        ForeignKey("visits.id", ondelete="CASCADE"), index=True
-    )
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
     updated_at: Mapped[datetime | None]
     #: Keyed hashes (HMAC with a server key) of the client address and the browser's user
@@ -76,7 +88,7 @@ class Response(db.Model):
     flag: Mapped[str | None] = mapped_column(String(10))
     #: Why it was flagged: reason codes (``stuffing.REASONS``), comma-separated.
     flag_reasons: Mapped[str | None] = mapped_column(String(60))
-    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reviewed_at: Mapped[datetime | None]
 
     site: Mapped[Site] = relationship()

@@ -128,3 +128,13 @@ def test_a_site_name_holding_the_caches_nonce_slot_still_takes_answers(
     assert nonce_of(page.data).count(".") == 2  # a signed nonce, not the slot
     assert answer(client, site.token, overall="5").status_code == 303
     assert count(Response) == 1
+
+
+def test_the_form_neither_reads_nor_writes_a_staff_session(admin, make_site):
+    site = make_site()
+    page = admin.get(f"/s/{site.token}")
+    assert page.status_code == 200
+    cookies = page.headers.getlist("Set-Cookie")
+    assert not any(cookie.startswith("session=") for cookie in cookies), cookies
+    assert "Cookie" not in page.headers.get("Vary", "")
+    assert admin.get("/admin/").status_code == 200  # still logged in
