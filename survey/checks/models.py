@@ -20,7 +20,7 @@ from survey.accounts.models import User
 from survey.db import db, now_utc
 from survey.regions.models import Region
 from survey.responses.models import Response
-from survey.sites.models import ChecklistVersion, Project, Site
+from survey.sites.models import ChecklistVersion, Project, Site, StagedImport
 
 
 class Notice(db.Model):
@@ -63,53 +63,31 @@ class Notice(db.Model):
         return f"{owner}告知语第 {self.version} 版"
 
 
-IMPORT_STATUSES = {"staged": "待确认", "imported": "已导入", "cancelled": "已取消"}
-
-
 FILE_FORMATS = {"csv": "CSV", "xlsx": "Excel"}
 
 
-class RosterImport(db.Model):
-    """An uploaded roster file: staged (checked, waiting for the user), imported or cancelled.
-
-    The file itself is kept, encrypted, only while staged. Its name is not kept at all: people
-    name files after what they hold (``名单-15899990000.csv``), so an import is described by
-    its format, size and rows instead.
+class RosterImport(StagedImport, db.Model):
+    """An uploaded roster file. The file itself is kept, encrypted, only while staged. Its
+    name is not kept at all: people name files after what they hold
+    (``名单-15899990000.csv``), so an import is described by its format, size and rows
+    instead. A bad row's reason names the column and what is wrong with it, never the
+    cell's content (shifted columns put names and numbers there).
     """
 
     __tablename__ = "roster_imports"
-    __table_args__ = (
-        CheckConstraint("status in ('staged', 'imported', 'cancelled')", name="status"),
-    )
+    payload_column, payload_emptied = "payload", None
+    cancelled_action = "roster_import_cancelled"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     #: The region of the user who uploaded it; only its sites may be imported.
     region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     #: How the file is read back: "csv" or "xlsx".
     file_format: Mapped[str] = mapped_column(String(10))
     #: The file's size in bytes (unknown for files uploaded before names were dropped).
     file_size: Mapped[int | None]
-    status: Mapped[str] = mapped_column(String(10), default="staged")
     #: The uploaded file, Fernet-encrypted a megabyte a token, one token a line (see
     #: ``survey.checks.roster._sealed``); emptied once imported or cancelled. Deferred: a
     #: 20 MB file is read only to import it, a slice at a time, never with the row.
     payload: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
-    valid_rows: Mapped[int] = mapped_column(default=0)
-    bad_rows: Mapped[int] = mapped_column(default=0)
-    #: The report's bad rows, ``[[line, reason], …]``: a reason names the column and what is
-    #: wrong with it, never the cell's content (shifted columns put names and numbers there).
-    problems: Mapped[list] = mapped_column(JSON, default=list)
-    created_at: Mapped[datetime] = mapped_column(default=now_utc)
-    finished_at: Mapped[datetime | None]
-
-    project: Mapped[Project] = relationship()
-    user: Mapped[User] = relationship()
-
-    @property
-    def status_label(self) -> str:
-        return IMPORT_STATUSES[self.status]
 
     @property
     def file_label(self) -> str:
@@ -120,6 +98,10 @@ class RosterImport(db.Model):
         if self.file_size >= 2**20:
             return f"{kind}（{self.file_size / 2**20:.1f} MB）"
         return f"{kind}（{max(1, round(self.file_size / 1024))} KB）"
+
+    @property
+    def audit_label(self) -> str:
+        return self.file_label
 
 
 class Resident(db.Model):

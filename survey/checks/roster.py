@@ -28,11 +28,10 @@ from survey.fields import readable_text
 from survey.regions.scope import Scope
 from survey.sites.listing import ALL_SITES, Page, SiteFilter, page_of
 from survey.sites.models import Project, Site, SiteToken
+from survey.sites.staging import PROBLEMS_KEPT, close_imported, drop_stale, stage
 
 NAME_MAX = 50
 NOTE_MAX = 200
-#: Bad rows kept for the report; the rest are only counted.
-PROBLEMS_KEPT = 1000
 #: Rows inserted per statement.
 CHUNK = 2000
 #: INSERT … ON CONFLICT DO NOTHING into residents, per dialect: Core on the table, one
@@ -268,9 +267,7 @@ def stage_import(
         bad_rows=check.bad,
         problems=[[p.line, p.reason] for p in check.problems],
     )
-    session.add(staged)
-    session.flush()
-    return staged
+    return stage(session, staged)
 
 
 #: The columns of a prepared row, in the order ``prepared_rows`` spools them.
@@ -341,10 +338,8 @@ def import_rows(session: Session, actor: Actor, staged: RosterImport, prepared: 
         if values := _not_held_under_older_keys(session, staged.project_id, values):
             session.execute(insert_new, values)
     added = session.scalar(select(func.count()).where(Resident.import_id == staged.id))
-    staged.status, staged.payload, staged.finished_at = "imported", None, now
-    staged.valid_rows = added
     detail = f"{staged.project.name}：{staged.file_label}导入 {added} 人（导入编号 {staged.id}）"
-    record(session, "roster_imported", actor, detail)
+    close_imported(session, actor, staged, added, "roster_imported", detail)
     return added
 
 
@@ -366,13 +361,6 @@ def _not_held_under_older_keys(session: Session, project_id: int, values: list[d
     )
     skipped = {older[tuple(key)] for key in held if tuple(key) in older}
     return [row for index, row in enumerate(values) if index not in skipped]
-
-
-def cancel_import(session: Session, actor: Actor, staged: RosterImport) -> None:
-    """Drop a staged file without importing anything, logged as ``actor``'s."""
-    staged.status, staged.payload, staged.finished_at = "cancelled", None, now_utc()
-    detail = f"{staged.file_label}（导入编号 {staged.id}）"
-    record(session, "roster_import_cancelled", actor, detail)
 
 
 @dataclass
@@ -468,14 +456,10 @@ def purge_old(session: Session, days: int, now: datetime) -> str:
     # An entry added later than its import (confirmed a day after the upload) outlives it.
     session.execute(update(Resident).where(Resident.import_id.in_(old)).values(import_id=None))
     imports = session.execute(delete(RosterImport).where(RosterImport.id.in_(old))).rowcount
-    stale = session.execute(
-        update(RosterImport)
-        .where(RosterImport.status == "staged", RosterImport.created_at < now - timedelta(days=1))
-        .values(status="cancelled", payload=None, finished_at=now)
-    )
+    stale = drop_stale(session, RosterImport, now)
     detail = (
         f"删除 {days} 天前导入的名单人员 {residents} 人、导入记录 {imports} 份，"
-        f"过期未确认的上传文件 {stale.rowcount} 个"
+        f"过期未确认的上传文件 {stale} 个"
     )
     record(session, "roster_purged", COMMAND, detail)
     return detail

@@ -20,7 +20,6 @@ from flask import (
 )
 from flask_login import current_user
 from marshmallow import ValidationError
-from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from survey import downloads
@@ -52,7 +51,6 @@ from survey.checks.schemas import (
 )
 from survey.db import (
     MAX_ID,
-    StaleRow,
     db,
     now_utc,
     write_transaction,
@@ -60,7 +58,7 @@ from survey.db import (
 from survey.regions.scope import get_in_scope, scope_of
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
-from survey.sites import listing
+from survey.sites import listing, staging, staging_views
 from survey.sites.checklists import checklist_items, checklist_number
 from survey.sites.models import Site
 from survey.sites.schemas import list_query_schema
@@ -193,11 +191,11 @@ def _roster_page(project, status=200, **extra):
         sites=query["sites"],
         number=query["page"],
     )
-    imports = db.session.scalars(
-        select(RosterImport)
-        .where(RosterImport.project_id == project.id, scope.where(RosterImport.region_id))
-        .order_by(RosterImport.created_at.desc())
-        .limit(10)
+    imports = staging.recent_imports(
+        db.session,
+        RosterImport,
+        RosterImport.project_id == project.id,
+        scope.where(RosterImport.region_id),
     )
     return render_template(
         "checks/roster.html",
@@ -205,7 +203,7 @@ def _roster_page(project, status=200, **extra):
         page=page,
         search=query["phone"],
         search_error=search_error,
-        imports=list(imports),
+        imports=imports,
         max_mb=current_app.config["ROSTER_MAX_BYTES"] // (1024 * 1024),
         **shown,
         **extra,
@@ -251,14 +249,11 @@ def roster_upload(project_id):
 
 def _staged(import_id: int) -> RosterImport:
     """A roster import of the current user's (others' are not theirs to confirm)."""
-    staged = get_in_scope(db.session, _scope(), RosterImport, import_id, lambda i: i.region_id)
-    if staged.user_id != _user().id:
-        abort(404)
-    return staged
+    return staging_views.own_import(RosterImport, import_id, _scope(), lambda i: i.region_id)
 
 
-def _still_staged(staged: RosterImport) -> bool:
-    return staged.status == "staged"
+def _back_to_roster(staged: RosterImport) -> str:
+    return url_for(".roster_list", project_id=staged.project_id)
 
 
 @bp.get("/imports/<int:import_id>")
@@ -273,19 +268,18 @@ def import_report(import_id):
 def import_confirm(import_id):
     """Import the valid rows of a checked file, all at once or not at all."""
     staged = _staged(import_id)
-    if staged.status != "staged":
-        flash(f"这份文件已{staged.status_label}，没有重复导入。", "info")
-        return redirect(url_for(".roster_list", project_id=staged.project_id))
-    try:
-        with (
-            roster.prepared_rows(db.session, _cipher(), staged, _scope()) as prepared,
-            write_transaction(db.session, staged, _still_staged),
-        ):
-            added = roster.import_rows(db.session, current_actor(), staged, prepared)
-    except StaleRow:  # confirmed twice at once
-        return redirect(url_for(".roster_list", project_id=staged.project_id))
-    flash(f"已导入 {added} 人。", "info")
-    return redirect(url_for(".roster_list", project_id=staged.project_id))
+
+    def run(prepared) -> str:
+        added = roster.import_rows(db.session, current_actor(), staged, prepared)
+        return f"已导入 {added} 人。"
+
+    return staging_views.confirm(
+        staged,
+        _back_to_roster(staged),
+        "文件",
+        run,
+        prepare=lambda: roster.prepared_rows(db.session, _cipher(), staged, _scope()),
+    )
 
 
 @bp.post("/imports/<int:import_id>/cancel")
@@ -293,16 +287,7 @@ def import_confirm(import_id):
 def import_cancel(import_id):
     """Drop a checked file; nothing is imported."""
     staged = _staged(import_id)
-    # Locked: a cancel racing the import must not mark an imported roster as never imported.
-    if staged.status == "staged":
-        try:
-            with write_transaction(db.session, staged, _still_staged):
-                roster.cancel_import(db.session, current_actor(), staged)
-        except StaleRow:  # imported or cancelled meanwhile
-            pass
-        else:
-            flash("已取消，名单没有任何改动。", "info")
-    return redirect(url_for(".roster_list", project_id=staged.project_id))
+    return staging_views.cancel(staged, _back_to_roster(staged), "已取消，名单没有任何改动。")
 
 
 @bp.post("/residents/<int:resident_id>/delete")

@@ -1,6 +1,7 @@
 """Livelihood projects, their sites and the sites' public tokens."""
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -11,8 +12,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
+from survey.accounts.models import User
 from survey.db import db, now_utc
 from survey.questionnaires.models import Questionnaire
 from survey.regions.models import Region
@@ -176,29 +178,32 @@ class SiteToken(db.Model):
         return self.retired_at is None
 
 
-#: What became of an uploaded site list, as stored → as shown.
+#: What became of an uploaded file, as stored → as shown.
 IMPORT_STATUSES = {"staged": "待确认", "imported": "已导入", "cancelled": "已取消"}
 
 
-class SiteImport(db.Model):
-    """An uploaded site list: staged (checked, waiting for the user), imported or cancelled.
+class StagedImport:
+    """The columns and states every uploaded file shares (site lists, rosters): staged
+    (checked, waiting for its uploader), imported or cancelled (``survey.sites.staging``).
 
-    The valid rows are kept, as checked, only while staged; the import writes exactly them.
+    What is imported is kept only while staged, in the column ``payload_column`` names;
+    it becomes ``payload_emptied`` once imported or cancelled. Each model says how the audit
+    log names an upload (``audit_label``).
     """
 
-    __tablename__ = "site_imports"
-    __table_args__ = (
-        CheckConstraint("status in ('staged', 'imported', 'cancelled')", name="status"),
-    )
+    payload_column: ClassVar[str]
+    payload_emptied: ClassVar[object]
+    #: The audit action of a cancelled upload.
+    cancelled_action: ClassVar[str]
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (CheckConstraint("status in ('staged', 'imported', 'cancelled')", name="status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    filename: Mapped[str] = mapped_column(String(200))
     status: Mapped[str] = mapped_column(String(10), default="staged")
-    #: The valid rows as checked, ``[{"line", "region_id", "name", "address", "level",
-    #: "contact"}, …]``; emptied once imported or cancelled.
-    rows: Mapped[list] = mapped_column(JSON, default=list)
     valid_rows: Mapped[int] = mapped_column(default=0)
     bad_rows: Mapped[int] = mapped_column(default=0)
     #: The report's bad rows, ``[[line, reason], …]``.
@@ -206,8 +211,42 @@ class SiteImport(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     finished_at: Mapped[datetime | None]
 
-    project: Mapped[Project] = relationship()
+    @declared_attr
+    def project(cls) -> Mapped[Project]:
+        return relationship()
+
+    @declared_attr
+    def user(cls) -> Mapped[User]:
+        return relationship()
 
     @property
     def status_label(self) -> str:
         return IMPORT_STATUSES[self.status]
+
+    @property
+    def is_staged(self) -> bool:
+        """Still waiting for its uploader: it may be imported or cancelled."""
+        return self.status == "staged"
+
+    def close(self, status: str, now: datetime) -> None:
+        """End the staging as ``status`` ("imported" or "cancelled"), dropping the payload."""
+        self.status, self.finished_at = status, now
+        setattr(self, self.payload_column, self.payload_emptied)
+
+
+class SiteImport(StagedImport, db.Model):
+    """An uploaded site list. The valid rows are kept, as checked, only while staged; the
+    import writes exactly them."""
+
+    __tablename__ = "site_imports"
+    payload_column, payload_emptied = "rows", []
+    cancelled_action = "site_import_cancelled"
+
+    filename: Mapped[str] = mapped_column(String(200))
+    #: The valid rows as checked, ``[{"line", "region_id", "name", "address", "level",
+    #: "contact"}, …]``; emptied once imported or cancelled.
+    rows: Mapped[list] = mapped_column(JSON, default=list)
+
+    @property
+    def audit_label(self) -> str:
+        return f"{self.project.name}：文件“{self.filename}”"

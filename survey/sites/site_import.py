@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from survey import spreadsheets
 from survey.accounts.models import User
-from survey.accounts.services import Actor, record
-from survey.db import now_utc
+from survey.accounts.services import Actor
 from survey.regions.scope import Scope
 from survey.sites.models import SITE_LEVELS, Project, Site, SiteImport
 from survey.sites.schemas import SITE_ROW_FIELDS, site_row_schema
 from survey.sites.site_editing import project_counties
+from survey.sites.staging import PROBLEMS_KEPT, close_imported, stage
 from survey.sites.tokens import issue_token, survey_url
 
 SITE_LIST = spreadsheets.Layout(
@@ -45,8 +45,6 @@ SITE_LIST = spreadsheets.Layout(
 #: Rows read from one file at most: a city has hundreds of sites, not tens of thousands,
 #: and the staged rows are kept in one JSON value.
 MAX_ROWS = 5000
-#: Bad rows kept for the report; the rest are only counted.
-PROBLEMS_KEPT = 1000
 #: The export's header: also a header the import accepts, so an exported list can be edited
 #: and imported into another project.
 EXPORT_HEADER = ["县（市、区）", "点位名称", "地址", "级别", "联系人", "状态", "点位码", "评价链接"]
@@ -155,9 +153,7 @@ def stage_import(
         bad_rows=check.bad,
         problems=[[line, reason] for line, reason in check.problems],
     )
-    session.add(staged)
-    session.flush()
-    return staged
+    return stage(session, staged)
 
 
 def import_sites(session: Session, actor: Actor, staged: SiteImport, scope: Scope) -> int:
@@ -197,32 +193,11 @@ def import_sites(session: Session, actor: Actor, staged: SiteImport, scope: Scop
         issue_token(session, site)
         added += 1
     session.flush()
-    staged.status, staged.rows, staged.finished_at = "imported", [], now_utc()
-    staged.valid_rows, staged.bad_rows = added, staged.bad_rows + len(skipped)
-    staged.problems = sorted(staged.problems + skipped)[:PROBLEMS_KEPT]
     detail = f"{project.name}：文件“{staged.filename}”导入 {added} 个点位（导入编号 {staged.id}）"
     if skipped:
         detail += f"，{len(skipped)} 个检查后已有同名或县已不在，未导入"
-    record(session, "sites_imported", actor, detail)
+    close_imported(session, actor, staged, added, "sites_imported", detail, skipped)
     return added
-
-
-def cancel_import(session: Session, actor: Actor, staged: SiteImport) -> None:
-    """Drop a staged list without importing anything."""
-    staged.status, staged.rows, staged.finished_at = "cancelled", [], now_utc()
-    detail = f"{staged.project.name}：文件“{staged.filename}”（导入编号 {staged.id}）"
-    record(session, "site_import_cancelled", actor, detail)
-
-
-def recent_imports(session: Session, project: Project, limit: int = 10) -> list[SiteImport]:
-    """The project's latest site-list uploads, newest first."""
-    query = (
-        select(SiteImport)
-        .where(SiteImport.project_id == project.id)
-        .order_by(SiteImport.created_at.desc(), SiteImport.id.desc())
-        .limit(limit)
-    )
-    return list(session.scalars(query))
 
 
 def export_rows(session: Session, project: Project, base_url: str) -> Iterator[list]:

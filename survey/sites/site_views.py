@@ -5,8 +5,7 @@ Admins work on every project, city users on their own cities' projects only (any
 404), county users on none (403).
 """
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy.exc import IntegrityError
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from survey import downloads
 from survey.accounts.access import (
@@ -17,10 +16,10 @@ from survey.accounts.access import (
     user_scope,
 )
 from survey.accounts.services import record_export
-from survey.db import StaleRow, db, write_transaction
+from survey.db import db, write_transaction
 from survey.form_posts import submitted
 from survey.regions.scope import get_in_scope
-from survey.sites import site_editing, site_import
+from survey.sites import site_editing, site_import, staging, staging_views
 from survey.sites.models import SITE_LEVELS, Project, Site, SiteImport
 from survey.sites.page_cache import form_pages
 from survey.sites.schemas import site_schema
@@ -156,7 +155,7 @@ def _import_page(project: Project, status: int = 200, upload_error: str = ""):
     return render_template(
         "sites/site_import.html",
         project=project,
-        imports=site_import.recent_imports(db.session, project),
+        imports=staging.recent_imports(db.session, SiteImport, SiteImport.project_id == project.id),
         upload_error=upload_error,
         max_size=f"{current_app.config['SITE_IMPORT_MAX_BYTES'] / (1024 * 1024):g} MB",
         max_rows=site_import.MAX_ROWS,
@@ -196,16 +195,13 @@ def import_upload(project_id):
 def _staged(import_id: int) -> SiteImport:
     """A site-list upload of the current user's (others' are not theirs to confirm), in a
     project within their scope."""
-    staged = get_in_scope(
-        db.session, user_scope(), SiteImport, import_id, lambda i: i.project.region_id
+    return staging_views.own_import(
+        SiteImport, import_id, user_scope(), lambda i: i.project.region_id
     )
-    if staged.user_id != acting_user().id:
-        abort(404)
-    return staged
 
 
-def _still_staged(staged: SiteImport) -> bool:
-    return staged.status == "staged"
+def _back_to_project(staged: SiteImport) -> str:
+    return url_for("sites.project", project_id=staged.project_id)
 
 
 @bp.get("/site-imports/<int:import_id>")
@@ -221,27 +217,28 @@ def import_report(import_id):
 def import_confirm(import_id):
     """Add the checked rows as sites, each with its link, all at once or not at all."""
     staged = _staged(import_id)
-    if staged.status != "staged":
-        flash(f"这份清单已{staged.status_label}，没有重复导入。", "info")
-        return _to_project(staged.project_id)
-    try:
-        with write_transaction(db.session, staged, _still_staged):
-            checked = len(staged.rows)
-            added = site_import.import_sites(db.session, current_actor(), staged, user_scope())
-    except StaleRow:  # confirmed twice at once
-        return _to_project(staged.project_id)
-    except IntegrityError:
+
+    def run(_prepared) -> str:
+        checked = len(staged.rows)
+        added = site_import.import_sites(db.session, current_actor(), staged, user_scope())
+        message = f"已导入 {added} 个点位，每个都已生成二维码，可以打印海报了。"
+        if checked > added:
+            message += (
+                f"另有 {checked - added} 行在检查之后已有同名点位，未重复导入（见导入记录）。"
+            )
+        return message
+
+    def name_taken_meanwhile():
         flash(
             "导入时有人同时添加了同名点位，这次没有导入任何点位。"
             "请再点一次“导入”：已有的同名点位会跳过。",
             "error",
         )
         return redirect(url_for(".import_report", import_id=import_id))
-    message = f"已导入 {added} 个点位，每个都已生成二维码，可以打印海报了。"
-    if checked > added:
-        message += f"另有 {checked - added} 行在检查之后已有同名点位，未重复导入（见导入记录）。"
-    flash(message, "info")
-    return _to_project(staged.project_id)
+
+    return staging_views.confirm(
+        staged, _back_to_project(staged), "清单", run, on_conflict=name_taken_meanwhile
+    )
 
 
 @bp.post("/site-imports/<int:import_id>/cancel")
@@ -249,16 +246,7 @@ def import_confirm(import_id):
 def import_cancel(import_id):
     """Drop a checked list; no site is added."""
     staged = _staged(import_id)
-    # Locked: a cancel racing the import must not mark imported sites as never imported.
-    if staged.status == "staged":
-        try:
-            with write_transaction(db.session, staged, _still_staged):
-                site_import.cancel_import(db.session, current_actor(), staged)
-        except StaleRow:  # imported or cancelled meanwhile
-            pass
-        else:
-            flash("已取消，点位没有任何改动。", "info")
-    return _to_project(staged.project_id)
+    return staging_views.cancel(staged, _back_to_project(staged), "已取消，点位没有任何改动。")
 
 
 # -- export ---------------------------------------------------------------------------------
