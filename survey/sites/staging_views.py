@@ -45,7 +45,7 @@ def confirm(
     another request wrote at this very moment) rolls all back and answers ``on_conflict()``
     when given."""
     if not staged.is_staged:
-        flash(f"这份{noun}已{staged.status_label}，没有重复导入。", "info")
+        flash(f"这份{noun}{staged.status_label}，没有重复导入。", "info")
         return redirect(back)
     try:
         with prepare() as prepared, write_transaction(db.session, staged, _still_staged):
