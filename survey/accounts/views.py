@@ -12,7 +12,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import login_required, login_user, logout_user
 from marshmallow import ValidationError
 
 from survey.accounts.access import (
@@ -21,6 +21,7 @@ from survey.accounts.access import (
     new_password_first,
     role_required,
     throttle,
+    user_scope,
 )
 from survey.accounts.forms import LoginForm, PasswordForm
 from survey.accounts.models import AUDIT_ACTIONS
@@ -33,7 +34,6 @@ from survey.accounts.services import (
 )
 from survey.accounts.throttle import TryLater
 from survey.db import db, write_transaction
-from survey.regions.scope import scope_of
 
 bp = Blueprint("accounts", __name__)
 bp.before_app_request(new_password_first)
@@ -136,7 +136,7 @@ def audit():
         filters = audit_query_schema.load(request.args.to_dict())
     except ValidationError:
         abort(400)
-    scope = scope_of(db.session, current_user._get_current_object())
+    scope = user_scope()
     entries = audit_entries(db.session, scope, filters.get("action"), filters.get("username"))
     return render_template(
         "accounts/audit.html", entries=entries, actions=AUDIT_ACTIONS, filters=filters

@@ -11,14 +11,14 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from survey import downloads
-from survey.accounts.access import current_actor, role_required
+from survey.accounts.access import current_actor, role_required, user_scope
 from survey.accounts.services import record_export
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
 from survey.db import db, now_utc, write_transaction
 from survey.form_posts import submitted
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.regions.models import Region
-from survey.regions.scope import get_in_scope, scope_of
+from survey.regions.scope import get_in_scope
 from survey.responses.models import FLAG_STATES
 from survey.responses.rollups import local_day
 from survey.sites.models import Site
@@ -38,10 +38,6 @@ READERS = ("city", "county")
 ALERT_KINDS = {"low": "满意率低于 90%", "drop": "环比显著下降", "discrepancy": "自评与抽查差异显著"}
 
 
-def _scope():
-    return scope_of(db.session, current_user._get_current_object())
-
-
 def _filters(values: dict | None = None) -> summaries.Filters:
     """The filters in the URL (or ``values`` loaded from it); 404 for a county outside the
     scope. A filter that does not hold raises ValidationError, which ``invalid_filters``
@@ -50,7 +46,7 @@ def _filters(values: dict | None = None) -> summaries.Filters:
         values = filter_schema.load(request.args.to_dict())
     filters = summaries.Filters(**values)
     if filters.county_id:
-        _scope().require(filters.county_id)
+        user_scope().require(filters.county_id)
     return filters
 
 
@@ -83,7 +79,7 @@ def _form_counties():
     project_id = (request.view_args or {}).get("project_id")
     if project_id is None or request.endpoint == "stats.county":
         return []
-    scope = _scope()
+    scope = user_scope()
     return _counties(scope, project_in_scope(db.session, scope, project_id))
 
 
@@ -108,7 +104,7 @@ def _page(template: str, **context):
 @role_required(*READERS)
 def overview():
     """Every project in the reader's region with its rates, volumes and alert counts."""
-    scope, filters = _scope(), _filters()
+    scope, filters = user_scope(), _filters()
     projects = projects_in_scope(db.session, scope)
     rows = summaries.project_overview(db.session, scope, projects, filters)
     flagged.left_out(db.session, scope, [p.id for p in projects], filters).attach(rows, "project")
@@ -123,7 +119,7 @@ def overview():
 @role_required(*READERS)
 def project(project_id):
     """A project's counties ranked, channels side by side, targets and alerts."""
-    scope = _scope()
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     filters = _filters()
     month = filters.date_to or _today()
@@ -153,7 +149,7 @@ def _counties(scope, project):
 @role_required(*READERS)
 def county(project_id, county_id):
     """A county's sites in a project, ranked."""
-    scope = _scope()
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     county = get_in_scope(db.session, scope, Region, county_id, lambda r: r.id)
     filters = _filters()
@@ -167,7 +163,7 @@ def county(project_id, county_id):
 @role_required(*READERS)
 def site(site_id):
     """One site: monthly trend, answer distribution, comments, calls and visits."""
-    scope = _scope()
+    scope = user_scope()
     site = get_in_scope(db.session, scope, Site, site_id, lambda s: s.region_id)
     filters = _filters()
     project = site.project
@@ -201,7 +197,7 @@ def site(site_id):
 @role_required(*READERS)
 def comments(project_id):
     """The project's comments, newest first, searchable; unhappy answers highlighted."""
-    scope = _scope()
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     filters = _filters()
     query = comment_query_schema.load(request.args.to_dict())["q"][:50]
@@ -224,7 +220,7 @@ def _audit_export(what: str) -> None:
 @role_required(*READERS)
 def summary_export(project_id, fmt):
     """The per-county or per-site summary, for Excel."""
-    scope = _scope()
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     query = stats_query_schema.load(request.args.to_dict())
     group = query.pop("group")
@@ -242,7 +238,7 @@ def summary_export(project_id, fmt):
 @role_required(*READERS)
 def responses_export(project_id, fmt):
     """Every response of the project in scope, read in batches (no personal data)."""
-    scope = _scope()
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     filters = _filters()
     rows = exports.response_rows(db.session, scope, project.id, filters)
@@ -255,7 +251,7 @@ def responses_export(project_id, fmt):
 @role_required(*READERS)
 def report(project_id):
     """The monthly report of a project, laid out for A4 paper."""
-    scope = _scope()
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     content = reports.monthly_report(db.session, scope, project, _month())
     return render_template(
@@ -271,7 +267,7 @@ def report(project_id):
 @role_required(*READERS)
 def report_pdf(project_id):
     """The monthly report as a PDF."""
-    scope = _scope()
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     content = reports.monthly_report(db.session, scope, project, _month())
     reply = downloads.send_pdf(
@@ -325,7 +321,7 @@ def _review_page(project, scope, filters, wanted: dict, errors=None, status=200)
 @role_required(*READERS)
 def flagged_answers(project_id):
     """The project's answers flagged as suspected stuffing, for review (city users decide)."""
-    scope = _scope()
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     wanted = review_query_schema.load(request.args.to_dict())
     return _review_page(project, scope, _filters(), wanted)
@@ -335,7 +331,7 @@ def flagged_answers(project_id):
 @role_required("city")
 def review_flagged(project_id):
     """Restore (count) or confirm (keep out) the ticked flagged answers, or all listed."""
-    scope = _scope()
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     filters = _filters()
     wanted = review_query_schema.load(request.args.to_dict())
