@@ -143,15 +143,8 @@ def site_form(token):
 def submit(data, token):
     """Submit a resident's answers; the same rules as the form, a nonce counts once, and
     suspected stuffing is stored flagged (``flagged``), out of the rates until reviewed."""
-    config = current_app.config
     try:
-        target = services.submission_target(
-            db.session,
-            token,
-            data["nonce"],
-            config["SECRET_KEY"],
-            config["FORM_NONCE_MAX_AGE_HOURS"] * 3600,
-        )
+        target = senders.submission_target(db.session, token, data["nonce"])
     except RetiredToken:
         abort(410, message=RETIRED)
     except ProjectFinished:
