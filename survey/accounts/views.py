@@ -4,7 +4,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     redirect,
     render_template,
@@ -13,7 +12,6 @@ from flask import (
     url_for,
 )
 from flask_login import login_required, login_user, logout_user
-from marshmallow import ValidationError
 
 from survey.accounts.access import (
     client_ip,
@@ -34,6 +32,7 @@ from survey.accounts.services import (
 )
 from survey.accounts.throttle import TryLater
 from survey.db import db, write_transaction
+from survey.form_posts import loaded
 
 bp = Blueprint("accounts", __name__)
 bp.before_app_request(new_password_first)
@@ -132,10 +131,7 @@ def logout():
 @role_required("admin", "city")
 def audit():
     """The audit log, newest first, filtered by action or user name (read-only)."""
-    try:
-        filters = audit_query_schema.load(request.args.to_dict())
-    except ValidationError:
-        abort(400)
+    filters = loaded(audit_query_schema, request.args.to_dict())
     scope = user_scope()
     entries = audit_entries(db.session, scope, filters.get("action"), filters.get("username"))
     return render_template(

@@ -56,6 +56,7 @@ from survey.db import (
     now_utc,
     write_transaction,
 )
+from survey.form_posts import error_messages, first_message
 from survey.regions.scope import get_in_scope
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
@@ -90,15 +91,6 @@ def _away_days() -> int:
 def _now() -> datetime:
     """The current time, from the app's clock (tests set another one)."""
     return current_app.extensions.get("clock", now_utc)()
-
-
-def _errors(err: ValidationError) -> dict:
-    return err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
-
-
-def _first_error(errors: dict) -> str:
-    messages = next(iter(errors.values()))
-    return messages[0] if isinstance(messages, list) else str(messages)
 
 
 def _questions(project):
@@ -346,7 +338,7 @@ def sample_draw(project_id):
     try:
         data = sample_schema.load(request.form.to_dict())
     except ValidationError as err:
-        return _samples_page(project, 422, _errors(err))
+        return _samples_page(project, 422, error_messages(err))
     with write_transaction(db.session):
         batch = sampling.draw_sample(
             db.session,
@@ -471,13 +463,13 @@ def attempt(task_id):
     try:
         data = attempt_schema.load(request.form.to_dict())
     except ValidationError as err:
-        return _call_page(task, 422, errors=_errors(err))
+        return _call_page(task, 422, errors=error_messages(err))
     answers = None
     if data["outcome"] in calls.ANSWERED:
         try:
             answers = _answers(questions)
         except ValidationError as err:
-            return _call_page(task, 422, answer_errors=_errors(err))
+            return _call_page(task, 422, answer_errors=error_messages(err))
     try:
         callback_at = calls.callback_time(data["callback_at"], _now(), _hours())
     except ValueError as err:
@@ -522,7 +514,7 @@ def visit_list(project_id):
     try:
         pick = pick_schema.load(request.args.to_dict())
     except ValidationError as err:
-        pick, pick_error = None, _first_error(_errors(err))
+        pick, pick_error = None, first_message(err)
     else:
         pick_error = None
     picked, seed = [], None
@@ -670,7 +662,7 @@ def visit_create(site_id):
     try:
         values = visit_schema.load(request.form.to_dict())
     except ValidationError as err:
-        return _visit_form(site, 422, _errors(err))
+        return _visit_form(site, 422, error_messages(err))
     home_visit = _home_visit(values["home_visit"], site)
     try:
         photos = _photos()
@@ -727,7 +719,7 @@ def interview(visit_id):
         answers = _answers(questions)
         comment = interview_schema.load(request.form.to_dict())["comment"]
     except ValidationError as err:
-        return _visit_page(visit, 422, _errors(err))
+        return _visit_page(visit, 422, error_messages(err))
     with write_transaction(db.session):
         visits.add_interview(db.session, current_actor(), visit, questions, answers, comment)
     flash("访谈已保存。", "info")
@@ -776,7 +768,7 @@ def notice():
         try:
             body = notice_schema.load(request.form.to_dict())["body"]
         except ValidationError as err:
-            errors = _errors(err)
+            errors = error_messages(err)
         else:
             with write_transaction(db.session):
                 published = notices.publish_notice(db.session, body, current_actor(), region)
