@@ -1,8 +1,9 @@
 """Posting a staff form: load it with its schema, apply it in one write transaction, and
 show the form again with the reasons (422) when it cannot be saved. One path for every
-set-up page (projects, sites, users), so each refuses and rolls back the same way."""
+set-up page (projects, sites, users), so each refuses and rolls back the same way; and
+the one reading of a schema's refusal for the pages that show it otherwise."""
 
-from flask import request
+from flask import abort, request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 from sqlalchemy.exc import IntegrityError
 
@@ -37,6 +38,26 @@ class FieldError(ValueError):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field = field
+
+
+def error_messages(err: ValidationError) -> dict:
+    """A schema's refusal by field, as a form shows it (``_schema``: about the whole form)."""
+    return err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
+
+
+def first_message(err: ValidationError) -> str:
+    """The first reason of a schema's refusal, for a page that shows one."""
+    messages = next(iter(error_messages(err).values()))
+    return messages[0] if isinstance(messages, list) else str(messages)
+
+
+def loaded(schema, data) -> dict:
+    """``schema.load(data)``, or 400 for what no page of ours sends (a URL or form made by
+    hand)."""
+    try:
+        return schema.load(data)
+    except ValidationError:
+        abort(400)
 
 
 def submitted(schema, form_page, apply, *, lock=None, conflict: dict | None = None):

@@ -4,7 +4,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    abort,
     flash,
     redirect,
     render_template,
@@ -12,8 +11,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import current_user, login_required, login_user, logout_user
-from marshmallow import ValidationError
+from flask_login import login_required, login_user, logout_user
 
 from survey.accounts.access import (
     client_ip,
@@ -21,6 +19,7 @@ from survey.accounts.access import (
     new_password_first,
     role_required,
     throttle,
+    user_scope,
 )
 from survey.accounts.forms import LoginForm, PasswordForm
 from survey.accounts.models import AUDIT_ACTIONS
@@ -33,7 +32,7 @@ from survey.accounts.services import (
 )
 from survey.accounts.throttle import TryLater
 from survey.db import db, write_transaction
-from survey.regions.scope import scope_of
+from survey.form_posts import loaded
 
 bp = Blueprint("accounts", __name__)
 bp.before_app_request(new_password_first)
@@ -132,11 +131,8 @@ def logout():
 @role_required("admin", "city")
 def audit():
     """The audit log, newest first, filtered by action or user name (read-only)."""
-    try:
-        filters = audit_query_schema.load(request.args.to_dict())
-    except ValidationError:
-        abort(400)
-    scope = scope_of(db.session, current_user._get_current_object())
+    filters = loaded(audit_query_schema, request.args.to_dict())
+    scope = user_scope()
     entries = audit_entries(db.session, scope, filters.get("action"), filters.get("username"))
     return render_template(
         "accounts/audit.html", entries=entries, actions=AUDIT_ACTIONS, filters=filters

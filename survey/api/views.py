@@ -8,7 +8,7 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
-from survey.accounts.access import NEW_PASSWORD_FIRST
+from survey.accounts.access import NEW_PASSWORD_FIRST, user_scope
 from survey.api import Blueprint
 from survey.api.schemas import (
     ApiSubmissionSchema,
@@ -18,7 +18,7 @@ from survey.api.schemas import (
     SubmissionResultSchema,
 )
 from survey.db import db, write_transaction
-from survey.regions.scope import Scope, scope_of
+from survey.regions.scope import Scope
 from survey.responses import nonces, senders, services
 from survey.responses.schemas import answers_schema
 from survey.sites.models import Project
@@ -57,7 +57,7 @@ def _staff_scope() -> Scope:
     """The logged-in staff member's regions; 401 without a session."""
     if not current_user.is_authenticated:
         abort(401, message=NOT_LOGGED_IN)
-    return scope_of(db.session, current_user._get_current_object())
+    return user_scope()
 
 
 def _project(scope: Scope, project_id: int) -> Project:
@@ -143,15 +143,8 @@ def site_form(token):
 def submit(data, token):
     """Submit a resident's answers; the same rules as the form, a nonce counts once, and
     suspected stuffing is stored flagged (``flagged``), out of the rates until reviewed."""
-    config = current_app.config
     try:
-        target = services.submission_target(
-            db.session,
-            token,
-            data["nonce"],
-            config["SECRET_KEY"],
-            config["FORM_NONCE_MAX_AGE_HOURS"] * 3600,
-        )
+        target = senders.submission_target(db.session, token, data["nonce"])
     except RetiredToken:
         abort(410, message=RETIRED)
     except ProjectFinished:
@@ -192,7 +185,7 @@ def project_stats(query, project_id):
     if not current_user.is_authenticated or current_user.role not in ("city", "county"):
         abort(401 if not current_user.is_authenticated else 403)
     group = query.pop("group")
-    scope = scope_of(db.session, current_user._get_current_object())
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     filters = summaries.Filters(**query)
     rows = summaries.stats(db.session, scope, project, filters, group)

@@ -23,8 +23,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
 from survey import downloads
-from survey.accounts.access import current_actor, role_required
-from survey.accounts.models import User
+from survey.accounts.access import acting_user, current_actor, role_required, user_scope
 from survey.accounts.services import record_export
 from survey.checks import calls, notices, roster, sampling, visits
 from survey.checks.models import (
@@ -55,7 +54,8 @@ from survey.db import (
     now_utc,
     write_transaction,
 )
-from survey.regions.scope import get_in_scope, scope_of
+from survey.form_posts import error_messages, first_message
+from survey.regions.scope import get_in_scope
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
 from survey.sites import listing, staging, staging_views
@@ -74,14 +74,6 @@ STAFF = ("city", "county")
 # -- helpers ---------------------------------------------------------------------------
 
 
-def _user() -> User:
-    return current_user._get_current_object()
-
-
-def _scope():
-    return scope_of(db.session, _user())
-
-
 def _cipher():
     return current_app.extensions["field_cipher"]
 
@@ -97,15 +89,6 @@ def _away_days() -> int:
 def _now() -> datetime:
     """The current time, from the app's clock (tests set another one)."""
     return current_app.extensions.get("clock", now_utc)()
-
-
-def _errors(err: ValidationError) -> dict:
-    return err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
-
-
-def _first_error(errors: dict) -> str:
-    messages = next(iter(errors.values()))
-    return messages[0] if isinstance(messages, list) else str(messages)
 
 
 def _questions(project):
@@ -140,7 +123,7 @@ def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 @role_required(*STAFF)
 def index():
     """The projects this user works on, with their roster, samples and visits."""
-    scope = _scope()
+    scope = user_scope()
     rows = [
         (project, roster.roster_size(db.session, project.id, scope))
         for project in projects_in_scope(db.session, scope)
@@ -159,7 +142,7 @@ def _list_query(schema, project_id: int, endpoint: str, ids: dict, **values) -> 
     shown = {
         "sites": query["sites"],
         "problems": problems,
-        "counties": listing.counties(db.session, project_id, _scope()),
+        "counties": listing.counties(db.session, project_id, user_scope()),
         "list_endpoint": endpoint,
         "list_ids": ids,
     }
@@ -167,7 +150,7 @@ def _list_query(schema, project_id: int, endpoint: str, ids: dict, **values) -> 
 
 
 def _roster_page(project, status=200, **extra):
-    scope = _scope()
+    scope = user_scope()
     # The number searched for comes in a POST body, never the URL: URLs end up in access logs.
     query, shown = _list_query(
         roster_query_schema,
@@ -214,14 +197,14 @@ def _roster_page(project, status=200, **extra):
 @role_required(*STAFF)
 def roster_list(project_id):
     """The project's roster within the user's region, masked, with the import form."""
-    return _roster_page(project_in_scope(db.session, _scope(), project_id))
+    return _roster_page(project_in_scope(db.session, user_scope(), project_id))
 
 
 @bp.post("/projects/<int:project_id>/roster/search")
 @role_required(*STAFF)
 def roster_search(project_id):
     """Find a number on the roster (posted, so it never appears in a URL or a log)."""
-    return _roster_page(project_in_scope(db.session, _scope(), project_id))
+    return _roster_page(project_in_scope(db.session, user_scope(), project_id))
 
 
 @bp.post("/projects/<int:project_id>/roster/import")
@@ -229,7 +212,7 @@ def roster_search(project_id):
 @upload_limit(lambda config: config["ROSTER_MAX_BYTES"] + FORM_OVERHEAD)
 def roster_upload(project_id):
     """Check an uploaded roster file and keep it for the user to confirm; writes no rows."""
-    scope = _scope()
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -242,14 +225,14 @@ def roster_upload(project_id):
         return _roster_page(project, 422, upload_error=str(err))
     with write_transaction(db.session):
         staged = roster.stage_import(
-            db.session, _cipher(), project, _user(), upload.filename, upload.stream, check
+            db.session, _cipher(), project, acting_user(), upload.filename, upload.stream, check
         )
     return redirect(url_for(".import_report", import_id=staged.id))
 
 
 def _staged(import_id: int) -> RosterImport:
     """A roster import of the current user's (others' are not theirs to confirm)."""
-    return staging_views.own_import(RosterImport, import_id, _scope(), lambda i: i.region_id)
+    return staging_views.own_import(RosterImport, import_id, user_scope(), lambda i: i.region_id)
 
 
 def _back_to_roster(staged: RosterImport) -> str:
@@ -278,7 +261,7 @@ def import_confirm(import_id):
         _back_to_roster(staged),
         "文件",
         run,
-        prepare=lambda: roster.prepared_rows(db.session, _cipher(), staged, _scope()),
+        prepare=lambda: roster.prepared_rows(db.session, _cipher(), staged, user_scope()),
     )
 
 
@@ -294,7 +277,9 @@ def import_cancel(import_id):
 @role_required(*STAFF)
 def resident_delete(resident_id):
     """Delete one person from the roster (on their request, or entered by mistake)."""
-    resident = get_in_scope(db.session, _scope(), Resident, resident_id, lambda r: r.site.region_id)
+    resident = get_in_scope(
+        db.session, user_scope(), Resident, resident_id, lambda r: r.site.region_id
+    )
     project_id = resident.project_id
     with write_transaction(db.session):
         roster.delete_resident(db.session, current_actor(), resident)
@@ -306,7 +291,7 @@ def resident_delete(resident_id):
 
 
 def _samples_page(project, status=200, errors=None):
-    scope = _scope()
+    scope = user_scope()
     config = current_app.config
     frame = sampling.sampling_frame(
         db.session, project.id, scope, _now(), config["CALL_EXCLUDE_DAYS"]
@@ -326,19 +311,19 @@ def _samples_page(project, status=200, errors=None):
 @role_required(*STAFF)
 def samples(project_id):
     """Sample sizes per site (with the ±5 % guidance) and the project's batches."""
-    return _samples_page(project_in_scope(db.session, _scope(), project_id))
+    return _samples_page(project_in_scope(db.session, user_scope(), project_id))
 
 
 @bp.post("/projects/<int:project_id>/samples")
 @role_required(*STAFF)
 def sample_draw(project_id):
     """Draw a batch of residents to call."""
-    scope = _scope()
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     try:
         data = sample_schema.load(request.form.to_dict())
     except ValidationError as err:
-        return _samples_page(project, 422, _errors(err))
+        return _samples_page(project, 422, error_messages(err))
     with write_transaction(db.session):
         batch = sampling.draw_sample(
             db.session,
@@ -357,7 +342,7 @@ def sample_draw(project_id):
 
 
 def _batch(batch_id: int) -> SampleBatch:
-    return calls.batch_in_scope(db.session, _scope(), batch_id)
+    return calls.batch_in_scope(db.session, user_scope(), batch_id)
 
 
 @bp.get("/batches/<int:batch_id>")
@@ -365,7 +350,7 @@ def _batch(batch_id: int) -> SampleBatch:
 def batch(batch_id):
     """A batch: who can be called now, its tasks a page at a time (by county, by site name
     or code), and the response rate; a county user sees their county's part of a city's batch."""
-    scope = _scope()
+    scope = user_scope()
     batch = _batch(batch_id)
     query, shown = _list_query(
         list_query_schema, batch.project_id, "checks.batch", {"batch_id": batch.id}
@@ -394,7 +379,7 @@ def batch(batch_id):
 def batch_export(batch_id):
     """The batch's tasks for Excel (UTF-8 with BOM): masked numbers only, never names."""
     batch = _batch(batch_id)
-    tasks = calls.batch_tasks(db.session, batch, _scope())
+    tasks = calls.batch_tasks(db.session, batch, user_scope())
     rows = calls.export_rows(tasks, _cipher(), _hours())
     reply = downloads.send(rows, f"电话抽查-批次{batch.id}", "csv")
     with write_transaction(db.session):  # recorded only once the file is made
@@ -407,7 +392,7 @@ def batch_export(batch_id):
 
 
 def _task(task_id: int) -> CallTask:
-    return get_in_scope(db.session, _scope(), CallTask, task_id, lambda t: t.site.region_id)
+    return get_in_scope(db.session, user_scope(), CallTask, task_id, lambda t: t.site.region_id)
 
 
 def _call_page(task: CallTask, status=200, *, phone=None, errors=None, answer_errors=None):
@@ -463,13 +448,13 @@ def attempt(task_id):
     try:
         data = attempt_schema.load(request.form.to_dict())
     except ValidationError as err:
-        return _call_page(task, 422, errors=_errors(err))
+        return _call_page(task, 422, errors=error_messages(err))
     answers = None
     if data["outcome"] in calls.ANSWERED:
         try:
             answers = _answers(questions)
         except ValidationError as err:
-            return _call_page(task, 422, answer_errors=_errors(err))
+            return _call_page(task, 422, answer_errors=error_messages(err))
     try:
         callback_at = calls.callback_time(data["callback_at"], _now(), _hours())
     except ValueError as err:
@@ -506,7 +491,7 @@ def attempt(task_id):
 def visit_list(project_id):
     """The project's visits (paged, by county, by site name or code), the residents waiting
     for a home visit, and a reproducible random pick of sites to visit next."""
-    scope = _scope()
+    scope = user_scope()
     project = project_in_scope(db.session, scope, project_id)
     query, shown = _list_query(
         list_query_schema, project.id, "checks.visit_list", {"project_id": project.id}
@@ -514,7 +499,7 @@ def visit_list(project_id):
     try:
         pick = pick_schema.load(request.args.to_dict())
     except ValidationError as err:
-        pick, pick_error = None, _first_error(_errors(err))
+        pick, pick_error = None, first_message(err)
     else:
         pick_error = None
     picked, seed = [], None
@@ -538,7 +523,7 @@ def visit_list(project_id):
 
 
 def _site(site_id: int) -> Site:
-    return get_in_scope(db.session, _scope(), Site, site_id, lambda s: s.region_id)
+    return get_in_scope(db.session, user_scope(), Site, site_id, lambda s: s.region_id)
 
 
 def _home_visit(home_visit_id: int | None, site: Site) -> HomeVisit | None:
@@ -547,7 +532,9 @@ def _home_visit(home_visit_id: int | None, site: Site) -> HomeVisit | None:
         return None
     if not 0 < home_visit_id <= MAX_ID:  # from the URL: a number no row can have
         abort(404)
-    found = get_in_scope(db.session, _scope(), HomeVisit, home_visit_id, lambda h: h.site.region_id)
+    found = get_in_scope(
+        db.session, user_scope(), HomeVisit, home_visit_id, lambda h: h.site.region_id
+    )
     if found.site_id != site.id:
         abort(404)
     return found
@@ -660,7 +647,7 @@ def visit_create(site_id):
     try:
         values = visit_schema.load(request.form.to_dict())
     except ValidationError as err:
-        return _visit_form(site, 422, _errors(err))
+        return _visit_form(site, 422, error_messages(err))
     home_visit = _home_visit(values["home_visit"], site)
     try:
         photos = _photos()
@@ -688,7 +675,7 @@ def visit_create(site_id):
 
 
 def _visit(visit_id: int) -> Visit:
-    return get_in_scope(db.session, _scope(), Visit, visit_id, lambda v: v.site.region_id)
+    return get_in_scope(db.session, user_scope(), Visit, visit_id, lambda v: v.site.region_id)
 
 
 def _visit_page(visit: Visit, status=200, answer_errors=None):
@@ -717,7 +704,7 @@ def interview(visit_id):
         answers = _answers(questions)
         comment = interview_schema.load(request.form.to_dict())["comment"]
     except ValidationError as err:
-        return _visit_page(visit, 422, _errors(err))
+        return _visit_page(visit, 422, error_messages(err))
     with write_transaction(db.session):
         visits.add_interview(db.session, current_actor(), visit, questions, answers, comment)
     flash("访谈已保存。", "info")
@@ -729,7 +716,7 @@ def interview(visit_id):
 def visit_delete(visit_id):
     """Delete a visit recorded by mistake, with its photos and interviews."""
     visit = _visit(visit_id)
-    if not visits.may_delete(visit, _user()):
+    if not visits.may_delete(visit, acting_user()):
         abort(403)
     project_id = visit.site.project_id
     with write_transaction(db.session):
@@ -743,7 +730,7 @@ def visit_delete(visit_id):
 def photo(photo_id):
     """A visit photo."""
     image = get_in_scope(
-        db.session, _scope(), VisitPhoto, photo_id, lambda p: p.visit.site.region_id
+        db.session, user_scope(), VisitPhoto, photo_id, lambda p: p.visit.site.region_id
     )
     reply = send_file(io.BytesIO(image.data), mimetype=image.content_type)
     # Never kept on disk: after logging out, the browser must not show it from its cache.
@@ -759,14 +746,14 @@ def photo(photo_id):
 def notice():
     """The notice read on calls in the user's city (an admin's: the default, a province
     user's: their cities' default), and publishing a new wording of it."""
-    region = notices.publisher_region(_user())
+    region = notices.publisher_region(acting_user())
     region_id = region.id if region else None
     errors = {}
     if request.method == "POST":
         try:
             body = notice_schema.load(request.form.to_dict())["body"]
         except ValidationError as err:
-            errors = _errors(err)
+            errors = error_messages(err)
         else:
             with write_transaction(db.session):
                 published = notices.publish_notice(db.session, body, current_actor(), region)

@@ -19,6 +19,7 @@ from werkzeug.exceptions import NotFound
 
 from survey.accounts.access import acting_user, current_actor, role_required, user_scope
 from survey.db import db, write_transaction
+from survey.form_posts import loaded
 from survey.questionnaires.starters import STARTERS
 from survey.regions.models import Region
 from survey.responses import questionnaires, recordings
@@ -120,10 +121,7 @@ def edit(project_id):
 def change(project_id):
     """An editor button: change the draft and show it again, or publish it."""
     project = project_to_set_up(project_id)
-    try:
-        posted = editor_form_schema.load(request.form)
-    except ValidationError:
-        abort(400)
+    posted = loaded(editor_form_schema, request.form)
     draft = questionnaires.draft_from(posted["questions"])
     if posted["op"] != "save":
         try:
@@ -229,10 +227,7 @@ def recording_upload(project_id):
     """Store a recording (from the 录音 button or a file), re-encoded; refused, the page
     says why and nothing is stored."""
     project, regions = _recording_regions(project_id)
-    try:
-        target = recording_target_schema.load(request.form.to_dict())
-    except ValidationError:
-        abort(400)
+    target = loaded(recording_target_schema, request.form.to_dict())
     region = _region(regions, target["region"])
     version = project.questionnaire.current_version
     if target["key"] not in recordings.keys(version):

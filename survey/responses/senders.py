@@ -1,10 +1,10 @@
-"""Who is sending a resident's answer, read off the request, and the stuffing checks it
-goes through: shared by the form and the API."""
+"""Who is sending a resident's answer, read off the request, what it answers, and the
+stuffing checks it goes through: shared by the form and the API."""
 
 from flask import current_app, request
 from sqlalchemy.orm import Session
 
-from survey.responses import stuffing
+from survey.responses import services, stuffing
 
 
 def request_sender(device_id: str | None) -> stuffing.Sender:
@@ -14,6 +14,21 @@ def request_sender(device_id: str | None) -> stuffing.Sender:
         request.remote_addr or "",
         request.user_agent.string,
         device_id,
+    )
+
+
+def submission_target(
+    session: Session, token: str, signed_nonce: str
+) -> services.SubmissionTarget | None:
+    """What a submission to ``token`` answers, its nonce checked with the app's key and
+    ``FORM_NONCE_MAX_AGE_HOURS``; returns and raises as ``services.submission_target``."""
+    config = current_app.config
+    return services.submission_target(
+        session,
+        token,
+        signed_nonce,
+        config["SECRET_KEY"],
+        config["FORM_NONCE_MAX_AGE_HOURS"] * 3600,
     )
 
 

@@ -189,15 +189,8 @@ def _refuse(token: str, posted: dict, errors: dict, version_id: int | None = Non
 def submit(token):
     """Store a resident's answer once, then send them to the thank-you page."""
     posted, readable = _posted()
-    config = current_app.config
     try:
-        target = services.submission_target(
-            db.session,
-            token,
-            posted["nonce"],
-            config["SECRET_KEY"],
-            config["FORM_NONCE_MAX_AGE_HOURS"] * 3600,
-        )
+        target = senders.submission_target(db.session, token, posted["nonce"])
     except RetiredToken:
         abort(410)
     except ProjectFinished:

@@ -15,14 +15,13 @@ from flask import (
     request,
     url_for,
 )
-from marshmallow import ValidationError
 
 from qr import poster, symbol
 from qr.fonts import MissingGlyphError
 from survey import downloads
 from survey.accounts.access import SETUP_ROLES, current_actor, role_required, user_scope
 from survey.db import db, write_transaction
-from survey.form_posts import submitted
+from survey.form_posts import loaded, submitted
 from survey.regions.scope import get_in_scope
 from survey.sites import listing, site_editing
 from survey.sites import projects as project_services
@@ -45,10 +44,7 @@ bp = Blueprint("sites", __name__, url_prefix="/admin")
 
 
 def _poster_query() -> dict:
-    try:
-        return poster_query_schema.load(request.args.to_dict())
-    except ValidationError:
-        abort(400)
+    return loaded(poster_query_schema, request.args.to_dict())
 
 
 def _size() -> str:

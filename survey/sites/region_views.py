@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 
 from survey.accounts.access import current_actor, role_required
 from survey.db import db, write_transaction
+from survey.form_posts import first_message
 from survey.regions.models import REGION_LEVELS, Region
 from survey.sites import regions
 from survey.sites.schemas import region_name_schema, region_schema
@@ -25,13 +26,6 @@ def _tree_page(error: str = "", status: int = 200):
     ), status
 
 
-def _first_message(err: ValidationError) -> str:
-    messages = err.messages
-    if isinstance(messages, dict):
-        messages = next(iter(messages.values()))
-    return messages[0] if isinstance(messages, list) else str(messages)
-
-
 def _changed(apply, done, schema=None):
     """Load the form with ``schema`` (if any) and ``apply(data)`` in a write transaction,
     then back to the tree with ``done(result)`` as the message; or the tree with the
@@ -39,7 +33,7 @@ def _changed(apply, done, schema=None):
     try:
         data = schema.load(request.form.to_dict()) if schema else {}
     except ValidationError as err:
-        return _tree_page(_first_message(err), 422)
+        return _tree_page(first_message(err), 422)
     try:
         with write_transaction(db.session):
             result = apply(data)

@@ -113,39 +113,44 @@ def edit_site(site_id):
     return _to_project(site.project_id)
 
 
-def _refused(site: Site, err: site_editing.SiteError):
-    flash(str(err), "error")
+def _switched(site_id: int, switch, done):
+    """Run ``switch(session, actor, site)`` on the site (retire or enable it), then back to
+    the project with ``done(site, switch's result)`` as the message, or with the refusal."""
+    site = site_to_set_up(site_id)
+    try:  # locked: clicked twice, the second click is refused
+        with write_transaction(db.session, site):
+            result = switch(db.session, current_actor(), site)
+    except site_editing.SiteError as err:
+        flash(str(err), "error")
+    else:
+        flash(done(site, result), "info")
     return _to_project(site.project_id)
+
+
+def _retired(site: Site, tokens: list) -> str:
+    for token in tokens:
+        form_pages().discard(token)
+    return f"已停用“{site.name}”，它的二维码已失效。以往的评价数据保留。"
 
 
 @bp.post("/sites/<int:site_id>/retire")
 @role_required(*SETUP_ROLES)
 def retire_site(site_id):
     """Retire a site: its link stops working at once; its answers and records stay."""
-    site = site_to_set_up(site_id)
-    try:  # locked: clicked twice, the second click is refused
-        with write_transaction(db.session, site):
-            retired = site_editing.retire_site(db.session, current_actor(), site)
-    except site_editing.SiteError as err:
-        return _refused(site, err)
-    for token in retired:
-        form_pages().discard(token)
-    flash(f"已停用“{site.name}”，它的二维码已失效。以往的评价数据保留。", "info")
-    return _to_project(site.project_id)
+    return _switched(site_id, site_editing.retire_site, _retired)
 
 
 @bp.post("/sites/<int:site_id>/enable")
 @role_required(*SETUP_ROLES)
 def enable_site(site_id):
     """Re-enable a retired site with a new link; its old posters stay invalid."""
-    site = site_to_set_up(site_id)
-    try:  # locked: clicked twice, the second click is refused
-        with write_transaction(db.session, site):
-            token = site_editing.enable_site(db.session, current_actor(), site)
-    except site_editing.SiteError as err:
-        return _refused(site, err)
-    flash(f"已重新启用“{site.name}”，新点位码 {token.token}。旧海报已失效，请打印新海报。", "info")
-    return _to_project(site.project_id)
+    return _switched(
+        site_id,
+        site_editing.enable_site,
+        lambda site, token: (
+            f"已重新启用“{site.name}”，新点位码 {token.token}。旧海报已失效，请打印新海报。"
+        ),
+    )
 
 
 # -- importing a site list ----------------------------------------------------------------

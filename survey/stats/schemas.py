@@ -166,6 +166,8 @@ class StatsSchema(Schema):
 
 
 filter_schema = FilterSchema()
+#: The filters' names in a URL, as the schema reads them: ``from``, ``to``, ``county``, ``channel``.
+FILTER_ARGS = tuple(field.data_key or name for name, field in filter_schema.fields.items())
 review_query_schema = ReviewQuerySchema()
 review_schema = ReviewSchema()
 month_schema = MonthSchema()

@@ -11,20 +11,21 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from survey import downloads
-from survey.accounts.access import current_actor, role_required
+from survey.accounts.access import current_actor, role_required, user_scope
 from survey.accounts.services import record_export
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
 from survey.db import db, now_utc, write_transaction
 from survey.form_posts import submitted
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.regions.models import Region
-from survey.regions.scope import get_in_scope, scope_of
+from survey.regions.scope import Scope, get_in_scope
 from survey.responses.models import FLAG_STATES
 from survey.responses.rollups import local_day
-from survey.sites.models import Site
+from survey.sites.models import Project, Site
 from survey.sites.scoping import project_in_scope, projects_in_scope
 from survey.stats import charts, comment_list, exports, flagged, reports, summaries
 from survey.stats.schemas import (
+    FILTER_ARGS,
     comment_query_schema,
     filter_schema,
     month_schema,
@@ -38,10 +39,6 @@ READERS = ("city", "county")
 ALERT_KINDS = {"low": "满意率低于 90%", "drop": "环比显著下降", "discrepancy": "自评与抽查差异显著"}
 
 
-def _scope():
-    return scope_of(db.session, current_user._get_current_object())
-
-
 def _filters(values: dict | None = None) -> summaries.Filters:
     """The filters in the URL (or ``values`` loaded from it); 404 for a county outside the
     scope. A filter that does not hold raises ValidationError, which ``invalid_filters``
@@ -50,7 +47,7 @@ def _filters(values: dict | None = None) -> summaries.Filters:
         values = filter_schema.load(request.args.to_dict())
     filters = summaries.Filters(**values)
     if filters.county_id:
-        _scope().require(filters.county_id)
+        user_scope().require(filters.county_id)
     return filters
 
 
@@ -61,7 +58,7 @@ def invalid_filters(err: ValidationError):
     errors = {field: messages[0] for field, messages in err.messages.items()}
     month = request.endpoint in ("stats.report", "stats.report_pdf")
     counties = [] if month else _form_counties()
-    shown = {"month"} if month else {"from", "to", "channel"} | ({"county"} if counties else set())
+    shown = {"month"} if month else {k for k in FILTER_ARGS if counties or k != "county"}
     args = request.args.to_dict()
     page = render_template(
         "stats/filter_error.html",
@@ -83,8 +80,13 @@ def _form_counties():
     project_id = (request.view_args or {}).get("project_id")
     if project_id is None or request.endpoint == "stats.county":
         return []
-    scope = _scope()
-    return _counties(scope, project_in_scope(db.session, scope, project_id))
+    return _counties(*_project(project_id))
+
+
+def _project(project_id: int) -> tuple[Scope, Project]:
+    """The reader's scope and the project in it (404 outside it)."""
+    scope = user_scope()
+    return scope, project_in_scope(db.session, scope, project_id)
 
 
 def _today() -> date:
@@ -98,6 +100,7 @@ def _page(template: str, **context):
         f"stats/{template}",
         channels=summaries.CHANNELS,
         alert_kinds=ALERT_KINDS,
+        filter_args=FILTER_ARGS,
         args=request.args.to_dict(),
         filter_errors={},
         **context,
@@ -108,7 +111,7 @@ def _page(template: str, **context):
 @role_required(*READERS)
 def overview():
     """Every project in the reader's region with its rates, volumes and alert counts."""
-    scope, filters = _scope(), _filters()
+    scope, filters = user_scope(), _filters()
     projects = projects_in_scope(db.session, scope)
     rows = summaries.project_overview(db.session, scope, projects, filters)
     flagged.left_out(db.session, scope, [p.id for p in projects], filters).attach(rows, "project")
@@ -123,8 +126,7 @@ def overview():
 @role_required(*READERS)
 def project(project_id):
     """A project's counties ranked, channels side by side, targets and alerts."""
-    scope = _scope()
-    project = project_in_scope(db.session, scope, project_id)
+    scope, project = _project(project_id)
     filters = _filters()
     month = filters.date_to or _today()
     view = summaries.project_view(db.session, scope, project, filters)
@@ -153,8 +155,7 @@ def _counties(scope, project):
 @role_required(*READERS)
 def county(project_id, county_id):
     """A county's sites in a project, ranked."""
-    scope = _scope()
-    project = project_in_scope(db.session, scope, project_id)
+    scope, project = _project(project_id)
     county = get_in_scope(db.session, scope, Region, county_id, lambda r: r.id)
     filters = _filters()
     filters = summaries.Filters(filters.date_from, filters.date_to, county.id, filters.channel)
@@ -167,7 +168,7 @@ def county(project_id, county_id):
 @role_required(*READERS)
 def site(site_id):
     """One site: monthly trend, answer distribution, comments, calls and visits."""
-    scope = _scope()
+    scope = user_scope()
     site = get_in_scope(db.session, scope, Site, site_id, lambda s: s.region_id)
     filters = _filters()
     project = site.project
@@ -201,8 +202,7 @@ def site(site_id):
 @role_required(*READERS)
 def comments(project_id):
     """The project's comments, newest first, searchable; unhappy answers highlighted."""
-    scope = _scope()
-    project = project_in_scope(db.session, scope, project_id)
+    scope, project = _project(project_id)
     filters = _filters()
     query = comment_query_schema.load(request.args.to_dict())["q"][:50]
     return _page(
@@ -224,8 +224,7 @@ def _audit_export(what: str) -> None:
 @role_required(*READERS)
 def summary_export(project_id, fmt):
     """The per-county or per-site summary, for Excel."""
-    scope = _scope()
-    project = project_in_scope(db.session, scope, project_id)
+    scope, project = _project(project_id)
     query = stats_query_schema.load(request.args.to_dict())
     group = query.pop("group")
     filters = _filters(query)
@@ -242,8 +241,7 @@ def summary_export(project_id, fmt):
 @role_required(*READERS)
 def responses_export(project_id, fmt):
     """Every response of the project in scope, read in batches (no personal data)."""
-    scope = _scope()
-    project = project_in_scope(db.session, scope, project_id)
+    scope, project = _project(project_id)
     filters = _filters()
     rows = exports.response_rows(db.session, scope, project.id, filters)
     reply = downloads.send(rows, f"{project.name}-评价明细", fmt)
@@ -255,8 +253,7 @@ def responses_export(project_id, fmt):
 @role_required(*READERS)
 def report(project_id):
     """The monthly report of a project, laid out for A4 paper."""
-    scope = _scope()
-    project = project_in_scope(db.session, scope, project_id)
+    scope, project = _project(project_id)
     content = reports.monthly_report(db.session, scope, project, _month())
     return render_template(
         "stats/report.html",
@@ -271,8 +268,7 @@ def report(project_id):
 @role_required(*READERS)
 def report_pdf(project_id):
     """The monthly report as a PDF."""
-    scope = _scope()
-    project = project_in_scope(db.session, scope, project_id)
+    scope, project = _project(project_id)
     content = reports.monthly_report(db.session, scope, project, _month())
     reply = downloads.send_pdf(
         reports.pdf_bytes(content), f"{project.name}-{content.month:%Y-%m}-月报"
@@ -289,7 +285,7 @@ def _month() -> date:
 
 def _kept_filters() -> dict:
     """The dashboard filters of the current URL, as given."""
-    return {k: v for k, v in request.args.items() if k in ("from", "to", "county", "channel")}
+    return {k: v for k, v in request.args.items() if k in FILTER_ARGS}
 
 
 @bp.app_template_global()
@@ -325,8 +321,7 @@ def _review_page(project, scope, filters, wanted: dict, errors=None, status=200)
 @role_required(*READERS)
 def flagged_answers(project_id):
     """The project's answers flagged as suspected stuffing, for review (city users decide)."""
-    scope = _scope()
-    project = project_in_scope(db.session, scope, project_id)
+    scope, project = _project(project_id)
     wanted = review_query_schema.load(request.args.to_dict())
     return _review_page(project, scope, _filters(), wanted)
 
@@ -335,8 +330,7 @@ def flagged_answers(project_id):
 @role_required("city")
 def review_flagged(project_id):
     """Restore (count) or confirm (keep out) the ticked flagged answers, or all listed."""
-    scope = _scope()
-    project = project_in_scope(db.session, scope, project_id)
+    scope, project = _project(project_id)
     filters = _filters()
     wanted = review_query_schema.load(request.args.to_dict())
     shown = flagged.ReviewFilter(wanted["state"], wanted["site_id"])
