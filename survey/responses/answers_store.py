@@ -42,7 +42,7 @@ def _refuse_uncounted(connection, _cursor, statement, *_args) -> None:
     # Migrations and tools on a bare engine connection are left alone: only a session's
     # write transaction is checked (services write through one).
     if (
-        statement[:22].upper().startswith(_RESPONSE_WRITES)
+        (statement[:22] + " ").upper().startswith(_RESPONSE_WRITES)  # " ": DELETE FROM responses
         and not connection.info.get(_STORING)
         and in_write_transaction(connection)
     ):
