@@ -143,4 +143,5 @@ def test_answers_count_on_the_local_day_of_the_configured_time_zone(make_site, d
                 answers_store.recount(db.session)
             assert set(db.session.scalars(cells)) == {day}
             assert rolled_counts(db.session) == raw_counts(db.session)
+            db.session.remove()
             db.engine.dispose()
