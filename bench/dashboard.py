@@ -60,9 +60,9 @@ from survey.db import db, now_utc, write_transaction  # noqa: E402
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS  # noqa: E402
 from survey.questionnaires.services import create_questionnaire  # noqa: E402
 from survey.regions.models import Region  # noqa: E402
+from survey.responses.answers_store import import_responses  # noqa: E402
 from survey.responses.rollup_models import ResponseRollup  # noqa: E402
 from survey.responses.rollups import local_day  # noqa: E402
-from survey.responses.services import import_responses  # noqa: E402
 from survey.sites.models import Project, Site  # noqa: E402
 from survey.stats.metrics import LEVEL_POINTS, MIN_SAMPLE  # noqa: E402
 from survey.stats.summaries import CHANNELS  # noqa: E402

@@ -243,6 +243,13 @@ def _watch_connection(session, _transaction, connection) -> None:
     connection.info[_SESSION_INFO] = session.info
 
 
+def in_write_transaction(connection) -> bool:
+    """Whether ``connection`` is a session's, inside write_transaction() (for checks on the
+    statements a service runs; a bare engine connection, as migrations use, is not)."""
+    session_info = connection.info.get(_SESSION_INFO)
+    return session_info is not None and bool(session_info.get(_IN_WRITE))
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _refuse_sql_outside(connection, _cursor, statement, *_args) -> None:
     session_info = connection.info.get(_SESSION_INFO)

@@ -8,10 +8,11 @@ import io
 import json
 import re
 import socket
+from collections import Counter
 from dataclasses import dataclass
 
 from flask.testing import FlaskClient
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
@@ -21,6 +22,9 @@ from survey.db import db, write_transaction
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.services import create_questionnaire
 from survey.regions.models import Region
+from survey.responses.models import Response
+from survey.responses.rollup_models import ALL_TIME, LEVELS, ResponseRollup
+from survey.responses.rollups import local_day
 from survey.sites.models import Project, Site
 from survey.sites.tokens import issue_token
 
@@ -289,3 +293,33 @@ def database_text(app) -> str:
             for row in conn.execute(text(f'SELECT * FROM "{table}"')):
                 parts.extend(_as_text(value) for value in row)
     return "\n".join(parts)
+
+
+def raw_counts(session) -> Counter:
+    """What the rollup cells should hold, recounted from the responses (in an app context):
+    ``{(grain, site, period start, channel, proxy, level): n}``."""
+    counts = Counter()
+    rows = session.execute(
+        select(
+            Response.site_id,
+            Response.created_at,
+            Response.channel,
+            Response.proxy,
+            Response.overall,
+        ).where(Response.flag.is_(None) | (Response.flag == "restored"))
+    )
+    for site_id, created_at, channel, proxy, level in rows:
+        day = local_day(created_at)
+        for grain, start in (("day", day), ("month", day.replace(day=1)), ("all", ALL_TIME)):
+            counts[(grain, site_id, start, channel, proxy, level)] += 1
+    return counts
+
+
+def rolled_counts(session) -> Counter:
+    """What the rollup cells hold, keyed like ``raw_counts``."""
+    counts = Counter()
+    for r in session.scalars(select(ResponseRollup)):
+        for level in LEVELS:
+            if n := getattr(r, f"count_{level}"):
+                counts[(r.grain, r.site_id, r.day, r.channel, r.proxy, level)] = n
+    return counts

@@ -15,7 +15,7 @@ from survey.checks.phones import mask_phone
 from survey.checks.photos import CleanPhoto
 from survey.checks.roster import mask_name
 from survey.regions.scope import Scope
-from survey.responses import rollups
+from survey.responses import answers_store
 from survey.responses.services import submit_response
 from survey.sites.checklists import checklist_items, checklist_number
 from survey.sites.listing import Page, SiteFilter, page_of
@@ -141,7 +141,7 @@ def delete_visit(session: Session, actor: Actor, visit: Visit) -> None:
     ``actor``'s."""
     detail = f"暗访 {visit.id}：{visit.site.name}，{visit.visited_on}"
     record(session, "visit_deleted", actor, detail)
-    rollups.uncount(session, visit.interviews)
+    answers_store.remove(session, visit.interviews)
     session.execute(update(HomeVisit).where(HomeVisit.visit_id == visit.id).values(visit_id=None))
     session.delete(visit)
 

@@ -13,7 +13,7 @@ from survey.demo.content import COMMENTS, LISHUI, PLACES, STREETS, WENZHOU
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.services import create_questionnaire
 from survey.regions.models import Region
-from survey.responses import rollups
+from survey.responses import answers_store
 from survey.responses.models import Answer, Response
 from survey.sites.checklists import starter_checklist
 from survey.sites.models import Project, ProjectTarget, Site
@@ -96,7 +96,7 @@ def _add_responses(session: Session, project: Project, rng: random.Random) -> in
     version = project.questionnaire.current_version
     questions = {q.key: q for q in version.questions}
     now = now_utc()
-    count = 0
+    responses = []
     for site in project.sites:
         weights = STRUGGLING_SCORES if rng.random() < 0.08 else USUAL_SCORES
         for _ in range(rng.randint(12, 50)):
@@ -118,10 +118,9 @@ def _add_responses(session: Session, project: Project, rng: random.Random) -> in
                     good = overall >= 4 or rng.random() < 0.3
                     choice = 0 if good else rng.choice([1, 2])
                     response.answers.append(Answer(question=questions[key], choice=choice))
-            session.add(response)
-            count += 1
-    session.flush()
-    return count
+            responses.append(response)
+    answers_store.add_all(session, responses)
+    return len(responses)
 
 
 def load_demo(session: Session, seed: int = 2022) -> dict:
@@ -138,8 +137,6 @@ def load_demo(session: Session, seed: int = 2022) -> dict:
             added.append(project.name)
             responses += _add_responses(session, project, rng)
 
-    if responses:
-        rollups.rebuild(session)  # the demo's answers were added directly, not one by one
     passwords = {}
     for username, role, region_name in DEMO_USERS:
         user = session.scalars(select(User).where(User.username == username)).first()

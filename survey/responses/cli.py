@@ -4,7 +4,7 @@ import click
 from flask.cli import with_appcontext
 
 from survey.db import db, write_transaction
-from survey.responses.rollups import rebuild
+from survey.responses.answers_store import recount
 
 
 @click.command("rebuild-rollups")
@@ -12,5 +12,5 @@ from survey.responses.rollups import rebuild
 def rebuild_rollups_command():
     """Recompute every rollup count from the raw responses (after a restore or a repair)."""
     with write_transaction(db.session):
-        read = rebuild(db.session)
+        read = recount(db.session)
     click.echo(f"已根据 {read} 条评价重建汇总表。")

@@ -1,35 +1,19 @@
 """Storing responses exactly once, and versioning questionnaires."""
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from survey.db import now_utc, take_turns
 from survey.questionnaires.models import OVERALL_KEY, Question, QuestionnaireVersion
-from survey.responses import nonces, rollups, stuffing
+from survey.responses import answers_store, nonces, stuffing
 from survey.responses.models import Answer, FormNonce, Response
 from survey.sites.models import Project, Site, SiteToken
 from survey.sites.tokens import ProjectFinished, RetiredToken, normalize_token
 
-# Statements of the submission hot path, built once. They run on the session's connection
-# as plain Core: the ORM's unit of work would cost several times more while SQLite's write
-# lock is held (docs/PERFORMANCE.md).
-_responses, _answers, _nonces = Response.__table__, Answer.__table__, FormNonce.__table__
-_INSERT_RESPONSE = insert(_responses).returning(_responses.c.id)
-#: Many at once, ids back in the order of the rows.
-_INSERT_RESPONSES = insert(_responses).returning(_responses.c.id, sort_by_parameter_order=True)
-_INSERT_ANSWERS = insert(_answers)
-#: INSERT … ON CONFLICT DO NOTHING RETURNING for the nonce, in each supported dialect.
-_CLAIM_NONCE = {
-    name: dialect.insert(_nonces)
-    .on_conflict_do_nothing(index_elements=[_nonces.c.nonce])
-    .returning(_nonces.c.nonce)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
+_responses, _nonces = Response.__table__, FormNonce.__table__
 _NONCE_RESPONSE = (
     select(_responses.c.id, _responses.c.device_id, Response.counted.label("counted"))
     .join_from(_nonces, _responses, _nonces.c.response_id == _responses.c.id)
@@ -214,7 +198,7 @@ def submit_response(
         earlier = _recent_from_device(session, site_id, origin.device_id, origin.device_window)
     rows = _answer_values(questions, answers)
     if earlier is not None:
-        if nonce is not None and not _claim_nonce(connection, nonce, earlier.id):
+        if nonce is not None and not answers_store.claim_nonce(connection, nonce, earlier.id):
             return _duplicate(session, nonce)
         _replace(session, earlier, version_id, answers, comment, rows, origin)
         return Submission(earlier.id, "updated", earlier.device_id, not earlier.counted)
@@ -234,23 +218,9 @@ def submit_response(
         "flag": origin.flag,
         "flag_reasons": origin.reasons_text,
     }
-    response_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
-    if rows:
-        connection.execute(_INSERT_ANSWERS, [row | {"response_id": response_id} for row in rows])
-    if nonce is not None and not _claim_nonce(connection, nonce, response_id):
-        # Its answers go with it (ON DELETE CASCADE).
-        connection.execute(delete(_responses).where(_responses.c.id == response_id))
+    response_id = answers_store.add(session, values, rows, nonce)
+    if response_id is None:
         return _duplicate(session, nonce)
-    if origin.flag is None:
-        rollups.count(
-            session,
-            site_id=site_id,
-            created_at=values["created_at"],
-            channel=channel,
-            proxy=proxy,
-            level=values["overall"],
-            delta=1,
-        )
     return Submission(response_id, "created", origin.device_id, origin.flag is not None)
 
 
@@ -259,24 +229,23 @@ def _replace(session, earlier: Response, version_id, answers, comment, rows, ori
     reviewer decides: a pending or confirmed answer stays so whatever the device sends next,
     with any new reasons added; a counted one (never flagged, or restored) is flagged
     pending when the new answer has reasons of its own."""
+    # The old answer rows are deleted (flushed by ``changing``) before their (response,
+    # question) twins are added.
     earlier.answers.clear()
-    session.flush()  # delete the old answer rows before their (response, question) twins
-    rollups.count_response(session, earlier, -1)
-    earlier.version_id = version_id
-    earlier.overall = answers[OVERALL_KEY]
-    earlier.comment = comment
-    earlier.updated_at = now_utc()
-    earlier.client_hash, earlier.agent_hash = origin.client_hash, origin.agent_hash
-    if origin.flag_reasons:
-        known = (earlier.flag_reasons or "").split(",") if not earlier.counted else []
-        reasons = [r for r in known if r] + [r for r in origin.flag_reasons if r not in known]
-        earlier.flag_reasons = ",".join(reasons)
-        if earlier.counted:
-            earlier.flag = "pending"
-            earlier.reviewed_by_id = earlier.reviewed_at = None
-    earlier.answers.extend(Answer(**row) for row in rows)
-    session.flush()
-    rollups.count_response(session, earlier, +1)
+    with answers_store.changing(session, [earlier]):
+        earlier.version_id = version_id
+        earlier.overall = answers[OVERALL_KEY]
+        earlier.comment = comment
+        earlier.updated_at = now_utc()
+        earlier.client_hash, earlier.agent_hash = origin.client_hash, origin.agent_hash
+        if origin.flag_reasons:
+            known = (earlier.flag_reasons or "").split(",") if not earlier.counted else []
+            reasons = [r for r in known if r] + [r for r in origin.flag_reasons if r not in known]
+            earlier.flag_reasons = ",".join(reasons)
+            if earlier.counted:
+                earlier.flag = "pending"
+                earlier.reviewed_by_id = earlier.reviewed_at = None
+        earlier.answers.extend(Answer(**row) for row in rows)
 
 
 def submit_from_resident(
@@ -317,13 +286,6 @@ def submit_from_resident(
     )
 
 
-def _claim_nonce(connection, nonce: str, response_id: int) -> bool:
-    """Record ``nonce`` for ``response_id``; False when it was used already. A concurrent
-    claim waits for the other transaction, then finds it taken (PostgreSQL)."""
-    params = {"nonce": nonce, "response_id": response_id}
-    return connection.execute(_CLAIM_NONCE[connection.dialect.name], params).first() is not None
-
-
 def _duplicate(session: Session, nonce: str) -> Submission:
     earlier = nonce_response(session, nonce)
     return Submission(earlier.id, "duplicate", earlier.device_id, not earlier.counted)
@@ -342,60 +304,3 @@ def answers_by_channel(session: Session, site_id: int) -> dict[str, int]:
         .group_by(Response.channel)
     )
     return dict(session.execute(query).all())
-
-
-def import_responses(session: Session, rows: list[dict], chunk: int = 10_000) -> int:
-    """Store many already validated responses at once (historical or paper answers, or a
-    benchmark's load): dicts with site_id, version_id, channel, overall, created_at and
-    optionally proxy and comment. Each response gets its overall answer row; the rollup
-    counts grow by the same amounts in the same transaction. Returns how many were stored.
-    Call inside the write transaction."""
-    connection = session.connection()
-    overall_question = dict(
-        session.execute(
-            select(Question.version_id, Question.id).where(
-                Question.key == OVERALL_KEY,
-                Question.version_id.in_({row["version_id"] for row in rows}),
-            )
-        ).all()
-    )
-    cells: Counter = Counter()
-    for start in range(0, len(rows), chunk):
-        part = [
-            {"proxy": False, "comment": "", "device_id": None, "visit_id": None} | row
-            for row in rows[start : start + chunk]
-        ]
-        ids = _insert_many(connection, part)
-        connection.execute(
-            _INSERT_ANSWERS,
-            [
-                {
-                    "response_id": response_id,
-                    "question_id": overall_question[row["version_id"]],
-                    "choice": row["overall"],
-                    "text": None,
-                }
-                for response_id, row in zip(ids, part, strict=True)
-            ],
-        )
-        for row in part:
-            day = rollups.local_day(row["created_at"])
-            rollups.cells_of(
-                row["site_id"], day, row["channel"], row["proxy"], row["overall"], cells
-            )
-    rollups.add_counts(session, cells)
-    return len(rows)
-
-
-def _insert_many(connection, rows: list[dict]) -> list[int]:
-    """Insert response rows; returns their ids in order. SQLAlchemy can return ids in row
-    order from PostgreSQL in batches, but on SQLite only one row per statement (measured:
-    half the load time); there, under the write lock, ids are handed out from max(id)."""
-    if connection.dialect.name != "sqlite":
-        return connection.execute(_INSERT_RESPONSES, rows).scalars().all()
-    first = (connection.execute(select(func.max(_responses.c.id))).scalar() or 0) + 1
-    ids = list(range(first, first + len(rows)))
-    connection.execute(
-        insert(_responses), [row | {"id": i} for i, row in zip(ids, rows, strict=True)]
-    )
-    return ids

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from survey.regions.scope import Scope
 from survey.responses.answers import ReadAnswer, answers_by_response
 from survey.responses.models import Response
-from survey.responses.rollups import ZONE
+from survey.responses.rollups import zone
 from survey.sites.models import Site
 from survey.stats.summaries import CHANNELS, Filters
 
@@ -90,4 +90,4 @@ def filter_responses(query, filters: Filters):
 
 def _start(day, plus_days: int = 0) -> datetime:
     """The moment a local day begins (``plus_days`` later)."""
-    return datetime.combine(day + timedelta(days=plus_days), datetime.min.time(), ZONE)
+    return datetime.combine(day + timedelta(days=plus_days), datetime.min.time(), zone())

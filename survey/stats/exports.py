@@ -15,7 +15,7 @@ from survey.regions.models import Region
 from survey.regions.scope import Scope
 from survey.responses.answers import answers_by_response, one_line
 from survey.responses.models import FLAG_STATES, Response
-from survey.responses.rollups import ZONE
+from survey.responses.rollups import zone
 from survey.sites.models import Site
 from survey.stats.comment_list import filter_responses
 from survey.stats.summaries import CHANNELS, Filters, Summary
@@ -86,11 +86,12 @@ def response_rows(
         .execution_options(yield_per=2000)
     )
     query = filter_responses(query, filters)
+    tz = zone()
     for batch in session.execute(query).partitions():
         answers = answers_by_response(session, [row.id for row in batch])
         for response_id, at, county, site, channel, overall, proxy, comment, flag in batch:
             yield [
-                at.astimezone(ZONE).replace(tzinfo=None),
+                at.astimezone(tz).replace(tzinfo=None),
                 county,
                 site,
                 CHANNELS[channel],

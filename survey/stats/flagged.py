@@ -11,7 +11,7 @@ from survey.accounts.services import Actor, record
 from survey.db import now_utc
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.regions.scope import Scope
-from survey.responses import rollups
+from survey.responses import answers_store
 from survey.responses.models import FLAG_STATES, Response
 from survey.responses.stuffing import describe
 from survey.sites.listing import Page, page_of
@@ -175,13 +175,12 @@ def review(
         query = _selected(scope, project_id, filters, wanted)
     else:
         query = _flagged(scope, [project_id], filters).where(Response.id.in_(ids))
-    changed = []
-    for response in session.scalars(query.where(Response.flag != new_flag)):
-        rollups.count_response(session, response, -1)  # nothing unless it was counted
-        response.flag = new_flag
-        response.reviewed_by_id, response.reviewed_at = actor.user.id, now_utc()
-        rollups.count_response(session, response, +1)  # nothing unless it counts now
-        changed.append(response.id)
+    responses = session.scalars(query.where(Response.flag != new_flag)).all()
+    with answers_store.changing(session, responses):
+        for response in responses:
+            response.flag = new_flag
+            response.reviewed_by_id, response.reviewed_at = actor.user.id, now_utc()
+    changed = [response.id for response in responses]
     if changed:
         label = "恢复计入" if decision == "restore" else "确认刷评"
         ids = "、".join(map(str, changed))  # the audit line keeps the first 500 characters

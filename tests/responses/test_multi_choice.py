@@ -9,6 +9,7 @@ from sqlalchemy import func
 
 from survey.db import db, write_transaction
 from survey.questionnaires.services import revise_questionnaire
+from survey.responses import answers_store
 from survey.responses.models import Answer, Response
 from survey.responses.rollup_models import ResponseRollup
 from survey.sites.models import Project
@@ -156,7 +157,9 @@ def test_multi_answers_show_and_export_with_their_labels(app, staff, world):  # 
     client = app.test_client()
     submit(client, world.liandu.token, overall="5", used=["0", "2"], wishes="1")
     with app.app_context(), write_transaction(db.session):
-        db.session.scalars(db.select(Response)).one().comment = "很好"
+        response = db.session.scalars(db.select(Response)).one()
+        with answers_store.changing(db.session, [response]):
+            response.comment = "很好"
     city = staff("lishui")
     page = city.get(f"/dashboard/sites/{world.liandu.id}").get_data(as_text=True)
     assert "您用过哪些服务？：助餐、理发" in page and "还希望有哪些服务？：陪同就医" in page

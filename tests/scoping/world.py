@@ -22,7 +22,7 @@ from survey.db import db, write_transaction
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.services import create_questionnaire
 from survey.regions.models import Region
-from survey.responses import rollups
+from survey.responses import answers_store
 from survey.responses.models import Recording, Response
 from survey.sites.models import Project, ProjectTarget, Site, SiteToken
 from survey.sites.tokens import issue_token
@@ -226,8 +226,9 @@ def _answers(app, world: World) -> None:
         assert reply.status_code == 303, reply.get_data(as_text=True)[:500]
     with app.app_context(), write_transaction(db.session):
         session = db.session
+        flagged = {}
         for key, site_id in world.sites.items():
-            response = Response(
+            flagged[key] = Response(
                 site_id=site_id,
                 version_id=session.get(Site, site_id).project.questionnaire.current_version.id,
                 channel="qr",
@@ -236,10 +237,8 @@ def _answers(app, world: World) -> None:
                 flag="pending",
                 flag_reasons="burst",
             )
-            session.add(response)
-            session.flush()
-            world.flagged[key] = response.id
-        rollups.rebuild(session)
+        answers_store.add_all(session, list(flagged.values()))
+        world.flagged |= {key: response.id for key, response in flagged.items()}
 
 
 def _roster(staff: Staff, world: World, project: str, rows, keep_staged=3) -> list[int]:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from survey.db import db, write_transaction
-from survey.responses.services import import_responses
+from survey.responses.answers_store import import_responses
 from survey.sites.models import Site
 from tests.checks.conftest import clock, staff, world  # noqa: F401  (fixtures)
 

@@ -1,0 +1,341 @@
+"""The one way to add, change or delete an answer: the rollup counts follow in the same
+transaction.
+
+Every route that stores answers (the resident form and the API, a device's replacement, phone
+calls, visit interviews, bulk imports, the demo) and every change of what counts (a visit
+deleted, a flagged answer reviewed) goes through these functions; the rollup writers are
+private to this module. So that a new route cannot forget, a statement that inserts, updates
+or deletes ``responses`` on a session's connection outside them raises UncountedAnswer (the
+ORM's flushes are statements too). ``recount`` recomputes every count from the responses
+(``flask rebuild-rollups``).
+"""
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import bindparam, delete, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, make_transient
+
+from survey.db import in_write_transaction
+from survey.questionnaires.models import OVERALL_KEY, Question
+from survey.responses.models import Answer, FormNonce, Response
+from survey.responses.rollup_models import LEVELS, ResponseRollup
+from survey.responses.rollups import cells_of, local_day, periods, zone
+
+
+class UncountedAnswer(RuntimeError):
+    """A response was inserted, changed or deleted without this module: a programming error
+    (its counts would be wrong)."""
+
+
+#: Set in a connection's ``info`` while this module writes responses.
+_STORING = "answers_store"
+#: How statements writing ``responses`` begin (upper case; SQLAlchemy writes them so).
+_RESPONSE_WRITES = ("INSERT INTO RESPONSES ", "UPDATE RESPONSES ", "DELETE FROM RESPONSES ")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _refuse_uncounted(connection, _cursor, statement, *_args) -> None:
+    # Migrations and tools on a bare engine connection are left alone: only a session's
+    # write transaction is checked (services write through one).
+    if (
+        (statement[:22] + " ").upper().startswith(_RESPONSE_WRITES)  # " ": DELETE FROM responses
+        and not connection.info.get(_STORING)
+        and in_write_transaction(connection)
+    ):
+        raise UncountedAnswer(
+            "responses written outside survey.responses.answers_store: " + statement[:60]
+        )
+
+
+@contextmanager
+def _storing(session: Session) -> Iterator:
+    """Let the block write responses on the session's connection (yielded). Pending ORM
+    changes are flushed first, outside: a response changed before it must not slip in."""
+    session.flush()
+    connection = session.connection()
+    connection.info[_STORING] = True
+    try:
+        yield connection
+    finally:
+        connection.info.pop(_STORING, None)
+
+
+# -- the rollup writers ---------------------------------------------------------------------
+
+_rollups = ResponseRollup.__table__
+_KEY = ["grain", "site_id", "day", "channel", "proxy"]
+_COUNTS = [f"count_{level}" for level in LEVELS]
+#: INSERT … ON CONFLICT DO UPDATE SET count_n = count_n + excluded.count_n, per dialect.
+_UPSERT = {}
+for _name, _dialect in (("sqlite", sqlite), ("postgresql", postgresql)):
+    _statement = _dialect.insert(_rollups)
+    _UPSERT[_name] = _statement.on_conflict_do_update(
+        index_elements=_KEY,
+        set_={c: _rollups.c[c] + _statement.excluded[c] for c in _COUNTS},
+    )
+#: Per level: subtract from that level's count in one cell.
+_DECREMENT = {
+    level: update(_rollups)
+    .where(*(_rollups.c[key] == bindparam(f"k_{key}") for key in _KEY))
+    .values({f"count_{level}": _rollups.c[f"count_{level}"] + bindparam("delta")})
+    for level in LEVELS
+}
+#: Per level and dialect, one statement adding an answer to its three cells: the
+#: submission's hot path, written as SQL because SQLAlchemy's executemany of the upsert
+#: took 45 µs of the write lock per answer and this takes 8 (measured; bench/submit.py).
+_ADD_THREE_SQL = (
+    "INSERT INTO response_rollups (grain, site_id, day, channel, proxy, {count}) "
+    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}), ({p}, {p}, {p}, {p}, {p}, {p}), "
+    "({p}, {p}, {p}, {p}, {p}, {p}) "
+    "ON CONFLICT (grain, site_id, day, channel, proxy) "
+    "DO UPDATE SET {count} = response_rollups.{count} + excluded.{count}"
+)
+_ADD_THREE = {
+    (level, dialect): _ADD_THREE_SQL.format(count=f"count_{level}", p=p)
+    for level in LEVELS
+    for dialect, p in (("sqlite", "?"), ("postgresql", "%s"))
+}
+
+
+def _count(connection, *, site_id, created_at, channel, proxy, level, delta) -> None:
+    """Add ``delta`` (+1 or -1) to the counts of one answer's cells."""
+    cells = periods(local_day(created_at))
+    if delta > 0:
+        dialect = connection.dialect.name
+        params = []
+        for grain, day in cells:
+            if dialect == "sqlite":  # the text SQLAlchemy's Date stores there
+                params += [grain, site_id, day.isoformat(), channel, int(proxy), delta]
+            else:
+                params += [grain, site_id, day, channel, proxy, delta]
+        connection.exec_driver_sql(_ADD_THREE[(level, dialect)], tuple(params))
+        return
+    # The cells exist; an upsert would check the counts on the row it tries first.
+    keys = {"site_id": site_id, "channel": channel, "proxy": proxy}
+    rows = [
+        {f"k_{key}": value for key, value in (keys | {"grain": grain, "day": day}).items()}
+        | {"delta": delta}
+        for grain, day in cells
+    ]
+    connection.execute(_DECREMENT[level], rows)
+
+
+def _count_response(connection, response: Response, delta: int) -> None:
+    """Add (+1) or take out (-1) a stored response's answer; nothing for one left out of
+    the rates (``Response.counted``: suspected stuffing not restored)."""
+    if response.counted:
+        _count(
+            connection,
+            site_id=response.site_id,
+            created_at=response.created_at,
+            channel=response.channel,
+            proxy=response.proxy,
+            level=response.overall,
+            delta=delta,
+        )
+
+
+def _rows(cells: Counter) -> list[dict]:
+    """Table rows of counts keyed like ``cells_of``'s: one per cell, a column per level."""
+    rows = {}
+    for (*key, level), n in cells.items():
+        row = rows.get(tuple(key))
+        if row is None:
+            row = rows[tuple(key)] = dict(zip(_KEY, key, strict=True)) | dict.fromkeys(_COUNTS, 0)
+        row[f"count_{level}"] += n
+    return list(rows.values())
+
+
+def _add_counts(connection, cells: Counter) -> None:
+    """Add many counts at once (``cells`` as filled by ``cells_of``)."""
+    values = _rows(cells)
+    for start in range(0, len(values), 10_000):
+        connection.execute(_UPSERT[connection.dialect.name], values[start : start + 10_000])
+
+
+# -- one answer at a time: the resident hot path ----------------------------------------------
+
+# Statements built once. They run on the session's connection as plain Core: the ORM's unit
+# of work would cost several times more while SQLite's write lock is held
+# (docs/PERFORMANCE.md).
+_responses, _answers, _nonces = Response.__table__, Answer.__table__, FormNonce.__table__
+_INSERT_RESPONSE = insert(_responses).returning(_responses.c.id)
+#: Many at once, ids back in the order of the rows.
+_INSERT_RESPONSES = insert(_responses).returning(_responses.c.id, sort_by_parameter_order=True)
+_INSERT_ANSWERS = insert(_answers)
+#: INSERT … ON CONFLICT DO NOTHING RETURNING for the nonce, in each supported dialect.
+_CLAIM_NONCE = {
+    name: dialect.insert(_nonces)
+    .on_conflict_do_nothing(index_elements=[_nonces.c.nonce])
+    .returning(_nonces.c.nonce)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
+def claim_nonce(connection, nonce: str, response_id: int) -> bool:
+    """Record ``nonce`` for ``response_id``; False when it was used already. A concurrent
+    claim waits for the other transaction, then finds it taken (PostgreSQL)."""
+    params = {"nonce": nonce, "response_id": response_id}
+    return connection.execute(_CLAIM_NONCE[connection.dialect.name], params).first() is not None
+
+
+def add(session: Session, values: dict, answers: list[dict], nonce: str | None) -> int | None:
+    """Store one response (column ``values``, ``flag`` among them) with its ``answers`` rows
+    and count it unless flagged; returns its id. A ``nonce`` used before stores nothing and
+    returns None: it is claimed with INSERT … ON CONFLICT DO NOTHING after the rows, which
+    are removed again when it is taken (nothing extra on the common path: repeats are rare)."""
+    with _storing(session) as connection:
+        response_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
+        if answers:
+            rows = [row | {"response_id": response_id} for row in answers]
+            connection.execute(_INSERT_ANSWERS, rows)
+        if nonce is not None and not claim_nonce(connection, nonce, response_id):
+            # Its answers go with it (ON DELETE CASCADE).
+            connection.execute(delete(_responses).where(_responses.c.id == response_id))
+            return None
+        if values["flag"] is None:
+            _count(
+                connection,
+                site_id=values["site_id"],
+                created_at=values["created_at"],
+                channel=values["channel"],
+                proxy=values["proxy"],
+                level=values["overall"],
+                delta=1,
+            )
+    return response_id
+
+
+@contextmanager
+def changing(session: Session, responses: list[Response]) -> Iterator[None]:
+    """Change stored ``responses`` in the block (their score, their flag, their answers):
+    they are taken out of the counts before it and counted as they are after it (nothing
+    for those left out of the rates)."""
+    with _storing(session) as connection:
+        for response in responses:
+            _count_response(connection, response, -1)
+        yield
+        session.flush()
+        for response in responses:
+            _count_response(connection, response, +1)
+
+
+def remove(session: Session, responses: list[Response]) -> None:
+    """Delete stored ``responses`` (their answers go with them) and take them out of the
+    counts. They leave the session: deleting what still lists them (a visit its interviews)
+    passes them by instead of deleting them again."""
+    removed = list(responses)
+    with _storing(session) as connection:
+        for response in removed:
+            _count_response(connection, response, -1)
+            session.delete(response)
+        session.flush()
+    for response in removed:
+        for answer in response.answers:
+            make_transient(answer)
+        make_transient(response)
+
+
+# -- many at once --------------------------------------------------------------------------
+
+
+def add_all(session: Session, responses: list[Response]) -> None:
+    """Store ``responses`` built as models with their answers (the demo's weeks of answers)
+    and count them, all at once."""
+    cells: Counter = Counter()
+    with _storing(session) as connection:
+        session.add_all(responses)
+        session.flush()
+        tz = zone()
+        for r in responses:
+            if r.counted:
+                day = r.created_at.astimezone(tz).date()
+                cells_of(r.site_id, day, r.channel, r.proxy, r.overall, cells)
+        _add_counts(connection, cells)
+
+
+def import_responses(session: Session, rows: list[dict], chunk: int = 10_000) -> int:
+    """Store many already validated responses at once (historical or paper answers, or a
+    benchmark's load): dicts with site_id, version_id, channel, overall, created_at and
+    optionally proxy and comment. Each response gets its overall answer row; the rollup
+    counts grow by the same amounts in the same transaction. Returns how many were stored.
+    Call inside the write transaction."""
+    overall_question = dict(
+        session.execute(
+            select(Question.version_id, Question.id).where(
+                Question.key == OVERALL_KEY,
+                Question.version_id.in_({row["version_id"] for row in rows}),
+            )
+        ).all()
+    )
+    cells: Counter = Counter()
+    tz = zone()
+    with _storing(session) as connection:
+        for start in range(0, len(rows), chunk):
+            part = [
+                {"proxy": False, "comment": "", "device_id": None, "visit_id": None} | row
+                for row in rows[start : start + chunk]
+            ]
+            ids = _insert_many(connection, part)
+            connection.execute(
+                _INSERT_ANSWERS,
+                [
+                    {
+                        "response_id": response_id,
+                        "question_id": overall_question[row["version_id"]],
+                        "choice": row["overall"],
+                        "text": None,
+                    }
+                    for response_id, row in zip(ids, part, strict=True)
+                ],
+            )
+            for row in part:
+                day = row["created_at"].astimezone(tz).date()
+                cells_of(row["site_id"], day, row["channel"], row["proxy"], row["overall"], cells)
+        _add_counts(connection, cells)
+    return len(rows)
+
+
+def _insert_many(connection, rows: list[dict]) -> list[int]:
+    """Insert response rows; returns their ids in order. SQLAlchemy can return ids in row
+    order from PostgreSQL in batches, but on SQLite only one row per statement (measured:
+    half the load time); there, under the write lock, ids are handed out from max(id)."""
+    if connection.dialect.name != "sqlite":
+        return connection.execute(_INSERT_RESPONSES, rows).scalars().all()
+    first = (connection.execute(select(func.max(_responses.c.id))).scalar() or 0) + 1
+    ids = list(range(first, first + len(rows)))
+    connection.execute(
+        insert(_responses), [row | {"id": i} for i, row in zip(ids, rows, strict=True)]
+    )
+    return ids
+
+
+def recount(session: Session, batch: int = 10_000) -> int:
+    """Recompute every count from the responses (after a restore or a repair); returns how
+    many responses were read. Call inside a write transaction."""
+    cells: Counter = Counter()
+    rows = session.execute(
+        select(
+            Response.site_id,
+            Response.created_at,
+            Response.channel,
+            Response.proxy,
+            Response.overall,
+        )
+        .where(Response.counted)
+        .execution_options(yield_per=batch)
+    )
+    read = 0
+    tz = zone()
+    for site_id, created_at, channel, proxy, level in rows:
+        cells_of(site_id, created_at.astimezone(tz).date(), channel, proxy, level, cells)
+        read += 1
+    session.execute(delete(ResponseRollup))
+    values = _rows(cells)
+    for start in range(0, len(values), batch):
+        session.execute(insert(_rollups), values[start : start + batch])
+    return read
