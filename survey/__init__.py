@@ -21,6 +21,7 @@ from survey.db import (
 from survey.field_cipher import HOW_TO_MAKE_A_KEY, FieldCipher, new_key
 from survey.json_provider import OrjsonProvider
 from survey.responses import stuffing
+from survey.responses.cached_form import CachedForms
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,6 +136,9 @@ def create_app(overrides: dict | None = None) -> Flask:
                 "REDIS_URL is not set: each process counts login attempts on its own, so "
                 "with several processes a password guesser gets that many times the tries"
             )
+    # A cached resident form is answered before Flask's request machinery (inside ProxyFix,
+    # which tells it whether the request came over HTTPS).
+    app.wsgi_app = CachedForms(app.wsgi_app, app)
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)

@@ -84,6 +84,11 @@ def cookie_secure(setting, public_base_url: str) -> bool:
     return urlsplit(public_base_url.strip()).scheme.lower() == "https"
 
 
+def reply_headers(app: Flask) -> list[tuple[str, str]]:
+    """The headers every reply of ``app`` carries (unless the reply sets its own)."""
+    return app.extensions["reply_headers"]
+
+
 def init_app(app: Flask) -> None:
     """Settle the session cookie's Secure flag from the app's final settings, and add the
     headers to every reply."""
@@ -92,14 +97,17 @@ def init_app(app: Flask) -> None:
     )
     with app.app_context():
         policy = content_security_policy(app)
+    app.extensions["reply_headers"] = [
+        ("Content-Security-Policy", policy),
+        ("Referrer-Policy", "same-origin"),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+    ]
 
     @app.after_request
     def add_headers(response):
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", policy)
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
+        for name, value in app.extensions["reply_headers"]:
+            response.headers.setdefault(name, value)
         if request.endpoint not in CACHED_ENDPOINTS and not response.cache_control.no_store:
-            headers["Cache-Control"] = "no-store"
+            response.headers["Cache-Control"] = "no-store"
         return response

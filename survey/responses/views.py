@@ -1,8 +1,6 @@
 """The resident form: ``GET /s/<token>`` shows it, ``POST /s/<token>`` stores the answer."""
 
 import io
-import re
-import secrets
 from urllib.parse import parse_qsl
 
 from flask import (
@@ -21,7 +19,7 @@ from marshmallow import ValidationError
 from survey.db import db, write_transaction
 from survey.hotline import hotline_link
 from survey.questionnaires.models import QuestionnaireVersion
-from survey.responses import nonces, recordings, senders, services
+from survey.responses import cached_form, nonces, recordings, senders, services
 from survey.responses.form import build_form, stray_error
 from survey.responses.models import Recording
 from survey.responses.schemas import answers_schema, submission_schema
@@ -35,8 +33,6 @@ bp = Blueprint("form", __name__)
 # alphanumeric mode. The lower-case rule is registered first (decorators apply bottom-up),
 # so url_for builds the canonical /s/ links.
 
-DEVICE_COOKIE = "sid"
-_DEVICE_ID = re.compile(r"^[0-9a-f]{32}$")
 UNREADABLE = "提交的内容里有无法识别的字符，请检查后重新提交。"
 #: WeChat's in-app browser would otherwise show a cached form with a used nonce.
 NO_STORE = {"Cache-Control": "no-store"}
@@ -130,20 +126,12 @@ def _posted() -> tuple[dict, bool]:
 
 
 def _device_id() -> str | None:
-    value = request.cookies.get(DEVICE_COOKIE, "")
-    return value if _DEVICE_ID.match(value) else None
+    return cached_form.device_id(request.headers.get("Cookie", ""))
 
 
 def _keep_device(response, device_id: str):
     """Give the phone its device cookie for a year (the device window reads it)."""
-    response.set_cookie(
-        DEVICE_COOKIE,
-        device_id,
-        max_age=365 * 24 * 3600,
-        httponly=True,
-        samesite="Lax",
-        secure=request.is_secure,
-    )
+    response.headers.add("Set-Cookie", cached_form.device_cookie(device_id, request.is_secure))
     return response
 
 
@@ -158,13 +146,8 @@ def show(token):
         link = _link_or_404(token)
         version = link.site.project.questionnaire.current_version
         page = cache.put(link.token, version.id, _page(link, version, NONCE_SLOT))
-    nonce = nonces.issue(current_app.config["SECRET_KEY"], page.token, page.version_id)
-    response = make_response(page.with_nonce(nonce), 200, NO_STORE)
-    if _device_id() is None:
-        # With the form, not only on the 303: a 303 lost on a weak network would leave a
-        # first-time resident without it, and their answer after a re-scan counted twice.
-        _keep_device(response, secrets.token_hex(16))
-    return response
+    body, fields = cached_form.reply(current_app._get_current_object(), page, request.environ)
+    return make_response(body, 200, fields)
 
 
 def _refuse(token: str, posted: dict, errors: dict, version_id: int | None = None):

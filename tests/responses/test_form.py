@@ -138,3 +138,26 @@ def test_the_form_neither_reads_nor_writes_a_staff_session(admin, make_site):
     assert not any(cookie.startswith("session=") for cookie in cookies), cookies
     assert "Cookie" not in page.headers.get("Vary", "")
     assert admin.get("/admin/").status_code == 200  # still logged in
+
+
+def test_a_cached_form_is_answered_as_flask_answers_it(app, client, make_site, monkeypatch):
+    site = make_site()
+    first = client.get(f"/s/{site.token}")  # rendered by the view, then cached
+    served = []
+    monkeypatch.setattr(app, "full_dispatch_request", lambda: served.append(1) / 0)
+    second = app.test_client().get(f"/S/{site.token.lower()}")  # from the cache, before Flask
+    monkeypatch.undo()
+    assert served == [] and second.status_code == first.status_code == 200
+    fixed = ("Content-Type", "Cache-Control", "Content-Security-Policy", "Referrer-Policy")
+    fixed += ("X-Frame-Options", "X-Content-Type-Options")
+    assert all(second.headers[name] == first.headers[name] for name in fixed)
+    for reply in (first, second):
+        cookie = reply.headers["Set-Cookie"]
+        assert cookie.startswith("sid=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert nonce_of(first.data) != nonce_of(second.data)
+    assert re.sub(r'name="nonce" value="[^"]+"', "", second.get_data(as_text=True)) == re.sub(
+        r'name="nonce" value="[^"]+"', "", first.get_data(as_text=True)
+    )
+    # A phone with its device cookie keeps it; the thank-you page still goes through Flask.
+    assert "Set-Cookie" not in client.get(f"/s/{site.token}").headers
+    assert client.get(f"/s/{site.token}/thanks").status_code in (200, 302, 303)
