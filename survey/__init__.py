@@ -21,7 +21,7 @@ from survey.db import (
 from survey.field_cipher import HOW_TO_MAKE_A_KEY, FieldCipher, new_key
 from survey.json_provider import OrjsonProvider
 from survey.responses import stuffing
-from survey.responses.cached_form import CachedForms
+from survey.responses.cached_form import FORM_PREFIXES, CachedForms
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -184,7 +184,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     site_hooks.move_refusal = move_refusal
     site_hooks.answers_by_channel = answers_by_channel
     # The resident pages (survey.responses.views) carry no staff session.
-    app.session_interface = SessionInterface(sessionless=("/s/", "/S/", "/audio/"))
+    app.session_interface = SessionInterface(sessionless=(*FORM_PREFIXES, "/audio/"))
     # Before CSRF protection reads the form: an upload view's own body limit must apply.
     app.before_request(apply_upload_limit)
     headers.init_app(app)
