@@ -10,7 +10,9 @@ every other request, goes on to Flask, whose view (survey.responses.views.show) 
 and caches the page and builds its reply with the same ``reply``.
 """
 
+import functools
 import secrets
+import time
 
 from flask import Flask
 from werkzeug.http import dump_cookie, parse_cookie
@@ -34,14 +36,21 @@ def device_id(cookie_header: str) -> str | None:
 
 def device_cookie(value: str, secure: bool) -> str:
     """The Set-Cookie value that gives the phone its device id for a year."""
+    return f"{DEVICE_COOKIE}={value}{_cookie_attributes(secure, int(time.time()))}"
+
+
+@functools.lru_cache(maxsize=2)
+def _cookie_attributes(secure: bool, _second: int) -> str:
+    """What follows the device cookie's value, formatted once a second (its Expires date is
+    the costly part of every reply to a new phone)."""
     return dump_cookie(
         DEVICE_COOKIE,
-        value,
+        "",
         max_age=DEVICE_COOKIE_SECONDS,
         httponly=True,
         samesite="Lax",
         secure=secure,
-    )
+    ).removeprefix(f"{DEVICE_COOKIE}=")
 
 
 def reply(app: Flask, page: CachedForm, environ: dict) -> tuple[bytes, list[tuple[str, str]]]:

@@ -125,7 +125,7 @@ def test_a_site_name_holding_the_caches_nonce_slot_still_takes_answers(
     site = make_site(name=name)
     page = client.get(f"/s/{site.token}")
     assert page.status_code == 200
-    assert nonce_of(page.data).count(".") == 2  # a signed nonce, not the slot
+    assert nonce_of(page.data).count(".") == 3  # a signed nonce, not the slot
     assert answer(client, site.token, overall="5").status_code == 303
     assert count(Response) == 1
 
