@@ -19,7 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, make_transient
 
-from survey.db import in_write_transaction
+from survey.db import in_write_transaction, now_utc
+from survey.driver_statements import DriverStatement
 from survey.questionnaires.models import OVERALL_KEY, Question
 from survey.responses.models import Answer, FormNonce, Response
 from survey.responses.rollup_models import LEVELS, ResponseRollup
@@ -159,19 +160,30 @@ def _add_counts(connection, cells: Counter) -> None:
 
 # -- one answer at a time: the resident hot path ----------------------------------------------
 
-# Statements built once. They run on the session's connection as plain Core: the ORM's unit
-# of work would cost several times more while SQLite's write lock is held
-# (docs/PERFORMANCE.md).
+# Statements built once. They run on the driver's cursor (survey.driver_statements): the
+# ORM's unit of work, and even SQLAlchemy's execution of Core statements, cost several times
+# more while SQLite's write lock is held (docs/PERFORMANCE.md).
 _responses, _answers, _nonces = Response.__table__, Answer.__table__, FormNonce.__table__
-_INSERT_RESPONSE = insert(_responses).returning(_responses.c.id)
+#: The columns of a response stored by ``add``, every one given (``submit_response``).
+RESPONSE_COLUMNS = (
+    "site_id", "version_id", "channel", "overall", "comment", "device_id", "proxy", "visit_id",
+    "created_at", "client_hash", "agent_hash", "flag", "flag_reasons",
+)  # fmt: skip
+_INSERT_RESPONSE = DriverStatement(insert(_responses).returning(_responses.c.id), RESPONSE_COLUMNS)
 #: Many at once, ids back in the order of the rows.
 _INSERT_RESPONSES = insert(_responses).returning(_responses.c.id, sort_by_parameter_order=True)
 _INSERT_ANSWERS = insert(_answers)
+_ADD_ANSWERS = DriverStatement(
+    _INSERT_ANSWERS, ("response_id", "question_id", "choice", "choices", "text")
+)
 #: INSERT … ON CONFLICT DO NOTHING RETURNING for the nonce, in each supported dialect.
 _CLAIM_NONCE = {
-    name: dialect.insert(_nonces)
-    .on_conflict_do_nothing(index_elements=[_nonces.c.nonce])
-    .returning(_nonces.c.nonce)
+    name: DriverStatement(
+        dialect.insert(_nonces)
+        .on_conflict_do_nothing(index_elements=[_nonces.c.nonce])
+        .returning(_nonces.c.nonce),
+        ("nonce", "response_id", "used_at"),
+    )
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
 
@@ -179,20 +191,19 @@ _CLAIM_NONCE = {
 def claim_nonce(connection, nonce: str, response_id: int) -> bool:
     """Record ``nonce`` for ``response_id``; False when it was used already. A concurrent
     claim waits for the other transaction, then finds it taken (PostgreSQL)."""
-    params = {"nonce": nonce, "response_id": response_id}
-    return connection.execute(_CLAIM_NONCE[connection.dialect.name], params).first() is not None
+    params = {"nonce": nonce, "response_id": response_id, "used_at": now_utc()}
+    return _CLAIM_NONCE[connection.dialect.name].one(connection, params) is not None
 
 
 def add(session: Session, values: dict, answers: list[dict], nonce: str | None) -> int | None:
-    """Store one response (column ``values``, ``flag`` among them) with its ``answers`` rows
-    and count it unless flagged; returns its id. A ``nonce`` used before stores nothing and
-    returns None: it is claimed with INSERT … ON CONFLICT DO NOTHING after the rows, which
-    are removed again when it is taken (nothing extra on the common path: repeats are rare)."""
+    """Store one response (``values`` of RESPONSE_COLUMNS, ``flag`` among them) with its
+    ``answers`` rows and count it unless flagged; returns its id. A ``nonce`` used before
+    stores nothing and returns None: it is claimed with INSERT … ON CONFLICT DO NOTHING after
+    the rows, which are removed again when it is taken (nothing extra on the common path:
+    repeats are rare)."""
     with _storing(session) as connection:
-        response_id = connection.execute(_INSERT_RESPONSE, values).scalar_one()
-        if answers:
-            rows = [row | {"response_id": response_id} for row in answers]
-            connection.execute(_INSERT_ANSWERS, rows)
+        (response_id,) = _INSERT_RESPONSE.one(connection, values)
+        _ADD_ANSWERS.many(connection, (row | {"response_id": response_id} for row in answers))
         if nonce is not None and not claim_nonce(connection, nonce, response_id):
             # Its answers go with it (ON DELETE CASCADE).
             connection.execute(delete(_responses).where(_responses.c.id == response_id))

@@ -59,7 +59,7 @@ def reply(app: Flask, page: CachedForm, environ: dict) -> tuple[bytes, list[tupl
     303 lost on a weak network would leave a first-time resident without it, and their
     answer after a re-scan counted twice."""
     nonce = nonces.issue(app.config["SECRET_KEY"], page.token, page.version_id)
-    body = page.with_nonce(nonce).encode()
+    body = page.with_nonce(nonce)
     fields = [
         ("Content-Type", "text/html; charset=utf-8"),
         ("Content-Length", str(len(body))),

@@ -7,6 +7,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from survey.db import now_utc, take_turns
+from survey.driver_statements import DriverStatement
 from survey.questionnaires.models import OVERALL_KEY, Question, QuestionnaireVersion
 from survey.responses import answers_store, nonces, stuffing
 from survey.responses.models import Answer, FormNonce, Response
@@ -20,7 +21,7 @@ _NONCE_RESPONSE = (
     .where(_nonces.c.nonce == bindparam("nonce"))
 )
 #: A device's latest answer to a site since a moment.
-_DEVICE_ANSWER = (
+_DEVICE_ANSWER = DriverStatement(
     select(_responses.c.id)
     .where(
         _responses.c.device_id == bindparam("device"),
@@ -161,8 +162,8 @@ def _recent_from_device(
     up as plain SQL first: most answers have none, and building the ORM query took half a
     millisecond of every submission (bench/submit.py)."""
     params = {"device": device_id, "site": site_id, "since": now_utc() - window}
-    found = session.connection().execute(_DEVICE_ANSWER, params).scalar()
-    return None if found is None else session.get(Response, found, with_for_update=True)
+    found = _DEVICE_ANSWER.one(session.connection(), params)
+    return None if found is None else session.get(Response, found[0], with_for_update=True)
 
 
 def submit_response(

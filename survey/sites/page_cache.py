@@ -26,14 +26,18 @@ MAX_ENTRIES = 2048
 
 @dataclass(frozen=True)
 class CachedForm:
+    """A rendered form, kept as UTF-8 around its nonce (encoding the page took a third of
+    a cached reply)."""
+
     token: str
     version_id: int
-    head: str
-    tail: str
+    head: bytes
+    tail: bytes
     expires: float
 
-    def with_nonce(self, nonce: str) -> str:
-        return self.head + nonce + self.tail
+    def with_nonce(self, nonce: str) -> bytes:
+        """The page's body with ``nonce`` in its slot."""
+        return self.head + nonce.encode() + self.tail
 
 
 class FormPageCache:
@@ -50,7 +54,8 @@ class FormPageCache:
         """Keep ``html`` (rendered with NONCE_SLOT as its nonce) and return it as an entry."""
         head, tail = html.split(_BEFORE_NONCE + NONCE_SLOT, 1)
         head += _BEFORE_NONCE
-        page = CachedForm(token, version_id, head, tail, time.monotonic() + self.seconds)
+        expires = time.monotonic() + self.seconds
+        page = CachedForm(token, version_id, head.encode(), tail.encode(), expires)
         if self.seconds > 0:
             if len(self._pages) >= MAX_ENTRIES:
                 self._pages.clear()  # rare, and cheaper than tracking recency per hit

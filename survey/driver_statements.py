@@ -1,0 +1,102 @@
+"""Core statements run straight on the database driver's cursor, for the resident hot path.
+
+Each submission runs a handful of small statements while SQLite's write lock is held, and
+SQLAlchemy's execution layer (execution context, events, result wrapping) took about 30 µs
+of each where the driver needs 3 (measured: docs/PERFORMANCE.md). A ``DriverStatement`` is
+compiled by SQLAlchemy once per dialect, and its parameters are converted by the column
+types' own bind processors, so the SQL and the stored values are exactly what SQLAlchemy
+would send; only the per-call machinery is skipped. Written here because SQLAlchemy has no
+such lighter path.
+
+What is skipped with it: the ``before_cursor_execute`` checks. So a statement that writes
+runs only inside ``write_transaction`` (checked on every call), and writes to ``responses``
+stay in ``survey.responses.answers_store``. Results come back as the driver's plain tuples:
+use it for ids and counts, not for values that need converting (times, JSON).
+"""
+
+from collections.abc import Iterable, Sequence
+from typing import NamedTuple
+
+from sqlalchemy.sql import ClauseElement
+
+from survey.db import WriteOutsideTransaction, in_write_transaction
+
+
+class _Compiled(NamedTuple):
+    sql: str
+    #: The parameters' names, in order when the driver's style is positional.
+    names: list[str]
+    #: Per name, the column type's conversion for the driver, where it has one.
+    processors: dict
+    #: The values the statement holds itself (a LIMIT's).
+    fixed: dict
+    positional: bool
+
+
+class DriverStatement:
+    """``statement`` (a Core insert, select, …) ready to run on a connection's cursor.
+    ``columns`` names the VALUES of an insert: each call must give all of them (the
+    Python-side column defaults are not applied here)."""
+
+    def __init__(self, statement: ClauseElement, columns: Sequence[str] | None = None):
+        self.statement = statement
+        self.columns = list(columns) if columns is not None else None
+        self.writes = getattr(statement, "is_dml", False)
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _for(self, dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            compiled = self.statement.compile(dialect=dialect, column_keys=self.columns)
+            processors = {}
+            for name, bind in compiled.binds.items():
+                processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+                if processor is not None:
+                    processors[name] = processor
+            found = self._compiled[dialect.name] = _Compiled(
+                compiled.string,
+                list(compiled.positiontup if compiled.positional else compiled.binds),
+                processors,
+                {name: bind.value for name, bind in compiled.binds.items() if not bind.required},
+                compiled.positional,
+            )
+        return found
+
+    def _parameters(self, connection, params: dict) -> tuple[str, tuple | dict]:
+        """The SQL and the driver's parameters; KeyError names a parameter not given."""
+        compiled = self._for(connection.dialect)
+        given = compiled.fixed | params
+        processors = compiled.processors
+        args = [
+            processors[name](given[name]) if name in processors else given[name]
+            for name in compiled.names
+        ]
+        if compiled.positional:
+            return compiled.sql, tuple(args)
+        return compiled.sql, dict(zip(compiled.names, args, strict=True))
+
+    def _cursor(self, connection):
+        if self.writes and not in_write_transaction(connection):
+            raise WriteOutsideTransaction("a driver statement wrote outside write_transaction()")
+        return connection.connection.driver_connection.cursor()
+
+    def one(self, connection, params: dict) -> tuple | None:
+        """Run it with ``params`` and return its first row (None when it has none)."""
+        sql, args = self._parameters(connection, params)
+        cursor = self._cursor(connection)
+        try:
+            cursor.execute(sql, args)
+            return cursor.fetchone() if cursor.description is not None else None
+        finally:
+            cursor.close()
+
+    def many(self, connection, rows: Iterable[dict]) -> None:
+        """Run it once per row of ``rows`` (an insert's many rows), returning nothing."""
+        batch = [self._parameters(connection, row) for row in rows]
+        if not batch:
+            return
+        cursor = self._cursor(connection)
+        try:
+            cursor.executemany(batch[0][0], [args for _sql, args in batch])
+        finally:
+            cursor.close()
