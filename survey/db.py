@@ -297,12 +297,34 @@ def _acquire(lock: int, timeout_s: float) -> None:
             nap = min(nap * 2, 0.002)
 
 
+#: The key in a session's ``info`` holding the writers' file lock it took, until its commit.
+_HELD_LOCK = "write_lock"
+
+
 def _begin_immediate(connection) -> None:
     record = connection.connection._connection_record
-    if record.info.get("write_lock") is not None:
-        _acquire(record.info["write_lock"], record.info["busy_timeout_s"])
+    lock = record.info.get("write_lock")
+    if lock is not None:
+        _acquire(lock, record.info["busy_timeout_s"])
+        session_info = connection.info.get(_SESSION_INFO)
+        if session_info is not None:
+            session_info[_HELD_LOCK] = lock
     connection.exec_driver_sql("BEGIN IMMEDIATE")
     connection.info["immediate"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _release_lock(session) -> None:
+    # The next writer may go as soon as SQLite has committed, not only once the connection
+    # is back in the pool (the checkin releases it otherwise: after a rollback).
+    lock = session.info.pop(_HELD_LOCK, None)
+    if lock is not None:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_lock(session) -> None:
+    session.info.pop(_HELD_LOCK, None)  # released at the checkin
 
 
 def configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

@@ -10,10 +10,11 @@ such lighter path.
 
 What is skipped with it: the ``before_cursor_execute`` checks. So a statement that writes
 runs only inside ``write_transaction`` (checked on every call), and writes to ``responses``
-stay in ``survey.responses.answers_store``. Results come back as the driver's plain tuples:
-use it for ids and counts, not for values that need converting (times, JSON).
+stay in ``survey.responses.answers_store``. Rows come back as named tuples of the values
+SQLAlchemy would give (times, JSON and booleans converted by the column types).
 """
 
+from collections import namedtuple
 from collections.abc import Iterable, Sequence
 from typing import NamedTuple
 
@@ -31,6 +32,10 @@ class _Compiled(NamedTuple):
     #: The values the statement holds itself (a LIMIT's).
     fixed: dict
     positional: bool
+    #: The rows' type (a named tuple of the selected or returned columns) and, per column,
+    #: the column type's conversion from the driver, where it has one.
+    row: type | None
+    converters: list
 
 
 class DriverStatement:
@@ -53,12 +58,16 @@ class DriverStatement:
                 processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
                 if processor is not None:
                     processors[name] = processor
+            columns = list(getattr(self.statement, "exported_columns", []))
+            row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
             found = self._compiled[dialect.name] = _Compiled(
                 compiled.string,
                 list(compiled.positiontup if compiled.positional else compiled.binds),
                 processors,
                 {name: bind.value for name, bind in compiled.binds.items() if not bind.required},
                 compiled.positional,
+                row,
+                [c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns],
             )
         return found
 
@@ -80,15 +89,30 @@ class DriverStatement:
             raise WriteOutsideTransaction("a driver statement wrote outside write_transaction()")
         return connection.connection.driver_connection.cursor()
 
-    def one(self, connection, params: dict) -> tuple | None:
-        """Run it with ``params`` and return its first row (None when it has none)."""
+    def all(self, connection, params: dict) -> list:
+        """Run it with ``params`` and return its rows, as named tuples of converted values."""
+        compiled = self._for(connection.dialect)
         sql, args = self._parameters(connection, params)
         cursor = self._cursor(connection)
         try:
             cursor.execute(sql, args)
-            return cursor.fetchone() if cursor.description is not None else None
+            found = cursor.fetchall() if cursor.description is not None else []
         finally:
             cursor.close()
+        if not any(compiled.converters):
+            return [compiled.row._make(values) for values in found]
+        return [
+            compiled.row._make(
+                value if convert is None or value is None else convert(value)
+                for convert, value in zip(compiled.converters, values, strict=True)
+            )
+            for values in found
+        ]
+
+    def one(self, connection, params: dict) -> tuple | None:
+        """Its first row (see ``all``), or None when it has none."""
+        found = self.all(connection, params)
+        return found[0] if found else None
 
     def many(self, connection, rows: Iterable[dict]) -> None:
         """Run it once per row of ``rows`` (an insert's many rows), returning nothing."""

@@ -22,6 +22,9 @@ FIRST_NAMED = DriverStatement(
     .order_by(_questionnaires.c.id)
     .limit(1)
 )
+STORED = DriverStatement(
+    select(_questionnaires.c.name, _questionnaires.c.created_at).order_by(_questionnaires.c.id)
+)
 WHEN = datetime(2026, 12, 7, 8, 30, 15, 123456, tzinfo=UTC)
 
 
@@ -36,8 +39,13 @@ def test_rows_are_stored_as_sqlalchemy_would_store_them(app):
         names = db.session.scalars(select(Questionnaire.name).order_by(Questionnaire.id))
         assert list(names) == ["甲问卷", "乙0", "乙1", "乙2"]
         connection = db.session.connection()
-        assert tuple(FIRST_NAMED.one(connection, {"pattern": "乙%"})) == (first + 1, "乙0")
+        found = FIRST_NAMED.one(connection, {"pattern": "乙%"})
+        assert (found.id, found.name) == (first + 1, "乙0")
         assert FIRST_NAMED.one(connection, {"pattern": "丙%"}) is None
+        # Values come back converted by the column types, as SQLAlchemy's own would.
+        rows = STORED.all(connection, {})
+        assert rows == [tuple(row) for row in db.session.execute(STORED.statement)]
+        assert rows[0].created_at == WHEN and rows[0].created_at.tzinfo is not None
 
 
 def test_a_write_outside_the_write_transaction_is_refused(app):

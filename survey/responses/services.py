@@ -35,7 +35,7 @@ _tokens, _sites, _projects = SiteToken.__table__, Site.__table__, Project.__tabl
 _questions, _versions = Question.__table__, QuestionnaireVersion.__table__
 #: One row per question of the version; the version and question columns are NULL when the
 #: version is not of the site's questionnaire.
-_TARGET = (
+_TARGET = DriverStatement(
     select(
         _tokens.c.retired_at,
         _sites.c.id.label("site_id"),
@@ -124,7 +124,7 @@ def submission_target(
     key = normalize_token(token) or ""
     version_id, nonce, served_at = nonces.verify(secret_key, key, signed_nonce, max_age_seconds)
     params = {"token": key, "version_id": version_id}
-    rows = session.connection().execute(_TARGET, params).all()
+    rows = _TARGET.all(session.connection(), params)
     if not rows or not rows[0].active:
         return None
     if rows[0].retired_at is not None:
