@@ -39,14 +39,21 @@ class _Compiled(NamedTuple):
 
 
 class DriverStatement:
-    """``statement`` (a Core insert, select, …) ready to run on a connection's cursor.
-    ``columns`` names the VALUES of an insert: each call must give all of them (the
-    Python-side column defaults are not applied here)."""
+    """``statement`` (a Core insert, select, …, or ``text()`` with ``:name`` parameters)
+    ready to run on a connection's cursor. ``columns`` names the VALUES of an insert: each
+    call must give all of them (the Python-side column defaults are not applied here).
+    ``writes`` says whether it writes: Core statements know, ``text()`` must be told."""
 
-    def __init__(self, statement: ClauseElement, columns: Sequence[str] | None = None):
+    def __init__(
+        self,
+        statement: ClauseElement,
+        columns: Sequence[str] | None = None,
+        *,
+        writes: bool | None = None,
+    ):
         self.statement = statement
         self.columns = list(columns) if columns is not None else None
-        self.writes = getattr(statement, "is_dml", False)
+        self.writes = getattr(statement, "is_dml", False) if writes is None else writes
         self._compiled: dict[str, _Compiled] = {}
 
     def _for(self, dialect) -> _Compiled:

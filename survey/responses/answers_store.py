@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import bindparam, delete, event, func, insert, select, update
+from sqlalchemy import bindparam, delete, event, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, make_transient
@@ -85,20 +85,22 @@ _DECREMENT = {
     .values({f"count_{level}": _rollups.c[f"count_{level}"] + bindparam("delta")})
     for level in LEVELS
 }
-#: Per level and dialect, one statement adding an answer to its three cells: the
-#: submission's hot path, written as SQL because SQLAlchemy's executemany of the upsert
-#: took 45 µs of the write lock per answer and this takes 8 (measured; bench/submit.py).
-_ADD_THREE_SQL = (
-    "INSERT INTO response_rollups (grain, site_id, day, channel, proxy, {count}) "
-    "VALUES ({p}, {p}, {p}, {p}, {p}, {p}), ({p}, {p}, {p}, {p}, {p}, {p}), "
-    "({p}, {p}, {p}, {p}, {p}, {p}) "
-    "ON CONFLICT (grain, site_id, day, channel, proxy) "
-    "DO UPDATE SET {count} = response_rollups.{count} + excluded.{count}"
-)
+#: Per level, one statement adding an answer to its three cells: the submission's hot path,
+#: written as SQL (SQLAlchemy's executemany of the upsert took 45 µs of the write lock per
+#: answer and this takes 8; measured, bench/submit.py) and run on the driver's cursor.
 _ADD_THREE = {
-    (level, dialect): _ADD_THREE_SQL.format(count=f"count_{level}", p=p)
+    level: DriverStatement(
+        text(
+            f"INSERT INTO response_rollups (grain, site_id, day, channel, proxy, count_{level}) "
+            "VALUES (:grain0, :site, :day0, :channel, :proxy, :delta), "
+            "(:grain1, :site, :day1, :channel, :proxy, :delta), "
+            "(:grain2, :site, :day2, :channel, :proxy, :delta) "
+            "ON CONFLICT (grain, site_id, day, channel, proxy) "
+            f"DO UPDATE SET count_{level} = response_rollups.count_{level} + excluded.count_{level}"
+        ),
+        writes=True,
+    )
     for level in LEVELS
-    for dialect, p in (("sqlite", "?"), ("postgresql", "%s"))
 }
 
 
@@ -106,14 +108,13 @@ def _count(connection, *, site_id, created_at, channel, proxy, level, delta) -> 
     """Add ``delta`` (+1 or -1) to the counts of one answer's cells."""
     cells = periods(local_day(created_at))
     if delta > 0:
-        dialect = connection.dialect.name
-        params = []
-        for grain, day in cells:
-            if dialect == "sqlite":  # the text SQLAlchemy's Date stores there
-                params += [grain, site_id, day.isoformat(), channel, int(proxy), delta]
-            else:
-                params += [grain, site_id, day, channel, proxy, delta]
-        connection.exec_driver_sql(_ADD_THREE[(level, dialect)], tuple(params))
+        on_sqlite = connection.dialect.name == "sqlite"
+        params = {"site": site_id, "channel": channel, "delta": delta}
+        # SQLite gets the text SQLAlchemy's Date and Boolean store there.
+        params["proxy"] = int(proxy) if on_sqlite else proxy
+        for i, (grain, day) in enumerate(cells):
+            params[f"grain{i}"], params[f"day{i}"] = grain, day.isoformat() if on_sqlite else day
+        _ADD_THREE[level].one(connection, params)
         return
     # The cells exist; an upsert would check the counts on the row it tries first.
     keys = {"site_id": site_id, "channel": channel, "proxy": proxy}
