@@ -5,7 +5,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -15,6 +15,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     ColumnElement,
     DateTime,
     Integer,
@@ -53,6 +54,12 @@ class RowIdConverter(IntegerConverter):
     def __init__(self, map, *args, **kwargs):
         kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
+
+
+def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
+    """A check constraint, named after ``column``, that keeps it to ``values`` (the keys of
+    a model's dict of states, say: the allowed values are spelt once)."""
+    return CheckConstraint(f"{column} in ({', '.join(repr(v) for v in values)})", name=column)
 
 
 def now_utc() -> datetime:

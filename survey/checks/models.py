@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.accounts.models import User
-from survey.db import db, now_utc
+from survey.db import db, now_utc, one_of
 from survey.regions.models import Region
 from survey.responses.models import Response
 from survey.sites.models import ChecklistVersion, Project, Site, StagedImport
@@ -187,11 +187,7 @@ class CallTask(db.Model):
     __tablename__ = "call_tasks"
     __table_args__ = (
         UniqueConstraint("batch_id", "resident_id"),
-        CheckConstraint(
-            "status in ('open', 'completed', 'unreachable', 'refused', 'to_visit', "
-            "'ineligible', 'removed')",
-            name="status",
-        ),
+        one_of("status", TASK_STATUSES),
         Index("ix_call_tasks_resident_created", "resident_id", "created_at"),
     )
 
@@ -252,9 +248,7 @@ class CallAttempt(db.Model):
     """One dialling of a call task: when, by whom, and what came of it."""
 
     __tablename__ = "call_attempts"
-    __table_args__ = (
-        CheckConstraint(f"outcome in ({', '.join(repr(o) for o in OUTCOMES)})", name="outcome"),
-    )
+    __table_args__ = (one_of("outcome", OUTCOMES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     task_id: Mapped[int] = mapped_column(ForeignKey("call_tasks.id"), index=True)

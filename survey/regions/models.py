@@ -1,9 +1,9 @@
 """The region tree: province → city → county (县、市、区) → township (乡镇、街道)."""
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey.db import db
+from survey.db import db, one_of
 
 #: A province (for users who oversee several cities), a city, a county (县、市、区), an
 #: optional township or street under a county (乡镇、街道), as stored → as shown.
@@ -29,7 +29,7 @@ class Region(db.Model):
             sqlite_where=text("parent_id IS NULL"),
             postgresql_where=text("parent_id IS NULL"),
         ),
-        CheckConstraint("level in ('province', 'city', 'county', 'township')", name="level"),
+        one_of("level", REGION_LEVELS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
