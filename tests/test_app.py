@@ -108,8 +108,13 @@ def test_sqlite_is_durable_and_writes_take_the_lock_up_front(app):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         pytest.skip("SQLite settings; PostgreSQL has its own durability (fsync on commit)")
     begun = []
+
+    def trace(dbapi_connection, _record, _proxy):
+        # What SQLite itself runs: BEGIN IMMEDIATE goes straight to the driver's cursor.
+        dbapi_connection.set_trace_callback(begun.append)
+
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", lambda *a: begun.append(a[2]))
+        event.listen(db.engine, "checkout", trace)
         assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert db.session.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
         assert db.session.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
