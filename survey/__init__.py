@@ -22,6 +22,7 @@ from survey.field_cipher import HOW_TO_MAKE_A_KEY, FieldCipher, new_key
 from survey.json_provider import OrjsonProvider
 from survey.responses import stuffing
 from survey.responses.cached_form import FORM_PREFIXES, CachedForms
+from survey.responses.direct_answers import DirectAnswers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,9 +137,9 @@ def create_app(overrides: dict | None = None) -> Flask:
                 "REDIS_URL is not set: each process counts login attempts on its own, so "
                 "with several processes a password guesser gets that many times the tries"
             )
-    # A cached resident form is answered before Flask's request machinery (inside ProxyFix,
-    # which tells it whether the request came over HTTPS).
-    app.wsgi_app = CachedForms(app.wsgi_app, app)
+    # A cached resident form and a resident's well-formed answer are answered before Flask's
+    # request machinery (inside ProxyFix, which tells them the client and the scheme).
+    app.wsgi_app = DirectAnswers(CachedForms(app.wsgi_app, app), app)
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)

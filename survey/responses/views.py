@@ -1,28 +1,24 @@
 """The resident form: ``GET /s/<token>`` shows it, ``POST /s/<token>`` stores the answer."""
 
 import io
-from urllib.parse import parse_qsl
 
 from flask import (
     Blueprint,
     abort,
     current_app,
     make_response,
-    redirect,
     render_template,
     request,
     send_file,
     url_for,
 )
-from marshmallow import ValidationError
 
-from survey.db import db, write_transaction
+from survey.db import db
 from survey.hotline import hotline_link
 from survey.questionnaires.models import QuestionnaireVersion
-from survey.responses import cached_form, nonces, recordings, senders, services
+from survey.responses import answering, cached_form, nonces, recordings
 from survey.responses.form import build_form, stray_error
 from survey.responses.models import Recording
-from survey.responses.schemas import answers_schema, submission_schema
 from survey.sites.models import SiteToken
 from survey.sites.page_cache import NONCE_SLOT, form_pages
 from survey.sites.tokens import ProjectFinished, RetiredToken, find_live_token, normalize_token
@@ -33,7 +29,6 @@ bp = Blueprint("form", __name__)
 # alphanumeric mode. The lower-case rule is registered first (decorators apply bottom-up),
 # so url_for builds the canonical /s/ links.
 
-UNREADABLE = "提交的内容里有无法识别的字符，请检查后重新提交。"
 #: WeChat's in-app browser would otherwise show a cached form with a used nonce.
 NO_STORE = {"Cache-Control": "no-store"}
 NONCE_EXPIRED = "这个页面打开太久了，您的选择还在，请再点一次“提交评价”。"
@@ -98,41 +93,14 @@ def _render(link: SiteToken, version, *, nonce=None, status=200, **kept):
 
 
 def _posted() -> tuple[dict, bool]:
-    """The submission as the schema expects it, and whether the body was readable UTF-8.
-
-    An urlencoded body is parsed here rather than by ``request.form``: Werkzeug keeps
-    undecodable escapes as literal text (``%FF``), which would be stored as if the resident
-    had typed it, and no parser option refuses it. An answer posted several times (the ticked
-    boxes of a multiple-choice question) is a list; of a repeated comment or nonce the first
-    value counts.
-    """
+    """The submission as the schema expects it, and whether the body was readable UTF-8."""
     if request.mimetype == "application/x-www-form-urlencoded":
-        body = request.get_data()
-        try:
-            pairs, readable = parse_qsl(body.decode(), errors="strict"), True
-        except (UnicodeDecodeError, ValueError):
-            pairs, readable = parse_qsl(body.decode(errors="replace"), errors="replace"), False
-        fields: dict[str, list[str]] = {}
-        for key, value in pairs:
-            fields.setdefault(key, []).append(value)
-    else:
-        fields, readable = request.form.to_dict(flat=False), True
-    posted = {
-        "answers": {k[2:]: v[0] if len(v) == 1 else v for k, v in fields.items() if k[:2] == "q."},
-        "comment": fields.get("comment", [""])[0],
-        "nonce": fields.get("nonce", [""])[0],
-    }
-    return posted, readable
+        return answering.posted_fields(request.get_data())
+    return answering.as_posted(request.form.to_dict(flat=False)), True
 
 
 def _device_id() -> str | None:
     return cached_form.device_id(request.headers.get("Cookie", ""))
-
-
-def _keep_device(response, device_id: str):
-    """Give the phone its device cookie for a year (the device window reads it)."""
-    response.headers.add("Set-Cookie", cached_form.device_cookie(device_id, request.is_secure))
-    return response
 
 
 @bp.get("/S/<token>")
@@ -170,10 +138,13 @@ def _refuse(token: str, posted: dict, errors: dict, version_id: int | None = Non
 @bp.post("/S/<token>")
 @bp.post("/s/<token>")
 def submit(token):
-    """Store a resident's answer once, then send them to the thank-you page."""
+    """Store a resident's answer once, then send them to the thank-you page. A well-formed
+    answer usually never gets here: survey.responses.direct_answers takes it before Flask."""
     posted, readable = _posted()
+    client = answering.Client(request.remote_addr or "", request.user_agent.string, _device_id())
+    app = current_app._get_current_object()
     try:
-        target = senders.submission_target(db.session, token, posted["nonce"])
+        taken = answering.take(db.session, token, posted, readable, client)
     except RetiredToken:
         abort(410)
     except ProjectFinished:
@@ -181,36 +152,12 @@ def submit(token):
         abort(409)  # reopened in the meantime: the resident may submit again
     except nonces.NonceError:
         return _refuse(token, posted, {"_page": [NONCE_EXPIRED]})
-    if target is None:
+    except answering.UnknownSite:
         abort(404)
-    # Check the envelope and the answers both, so the page names every problem at once.
-    errors = {} if readable else {"_page": [UNREADABLE]}
-    try:
-        data = submission_schema.load(posted)
-    except ValidationError as err:
-        errors |= err.messages
-    try:
-        answers = answers_schema(target.questions).load(posted["answers"])
-    except ValidationError as err:
-        errors |= err.messages
-    if errors:
-        return _refuse(token, posted, errors, target.version_id)
-
-    # A phone without our cookie gets a new id; only a known one can have answered before.
-    who = senders.request_sender(_device_id())
-    with write_transaction(db.session):
-        result = services.submit_from_resident(
-            db.session,
-            target,
-            answers,
-            data["comment"],
-            who,
-            senders.stuffing_checks(db.session),
-        )
-    updated = 1 if result.outcome == "updated" else None
-    response = redirect(url_for(".thanks", token=target.token, updated=updated), code=303)
-    # A repeat keeps the phone on the answer it repeats.
-    return _keep_device(response, result.device_id or who.device_id)
+    except answering.Invalid as refused:
+        return _refuse(token, posted, refused.errors, refused.version_id)
+    headers = answering.thanks_headers(app, request.script_root, taken, request.is_secure)
+    return current_app.response_class(status=303, headers=headers)
 
 
 @bp.get("/S/<token>/thanks")
