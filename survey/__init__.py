@@ -21,8 +21,8 @@ from survey.db import (
 from survey.field_cipher import HOW_TO_MAKE_A_KEY, FieldCipher, new_key
 from survey.json_provider import OrjsonProvider
 from survey.responses import stuffing
-from survey.responses.cached_form import FORM_PREFIXES, CachedForms
-from survey.responses.direct_answers import DirectAnswers
+from survey.responses.before_flask import BeforeFlask
+from survey.responses.cached_form import FORM_PREFIXES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -139,7 +139,7 @@ def create_app(overrides: dict | None = None) -> Flask:
             )
     # A cached resident form and a resident's well-formed answer are answered before Flask's
     # request machinery (inside ProxyFix, which tells them the client and the scheme).
-    app.wsgi_app = DirectAnswers(CachedForms(app.wsgi_app, app), app)
+    app.wsgi_app = BeforeFlask(app.wsgi_app, app)
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)

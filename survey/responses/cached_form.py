@@ -1,5 +1,5 @@
-"""The resident form's reply from the page cache, and the WSGI layer that sends it before
-Flask's request machinery when the page is cached.
+"""The resident form's reply from the page cache, sent before Flask's request machinery when
+the page is cached (survey.responses.before_flask).
 
 A cached form (survey.sites.page_cache) needs no database, no template and no session: its
 reply is the page with a fresh nonce, the device cookie for a phone without one, and the
@@ -73,25 +73,13 @@ def reply(app: Flask, page: CachedForm, environ: dict) -> tuple[bytes, list[tupl
     return body, fields
 
 
-class CachedForms:
-    """WSGI middleware: ``GET /s/<token>`` of a cached page is answered here."""
-
-    def __init__(self, wsgi_app, app: Flask):
-        self.wsgi_app = wsgi_app
-        self.app = app
-
-    def __call__(self, environ, start_response):
-        page = self._cached(environ)
-        if page is None:
-            return self.wsgi_app(environ, start_response)
-        body, fields = reply(self.app, page, environ)
-        start_response("200 OK", fields)
-        return [body]
-
-    def _cached(self, environ) -> CachedForm | None:
-        path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") != "GET" or not path.startswith(FORM_PREFIXES):
-            return None
-        cache = self.app.extensions.get("form_pages")
-        key = normalize_token(path[3:])
-        return cache.get(key) if cache is not None and key else None
+def cached_reply(app: Flask, environ: dict) -> tuple[bytes, list[tuple[str, str]]] | None:
+    """The body and headers answering the GET ``environ`` of a form whose page is cached,
+    else None (survey.responses.before_flask sends it)."""
+    path = environ.get("PATH_INFO", "")
+    if not path.startswith(FORM_PREFIXES):
+        return None
+    cache = app.extensions.get("form_pages")
+    key = normalize_token(path[3:])
+    page = cache.get(key) if cache is not None and key else None
+    return None if page is None else reply(app, page, environ)

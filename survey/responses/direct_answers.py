@@ -1,4 +1,5 @@
-"""The WSGI layer that takes a resident's well-formed answer before Flask's request machinery.
+"""A resident's well-formed answer, taken before Flask's request machinery
+(survey.responses.before_flask).
 
 A resident's answer is the busiest write: its reply is a 303 with the device cookie and the
 fixed headers, and everything it needs runs in the app's context (the session, the config).
@@ -26,66 +27,56 @@ log = logging.getLogger(__name__)
 _URLENCODED = "application/x-www-form-urlencoded"
 
 
-class DirectAnswers:
-    """WSGI middleware: ``POST /s/<token>`` of a well-formed answer is stored and answered
-    here."""
+def answer_directly(app: Flask, environ: dict) -> list[tuple[str, str]] | None:
+    """The 303's headers after storing the answer the POST ``environ`` carries, or None to
+    leave the request to Flask (its body given back)."""
+    token = _token(app, environ)
+    if token is None:
+        return None
+    body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
+    headers_ = _take(app, environ, token, body)
+    if headers_ is None:
+        environ["wsgi.input"] = io.BytesIO(body)
+    return headers_
 
-    def __init__(self, wsgi_app, app: Flask):
-        self.wsgi_app = wsgi_app
-        self.app = app
 
-    def __call__(self, environ, start_response):
-        token = self._token(environ)
-        if token is None:
-            return self.wsgi_app(environ, start_response)
-        body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"]))
-        reply = self._take(environ, token, body)
-        if reply is None:
-            environ["wsgi.input"] = io.BytesIO(body)
-            return self.wsgi_app(environ, start_response)
-        start_response("303 See Other", reply)
-        return [b""]
+def _token(app: Flask, environ: dict) -> str | None:
+    """The token of an answer taken here, or None."""
+    path = environ.get("PATH_INFO", "")
+    if not path.startswith(cached_form.FORM_PREFIXES):
+        return None
+    if environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower() != _URLENCODED:
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        return None  # chunked, or no length: Flask reads it
+    if not 0 < length <= app.config["MAX_CONTENT_LENGTH"]:
+        return None
+    return normalize_token(path[3:]) or None
 
-    def _token(self, environ) -> str | None:
-        """The token of an answer this layer takes, or None."""
-        path = environ.get("PATH_INFO", "")
-        if environ.get("REQUEST_METHOD") != "POST" or not path.startswith(
-            cached_form.FORM_PREFIXES
-        ):
-            return None
-        if environ.get("CONTENT_TYPE", "").split(";")[0].strip().lower() != _URLENCODED:
-            return None
+
+def _take(app: Flask, environ: dict, token: str, body: bytes) -> list[tuple[str, str]] | None:
+    posted, readable = answering.posted_fields(body)
+    if not readable:
+        return None
+    client = answering.Client(
+        environ.get("REMOTE_ADDR", ""),
+        environ.get("HTTP_USER_AGENT", ""),
+        cached_form.device_id(environ.get("HTTP_COOKIE", "")),
+    )
+    with app.app_context():
         try:
-            length = int(environ.get("CONTENT_LENGTH") or "")
-        except ValueError:
-            return None  # chunked, or no length: Flask reads it
-        if not 0 < length <= self.app.config["MAX_CONTENT_LENGTH"]:
+            taken = answering.take(db.session, token, posted, readable, client)
+        except answering.REFUSALS:
             return None
-        return normalize_token(path[3:]) or None
-
-    def _take(self, environ, token: str, body: bytes) -> list[tuple[str, str]] | None:
-        """Store the answer and return the 303's headers, or None to leave it to Flask."""
-        posted, readable = answering.posted_fields(body)
-        if not readable:
+        except Exception:  # Flask answers it as it answers any error
+            log.warning("an answer could not be stored here; Flask tries again", exc_info=True)
             return None
-        client = answering.Client(
-            environ.get("REMOTE_ADDR", ""),
-            environ.get("HTTP_USER_AGENT", ""),
-            cached_form.device_id(environ.get("HTTP_COOKIE", "")),
-        )
-        with self.app.app_context():
-            try:
-                taken = answering.take(db.session, token, posted, readable, client)
-            except answering.REFUSALS:
-                return None
-            except Exception:  # Flask answers it as it answers any error
-                log.warning("an answer could not be stored here; Flask tries again", exc_info=True)
-                return None
-            secure = environ.get("wsgi.url_scheme") == "https"
-            script_root = environ.get("SCRIPT_NAME", "")
-            return [
-                *answering.thanks_headers(self.app, script_root, taken, secure),
-                ("Content-Length", "0"),
-                ("Cache-Control", "no-store"),
-                *headers.reply_headers(self.app),
-            ]
+        secure = environ.get("wsgi.url_scheme") == "https"
+        return [
+            *answering.thanks_headers(app, environ.get("SCRIPT_NAME", ""), taken, secure),
+            ("Content-Length", "0"),
+            ("Cache-Control", "no-store"),
+            *headers.reply_headers(app),
+        ]
