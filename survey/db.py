@@ -305,7 +305,7 @@ def _acquire(lock: int, timeout_s: float) -> None:
 
 
 #: The key in a session's ``info`` holding the writers' file lock it took, until its commit.
-_HELD_LOCK = "write_lock"
+_HELD_LOCK = "held_write_lock"
 
 
 def _begin_immediate(connection) -> None:

@@ -9,12 +9,12 @@ is the 303 that follows.
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
-from flask import Flask, current_app
+from flask import Flask
 from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from survey.db import write_transaction
-from survey.responses import cached_form, nonces, senders, services, stuffing
+from survey.responses import cached_form, nonces, senders, services
 from survey.responses.schemas import answers_schema, submission_schema
 from survey.sites.tokens import ProjectFinished, RetiredToken
 
@@ -104,8 +104,7 @@ def take(session: Session, token: str, posted: dict, readable: bool, client: Cli
     if errors:
         raise Invalid(errors, target.version_id)
     # A phone without our cookie gets a new id; only a known one can have answered before.
-    secret_key = current_app.config["SECRET_KEY"]
-    who = stuffing.sender(secret_key, client.address, client.agent, client.device_id)
+    who = senders.sender_of(client.address, client.agent, client.device_id)
     with write_transaction(session):
         result = services.submit_from_resident(
             session, target, answers, data["comment"], who, senders.stuffing_checks(session)

@@ -9,12 +9,13 @@ from survey.responses import services, stuffing
 
 def request_sender(device_id: str | None) -> stuffing.Sender:
     """The Sender of this request, with the device id its client gave (None: none given)."""
-    return stuffing.sender(
-        current_app.config["SECRET_KEY"],
-        request.remote_addr or "",
-        request.user_agent.string,
-        device_id,
-    )
+    return sender_of(request.remote_addr or "", request.user_agent.string, device_id)
+
+
+def sender_of(address: str, agent: str, device_id: str | None) -> stuffing.Sender:
+    """The Sender from ``address`` with user agent ``agent`` and the device id its client
+    gave, hashed with the app's key (needs the app's context, not a request's)."""
+    return stuffing.sender(current_app.config["SECRET_KEY"], address, agent, device_id)
 
 
 def submission_target(

@@ -96,3 +96,15 @@ def test_a_body_that_is_not_urlencoded_goes_to_the_view(app, client, make_site, 
     assert through_flask == [f"/s/{site.token}"]
     assert posted.status_code == 303
     assert count(Response) == 1
+
+
+def test_an_empty_or_unreadable_body_gets_the_views_clear_answer(app, client, make_site, count):
+    site = make_site()
+    through_flask = _flask_requests(app)
+    urlencoded = {"Content-Type": "application/x-www-form-urlencoded"}
+    empty = client.post(f"/s/{site.token}", data=b"", headers=urlencoded)
+    assert empty.status_code == 400 and "请再点一次" in empty.get_data(as_text=True)
+    unreadable = client.post(f"/s/{site.token}", data=b"nonce=%FF&q.overall=5", headers=urlencoded)
+    assert unreadable.status_code == 400
+    assert through_flask == [f"/s/{site.token}"] * 2
+    assert count(Response) == 0
