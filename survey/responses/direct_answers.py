@@ -18,7 +18,7 @@ import logging
 from flask import Flask
 
 from survey import headers
-from survey.db import db
+from survey.db import db, serving_request
 from survey.responses import answering, cached_form
 from survey.sites.tokens import normalize_token
 
@@ -65,7 +65,7 @@ def _take(app: Flask, environ: dict, token: str, body: bytes) -> list[tuple[str,
         environ.get("HTTP_USER_AGENT", ""),
         cached_form.device_id(environ.get("HTTP_COOKIE", "")),
     )
-    with app.app_context():
+    with app.app_context(), serving_request():
         try:
             taken = answering.take(db.session, token, posted, readable, client)
         except answering.REFUSALS:

@@ -1,7 +1,9 @@
 """A resident's well-formed answer is taken before Flask (survey/responses/direct_answers.py);
 everything else reaches the view with its body whole, and nothing is lost or stored twice."""
 
+import pytest
 from flask import request
+from sqlalchemy import event
 
 from survey.db import db
 from survey.responses import answering
@@ -38,6 +40,31 @@ def test_a_well_formed_answer_never_reaches_flask_and_gets_the_same_reply(
     again = answer(client, site.token, overall="5")
     assert again.headers["Location"] == f"/s/{site.token}/thanks?updated=1"
     assert count(Response) == 1
+
+
+def test_on_sqlite_an_answer_reads_without_a_transaction_and_writes_in_one(app, client, make_site):
+    """As in Flask's request context: one connection from the pool, the reads outside any
+    transaction, then BEGIN IMMEDIATE … COMMIT (not a command's read transaction, committed
+    before a second connection writes)."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite's transactions; PostgreSQL's session reads and writes in one")
+    site = make_site()
+    nonce = open_form(client, site.token)
+    run, checkouts = [], []
+
+    def trace(dbapi_connection, _record, _proxy):
+        checkouts.append(1)
+        dbapi_connection.set_trace_callback(run.append)
+
+    with app.app_context():
+        event.listen(db.engine, "checkout", trace)
+    through_flask = _flask_requests(app)
+    assert answer(client, site.token, nonce, overall="4").status_code == 303
+    assert through_flask == []
+    transactions = [s for s in run if s.split()[0] in ("BEGIN", "COMMIT", "ROLLBACK")]
+    assert transactions == ["BEGIN IMMEDIATE", "COMMIT"]
+    assert run.index("BEGIN IMMEDIATE") > 0  # the site and its questions were read first
+    assert len(checkouts) == 1
 
 
 def test_a_refused_answer_reaches_the_view_with_its_body(app, client, make_site, count):
