@@ -35,7 +35,9 @@ class Response(db.Model):
         CheckConstraint("channel in ('qr', 'phone', 'visit')", name="channel"),
         CheckConstraint("overall between 1 and 5", name="overall"),
         Index("ix_responses_site_created", "site_id", "created_at"),
-        Index("ix_responses_device", "device_id", "site_id"),
+        # A phone's latest answer to a site (it replaces it): with the time, SQLite reads one
+        # entry, without it every answer the site had in the window.
+        Index("ix_responses_device", "device_id", "site_id", "created_at"),
         # The stuffing counters' read: one address's answers to one site, newest last.
         Index("ix_responses_client", "client_hash", "site_id", "created_at"),
         CheckConstraint("flag in ('pending', 'restored', 'confirmed')", name="flag"),

@@ -136,3 +136,17 @@ def test_question_kinds_are_stored_alike_for_every_channel(app, make_site):
         assert all(r.overall == 3 for r in rows)
         keys = {db.session.get(Question, a.question_id).key for r in rows for a in r.answers}
         assert keys == {"overall", "wish"}
+
+
+def test_a_phones_earlier_answer_is_found_from_the_device_index_alone(app):
+    """The look-up runs inside the write lock on every answer: it must read one index entry,
+    not every answer the site had within the device window."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite's query plan; PostgreSQL plans from its statistics")
+    with app.app_context():
+        sql = str(services._DEVICE_ANSWER.statement.compile(dialect=db.engine.dialect))
+        plan = db.session.connection().exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + sql, (None,) * sql.count("?")
+        )
+        details = " ".join(row[-1] for row in plan)
+    assert "COVERING INDEX ix_responses_device" in details, details
