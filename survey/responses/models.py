@@ -67,7 +67,9 @@ class Response(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
-    version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"), index=True)
+    # Not indexed, nor is Answer.question_id: nothing reads by them, and versions and their
+    # questions are never deleted; each index cost every answer's commit pages (0020).
+    version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_versions.id"))
     channel: Mapped[str] = mapped_column(String(10))
     #: The overall score (1–5), also kept among the answers: copied here so that rates
     #: per site and period are one indexed scan, not a join per response.
@@ -124,7 +126,7 @@ class Answer(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"))
-    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
     choice: Mapped[int | None] = mapped_column(SmallInteger)
     #: The option indexes chosen in a multiple-choice question, ascending.
     choices: Mapped[list[int] | None] = mapped_column(JSON)
