@@ -22,6 +22,7 @@ from survey.db import db, write_transaction
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.services import create_questionnaire
 from survey.regions.models import Region
+from survey.responses import answers_store
 from survey.responses.models import Response
 from survey.responses.rollup_models import ALL_TIME, LEVELS, ResponseRollup
 from survey.responses.rollups import local_day
@@ -316,7 +317,9 @@ def raw_counts(session) -> Counter:
 
 
 def rolled_counts(session) -> Counter:
-    """What the rollup cells hold, keyed like ``raw_counts``."""
+    """What the rollup cells hold once every answer stored is counted in them (as every
+    reader sees them: ``answers_store.rolled_up``), keyed like ``raw_counts``."""
+    answers_store.rolled_up(session)
     counts = Counter()
     for r in session.scalars(select(ResponseRollup)):
         for level in LEVELS:

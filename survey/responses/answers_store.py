@@ -1,5 +1,12 @@
-"""The one way to add, change or delete an answer: the rollup counts follow in the same
-transaction.
+"""The one way to add, change or delete an answer: the rollup counts follow.
+
+On PostgreSQL they follow in the same transaction. On SQLite, where every resident's answer
+queues for the one write lock, a new answer's cells are counted behind it: the answers
+stored after the watermark (``RollupWatermark``) are counted by the next reader of the
+rollups, which calls ``rolled_up`` first (survey.stats.summaries), so what it reads is
+exact. SQLite writes one transaction at a time, so ids are given in commit order and no
+answer can slip in under the watermark; a change to an answer still behind it changes no
+cell (the roll counts it as it then is). Written by hand: this is the counting rule itself.
 
 Every route that stores answers (the resident form and the API, a device's replacement, phone
 calls, visit interviews, bulk imports, the demo) and every change of what counts (a visit
@@ -11,7 +18,7 @@ ORM's flushes are statements too). ``recount`` recomputes every count from the r
 """
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import bindparam, delete, event, func, insert, select, text, update
@@ -19,11 +26,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, make_transient
 
-from survey.db import in_write_transaction, now_utc
+from survey.db import in_write_transaction, now_utc, write_transaction
 from survey.driver_statements import DriverStatement
 from survey.questionnaires.models import OVERALL_KEY, Question
 from survey.responses.models import Answer, FormNonce, Response
-from survey.responses.rollup_models import LEVELS, ResponseRollup
+from survey.responses.rollup_models import LEVELS, ResponseRollup, RollupWatermark
 from survey.responses.rollups import cells_of, local_day, periods, zone
 
 
@@ -85,9 +92,10 @@ _DECREMENT = {
     .values({f"count_{level}": _rollups.c[f"count_{level}"] + bindparam("delta")})
     for level in LEVELS
 }
-#: Per level, one statement adding an answer to its three cells: the submission's hot path,
-#: written as SQL (SQLAlchemy's executemany of the upsert took 45 µs of the write lock per
-#: answer and this takes 8; measured, bench/submit.py) and run on the driver's cursor.
+#: Per level, one statement adding an answer to its three cells (PostgreSQL's submission hot
+#: path; on SQLite a changed answer's), written as SQL (SQLAlchemy's executemany of the
+#: upsert took 45 µs per answer and this takes 8; measured, bench/submit.py) and run on the
+#: driver's cursor.
 _ADD_THREE = {
     level: DriverStatement(
         text(
@@ -209,7 +217,7 @@ def add(session: Session, values: dict, answers: list[dict], nonce: str | None) 
             # Its answers go with it (ON DELETE CASCADE).
             connection.execute(delete(_responses).where(_responses.c.id == response_id))
             return None
-        if values["flag"] is None:
+        if values["flag"] is None and not _behind(connection):
             _count(
                 connection,
                 site_id=values["site_id"],
@@ -228,11 +236,12 @@ def changing(session: Session, responses: list[Response]) -> Iterator[None]:
     they are taken out of the counts before it and counted as they are after it (nothing
     for those left out of the rates)."""
     with _storing(session) as connection:
-        for response in responses:
+        in_cells = list(filter(_in_cells(connection), responses))
+        for response in in_cells:
             _count_response(connection, response, -1)
         yield
         session.flush()
-        for response in responses:
+        for response in in_cells:
             _count_response(connection, response, +1)
 
 
@@ -242,10 +251,13 @@ def remove(session: Session, responses: list[Response]) -> None:
     passes them by instead of deleting them again."""
     removed = list(responses)
     with _storing(session) as connection:
+        in_cells = _in_cells(connection)
         for response in removed:
-            _count_response(connection, response, -1)
+            if in_cells(response):
+                _count_response(connection, response, -1)
             session.delete(response)
         session.flush()
+        _after_deleting(connection)
     for response in removed:
         for answer in response.answers:
             make_transient(answer)
@@ -259,7 +271,7 @@ def add_all(session: Session, responses: list[Response]) -> None:
     """Store ``responses`` built as models with their answers (the demo's weeks of answers)
     and count them, all at once."""
     cells: Counter = Counter()
-    with _storing(session) as connection:
+    with _storing(session) as connection, _counting_along(connection):
         session.add_all(responses)
         session.flush()
         tz = zone()
@@ -286,7 +298,7 @@ def import_responses(session: Session, rows: list[dict], chunk: int = 10_000) ->
     )
     cells: Counter = Counter()
     tz = zone()
-    with _storing(session) as connection:
+    with _storing(session) as connection, _counting_along(connection):
         for start in range(0, len(rows), chunk):
             part = [
                 {"proxy": False, "comment": "", "device_id": None, "visit_id": None} | row
@@ -330,6 +342,7 @@ def recount(session: Session, batch: int = 10_000) -> int:
     """Recompute every count from the responses (after a restore or a repair); returns how
     many responses were read. Call inside a write transaction."""
     cells: Counter = Counter()
+    last = _last_response(session.connection())
     rows = session.execute(
         select(
             Response.site_id,
@@ -338,7 +351,7 @@ def recount(session: Session, batch: int = 10_000) -> int:
             Response.proxy,
             Response.overall,
         )
-        .where(Response.counted)
+        .where(Response.counted, Response.id <= last)
         .execution_options(yield_per=batch)
     )
     read = 0
@@ -350,4 +363,102 @@ def recount(session: Session, batch: int = 10_000) -> int:
     values = _rows(cells)
     for start in range(0, len(values), batch):
         session.execute(insert(_rollups), values[start : start + batch])
+    _set_watermark(session.connection(), last)
     return read
+
+
+# -- counted behind: SQLite ------------------------------------------------------------------
+
+_marks = RollupWatermark.__table__
+_LAST_RESPONSE = select(func.coalesce(func.max(_responses.c.id), 0))
+_WATERMARK = select(func.coalesce(func.max(_marks.c.response_id), 0))
+#: Whether any answer is behind the watermark: one read before every read of the rollups.
+_ANY_BEHIND = select(_LAST_RESPONSE.scalar_subquery() > _WATERMARK.scalar_subquery())
+#: The answers behind the watermark, as the cells count them.
+_BEHIND = (
+    select(
+        Response.site_id, Response.created_at, Response.channel, Response.proxy, Response.overall
+    )
+    .where(Response.id > bindparam("after"), Response.id <= bindparam("last"), Response.counted)
+    .execution_options(yield_per=10_000)
+)
+
+
+def _behind(connection) -> bool:
+    """Whether new answers are counted behind their transaction (SQLite) or in it."""
+    return connection.dialect.name == "sqlite"
+
+
+def _last_response(connection) -> int:
+    return connection.execute(_LAST_RESPONSE).scalar_one()
+
+
+def _watermark(connection) -> int:
+    return connection.execute(_WATERMARK).scalar_one()
+
+
+def _set_watermark(connection, response_id: int) -> None:
+    """Say that the rollups count every answer up to ``response_id``."""
+    if connection.execute(update(_marks).values(response_id=response_id)).rowcount == 0:
+        connection.execute(insert(_marks).values(id=1, response_id=response_id))
+
+
+def _in_cells(connection) -> Callable[[Response], bool]:
+    """Whether a stored response is in the rollup cells already (else the roll counts it as
+    it will then be: a change to it changes no cell)."""
+    if not _behind(connection):
+        return lambda _response: True
+    mark = _watermark(connection)
+    return lambda response: response.id <= mark
+
+
+def _after_deleting(connection) -> None:
+    """SQLite gives the next answer the id after the largest left, so the ids of the newest
+    answers just deleted come again: the watermark goes back below them, where the answers
+    that will carry them are not counted yet."""
+    if _behind(connection):
+        last = _last_response(connection)
+        if last < _watermark(connection):
+            _set_watermark(connection, last)
+
+
+def _roll(connection) -> None:
+    """Count the answers behind the watermark into their cells and move it past them."""
+    after, last = _watermark(connection), _last_response(connection)
+    if last <= after:
+        return
+    cells: Counter = Counter()
+    tz = zone()
+    for site_id, created_at, channel, proxy, level in connection.execute(
+        _BEHIND, {"after": after, "last": last}
+    ):
+        cells_of(site_id, created_at.astimezone(tz).date(), channel, proxy, level, cells)
+    _add_counts(connection, cells)
+    _set_watermark(connection, last)
+
+
+@contextmanager
+def _counting_along(connection) -> Iterator[None]:
+    """For a block that counts what it stores itself (the bulk paths, faster from the rows
+    in hand): on SQLite, what is behind is counted first and the watermark passes the
+    block's answers after it."""
+    if not _behind(connection):
+        yield
+        return
+    _roll(connection)
+    yield
+    _set_watermark(connection, _last_response(connection))
+
+
+def rolled_up(session: Session) -> None:
+    """Make the rollups count every answer stored so far: on SQLite, those behind the
+    watermark are counted now, in a write transaction of their own unless one is open.
+    Every reader of the rollups calls it first."""
+    connection = session.connection()
+    if not _behind(connection) or not connection.execute(_ANY_BEHIND).scalar_one():
+        return
+    if in_write_transaction(connection):
+        _roll(connection)
+        return
+    with write_transaction(session):
+        _roll(session.connection())

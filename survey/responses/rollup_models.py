@@ -18,8 +18,8 @@ LEVELS = (1, 2, 3, 4, 5)
 
 class ResponseRollup(db.Model):
     """How many answers of each overall level (``count_1`` … ``count_5``) a site received
-    in one period through one channel (proxy phone answers apart). Kept in the transaction
-    that stores each response.
+    in one period through one channel (proxy phone answers apart). Kept by
+    ``answers_store``: in the transaction that stores each response, or on SQLite behind it.
 
     The levels are columns, not rows of the key: a read sums a site's cells per channel,
     and five levels in one row made it scan a third as many rows (bench/dashboard.py)."""
@@ -55,3 +55,15 @@ class ResponseRollup(db.Model):
     def level_count(cls, level: int):
         """The column counting answers of ``level``."""
         return getattr(cls, f"count_{level}")
+
+
+class RollupWatermark(db.Model):
+    """On SQLite, the last response the rollups have counted (one row): answers stored after
+    it are counted behind their transaction, by the next reader (``answers_store``).
+    PostgreSQL counts each answer in its own transaction and leaves this alone."""
+
+    __tablename__ = "rollup_watermark"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(default=0)

@@ -4,8 +4,8 @@ The dashboard reads these instead of the responses. Each answer is counted three
 its local day, its calendar month and all time (``models.GRAINS``); a read picks the
 coarsest cells that tile its date range (``period``), so without a date filter it scans at
 most sites × channels × 2 cells (proxy answers apart), however many answers there are.
-Only ``answers_store`` writes them, in the transaction that adds, changes or deletes the
-answer.
+Only ``answers_store`` writes them: in the transaction that adds, changes or deletes the
+answer, except a new answer on SQLite, counted by the next reader (``answers_store.rolled_up``).
 """
 
 from collections import Counter

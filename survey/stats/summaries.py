@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from survey.regions.models import Region
 from survey.regions.scope import Scope
+from survey.responses.answers_store import rolled_up
 from survey.responses.rollup_models import LEVELS, ResponseRollup
 from survey.responses.rollups import EARLIEST, period
 from survey.sites.models import Project, Site
@@ -120,8 +121,11 @@ _NONE = (0,) * (3 * len(CHANNELS) + 1)
 
 
 def _read(session: Session, query) -> list:
-    """The rows of ``query``, read through the session's connection: plain tuples, without
-    the ORM's row handling (a tenth of the time of reading 2,000 sites' sums)."""
+    """The rows of ``query`` over the rollups, every answer stored so far counted in them
+    first (``answers_store.rolled_up``); read through the session's connection: plain
+    tuples, without the ORM's row handling (a tenth of the time of reading 2,000 sites'
+    sums)."""
+    rolled_up(session)
     return session.connection().execute(query).all()
 
 
@@ -420,7 +424,7 @@ def distribution(session: Session, scope: Scope, site_id: int, filters: Filters)
     )
     if filters.channel:
         query = query.where(cell.channel == filters.channel)
-    return dict(zip(levels, session.execute(query).one(), strict=True))
+    return dict(zip(levels, _read(session, query)[0], strict=True))
 
 
 @dataclass
@@ -455,7 +459,7 @@ def drops(session: Session, scope: Scope, project: Project, month: date) -> list
         .group_by(cell.site_id, cell.day)
     )
     rates = defaultdict(dict)
-    for site_id, day, *sums in session.execute(query):
+    for site_id, day, *sums in _read(session, query):
         rates[site_id][day] = _rates(sums)[1]
     empty = Rate(0, 0, 0)
     fallen = {

@@ -145,3 +145,28 @@ def test_answers_count_on_the_local_day_of_the_configured_time_zone(make_site, d
             assert rolled_counts(db.session) == raw_counts(db.session)
             db.session.remove()
             db.engine.dispose()
+
+
+def test_on_sqlite_new_answers_are_counted_behind_and_every_reader_sees_them(
+    app, client, make_site
+):
+    """The resident's transaction writes no cell on SQLite; the next reader counts it first.
+    A deleted newest answer gives its id to the next one, which is still counted."""
+    site = make_site()
+    with app.app_context():
+        on_sqlite = db.engine.dialect.name == "sqlite"
+        cells_before = db.session.scalar(select(db.func.count()).select_from(ResponseRollup))
+    answer(client, site.token, overall="5")
+    with app.app_context():
+        cells = db.session.scalar(select(db.func.count()).select_from(ResponseRollup))
+        assert cells == cells_before if on_sqlite else cells > cells_before
+        assert rolled_counts(db.session) == raw_counts(db.session) != {}  # rolled up first
+        newest = db.session.scalars(select(Response).order_by(Response.id.desc())).first()
+        with write_transaction(db.session):
+            answers_store.remove(db.session, [newest])
+        assert rolled_counts(db.session) == raw_counts(db.session)
+    answer(client, site.token, overall="2")  # a phone of its own: a new answer, its id again
+    with app.app_context():
+        if on_sqlite:
+            assert db.session.scalar(select(db.func.max(Response.id))) == newest.id
+        assert rolled_counts(db.session) == raw_counts(db.session) != {}

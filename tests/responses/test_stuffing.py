@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from survey.addresses import network_of
 from survey.db import db
-from survey.responses import nonces, stuffing
+from survey.responses import answers_store, nonces, stuffing
 from survey.responses.models import Response
 from survey.responses.rollup_models import ResponseRollup
 from tests.helpers import answer, nonce_of
@@ -70,6 +70,7 @@ def resident(app, address: str, cookies: bool = True):
 def counted(app, site_id: int) -> int:
     """Answers of the site in the all-time rollup cells (what every rate reads)."""
     with app.app_context():
+        answers_store.rolled_up(db.session)
         cells = db.session.scalars(
             select(ResponseRollup).filter_by(site_id=site_id, grain="all")
         ).all()

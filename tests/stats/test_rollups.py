@@ -15,7 +15,7 @@ from survey.db import db, write_transaction
 from survey.regions.scope import EVERYTHING
 from survey.responses import answers_store, rollups
 from survey.responses.models import Answer, FormNonce, Response
-from survey.responses.rollup_models import ResponseRollup
+from survey.responses.rollup_models import ResponseRollup, RollupWatermark
 from survey.responses.services import Origin, submit_response
 from survey.sites.models import Site
 from survey.stats import flagged
@@ -53,7 +53,7 @@ def test_rollups_equal_the_raw_counts_after_any_inserts_updates_and_deletions(
     with app.app_context():
         # Emptied past answers_store, on a bare connection, as a test's fresh start.
         with db.engine.begin() as connection:
-            for model in (FormNonce, Answer, ResponseRollup, Response, Visit):
+            for model in (FormNonce, Answer, ResponseRollup, RollupWatermark, Response, Visit):
                 connection.execute(delete(model))
         fresh = db.session.scalar(select(User.id)) is None
     if fresh:
