@@ -230,47 +230,25 @@ def roster_upload(project_id):
     return redirect(url_for(".import_report", import_id=staged.id))
 
 
-def _staged(import_id: int) -> RosterImport:
-    """A roster import of the current user's (others' are not theirs to confirm)."""
-    return staging_views.own_import(RosterImport, import_id, user_scope(), lambda i: i.region_id)
+def _import_roster(staged: RosterImport, prepared) -> str:
+    """Import the valid rows of a checked file; returns what to flash."""
+    added = roster.import_rows(db.session, current_actor(), staged, prepared)
+    return f"已导入 {added} 人。"
 
 
-def _back_to_roster(staged: RosterImport) -> str:
-    return url_for(".roster_list", project_id=staged.project_id)
-
-
-@bp.get("/imports/<int:import_id>")
-@role_required(*STAFF)
-def import_report(import_id):
-    """The check of an uploaded file: every bad row with its line and reason."""
-    return render_template("checks/import.html", staged=_staged(import_id))
-
-
-@bp.post("/imports/<int:import_id>/confirm")
-@role_required(*STAFF)
-def import_confirm(import_id):
-    """Import the valid rows of a checked file, all at once or not at all."""
-    staged = _staged(import_id)
-
-    def run(prepared) -> str:
-        added = roster.import_rows(db.session, current_actor(), staged, prepared)
-        return f"已导入 {added} 人。"
-
-    return staging_views.confirm(
-        staged,
-        _back_to_roster(staged),
-        "文件",
-        run,
-        prepare=lambda: roster.prepared_rows(db.session, _cipher(), staged, user_scope()),
-    )
-
-
-@bp.post("/imports/<int:import_id>/cancel")
-@role_required(*STAFF)
-def import_cancel(import_id):
-    """Drop a checked file; nothing is imported."""
-    staged = _staged(import_id)
-    return staging_views.cancel(staged, _back_to_roster(staged), "已取消，名单没有任何改动。")
+staging_views.add_pages(
+    bp,
+    "/imports",
+    RosterImport,
+    roles=STAFF,
+    template="checks/import.html",
+    region_of=lambda staged: staged.region_id,
+    back=lambda staged: url_for(".roster_list", project_id=staged.project_id),
+    noun="文件",
+    cancelled="已取消，名单没有任何改动。",
+    run=_import_roster,
+    prepare=lambda staged: roster.prepared_rows(db.session, _cipher(), staged, user_scope()),
+)
 
 
 @bp.post("/residents/<int:resident_id>/delete")

@@ -197,61 +197,38 @@ def import_upload(project_id):
     return redirect(url_for(".import_report", import_id=staged.id))
 
 
-def _staged(import_id: int) -> SiteImport:
-    """A site-list upload of the current user's (others' are not theirs to confirm), in a
-    project within their scope."""
-    return staging_views.own_import(
-        SiteImport, import_id, user_scope(), lambda i: i.project.region_id
+def _import_sites(staged: SiteImport, _prepared) -> str:
+    """Add the checked rows as sites, each with its link; returns what to flash."""
+    checked = len(staged.rows)
+    added = site_import.import_sites(db.session, current_actor(), staged, user_scope())
+    message = f"已导入 {added} 个点位，每个都已生成二维码，可以打印海报了。"
+    if checked > added:
+        message += f"另有 {checked - added} 行在检查之后已有同名点位，未重复导入（见导入记录）。"
+    return message
+
+
+def _name_taken_meanwhile(staged: SiteImport):
+    flash(
+        "导入时有人同时添加了同名点位，这次没有导入任何点位。"
+        "请再点一次“导入”：已有的同名点位会跳过。",
+        "error",
     )
+    return redirect(url_for(".import_report", import_id=staged.id))
 
 
-def _back_to_project(staged: SiteImport) -> str:
-    return url_for("sites.project", project_id=staged.project_id)
-
-
-@bp.get("/site-imports/<int:import_id>")
-@role_required(*SETUP_ROLES)
-def import_report(import_id):
-    """The check of an uploaded list: how many rows can be imported, every bad row with
-    its line and reason."""
-    return render_template("sites/site_import_report.html", staged=_staged(import_id))
-
-
-@bp.post("/site-imports/<int:import_id>/confirm")
-@role_required(*SETUP_ROLES)
-def import_confirm(import_id):
-    """Add the checked rows as sites, each with its link, all at once or not at all."""
-    staged = _staged(import_id)
-
-    def run(_prepared) -> str:
-        checked = len(staged.rows)
-        added = site_import.import_sites(db.session, current_actor(), staged, user_scope())
-        message = f"已导入 {added} 个点位，每个都已生成二维码，可以打印海报了。"
-        if checked > added:
-            message += (
-                f"另有 {checked - added} 行在检查之后已有同名点位，未重复导入（见导入记录）。"
-            )
-        return message
-
-    def name_taken_meanwhile():
-        flash(
-            "导入时有人同时添加了同名点位，这次没有导入任何点位。"
-            "请再点一次“导入”：已有的同名点位会跳过。",
-            "error",
-        )
-        return redirect(url_for(".import_report", import_id=import_id))
-
-    return staging_views.confirm(
-        staged, _back_to_project(staged), "清单", run, on_conflict=name_taken_meanwhile
-    )
-
-
-@bp.post("/site-imports/<int:import_id>/cancel")
-@role_required(*SETUP_ROLES)
-def import_cancel(import_id):
-    """Drop a checked list; no site is added."""
-    staged = _staged(import_id)
-    return staging_views.cancel(staged, _back_to_project(staged), "已取消，点位没有任何改动。")
+staging_views.add_pages(
+    bp,
+    "/site-imports",
+    SiteImport,
+    roles=SETUP_ROLES,
+    template="sites/site_import_report.html",
+    region_of=lambda staged: staged.project.region_id,
+    back=lambda staged: url_for("sites.project", project_id=staged.project_id),
+    noun="清单",
+    cancelled="已取消，点位没有任何改动。",
+    run=_import_sites,
+    on_conflict=_name_taken_meanwhile,
+)
 
 
 # -- export ---------------------------------------------------------------------------------
