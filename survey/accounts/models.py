@@ -3,10 +3,10 @@
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey.db import db, now_utc
+from survey.db import db, now_utc, one_of
 from survey.regions.models import Region
 
 ROLES = {"admin": "系统管理员", "city": "市级用户", "county": "县级用户"}
@@ -16,7 +16,7 @@ class User(UserMixin, db.Model):
     """A bureau staff member."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role in ('admin', 'city', 'county')", name="role"),)
+    __table_args__ = (one_of("role", ROLES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(50), unique=True)

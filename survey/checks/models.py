@@ -138,7 +138,7 @@ class SampleBatch(db.Model):
     """A drawn sample of residents to call. The seed makes the draw reproducible."""
 
     __tablename__ = "sample_batches"
-    __table_args__ = (CheckConstraint("mode in ('count', 'percent')", name="mode"),)
+    __table_args__ = (one_of("mode", SAMPLE_MODES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)

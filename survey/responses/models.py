@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey.db import db, now_utc
+from survey.db import db, now_utc, one_of
 from survey.questionnaires.models import Question, QuestionnaireVersion
 from survey.sites.models import Site
 
@@ -40,7 +40,7 @@ class Response(db.Model):
         Index("ix_responses_device", "device_id", "site_id", "created_at"),
         # The stuffing counters' read: one address's answers to one site, newest last.
         Index("ix_responses_client", "client_hash", "site_id", "created_at"),
-        CheckConstraint("flag in ('pending', 'restored', 'confirmed')", name="flag"),
+        one_of("flag", FLAG_STATES),
         # Flagged answers are few: the dashboard counts and lists them from this alone.
         Index(
             "ix_responses_flagged",

@@ -15,7 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from survey.accounts.models import User
-from survey.db import db, now_utc
+from survey.db import db, now_utc, one_of
 from survey.questionnaires.models import Questionnaire
 from survey.regions.models import Region
 
@@ -33,7 +33,7 @@ class Project(db.Model):
     __table_args__ = (
         CheckConstraint("year between 2000 and 2100", name="year"),
         CheckConstraint("satisfied_from between 1 and 5", name="satisfied_from"),
-        CheckConstraint("status in ('active', 'finished')", name="status"),
+        one_of("status", PROJECT_STATUSES),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,7 +118,7 @@ class Site(db.Model):
     __tablename__ = "sites"
     __table_args__ = (
         UniqueConstraint("project_id", "region_id", "name"),
-        CheckConstraint("level in ('city_county', 'township')", name="level"),
+        one_of("level", SITE_LEVELS),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -198,7 +198,7 @@ class StagedImport:
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple:
-        return (CheckConstraint("status in ('staged', 'imported', 'cancelled')", name="status"),)
+        return (one_of("status", IMPORT_STATUSES),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
