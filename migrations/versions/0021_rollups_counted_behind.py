@@ -8,7 +8,9 @@ On SQLite every answer's transaction wrote its three rollup cells while holding 
 write lock every resident's answer queues for (docs/PERFORMANCE.md). Now the answers stored
 after ``rollup_watermark.response_id`` are counted by the next reader of the rollups. Every
 answer stored before this migration was counted in its transaction, so the watermark starts
-at the last one.
+at the last one; on SQLite stop the older processes first (one still running would count
+its answers in its transaction, and the next reader again). After a downgrade, run
+``flask rebuild-rollups``.
 """
 from alembic import op
 import sqlalchemy as sa

@@ -137,8 +137,8 @@ def may_delete(visit: Visit, user: User) -> bool:
 
 def delete_visit(session: Session, actor: Actor, visit: Visit) -> None:
     """Delete a visit with its photos and interviews, taking the interviews out of the
-    rollup counts in the same transaction; a home visit it closed is open again. Logged as
-    ``actor``'s."""
+    rollup counts (``answers_store.remove``); a home visit it closed is open again. Logged
+    as ``actor``'s."""
     detail = f"暗访 {visit.id}：{visit.site.name}，{visit.visited_on}"
     record(session, "visit_deleted", actor, detail)
     answers_store.remove(session, visit.interviews)

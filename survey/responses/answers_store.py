@@ -26,7 +26,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, make_transient
 
-from survey.db import in_write_transaction, now_utc, write_transaction
+from survey.db import MAX_ID, in_write_transaction, now_utc, write_transaction
 from survey.driver_statements import DriverStatement
 from survey.questionnaires.models import OVERALL_KEY, Question
 from survey.responses.models import Answer, FormNonce, Response
@@ -206,7 +206,8 @@ def claim_nonce(connection, nonce: str, response_id: int) -> bool:
 
 def add(session: Session, values: dict, answers: list[dict], nonce: str | None) -> int | None:
     """Store one response (``values`` of RESPONSE_COLUMNS, ``flag`` among them) with its
-    ``answers`` rows and count it unless flagged; returns its id. A ``nonce`` used before
+    ``answers`` rows and count it unless flagged (on SQLite the next reader does); returns
+    its id. A ``nonce`` used before
     stores nothing and returns None: it is claimed with INSERT … ON CONFLICT DO NOTHING after
     the rows, which are removed again when it is taken (nothing extra on the common path:
     repeats are rare)."""
@@ -339,10 +340,15 @@ def _insert_many(connection, rows: list[dict]) -> list[int]:
 
 
 def recount(session: Session, batch: int = 10_000) -> int:
-    """Recompute every count from the responses (after a restore or a repair); returns how
-    many responses were read. Call inside a write transaction."""
+    """Recompute every count from the responses (after a restore, a repair or a move between
+    SQLite and PostgreSQL), the answers behind the watermark too; returns how many responses
+    were read. Call inside a write transaction."""
     cells: Counter = Counter()
-    last = _last_response(session.connection())
+    connection = session.connection()
+    # On SQLite the watermark moves to the last answer counted here (PostgreSQL, counting
+    # each answer in its transaction, reads every committed one: one committing meanwhile
+    # would otherwise be left out).
+    last = _last_response(connection) if _behind(connection) else MAX_ID
     rows = session.execute(
         select(
             Response.site_id,
@@ -363,7 +369,8 @@ def recount(session: Session, batch: int = 10_000) -> int:
     values = _rows(cells)
     for start in range(0, len(values), batch):
         session.execute(insert(_rollups), values[start : start + batch])
-    _set_watermark(session.connection(), last)
+    if _behind(connection):
+        _set_watermark(connection, last)
     return read
 
 
@@ -422,9 +429,18 @@ def _after_deleting(connection) -> None:
             _set_watermark(connection, last)
 
 
-def _roll(connection) -> None:
-    """Count the answers behind the watermark into their cells and move it past them."""
+#: How many ids a reader counts per write transaction: a long backlog (a quiet dashboard on
+#: a busy day) is counted in turns with the residents' answers, never in one long hold of
+#: the write lock.
+ROLL_BATCH = 5_000
+
+
+def _roll(connection, batch: int | None = None) -> None:
+    """Count the answers behind the watermark (the next ``batch`` ids of them, or all) into
+    their cells and move it past them."""
     after, last = _watermark(connection), _last_response(connection)
+    if batch is not None:
+        last = min(last, after + batch)
     if last <= after:
         return
     cells: Counter = Counter()
@@ -452,13 +468,15 @@ def _counting_along(connection) -> Iterator[None]:
 
 def rolled_up(session: Session) -> None:
     """Make the rollups count every answer stored so far: on SQLite, those behind the
-    watermark are counted now, in a write transaction of their own unless one is open.
-    Every reader of the rollups calls it first."""
+    watermark are counted now, inside the open write transaction or else in write
+    transactions of their own, ROLL_BATCH ids each. Every reader of the rollups calls it
+    first. (May raise DatabaseBusy, as any write.)"""
     connection = session.connection()
-    if not _behind(connection) or not connection.execute(_ANY_BEHIND).scalar_one():
+    if not _behind(connection):
         return
     if in_write_transaction(connection):
         _roll(connection)
         return
-    with write_transaction(session):
-        _roll(session.connection())
+    while session.connection().execute(_ANY_BEHIND).scalar_one():
+        with write_transaction(session):
+            _roll(session.connection(), ROLL_BATCH)

@@ -168,7 +168,7 @@ def review(
 ) -> int:
     """Restore (count again) or confirm (keep out) flagged answers of the project within
     scope: those with ``ids``, or, with ``ids`` None, every one ``wanted`` and ``filters``
-    select. The rollups follow in the same transaction; one audit line records it.
+    select. The rollups follow (answers_store.changing); one audit line records it.
     Returns how many answers changed. Call inside the write transaction."""
     new_flag = DECISIONS[decision]
     if ids is None:

@@ -170,3 +170,15 @@ def test_on_sqlite_new_answers_are_counted_behind_and_every_reader_sees_them(
         if on_sqlite:
             assert db.session.scalar(select(db.func.max(Response.id))) == newest.id
         assert rolled_counts(db.session) == raw_counts(db.session) != {}
+
+
+def test_a_backlog_is_counted_in_turns_of_a_few_ids(app, client, make_site, monkeypatch):
+    """A reader counts a long backlog ROLL_BATCH ids per write transaction, never in one
+    long hold of the write lock, and misses none."""
+    monkeypatch.setattr(answers_store, "ROLL_BATCH", 2)
+    site = make_site()
+    for level in ("5", "4", "3", "2", "1"):
+        resident = app.test_client()  # a phone of its own each
+        assert answer(resident, site.token, overall=level).status_code == 303
+    with app.app_context():
+        assert rolled_counts(db.session) == raw_counts(db.session) != {}

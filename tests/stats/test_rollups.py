@@ -25,7 +25,8 @@ from tests.helpers import raw_counts, rolled_counts
 
 #: One step: ("answer", site index, device or None, level, flagged as stuffing) or
 #: ("visit", site index, levels) or ("delete visit", index among the visits so far) or
-#: ("review", index among the answers so far, decision).
+#: ("review", index among the answers so far, decision) or ("read",): a reader of the
+#: rollups, which counts the answers behind (on SQLite) before the steps that follow.
 STEPS = st.lists(
     st.one_of(
         st.tuples(
@@ -38,6 +39,7 @@ STEPS = st.lists(
         st.tuples(st.just("visit"), st.integers(0, 1), st.lists(st.integers(1, 5), max_size=3)),
         st.tuples(st.just("delete visit"), st.integers(0, 5)),
         st.tuples(st.just("review"), st.integers(0, 9), st.sampled_from(["restore", "confirm"])),
+        st.tuples(st.just("read")),
     ),
     max_size=25,
 )
@@ -98,6 +100,8 @@ def test_rollups_equal_the_raw_counts_after_any_inserts_updates_and_deletions(
                             filters=Filters(),
                             wanted=ReviewFilter(),
                         )
+                elif step[0] == "read":
+                    answers_store.rolled_up(session)
                 elif step[0] == "visit":
                     _, site, levels = step
                     visit = record_visit(
