@@ -53,6 +53,7 @@ import flask_migrate  # noqa: E402
 from sqlalchemy import create_engine, func, make_url, select, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
+from bench import databases  # noqa: E402
 from survey import create_app  # noqa: E402
 from survey.accounts.models import User  # noqa: E402
 from survey.accounts.services import hash_password  # noqa: E402
@@ -102,10 +103,7 @@ def make_app(url: str):
 def prepare_database(url: str, n_sites: int, n_counties: int) -> tuple[int, int, list]:
     """Migrate an empty database; seed a city, its counties, one project with its sites and
     a city user. Returns (project id, questionnaire version id, [(site id, county id)])."""
-    if make_url(url).get_backend_name() == "postgresql":
-        with create_engine(url, poolclass=NullPool).begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+    databases.wipe(url)
     app = make_app(url)
     with app.app_context():
         flask_migrate.upgrade()
@@ -405,8 +403,8 @@ def measure_growth(small_url: str, large_url: str, project_id: int, runs: int) -
 def run(args, tmp: Path) -> int:
     url = args.database_url or f"sqlite:///{tmp / 'dashboard.db'}"
     backend = make_url(url).get_backend_name()
-    if backend == "postgresql" and "bench" not in (make_url(url).database or ""):
-        print("refusing to wipe a PostgreSQL database whose name lacks 'bench'", file=sys.stderr)
+    if refused := databases.refusal(url):
+        print(refused, file=sys.stderr)
         return 2
     sizes = sorted(set(args.sizes or (args.responses // 10, args.responses)))
     print(

@@ -38,9 +38,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import flask_migrate  # noqa: E402
-from sqlalchemy import create_engine, func, make_url, select, text  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
+from sqlalchemy import func, make_url, select  # noqa: E402
 
+from bench import databases  # noqa: E402
 from survey import create_app  # noqa: E402
 from survey.accounts.models import User  # noqa: E402
 from survey.accounts.services import Actor  # noqa: E402
@@ -98,10 +98,7 @@ def idle_mb() -> float:
 
 def prepare_database(url: str, key: str) -> list[str]:
     """Migrate an empty database, seed regions, project, sites and a city user; site tokens."""
-    if make_url(url).get_backend_name() == "postgresql":
-        with create_engine(url, poolclass=NullPool).begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
+    databases.wipe(url)
     app = make_app(url, key)
     with app.app_context():
         flask_migrate.upgrade()
@@ -258,8 +255,8 @@ def run_child(kind: str, args, url: str, key: str, path: Path) -> dict:
 def run(args, tmp: Path) -> int:
     url = args.database_url or f"sqlite:///{tmp / 'roster.db'}"
     backend = make_url(url).get_backend_name()
-    if backend == "postgresql" and "bench" not in (make_url(url).database or ""):
-        print("refusing to wipe a PostgreSQL database whose name lacks 'bench'", file=sys.stderr)
+    if refused := databases.refusal(url):
+        print(refused, file=sys.stderr)
         return 2
     key, path = new_key(), tmp / "roster.csv"
     print(f"bench/roster.py: {args.rows} rows, {SITES} sites, {backend}", flush=True)

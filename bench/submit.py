@@ -4,6 +4,7 @@ Run from the repository root::
 
     .venv/bin/python bench/submit.py              # 10 s per scenario, 32 connections
     .venv/bin/python bench/submit.py --smoke      # 2 s, 4 connections (CI)
+    .venv/bin/python bench/submit.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench
 
 In one invocation, with one temporary directory and the same gunicorn settings (2 sync
 workers on 127.0.0.1) and the same wrk settings for every scenario, it measures:
@@ -15,7 +16,10 @@ workers on 127.0.0.1) and the same wrk settings for every scenario, it measures:
   and device cookie (a phone of its own: the answers are counted, not flagged as stuffing);
 * ``raw insert POST``: a plain WSGI function that parses the same bodies and inserts one
   row with ``sqlite3`` under the app's durability settings (WAL, ``synchronous=FULL``,
-  busy timeout, ``BEGIN IMMEDIATE`` ... ``COMMIT``), answering 303.
+  busy timeout, ``BEGIN IMMEDIATE`` ... ``COMMIT``), answering 303; on PostgreSQL
+  (``--database-url``, a database whose name says ``bench``: it is wiped first, and the
+  app is served on it) with ``psycopg``, one transaction per row, into a table of the
+  same database.
 
 It prints requests/s, p50/p99 and errors per scenario, the app/baseline ratios against their
 targets (the form GET; a resident's cycle, one GET and one POST, as issue 16 measures it: the
@@ -47,6 +51,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
+from sqlalchemy import create_engine, make_url
+from sqlalchemy.pool import NullPool
+
 ROOT = Path(__file__).resolve().parent.parent
 WRK = "/usr/bin/wrk"
 GUNICORN_WORKERS = 2
@@ -58,6 +65,8 @@ DRAIN_SECONDS = 3
 LEAD_SECONDS = 0.5
 WRK_TIMEOUT = "5s"
 SECRET_KEY = "bench-submit-secret-key-not-for-production-use-0123456789abcdef"
+#: A Fernet key, as PostgreSQL deployments must set one (nothing here is encrypted).
+FIELD_KEY = "q2GvW8mW3bJ5kC6b0k2mN7r1s9tX4yZ6aB8cD0eF2gE="
 #: The baseline page's size: the driver sets it to the form page's (5 KB when run alone).
 STATIC_PAGE_BYTES = int(os.environ.get("BENCH_STATIC_BYTES", 5 * 1024))
 #: Targets (issue 16; they were 0.5× and 0.4×): app throughput as a share of its baseline,
@@ -116,6 +125,39 @@ def _insert_connection() -> sqlite3.Connection:
     return conn
 
 
+@functools.cache
+def _postgresql_connection():
+    """This worker's connection to the PostgreSQL baseline (``BENCH_INSERT_URL``)."""
+    import psycopg  # only the PostgreSQL baseline needs it
+
+    return psycopg.connect(os.environ["BENCH_INSERT_URL"])
+
+
+def _insert(row: tuple) -> None:
+    """Store one baseline row (nonce, overall, comment, created_at) in its own transaction."""
+    if "BENCH_INSERT_URL" in os.environ:
+        conn = _postgresql_connection()
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO bench_submissions (nonce, overall, comment, created_at)"
+                " VALUES (%s, %s, %s, %s)",
+                row,
+            )
+        return
+    conn = _insert_connection()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute(
+            "INSERT INTO bench_submissions (nonce, overall, comment, created_at)"
+            " VALUES (?, ?, ?, ?)",
+            row,
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 def insert_app(environ, start_response):
     """Raw WSGI baseline for the submission POST: parse the form, insert one row, answer 303."""
     if environ["REQUEST_METHOD"] != "POST":
@@ -128,17 +170,7 @@ def insert_app(environ, start_response):
     if not nonce or overall not in ("1", "2", "3", "4", "5"):
         start_response("400 Bad Request", [("Content-Type", "text/plain"), ("Content-Length", "0")])
         return [b""]
-    conn = _insert_connection()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute(
-            "INSERT INTO submissions (nonce, overall, comment, created_at) VALUES (?, ?, ?, ?)",
-            (nonce, int(overall), form.get("comment", [""])[0], datetime.now(UTC).isoformat()),
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+    _insert((nonce, int(overall), form.get("comment", [""])[0], datetime.now(UTC).isoformat()))
     start_response(
         "303 See Other",
         [("Location", "/thanks"), ("Content-Type", "text/plain"), ("Content-Length", "0")],
@@ -146,15 +178,18 @@ def insert_app(environ, start_response):
     return [b""]
 
 
-def create_insert_db(path: Path) -> None:
-    """Create the baseline database: one table, nonce unique like the app's form_nonces."""
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute(
-        "CREATE TABLE submissions (id INTEGER PRIMARY KEY, nonce TEXT NOT NULL UNIQUE,"
-        " overall INTEGER NOT NULL, comment TEXT NOT NULL, created_at TEXT NOT NULL)"
-    )
-    conn.close()
+def create_insert_table(url: str) -> None:
+    """Create the baseline's one table, nonce unique like the app's form_nonces."""
+    engine = create_engine(url, poolclass=NullPool)
+    key = "SERIAL PRIMARY KEY" if engine.dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
+    with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        conn.exec_driver_sql(
+            f"CREATE TABLE bench_submissions (id {key}, nonce TEXT NOT NULL UNIQUE,"
+            " overall INTEGER NOT NULL, comment TEXT NOT NULL, created_at TEXT NOT NULL)"
+        )
+    engine.dispose()
 
 
 # --------------------------------------------------------------------------------------------
@@ -466,7 +501,9 @@ def site_targets(database_url: str) -> list[tuple[str, int, list]]:
     from survey.db import db
     from survey.sites.tokens import list_sites
 
-    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY})
+    app = create_app(
+        {"DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "FIELD_ENCRYPTION_KEY": FIELD_KEY}
+    )
     with app.app_context():
         targets = []
         for site in list_sites(db.session):
@@ -558,22 +595,26 @@ def run_wrk(name: str, url: str, mode: str, lines: Path, expect: int, args, tmp:
     return Result(name, args.duration, stats)
 
 
-def count_rows(path: Path, *tables: str) -> dict[str, int]:
-    """Row counts of ``tables`` in the SQLite file at ``path``."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def count_rows(url: str, *tables: str) -> dict[str, int]:
+    """Row counts of ``tables`` in the database at ``url``."""
+    engine = create_engine(url, poolclass=NullPool)
     try:
-        return {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+        with engine.connect() as conn:
+            return {t: conn.exec_driver_sql(f"SELECT count(*) FROM {t}").scalar() for t in tables}
     finally:
-        conn.close()
+        engine.dispose()
 
 
-def count_flagged(path: Path) -> int:
-    """Answers stored flagged as suspected stuffing in the app's SQLite file."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def count_flagged(url: str) -> int:
+    """Answers stored flagged as suspected stuffing in the app's database."""
+    engine = create_engine(url, poolclass=NullPool)
     try:
-        return conn.execute("SELECT count(*) FROM responses WHERE flag IS NOT NULL").fetchone()[0]
+        with engine.connect() as conn:
+            return conn.exec_driver_sql(
+                "SELECT count(*) FROM responses WHERE flag IS NOT NULL"
+            ).scalar()
     finally:
-        conn.close()
+        engine.dispose()
 
 
 def ratio_line(label: str, app_rps: float, base_rps: float, target: float | None = None) -> str:
@@ -651,6 +692,9 @@ def parse_args(argv=None):
         "--nonces", type=int, default=0, help="POST bodies to mint (default: 5000 per second)"
     )
     parser.add_argument("--smoke", action="store_true", help="tiny run: 2 s, 4 connections")
+    parser.add_argument(
+        "--database-url", default="", help="PostgreSQL URL, wiped first (default: SQLite)"
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.duration, args.connections = 2, 4
@@ -663,17 +707,33 @@ def parse_args(argv=None):
 
 def run(args, tmp: Path, servers: list[Server]) -> int:
     """Prepare the databases and inputs, serve, measure, check; the exit status."""
+    from bench import databases
     from survey import config
 
     started = time.monotonic()
-    app_db, insert_db = tmp / "app.db", tmp / "baseline.db"
-    database_url = f"sqlite:///{app_db}"
+    database_url = args.database_url or f"sqlite:///{tmp / 'app.db'}"
+    if refused := databases.refusal(database_url):
+        raise BenchError(refused)
+    on_postgresql = make_url(database_url).get_backend_name() == "postgresql"
+    # The raw insert's table: in a file of its own on SQLite (its own write lock), beside
+    # the app's tables on PostgreSQL.
+    insert_url = database_url if on_postgresql else f"sqlite:///{tmp / 'baseline.db'}"
+    baseline = (
+        {
+            "BENCH_INSERT_URL": make_url(database_url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False)
+        }
+        if on_postgresql
+        else {"BENCH_INSERT_DB": make_url(insert_url).database}
+    )
     env = dict(
         os.environ,
         DATABASE_URL=database_url,
         SECRET_KEY=SECRET_KEY,
+        FIELD_ENCRYPTION_KEY=FIELD_KEY,
         PUBLIC_BASE_URL="http://127.0.0.1:5000",
-        BENCH_INSERT_DB=str(insert_db),
+        **baseline,
         BENCH_BUSY_TIMEOUT_MS=str(config.SQLITE_BUSY_TIMEOUT_MS),
         PYTHONDONTWRITEBYTECODE="1",
         # Every phone here shares 127.0.0.1; the stuffing checks run, but their burst limit
@@ -681,10 +741,14 @@ def run(args, tmp: Path, servers: list[Server]) -> int:
         STUFFING_BURST="1000000000",
     )
     print(f"temporary directory: {tmp}")
-    print("creating the schema and the demo data ...", flush=True)
+    print(
+        f"creating the schema and the demo data ({make_url(database_url).get_backend_name()}) ...",
+        flush=True,
+    )
+    databases.wipe(database_url)
     flask_cli(env, "db", "upgrade")
     flask_cli(env, "demo-data")
-    create_insert_db(insert_db)
+    create_insert_table(insert_url)
 
     targets = site_targets(database_url)
     if not targets:
@@ -719,8 +783,8 @@ def run(args, tmp: Path, servers: list[Server]) -> int:
         flush=True,
     )
 
-    before = count_rows(app_db, "responses", "form_nonces", "answers")
-    flagged_before = count_flagged(app_db)  # the warm-up's may be: sent right after minting
+    before = count_rows(database_url, "responses", "form_nonces", "answers")
+    flagged_before = count_flagged(database_url)  # the warm-up's may be: sent right after minting
     scenarios = [
         ("raw static GET", static.base + "/", "get", gets, 200),
         ("form GET", app.base + "/", "get", gets, 200),
@@ -731,9 +795,9 @@ def run(args, tmp: Path, servers: list[Server]) -> int:
     for name, url, mode, lines, expect in scenarios:
         print(f"running {name} ...", flush=True)
         results.append(run_wrk(name, url, mode, lines, expect, args, tmp))
-    after = count_rows(app_db, "responses", "form_nonces", "answers")
-    baseline_rows = count_rows(insert_db, "submissions")["submissions"]
-    flagged = count_flagged(app_db) - flagged_before
+    after = count_rows(database_url, "responses", "form_nonces", "answers")
+    baseline_rows = count_rows(insert_url, "bench_submissions")["bench_submissions"]
+    flagged = count_flagged(database_url) - flagged_before
     for server in (app, static, insert):
         server.stop()
 
