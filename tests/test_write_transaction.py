@@ -1,9 +1,9 @@
 """The one way to write (survey/db.py write_transaction), on every backend."""
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 
-from survey.db import StaleRow, WriteOutsideTransaction, db, write_transaction
+from survey.db import StaleRow, WriteOutsideTransaction, db, take_turns, write_transaction
 from survey.questionnaires.models import Questionnaire
 
 
@@ -100,3 +100,16 @@ def test_a_transaction_inside_another_is_a_programming_error(app):
                 with write_transaction(db.session):
                     pass
     assert _names(app) == []
+
+
+def test_take_turns_holds_an_advisory_lock_until_the_transaction_ends(app):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("advisory locks are PostgreSQL's; SQLite's write lock already serializes")
+    held = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()"
+    )
+    with app.app_context():
+        with write_transaction(db.session):
+            take_turns(db.session.connection(), "site:device")
+            assert db.session.execute(held).scalar() == 1
+        assert db.session.execute(held).scalar() == 0
