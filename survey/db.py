@@ -167,7 +167,7 @@ def serving_request() -> Iterator[None]:
     write_transaction(), as it would inside Flask's request context. For the WSGI layer
     that answers a request before Flask (survey.responses.before_flask) in an app context
     only; there it would otherwise read in a command's deferred transaction, ended by a
-    commit and a second pool checkout before it writes (measured: a fifth of an answer's
+    commit and a second pool checkout before it writes (measured: a tenth of an answer's
     time)."""
     token = _serving.set(True)
     try:
@@ -299,9 +299,7 @@ def take_turns(connection, name: str) -> None:
         # On the driver's connection, in the transaction SQLAlchemy's commit ends: through
         # SQLAlchemy's execution this took a sixth of a resident's answer on PostgreSQL
         # (twice per answer; docs/PERFORMANCE.md).
-        connection.connection.driver_connection.execute(
-            "SELECT pg_advisory_xact_lock(%s)", (key,)
-        )
+        connection.connection.driver_connection.execute("SELECT pg_advisory_xact_lock(%s)", (key,))
 
 
 def _acquire(lock: int, timeout_s: float) -> None:
