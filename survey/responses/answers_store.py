@@ -339,39 +339,44 @@ def _insert_many(connection, rows: list[dict]) -> list[int]:
     return ids
 
 
-def recount(session: Session, batch: int = 10_000) -> int:
+def recount(session: Session) -> int:
     """Recompute every count from the responses (after a restore, a repair or a move between
     SQLite and PostgreSQL), the answers behind the watermark too; returns how many responses
     were read. Call inside a write transaction."""
-    cells: Counter = Counter()
     connection = session.connection()
     # On SQLite the watermark moves to the last answer counted here (PostgreSQL, counting
     # each answer in its transaction, reads every committed one: one committing meanwhile
     # would otherwise be left out).
     last = _last_response(connection) if _behind(connection) else MAX_ID
-    rows = session.execute(
-        select(
-            Response.site_id,
-            Response.created_at,
-            Response.channel,
-            Response.proxy,
-            Response.overall,
-        )
-        .where(Response.counted, Response.id <= last)
-        .execution_options(yield_per=batch)
-    )
-    read = 0
-    tz = zone()
-    for site_id, created_at, channel, proxy, level in rows:
-        cells_of(site_id, created_at.astimezone(tz).date(), channel, proxy, level, cells)
-        read += 1
-    session.execute(delete(ResponseRollup))
-    values = _rows(cells)
-    for start in range(0, len(values), batch):
-        session.execute(insert(_rollups), values[start : start + batch])
+    cells, read = _counted_cells(connection, 0, last)
+    connection.execute(delete(_rollups))
+    _add_counts(connection, cells)
     if _behind(connection):
         _set_watermark(connection, last)
     return read
+
+
+#: The counted answers with ids from ``after`` (excluded) to ``last``, as the cells count them.
+_COUNTED = (
+    select(
+        Response.site_id, Response.created_at, Response.channel, Response.proxy, Response.overall
+    )
+    .where(Response.id > bindparam("after"), Response.id <= bindparam("last"), Response.counted)
+    .execution_options(yield_per=10_000)
+)
+
+
+def _counted_cells(connection, after: int, last: int) -> tuple[Counter, int]:
+    """The cells of the counted answers with ids from ``after`` (excluded) to ``last`` (as
+    ``cells_of`` keys them), and how many answers were read."""
+    cells: Counter = Counter()
+    read = 0
+    tz = zone()
+    rows = connection.execute(_COUNTED, {"after": after, "last": last})
+    for site_id, created_at, channel, proxy, level in rows:
+        cells_of(site_id, created_at.astimezone(tz).date(), channel, proxy, level, cells)
+        read += 1
+    return cells, read
 
 
 # -- counted behind: SQLite ------------------------------------------------------------------
@@ -381,14 +386,6 @@ _LAST_RESPONSE = select(func.coalesce(func.max(_responses.c.id), 0))
 _WATERMARK = select(func.coalesce(func.max(_marks.c.response_id), 0))
 #: Whether any answer is behind the watermark: one read before every read of the rollups.
 _ANY_BEHIND = select(_LAST_RESPONSE.scalar_subquery() > _WATERMARK.scalar_subquery())
-#: The answers behind the watermark, as the cells count them.
-_BEHIND = (
-    select(
-        Response.site_id, Response.created_at, Response.channel, Response.proxy, Response.overall
-    )
-    .where(Response.id > bindparam("after"), Response.id <= bindparam("last"), Response.counted)
-    .execution_options(yield_per=10_000)
-)
 
 
 def _behind(connection) -> bool:
@@ -443,13 +440,7 @@ def _roll(connection, batch: int | None = None) -> None:
         last = min(last, after + batch)
     if last <= after:
         return
-    cells: Counter = Counter()
-    tz = zone()
-    for site_id, created_at, channel, proxy, level in connection.execute(
-        _BEHIND, {"after": after, "last": last}
-    ):
-        cells_of(site_id, created_at.astimezone(tz).date(), channel, proxy, level, cells)
-    _add_counts(connection, cells)
+    _add_counts(connection, _counted_cells(connection, after, last)[0])
     _set_watermark(connection, last)
 
 
