@@ -62,13 +62,7 @@ COUNTIES = ("莲都区", "青田县", "缙云县", "遂昌县", "松阳县")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余叶程"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国玉梅凤红云丰三文德福贵金银海山春"
 NOTES = ("", "", "", "", "独居", "行动不便", "子女在外地", "听力不好，请大声说话")
-SAMPLE = {
-    "mode": "percent",
-    "size": PERCENT,
-    "minimum": 1,
-    "seed": "bench",
-    "exclude_days": 90,
-}
+SAMPLE = {"mode": "percent", "size": PERCENT, "minimum": 1, "seed": "bench", "exclude_days": 90}
 PHASES = ("check", "stage", "prepare", "insert", "sample")
 
 

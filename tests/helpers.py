@@ -127,13 +127,7 @@ def site_maker(app):
 def user_maker(app):
     """``make_user`` for ``app`` (for fixtures of a wider scope)."""
 
-    def make(
-        username="admin",
-        role="admin",
-        password=PASSWORD,
-        one_time=False,
-        region=None,
-    ):
+    def make(username="admin", role="admin", password=PASSWORD, one_time=False, region=None):
         with app.app_context(), write_transaction(db.session):
             db.session.add(
                 User(

@@ -11,12 +11,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import StatementError
 
 from survey import create_app, database_uri, instance_secret
-from survey.db import (
-    WriteOutsideTransaction,
-    db,
-    migration_includes,
-    write_transaction,
-)
+from survey.db import WriteOutsideTransaction, db, migration_includes, write_transaction
 from survey.questionnaires.models import Questionnaire
 from survey.responses.models import Response
 from tests.helpers import answer, app_settings, log_in

@@ -14,11 +14,7 @@ pytestmark = pytest.mark.bench
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, *args, "--smoke"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
+        [sys.executable, *args, "--smoke"], cwd=ROOT, capture_output=True, text=True, timeout=240
     )
 
 

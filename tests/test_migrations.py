@@ -141,9 +141,7 @@ def _partitions(conn) -> list[str]:
     return list(conn.execute(text(query)).scalars())
 
 
-def test_rollups_are_partitioned_by_grain_on_postgresql_and_keep_their_counts(
-    scratch_postgresql,
-):
+def test_rollups_are_partitioned_by_grain_on_postgresql_and_keep_their_counts(scratch_postgresql):
     app = create_app(app_settings(scratch_postgresql))
     with app.app_context():
         _migrate_with_a_site(revision="0007")

@@ -43,11 +43,7 @@ def _other_active_admins(session: Session, user: User) -> int:
 
 
 def add_user(
-    session: Session,
-    actor: Actor,
-    username: str,
-    role: str,
-    region_id: int | None,
+    session: Session, actor: Actor, username: str, role: str, region_id: int | None
 ) -> tuple[User, str]:
     """A new user with a one-time password (returned, to be shown once). ``actor``: the
     admin creating it, or COMMAND from the command line (the log then names the new user)."""

@@ -2,15 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import (
-    Blueprint,
-    flash,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import login_required, login_user, logout_user
 
 from survey.accounts.access import (
@@ -24,12 +16,7 @@ from survey.accounts.access import (
 from survey.accounts.forms import LoginForm, PasswordForm
 from survey.accounts.models import AUDIT_ACTIONS
 from survey.accounts.schemas import audit_query_schema
-from survey.accounts.services import (
-    audit_entries,
-    change_password,
-    log_in,
-    log_out,
-)
+from survey.accounts.services import audit_entries, change_password, log_in, log_out
 from survey.accounts.throttle import TryLater
 from survey.db import db, write_transaction
 from survey.form_posts import loaded

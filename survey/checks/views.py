@@ -48,12 +48,7 @@ from survey.checks.schemas import (
     sample_schema,
     visit_schema,
 )
-from survey.db import (
-    MAX_ID,
-    db,
-    now_utc,
-    write_transaction,
-)
+from survey.db import MAX_ID, db, now_utc, write_transaction
 from survey.form_posts import error_messages, first_message
 from survey.regions.scope import get_in_scope
 from survey.responses.form import build_form

@@ -105,12 +105,7 @@ def record_visit(
 
 
 def add_interview(
-    session: Session,
-    actor: Actor,
-    visit: Visit,
-    questions: list,
-    answers: dict,
-    comment: str = "",
+    session: Session, actor: Actor, visit: Visit, questions: list, answers: dict, comment: str = ""
 ) -> int:
     """Store a resident's answers given during the visit (channel ``visit``), logged as
     ``actor``'s; returns the response id."""

@@ -72,10 +72,7 @@ def _add_project(session: Session, seed: dict, rng: random.Random) -> Project | 
     city = _region(session, seed["city"], "city", province)
     questionnaire = create_questionnaire(session, f"{seed['kind']}满意度问卷", DEFAULT_QUESTIONS)
     project = Project(
-        name=seed["project"],
-        year=seed["year"],
-        region=city,
-        questionnaire=questionnaire,
+        name=seed["project"], year=seed["year"], region=city, questionnaire=questionnaire
     )
     session.add(project)
     starter_checklist(session, project, seed["checklist"])

@@ -82,8 +82,7 @@ _UPSERT = {}
 for _name, _dialect in (("sqlite", sqlite), ("postgresql", postgresql)):
     _statement = _dialect.insert(_rollups)
     _UPSERT[_name] = _statement.on_conflict_do_update(
-        index_elements=_KEY,
-        set_={c: _rollups.c[c] + _statement.excluded[c] for c in _COUNTS},
+        index_elements=_KEY, set_={c: _rollups.c[c] + _statement.excluded[c] for c in _COUNTS}
     )
 #: Per level: subtract from that level's count in one cell.
 _DECREMENT = {

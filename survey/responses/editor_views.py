@@ -3,16 +3,7 @@ previewed in a phone-sized frame, published as a (new) version."""
 
 from dataclasses import dataclass
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
@@ -137,10 +128,7 @@ def change(project_id):
     # Saves of one project take turns (a double click): the second sees the first's version.
     with write_transaction(db.session, project):
         published = questionnaires.publish(
-            db.session,
-            project,
-            questions["questions"],
-            current_actor(),
+            db.session, project, questions["questions"], current_actor()
         )
     if published is None:
         flash("问卷没有改动，居民看到的还是原来的问卷。", "info")

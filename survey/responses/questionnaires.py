@@ -19,12 +19,7 @@ from survey.questionnaires.models import OVERALL_KEY, Questionnaire, Questionnai
 from survey.questionnaires.services import create_questionnaire, revise_questionnaire
 from survey.questionnaires.starters import STARTERS, starter_questions
 from survey.responses import recordings
-from survey.responses.schemas import (
-    KINDS_WITH_OPTIONS,
-    MAX_QUESTIONS,
-    OVERALL_RULE,
-    QUESTION_KINDS,
-)
+from survey.responses.schemas import KINDS_WITH_OPTIONS, MAX_QUESTIONS, OVERALL_RULE, QUESTION_KINDS
 from survey.sites.models import Project, Site, SiteToken
 
 #: What a question added in the editor starts with.

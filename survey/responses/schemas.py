@@ -259,8 +259,7 @@ class QuestionSchema(Schema):
         unknown = RAISE
 
     key = fields.String(
-        load_default="",
-        validate=validate.Regexp(KEY_OR_BLANK, error="问题编号的格式不对。"),
+        load_default="", validate=validate.Regexp(KEY_OR_BLANK, error="问题编号的格式不对。")
     )
     kind = fields.String(
         required=True,

@@ -5,16 +5,7 @@ other is 404); county users none (403)."""
 import io
 from datetime import date
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from qr import poster, symbol
 from qr.fonts import MissingGlyphError

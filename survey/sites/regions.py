@@ -119,12 +119,7 @@ def _check_name_free(session: Session, parent_id: int | None, name: str, own_id=
 
 
 def add_region(
-    session: Session,
-    actor: Actor,
-    *,
-    parent_id: int | None,
-    name: str,
-    level: str | None,
+    session: Session, actor: Actor, *, parent_id: int | None, name: str, level: str | None
 ) -> Region:
     """A new region under ``parent_id`` (its level follows from the parent's), or at the top
     with ``level`` province or city. Raises RegionError. Never commits."""

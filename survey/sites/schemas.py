@@ -15,8 +15,7 @@ class PosterQuerySchema(StaffForm):
     warning; other parameters (tracking tags) are ignored."""
 
     size = fields.String(
-        load_default="A5",
-        validate=validate.OneOf(list(PAGE_SIZES), error="纸张只能是 A5 或 A4。"),
+        load_default="A5", validate=validate.OneOf(list(PAGE_SIZES), error="纸张只能是 A5 或 A4。")
     )
     #: The user was told the link is a loopback address and chose to download anyway.
     confirmed = fields.Boolean(load_default=False)
@@ -116,10 +115,7 @@ class ProjectSchema(StaffForm):
     )
     description = fields.String(
         load_default="",
-        validate=[
-            validate.Length(max=2000, error="项目说明不超过 2000 个字。"),
-            readable_text,
-        ],
+        validate=[validate.Length(max=2000, error="项目说明不超过 2000 个字。"), readable_text],
     )
     hotline = fields.String(
         load_default="",
@@ -276,10 +272,7 @@ class ChecklistSchema(StaffForm):
 
     item = fields.List(
         fields.String(
-            validate=[
-                validate.Length(max=200, error="每项检查内容不超过 200 个字。"),
-                _single_line,
-            ]
+            validate=[validate.Length(max=200, error="每项检查内容不超过 200 个字。"), _single_line]
         ),
         load_default=list,
     )

@@ -5,15 +5,7 @@ from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from survey.fields import (
-    FIRST_DAY,
-    LAST_DAY,
-    Day,
-    RowId,
-    WholeNumber,
-    is_row_id,
-    readable_text,
-)
+from survey.fields import FIRST_DAY, LAST_DAY, Day, RowId, WholeNumber, is_row_id, readable_text
 from survey.form_posts import StaffForm
 from survey.responses.models import FLAG_STATES
 from survey.stats.summaries import CHANNELS

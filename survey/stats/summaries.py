@@ -323,12 +323,7 @@ def _with_targets(
 
 
 def _county_rows(
-    session: Session,
-    scope: Scope,
-    project: Project,
-    filters: Filters,
-    counties: dict,
-    totals: dict,
+    session: Session, scope: Scope, project: Project, filters: Filters, counties: dict, totals: dict
 ) -> list[Summary]:
     """The counties (``_with_targets``) ranked, with their ``totals``; each carries its
     target site count and how many sites it has."""

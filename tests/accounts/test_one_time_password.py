@@ -79,12 +79,7 @@ def test_after_the_change_the_same_session_goes_everywhere_its_role_may(unchange
     new = "a new good password"
     client.post(
         "/account/password",
-        data={
-            "current": "correct horse battery",
-            "new": new,
-            "confirm": new,
-            "csrf_token": token,
-        },
+        data={"current": "correct horse battery", "new": new, "confirm": new, "csrf_token": token},
     )
     assert client.get(f"/api/v1/projects/{site.project_id}/stats").status_code == 200
     assert client.get("/checks/").status_code == 200

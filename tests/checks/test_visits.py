@@ -147,10 +147,7 @@ def _refused(client, site, photos):
 
 def test_bad_visit_forms_answer_422_keep_every_field_and_store_nothing(staff, world, count):
     client = staff("liandu")
-    cases = [
-        ({"inspectors": "  "}, "暗访人员"),
-        ({"visited_on": "2026-13-45"}, "日期"),
-    ]
+    cases = [({"inspectors": "  "}, "暗访人员"), ({"visited_on": "2026-13-45"}, "日期")]
     for fields, message in cases:
         reply = record_visit(client, world.liandu, **fields)
         assert reply.status_code == 422 and message in reply.get_data(as_text=True), fields

@@ -143,8 +143,7 @@ def test_every_dashboard_export_downloads_and_opens_and_is_logged_once(staff, se
     _rates_are_percent_numbers(sheet, rates)
 
     rows = _csv(
-        *download(page, link("link", name="CSV", exact=True).click),
-        f"{LISHUI}-满意度汇总-site.csv",
+        *download(page, link("link", name="CSV", exact=True).click), f"{LISHUI}-满意度汇总-site.csv"
     )
     assert rows[0][:3] == ["点位", "县（市、区）", "满意率"] and len(rows) - 1 == sites
 

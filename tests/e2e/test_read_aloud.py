@@ -44,10 +44,7 @@ def _recordings(server) -> dict:
 def _resident_hears(browse, server, county: str) -> str:
     """Open a site of ``county`` on a phone, tap the first question's 朗读; the URL played."""
     page = browse(
-        viewport={"width": 360, "height": 740},
-        is_mobile=True,
-        has_touch=True,
-        user_agent=WECHAT_UA,
+        viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True, user_agent=WECHAT_UA
     )
     page.context.add_init_script(WATCH_PLAY)
     page.goto(f"{server.url}/s/{_token(server, county)}")

@@ -93,8 +93,7 @@ def test_admin_creates_a_project_from_a_starter_and_imports_a_gbk_site_list(desk
 
     desk.get_by_role("link", name="批量导入点位").click()
     desk.set_input_files(
-        "input[type=file]",
-        {"name": "点位清单.csv", "mimeType": "text/csv", "buffer": _site_list()},
+        "input[type=file]", {"name": "点位清单.csv", "mimeType": "text/csv", "buffer": _site_list()}
     )
     desk.get_by_role("button", name="上传并检查").click()
     report = _main(desk)

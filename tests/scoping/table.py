@@ -206,8 +206,7 @@ ROUTES: dict[str, Route] = {
     ),
     "stats.overview": lists(STAFF, _fixed("/dashboard/", "/dashboard/?channel=phone")),
     "accounts.audit": lists(
-        ("admin", "city"),
-        _fixed("/admin/audit", "/admin/audit?action=token_rotated"),
+        ("admin", "city"), _fixed("/admin/audit", "/admin/audit?action=token_rotated")
     ),
     "api.projects": lists(("admin", "city", "county"), _fixed("/api/v1/projects")),
     # Project set-up: admins, and a city for its own projects.

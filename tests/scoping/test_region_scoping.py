@@ -24,16 +24,7 @@ from survey.sites.models import Project, Site, SiteToken
 from survey.stats import reports
 from tests.helpers import BufferedClient, app_settings, empty_tables
 from tests.scoping.table import ROUTES, Probe, Route
-from tests.scoping.world import (
-    CITIES,
-    COUNTIES,
-    PROVINCE,
-    USERS,
-    Staff,
-    World,
-    build,
-    city_of,
-)
+from tests.scoping.world import CITIES, COUNTIES, PROVINCE, USERS, Staff, World, build, city_of
 
 #: The users the matrix logs in as (the county users of A2 and B2 only make records).
 TRIED = ("admin", "zhejiang", "lishui", "wenzhou", "liandu", "lucheng", "anonymous")

@@ -62,8 +62,7 @@ def _set_up_project(page, base: str) -> None:
 def _import_sites(page) -> None:
     page.get_by_role("link", name="批量导入点位").click()
     page.set_input_files(
-        "input[type=file]",
-        {"name": "点位清单.csv", "mimeType": "text/csv", "buffer": _site_list()},
+        "input[type=file]", {"name": "点位清单.csv", "mimeType": "text/csv", "buffer": _site_list()}
     )
     page.get_by_role("button", name="上传并检查").click()
     report = page.locator("main").inner_text()
