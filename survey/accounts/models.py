@@ -10,6 +10,9 @@ from survey.db import db, now_utc, one_of
 from survey.regions.models import Region
 
 ROLES = {"admin": "系统管理员", "city": "市级用户", "county": "县级用户"}
+#: Who works with residents' data and reads the results: city and county staff (admins
+#: manage the system only).
+STAFF_ROLES = ("city", "county")
 
 
 class User(UserMixin, db.Model):

@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
 from survey.accounts.access import NEW_PASSWORD_FIRST, user_scope
+from survey.accounts.models import STAFF_ROLES
 from survey.api import Blueprint
 from survey.api.schemas import (
     ApiSubmissionSchema,
@@ -182,7 +183,7 @@ def project_stats(query, project_id):
     Rates are read from the rollups; every rate has its n and 95 % Wilson interval, and is
     null below 10 answers (docs/METRICS.md).
     """
-    if not current_user.is_authenticated or current_user.role not in ("city", "county"):
+    if not current_user.is_authenticated or current_user.role not in STAFF_ROLES:
         abort(401 if not current_user.is_authenticated else 403)
     group = query.pop("group")
     scope = user_scope()

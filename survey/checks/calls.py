@@ -85,6 +85,16 @@ class CallingHours:
         return local.date(), local.hour < 12
 
 
+@dataclass(frozen=True)
+class CallRules:
+    """When and how often a resident may be called: the calling hours, how many failed
+    attempts close a task (CALL_MAX_ATTEMPTS), how long a resident away waits (CALL_AWAY_DAYS)."""
+
+    hours: CallingHours
+    max_attempts: int
+    away_days: int
+
+
 def callback_time(local: datetime | None, now: datetime, hours: CallingHours) -> datetime | None:
     """A call-back time typed in local time, as an aware datetime. Raises ValueError (with a
     message for the caller) unless it lies ahead, within CALLBACK_HORIZON."""
@@ -105,15 +115,14 @@ def deferred_until(task: CallTask, away_days: int) -> datetime | None:
     return last.at + timedelta(days=away_days)
 
 
-def wait_reason(
-    task: CallTask, now: datetime, hours: CallingHours, *, away_days: int
-) -> str | None:
+def wait_reason(task: CallTask, now: datetime, rules: CallRules) -> str | None:
     """Why ``task`` cannot be called now, or None when it can."""
+    hours = rules.hours
     if not task.is_open:
         return f"此任务已结束（{task.status_label}）。"
     if not hours.is_open(now):
         return f"现在不是通话时间（{hours.describe()}）。"
-    deferred = deferred_until(task, away_days)
+    deferred = deferred_until(task, rules.away_days)
     if deferred is not None and deferred > now:
         return f"对方住院或外出，{hours.local(deferred):%m月%d日 %H:%M} 以后再拨。"
     if task.callback_at is not None:
@@ -162,9 +171,7 @@ def callable_tasks(
     batch: SampleBatch,
     scope: Scope,
     now: datetime,
-    hours: CallingHours,
-    *,
-    away_days: int,
+    rules: CallRules,
     sites: SiteFilter = ALL_SITES,
 ) -> list[CallTask]:
     """The batch's tasks within ``scope`` and ``sites`` that may be called now, due
@@ -175,7 +182,7 @@ def callable_tasks(
         .options(selectinload(CallTask.attempts), selectinload(CallTask.site))
         .order_by(CallTask.id)
     )
-    ready = [t for t in tasks if wait_reason(t, now, hours, away_days=away_days) is None]
+    ready = [t for t in tasks if wait_reason(t, now, rules) is None]
     return sorted(ready, key=lambda t: (t.callback_at is None, t.id))
 
 
@@ -183,32 +190,27 @@ def record_attempt(
     session: Session,
     task: CallTask,
     caller: Actor,
-    *,
-    outcome: str,
+    rules: CallRules,
     now: datetime,
-    hours: CallingHours,
-    max_attempts: int,
-    away_days: int,
-    note: str = "",
-    callback_at: datetime | None = None,
+    call: dict,
     questions: list | None = None,
     answers: dict | None = None,
 ) -> CallAttempt:
-    """Log one dialling of ``task`` and move the task on.
+    """Log one dialling of ``task`` at ``now`` and move the task on. ``call`` holds its
+    ``outcome``, ``note`` and ``callback_at`` (None, or an aware time from callback_time).
 
     ``completed`` and ``proxy`` need the validated ``answers`` to the project's current
     ``questions``: they are stored as a ``phone`` response (a proxy's marked as such) with the
     version of the notice read in the site's city. ``callback`` needs ``callback_at``;
-    ``away`` defers the task by ``away_days``. Raises CallRefused when the task cannot be
-    called now. Logged as ``caller``'s. Call inside the write transaction, with
+    ``away`` defers the task by the rules' ``away_days``. Raises CallRefused when the task
+    cannot be called now. Logged as ``caller``'s. Call inside the write transaction, with
     ``task`` locked.
     """
-    reason = wait_reason(task, now, hours, away_days=away_days)
+    reason = wait_reason(task, now, rules)
     if reason:
         raise CallRefused(reason)
-    attempt = CallAttempt(
-        task=task, at=now, caller=caller.user, outcome=outcome, note=note, callback_at=callback_at
-    )
+    outcome = call["outcome"]
+    attempt = CallAttempt(task=task, at=now, caller=caller.user, **call)
     session.add(attempt)
     if outcome in ANSWERED:
         version_id = questions[0].version_id
@@ -225,7 +227,7 @@ def record_attempt(
         task.notice = notice_in_force(session, task.site.region_id)
         _close(task, "completed", now)
     elif outcome == "callback":
-        task.callback_at = callback_at
+        task.callback_at = call["callback_at"]
     elif outcome == DEFER:  # the deferral is read from this attempt (deferred_until)
         task.callback_at = None
     elif outcome in CLOSING:
@@ -237,7 +239,7 @@ def record_attempt(
     else:  # RETRY
         task.callback_at = None
         failed = sum(1 for a in task.attempts if a.outcome in RETRY)
-        if failed >= max_attempts:
+        if failed >= rules.max_attempts:
             _close(task, "unreachable", now)
     detail = f"电话抽查任务 {task.id}：{OUTCOMES[outcome]}"
     record(session, "call_logged", caller, detail)
@@ -252,15 +254,15 @@ def reveal_phone(session: Session, task: CallTask, caller: Actor, cipher) -> str
     return cipher.decrypt(task.resident.phone_token)
 
 
-def saved_message(task: CallTask, outcome: str, hours: CallingHours, *, away_days: int) -> str:
+def saved_message(task: CallTask, outcome: str, rules: CallRules) -> str:
     """What the caller is told once an attempt is saved: the outcome, then what becomes of
     the task, unless the outcome's label says it already (听力困难（改为上门）)."""
     label = OUTCOMES[outcome]
     if outcome == DEFER:
-        when = hours.local(deferred_until(task, away_days))
+        when = rules.hours.local(deferred_until(task, rules.away_days))
         return f"已记录：{label}，{when:%m月%d日 %H:%M} 以后再拨。"
     if outcome == "callback":
-        return f"已记录：{label}，{hours.local(task.callback_at):%m月%d日 %H:%M} 回拨。"
+        return f"已记录：{label}，{rules.hours.local(task.callback_at):%m月%d日 %H:%M} 回拨。"
     if task.status_label in label:
         return f"已记录：{label}。"
     return f"已记录：{label}（{task.status_label}）。"

@@ -24,6 +24,7 @@ from werkzeug.exceptions import NotFound
 
 from survey import downloads
 from survey.accounts.access import acting_user, current_actor, role_required, user_scope
+from survey.accounts.models import STAFF_ROLES
 from survey.accounts.services import record_export
 from survey.checks import calls, notices, roster, sampling, visits
 from survey.checks.models import (
@@ -62,9 +63,6 @@ from survey.uploads import FORM_OVERHEAD, upload_limit
 
 bp = Blueprint("checks", __name__, url_prefix="/checks")
 
-#: Who works with residents' data: city and county staff (admins manage the system only).
-STAFF = ("city", "county")
-
 
 # -- helpers ---------------------------------------------------------------------------
 
@@ -77,8 +75,9 @@ def _hours() -> calls.CallingHours:
     return current_app.extensions["calling_hours"]
 
 
-def _away_days() -> int:
-    return current_app.config["CALL_AWAY_DAYS"]
+def _rules() -> calls.CallRules:
+    config = current_app.config
+    return calls.CallRules(_hours(), config["CALL_MAX_ATTEMPTS"], config["CALL_AWAY_DAYS"])
 
 
 def _now() -> datetime:
@@ -115,7 +114,7 @@ def local_time(moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 
 @bp.get("/")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def index():
     """The projects this user works on, with their roster, samples and visits."""
     scope = user_scope()
@@ -189,21 +188,21 @@ def _roster_page(project, status=200, **extra):
 
 
 @bp.get("/projects/<int:project_id>/roster")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def roster_list(project_id):
     """The project's roster within the user's region, masked, with the import form."""
     return _roster_page(project_in_scope(db.session, user_scope(), project_id))
 
 
 @bp.post("/projects/<int:project_id>/roster/search")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def roster_search(project_id):
     """Find a number on the roster (posted, so it never appears in a URL or a log)."""
     return _roster_page(project_in_scope(db.session, user_scope(), project_id))
 
 
 @bp.post("/projects/<int:project_id>/roster/import")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 @upload_limit(lambda config: config["ROSTER_MAX_BYTES"] + FORM_OVERHEAD)
 def roster_upload(project_id):
     """Check an uploaded roster file and keep it for the user to confirm; writes no rows."""
@@ -235,7 +234,7 @@ staging_views.add_pages(
     bp,
     "/imports",
     RosterImport,
-    roles=STAFF,
+    roles=STAFF_ROLES,
     template="checks/import.html",
     region_of=lambda staged: staged.region_id,
     back=lambda staged: url_for(".roster_list", project_id=staged.project_id),
@@ -247,7 +246,7 @@ staging_views.add_pages(
 
 
 @bp.post("/residents/<int:resident_id>/delete")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def resident_delete(resident_id):
     """Delete one person from the roster (on their request, or entered by mistake)."""
     resident = get_in_scope(
@@ -281,14 +280,14 @@ def _samples_page(project, status=200, errors=None):
 
 
 @bp.get("/projects/<int:project_id>/samples")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def samples(project_id):
     """Sample sizes per site (with the ±5 % guidance) and the project's batches."""
     return _samples_page(project_in_scope(db.session, user_scope(), project_id))
 
 
 @bp.post("/projects/<int:project_id>/samples")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def sample_draw(project_id):
     """Draw a batch of residents to call."""
     scope = user_scope()
@@ -319,7 +318,7 @@ def _batch(batch_id: int) -> SampleBatch:
 
 
 @bp.get("/batches/<int:batch_id>")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def batch(batch_id):
     """A batch: who can be called now, its tasks a page at a time (by county, by site name
     or code), and the response rate; a county user sees their county's part of a city's batch."""
@@ -328,9 +327,7 @@ def batch(batch_id):
     query, shown = _list_query(
         list_query_schema, batch.project_id, "checks.batch", {"batch_id": batch.id}
     )
-    ready = calls.callable_tasks(
-        db.session, batch, scope, _now(), _hours(), away_days=_away_days(), sites=query["sites"]
-    )
+    ready = calls.callable_tasks(db.session, batch, scope, _now(), _rules(), query["sites"])
     return render_template(
         "checks/batch.html",
         batch=batch,
@@ -348,7 +345,7 @@ def batch(batch_id):
 
 
 @bp.get("/batches/<int:batch_id>/tasks.csv")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def batch_export(batch_id):
     """The batch's tasks for Excel (UTF-8 with BOM): masked numbers only, never names."""
     batch = _batch(batch_id)
@@ -383,7 +380,7 @@ def _call_page(task: CallTask, status=200, *, phone=None, errors=None, answer_er
         note=note,
         phone=phone,
         notice=notices.current_notice(db.session, task.site.region_id),
-        wait=calls.wait_reason(task, _now(), _hours(), away_days=_away_days()),
+        wait=calls.wait_reason(task, _now(), _rules()),
         outcomes=calls.OUTCOMES,
         form=request.form,
         errors=errors or {},
@@ -392,14 +389,14 @@ def _call_page(task: CallTask, status=200, *, phone=None, errors=None, answer_er
 
 
 @bp.get("/tasks/<int:task_id>")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def task(task_id):
     """The call page: notice to read, the masked number, attempts so far, the answers."""
     return _call_page(_task(task_id))
 
 
 @bp.post("/tasks/<int:task_id>/reveal")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def reveal(task_id):
     """Show the whole number once, to dial it; every reveal goes into the audit log."""
     task = _task(task_id)
@@ -413,7 +410,7 @@ def reveal(task_id):
 
 
 @bp.post("/tasks/<int:task_id>/attempts")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def attempt(task_id):
     """Log an attempt; a completed call stores its answers as a ``phone`` response."""
     task = _task(task_id)
@@ -429,26 +426,16 @@ def attempt(task_id):
         except ValidationError as err:
             return _call_page(task, 422, answer_errors=error_messages(err))
     try:
-        callback_at = calls.callback_time(data["callback_at"], _now(), _hours())
+        data["callback_at"] = calls.callback_time(data["callback_at"], _now(), _hours())
     except ValueError as err:
         return _call_page(task, 422, errors={"callback_at": [str(err)]})
+    rules = _rules()
     try:
         with write_transaction(db.session, task):
             calls.record_attempt(
-                db.session,
-                task,
-                current_actor(),
-                outcome=data["outcome"],
-                now=_now(),
-                hours=_hours(),
-                max_attempts=current_app.config["CALL_MAX_ATTEMPTS"],
-                away_days=_away_days(),
-                note=data["note"],
-                callback_at=callback_at,
-                questions=questions,
-                answers=answers,
+                db.session, task, current_actor(), rules, _now(), data, questions, answers
             )
-            message = calls.saved_message(task, data["outcome"], _hours(), away_days=_away_days())
+            message = calls.saved_message(task, data["outcome"], rules)
     except calls.CallRefused:
         # The page says why at its top (the same wait reason): not a second time at the form.
         return _call_page(task, 409)
@@ -460,7 +447,7 @@ def attempt(task_id):
 
 
 @bp.get("/projects/<int:project_id>/visits")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def visit_list(project_id):
     """The project's visits (paged, by county, by site name or code), the residents waiting
     for a home visit, and a reproducible random pick of sites to visit next."""
@@ -550,7 +537,7 @@ def _visit_form(site: Site, status=200, errors=None, *, body_read=True):
 
 
 @bp.get("/sites/<int:site_id>/visits/new")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def visit_new(site_id):
     """The form for a visit to one site (for a resident's home visit with ``home_visit``)."""
     return _visit_form(_site(site_id))
@@ -589,7 +576,7 @@ def _visit_too_large():
     """A visit form whose photos together exceed the request limit: its fields could not be
     read, so the form is shown again with the reason (None: not a staff member's form)."""
     user = current_user
-    if not user.is_authenticated or user.role not in STAFF or user.must_change_password:
+    if not user.is_authenticated or user.role not in STAFF_ROLES or user.must_change_password:
         return None
     config = current_app.config
     limit = config["PHOTO_MAX_BYTES"] * config["VISIT_MAX_PHOTOS"]
@@ -608,7 +595,7 @@ def _visit_too_large():
 
 
 @bp.post("/sites/<int:site_id>/visits/new")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 @upload_limit(
     lambda c: c["PHOTO_MAX_BYTES"] * c["VISIT_MAX_PHOTOS"] + FORM_OVERHEAD,
     too_large=_visit_too_large,
@@ -661,14 +648,14 @@ def _visit_page(visit: Visit, status=200, answer_errors=None):
 
 
 @bp.get("/visits/<int:visit_id>")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def visit(visit_id):
     """A visit's record, photos and interviews, with the form for another interview."""
     return _visit_page(_visit(visit_id))
 
 
 @bp.post("/visits/<int:visit_id>/interviews")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def interview(visit_id):
     """Store one resident's answers from the visit (channel ``visit``)."""
     visit = _visit(visit_id)
@@ -685,7 +672,7 @@ def interview(visit_id):
 
 
 @bp.post("/visits/<int:visit_id>/delete")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def visit_delete(visit_id):
     """Delete a visit recorded by mistake, with its photos and interviews."""
     visit = _visit(visit_id)
@@ -699,7 +686,7 @@ def visit_delete(visit_id):
 
 
 @bp.get("/photos/<int:photo_id>")
-@role_required(*STAFF)
+@role_required(*STAFF_ROLES)
 def photo(photo_id):
     """A visit photo."""
     image = get_in_scope(

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from survey import downloads
 from survey.accounts.access import current_actor, role_required, user_scope
+from survey.accounts.models import STAFF_ROLES
 from survey.accounts.services import record_export
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
 from survey.db import db, now_utc, write_transaction
@@ -35,7 +36,6 @@ from survey.stats.schemas import (
 )
 
 bp = Blueprint("stats", __name__, url_prefix="/dashboard")
-READERS = ("city", "county")
 ALERT_KINDS = {"low": "满意率低于 90%", "drop": "环比显著下降", "discrepancy": "自评与抽查差异显著"}
 
 
@@ -108,7 +108,7 @@ def _page(template: str, **context):
 
 
 @bp.get("/")
-@role_required(*READERS)
+@role_required(*STAFF_ROLES)
 def overview():
     """Every project in the reader's region with its rates, volumes and alert counts."""
     scope, filters = user_scope(), _filters()
@@ -123,7 +123,7 @@ def overview():
 
 
 @bp.get("/projects/<int:project_id>")
-@role_required(*READERS)
+@role_required(*STAFF_ROLES)
 def project(project_id):
     """A project's counties ranked, channels side by side, targets and alerts."""
     scope, project = _project(project_id)
@@ -152,7 +152,7 @@ def _counties(scope, project):
 
 
 @bp.get("/projects/<int:project_id>/counties/<int:county_id>")
-@role_required(*READERS)
+@role_required(*STAFF_ROLES)
 def county(project_id, county_id):
     """A county's sites in a project, ranked."""
     scope, project = _project(project_id)
@@ -165,7 +165,7 @@ def county(project_id, county_id):
 
 
 @bp.get("/sites/<int:site_id>")
-@role_required(*READERS)
+@role_required(*STAFF_ROLES)
 def site(site_id):
     """One site: monthly trend, answer distribution, comments, calls and visits."""
     scope = user_scope()
@@ -199,7 +199,7 @@ def site(site_id):
 
 
 @bp.get("/projects/<int:project_id>/comments")
-@role_required(*READERS)
+@role_required(*STAFF_ROLES)
 def comments(project_id):
     """The project's comments, newest first, searchable; unhappy answers highlighted."""
     scope, project = _project(project_id)
@@ -221,7 +221,7 @@ def _audit_export(what: str) -> None:
 
 
 @bp.get("/projects/<int:project_id>/summary.<any(csv, xlsx):fmt>")
-@role_required(*READERS)
+@role_required(*STAFF_ROLES)
 def summary_export(project_id, fmt):
     """The per-county or per-site summary, for Excel."""
     scope, project = _project(project_id)
@@ -238,7 +238,7 @@ def summary_export(project_id, fmt):
 
 
 @bp.get("/projects/<int:project_id>/responses.<any(csv, xlsx):fmt>")
-@role_required(*READERS)
+@role_required(*STAFF_ROLES)
 def responses_export(project_id, fmt):
     """Every response of the project in scope, read in batches (no personal data)."""
     scope, project = _project(project_id)
@@ -250,7 +250,7 @@ def responses_export(project_id, fmt):
 
 
 @bp.get("/projects/<int:project_id>/report")
-@role_required(*READERS)
+@role_required(*STAFF_ROLES)
 def report(project_id):
     """The monthly report of a project, laid out for A4 paper."""
     scope, project = _project(project_id)
@@ -265,7 +265,7 @@ def report(project_id):
 
 
 @bp.get("/projects/<int:project_id>/report.pdf")
-@role_required(*READERS)
+@role_required(*STAFF_ROLES)
 def report_pdf(project_id):
     """The monthly report as a PDF."""
     scope, project = _project(project_id)
@@ -318,7 +318,7 @@ def _review_page(project, scope, filters, wanted: dict, errors=None, status=200)
 
 
 @bp.get("/projects/<int:project_id>/flagged")
-@role_required(*READERS)
+@role_required(*STAFF_ROLES)
 def flagged_answers(project_id):
     """The project's answers flagged as suspected stuffing, for review (city users decide)."""
     scope, project = _project(project_id)
