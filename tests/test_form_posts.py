@@ -4,15 +4,7 @@ import pytest
 from marshmallow import ValidationError
 
 from survey.accounts.schemas import audit_query_schema, user_schema
-from survey.checks.schemas import (
-    attempt_schema,
-    interview_schema,
-    notice_schema,
-    pick_schema,
-    roster_query_schema,
-    sample_schema,
-    visit_schema,
-)
+from survey.checks import schemas as checks
 from survey.sites.schemas import (
     list_query_schema,
     new_project_schema,
@@ -25,13 +17,13 @@ from tests.helpers import log_in
 
 #: Each staff form or page query with the values its required fields need.
 FORMS = {
-    "call": (attempt_schema, {"outcome": "no_answer"}),
-    "sample": (sample_schema, {"mode": "count", "size": "5"}),
-    "visit pick": (pick_schema, {}),
-    "visit": (visit_schema, {"visited_on": "2026-11-20", "inspectors": "李明"}),
-    "interview": (interview_schema, {}),
-    "notice": (notice_schema, {"body": "您好"}),
-    "roster query": (roster_query_schema, {}),
+    "call": (checks.attempt_schema, {"outcome": "no_answer"}),
+    "sample": (checks.sample_schema, {"mode": "count", "size": "5"}),
+    "visit pick": (checks.pick_schema, {}),
+    "visit": (checks.visit_schema, {"visited_on": "2026-11-20", "inspectors": "李明"}),
+    "interview": (checks.interview_schema, {}),
+    "notice": (checks.notice_schema, {"body": "您好"}),
+    "roster query": (checks.roster_query_schema, {}),
     "list query": (list_query_schema, {}),
     "dashboard filters": (filter_schema, {}),
     "audit filters": (audit_query_schema, {}),
@@ -64,16 +56,16 @@ def test_empty_optional_fields_are_not_given(form):
 
 def test_an_empty_required_field_is_still_refused():
     with pytest.raises(ValidationError) as refused:
-        sample_schema.load({"mode": "count", "size": "", "minimum": ""})
+        checks.sample_schema.load({"mode": "count", "size": "", "minimum": ""})
     assert "size" in refused.value.messages
     with pytest.raises(ValidationError) as refused:
-        visit_schema.load({"visited_on": "  ", "inspectors": "李明"})
+        checks.visit_schema.load({"visited_on": "  ", "inspectors": "李明"})
     assert "visited_on" in refused.value.messages
 
 
 def test_a_malformed_optional_field_is_still_refused():
     with pytest.raises(ValidationError) as refused:
-        attempt_schema.load({"outcome": "callback", "callback_at": "tomorrow"})
+        checks.attempt_schema.load({"outcome": "callback", "callback_at": "tomorrow"})
     assert refused.value.messages["callback_at"] == ["回拨时间的格式不对。"]
     with pytest.raises(ValidationError):
         filter_schema.load({"from": "2026-13-01"})

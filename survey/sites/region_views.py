@@ -63,6 +63,17 @@ def add():
     )
 
 
+@bp.post("/<int:region_id>/delete")
+@role_required("admin")
+def delete(region_id):
+    """Delete a region nothing refers to."""
+    region = db.get_or_404(Region, region_id)
+    return _changed(
+        lambda _data: regions.delete_region(db.session, current_actor(), region),
+        lambda _result: f"已删除“{region.name}”。",
+    )
+
+
 @bp.post("/<int:region_id>/rename")
 @role_required("admin")
 def rename(region_id):
@@ -73,16 +84,4 @@ def rename(region_id):
         lambda data: regions.rename_region(db.session, current_actor(), region, data["name"]),
         lambda renamed: f"已把“{before}”改名为“{region.name}”。" if renamed else "名称没有改变。",
         region_name_schema,
-    )
-
-
-@bp.post("/<int:region_id>/delete")
-@role_required("admin")
-def delete(region_id):
-    """Delete a region nothing refers to."""
-    region = db.get_or_404(Region, region_id)
-    name = region.name
-    return _changed(
-        lambda _data: regions.delete_region(db.session, current_actor(), region),
-        lambda _result: f"已删除“{name}”。",
     )
