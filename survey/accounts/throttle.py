@@ -56,19 +56,16 @@ class Backoff:
     first: int
     longest: int
 
-    @classmethod
-    def from_config(cls, config) -> "Backoff":
-        return cls(
-            config["LOGIN_FREE_FAILURES"],
-            config["LOGIN_WAIT_SECONDS"],
-            config["LOGIN_MAX_WAIT_SECONDS"],
-        )
-
     def seconds(self, failures: int) -> int:
         if failures < self.free:
             return 0
         doublings = min(failures - self.free, 32)  # 2**32 seconds is past any longest
         return min(self.longest, self.first * 2**doublings)
+
+    @classmethod
+    def from_config(cls, config) -> "Backoff":
+        free, first = config["LOGIN_FREE_FAILURES"], config["LOGIN_WAIT_SECONDS"]
+        return cls(free, first, config["LOGIN_MAX_WAIT_SECONDS"])
 
 
 class Throttle:

@@ -48,6 +48,11 @@ REASONS = {
 
 @dataclass(frozen=True)
 class Rules:
+    """The stuffing checks' settings (STUFFING_*, DEVICE_WINDOW_HOURS): whether they run;
+    after how many earlier answers from one address within ``burst_window`` the next is a
+    burst; how soon after its form was served an answer is too fast; and how far back a
+    cookieless answer from the same address counts as a repeat."""
+
     enabled: bool
     burst: int
     burst_window: timedelta

@@ -114,11 +114,9 @@ def publish_checklist(
     if items == checklist_items(project):
         return None
     current = project.current_checklist
+    number = current.number + 1 if current else 1
     version = ChecklistVersion(
-        project=project,
-        number=current.number + 1 if current else 1,
-        items=items,
-        created_by_id=actor.user.id,
+        project=project, number=number, items=items, created_by_id=actor.user.id
     )
     session.add(version)
     session.flush()
