@@ -616,17 +616,7 @@ def visit_create(site_id):
     try:
         with write_transaction(db.session, home_visit):
             visit = visits.record_visit(
-                db.session,
-                site,
-                current_actor(),
-                visited_on=values["visited_on"],
-                inspectors=values["inspectors"],
-                results=values["results"],
-                findings=values["findings"],
-                photos=photos,
-                draw_seed=values["draw_seed"] or None,
-                home_visit=home_visit,
-                shown_version=values["checklist_version"],
+                db.session, site, current_actor(), values, photos, home_visit
             )
     except visits.VisitRefused as err:
         return _visit_form(site, 409, {"visit": [str(err)]})

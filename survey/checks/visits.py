@@ -3,7 +3,7 @@ the home-visit list of residents who could not be surveyed by phone."""
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -53,23 +53,20 @@ def record_visit(
     session: Session,
     site: Site,
     actor: Actor,
-    *,
-    visited_on: date,
-    inspectors: str,
-    results: dict[int, str] | None = None,
-    findings: str,
+    entry: dict,
     photos: list[CleanPhoto],
-    draw_seed: str | None = None,
     home_visit: HomeVisit | None = None,
-    shown_version: int | None = None,
 ) -> Visit:
-    """A visit with the project's current checklist, each item's result from ``results``
-    (item index → ``pass``, ``fail`` or ``unverified``; an item not in it was not verified).
-    A ``home_visit`` of the same site is closed by it. Raises VisitRefused for a home visit
-    already done, and when ``shown_version``, the checklist version the form showed, is no longer
-    the current one (the results would land on other items' wording). Logged as ``actor``'s."""
-    results = results or {}
+    """A visit with ``entry``'s ``visited_on``, ``inspectors`` and ``findings``, and the
+    project's current checklist, each item's result from ``entry["results"]`` (item index →
+    ``pass``, ``fail`` or ``unverified``; an item not in it was not verified); its
+    ``draw_seed`` when the site was drawn at random. A ``home_visit`` of the same site is
+    closed by it. Raises VisitRefused for a home visit already done, and when
+    ``entry["checklist_version"]``, the checklist version the form showed, is no longer the
+    current one (the results would land on other items' wording). Logged as ``actor``'s."""
+    results = entry.get("results", {})
     version = site.project.current_checklist
+    shown_version = entry.get("checklist_version")
     if shown_version is not None and shown_version != checklist_number(site.project):
         raise VisitRefused("检查项刚刚更新了，请按下面新的检查项重新选择结果后再保存。")
     checklist = [
@@ -78,17 +75,15 @@ def record_visit(
     ]
     visit = Visit(
         site=site,
-        visited_on=visited_on,
-        inspectors=inspectors,
         checklist=checklist,
         checklist_version=version,
-        findings=findings,
-        draw_seed=draw_seed,
         created_by=actor.user,
+        draw_seed=entry.get("draw_seed") or None,
         photos=[
             VisitPhoto(content_type=p.content_type, data=p.data, width=p.width, height=p.height)
             for p in photos
         ],
+        **{field: entry[field] for field in ("visited_on", "inspectors", "findings")},
     )
     session.add(visit)
     if home_visit is not None:

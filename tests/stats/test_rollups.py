@@ -104,15 +104,8 @@ def test_rollups_equal_the_raw_counts_after_any_inserts_updates_and_deletions(
                     answers_store.rolled_up(session)
                 elif step[0] == "visit":
                     _, site, levels = step
-                    visit = record_visit(
-                        session,
-                        sites[site],
-                        actor,
-                        visited_on=date(2026, 11, 20),
-                        inspectors="甲",
-                        findings="",
-                        photos=[],
-                    )
+                    entry = {"visited_on": date(2026, 11, 20), "inspectors": "甲", "findings": ""}
+                    visit = record_visit(session, sites[site], actor, entry, photos=[])
                     for level in levels:
                         add_interview(session, actor, visit, questions, {"overall": level})
                     visits.append(visit)
