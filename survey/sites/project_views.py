@@ -162,9 +162,7 @@ def new_project():
     created, refused = submitted(
         new_project_schema,
         lambda errors: _form_page(None, errors, 422),
-        lambda data: project_services.add_project(
-            db.session, current_actor(), user_scope(), **data
-        ),
+        lambda data: project_services.add_project(db.session, current_actor(), user_scope(), data),
     )
     if refused:
         return refused
@@ -184,7 +182,7 @@ def edit_project(project_id):
         project_change_schema,
         lambda errors: _form_page(project, errors, 422),
         lambda data: project_services.change_project(
-            db.session, current_actor(), user_scope(), project, **data
+            db.session, current_actor(), user_scope(), project, data
         ),
         lock=project,
     )

@@ -18,6 +18,8 @@ from survey.sites.models import PROJECT_STATUSES, Project, ProjectTarget, Site, 
 
 #: Starter questionnaires offered when a project is created, as stored → as shown.
 STARTER_CHOICES = {kind: name for kind, (name, _questions) in STARTERS.items()}
+#: A project's own settings, as its form names them and the model stores them.
+SETTINGS = ("name", "year", "description", "hotline")
 
 
 class ProjectError(FieldError):
@@ -109,40 +111,27 @@ def _describe_targets(session: Session, counts: dict[int, int]) -> str:
     return "、".join(f"{names[region_id]} {n}" for region_id, n in sorted(counts.items()))
 
 
-def add_project(
-    session: Session,
-    actor: Actor,
-    scope: Scope,
-    *,
-    name: str,
-    year: int,
-    region_id: int,
-    description: str,
-    hotline: str,
-    starter: str,
-    targets: dict[int, int],
-) -> Project:
-    """A new, active project owned by a city in ``scope``, answered with a new questionnaire
-    made from the ``starter`` template, with the visit checklist of the same kind and a
-    target per county given a count above 0.
+def add_project(session: Session, actor: Actor, scope: Scope, values: dict) -> Project:
+    """A new, active project with the ``values`` new_project_schema loads: its SETTINGS,
+    owned by the city ``region_id`` in ``scope``, answered with a new questionnaire made from
+    the ``starter`` template, with the visit checklist of the same kind and a target per
+    county given a count above 0 in ``targets`` (county id → count).
 
     Raises ProjectError for a city outside ``scope``, an unknown starter or a target of a
     region that is not one of the city's counties. Never commits.
     """
-    city = _owning_city(session, scope, region_id)
+    city = _owning_city(session, scope, values["region_id"])
+    name, year, starter = values["name"], values["year"], values["starter"]
     if starter not in STARTERS:
         raise ProjectError("starter", "请选择问卷模板。")
-    counts = _target_counts(session, city, targets)
+    counts = _target_counts(session, city, values["targets"])
     questionnaire = create_questionnaire(session, f"{name[:98]}问卷", starter_questions(starter))
     project = Project(
-        name=name,
-        year=year,
         region=city,
-        description=description,
-        hotline=hotline,
         status="active",
         questionnaire=questionnaire,
         targets=[ProjectTarget(region_id=r, site_count=n) for r, n in sorted(counts.items())],
+        **{key: values[key] for key in SETTINGS},
     )
     session.add(project)
     starter_checklist(session, project, starter, actor.user)
@@ -160,32 +149,24 @@ def add_project(
 
 
 def change_project(
-    session: Session,
-    actor: Actor,
-    scope: Scope,
-    project: Project,
-    *,
-    name: str,
-    year: int,
-    region_id: int,
-    description: str,
-    hotline: str,
-    status: str,
-    targets: dict[int, int],
+    session: Session, actor: Actor, scope: Scope, project: Project, values: dict
 ) -> list[str]:
-    """Save the project's settings and targets; returns what changed, as shown in the audit
+    """Save the ``values`` project_change_schema loads: the project's SETTINGS, owning city
+    (``region_id``), ``status`` and ``targets``; returns what changed, as shown in the audit
     log (nothing logged when nothing changed).
 
     The owning city can change only while the project has no site (its sites lie in the old
     city's counties). A finished project keeps its data; its links say the survey is over.
     Raises ProjectError. Never commits.
     """
-    city = _owning_city(session, scope, region_id)
+    city = _owning_city(session, scope, values["region_id"])
+    name, year, description = values["name"], values["year"], values["description"]
+    hotline, status = values["hotline"], values["status"]
     if city.id != project.region_id and project.sites:
         raise ProjectError("region_id", "项目已有点位，不能更改所属的市。")
     if status not in PROJECT_STATUSES:
         raise ProjectError("status", "请选择项目状态。")
-    counts = _target_counts(session, city, targets)
+    counts = _target_counts(session, city, values["targets"])
     before = {t.region_id: t.site_count for t in project.targets}
     changes = []
     for label, old, new in (
@@ -202,8 +183,9 @@ def change_project(
     if before != counts:
         old_targets = _describe_targets(session, before)
         changes.append(f"目标：{old_targets} → {_describe_targets(session, counts)}")
-    project.name, project.year, project.region = name, year, city
-    project.description, project.hotline, project.status = description, hotline, status
+    for key in SETTINGS:
+        setattr(project, key, values[key])
+    project.region, project.status = city, status
     if before != counts:
         kept = [target for target in project.targets if target.region_id in counts]
         for target in kept:
