@@ -18,11 +18,14 @@ from sqlalchemy import (
     CheckConstraint,
     ColumnElement,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
+    UniqueConstraint,
     bindparam,
     event,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
@@ -59,6 +62,17 @@ def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
     """A check constraint, named after ``column``, that keeps it to ``values`` (the keys of
     a model's dict of states, say: the allowed values are spelt once)."""
     return CheckConstraint(f"{column} in ({', '.join(repr(v) for v in values)})", name=column)
+
+
+def unique_within(parent: str, column: str, top_index: str) -> tuple[UniqueConstraint, Index]:
+    """``column`` unique among the rows of one ``parent``, and among the rows without a parent
+    too: SQL's UNIQUE lets NULL parents share a value (no NULL equals another), so those
+    rows get a partial unique index named ``top_index``."""
+    top = text(f"{parent} IS NULL")
+    return (
+        UniqueConstraint(parent, column),
+        Index(top_index, column, unique=True, sqlite_where=top, postgresql_where=top),
+    )
 
 
 def now_utc() -> datetime:

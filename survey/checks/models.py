@@ -12,12 +12,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.accounts.models import User
-from survey.db import db, now_utc, one_of
+from survey.db import db, now_utc, one_of, unique_within
 from survey.regions.models import Region
 from survey.responses.models import Response
 from survey.sites.models import ChecklistVersion, Project, Site, StagedImport
@@ -33,17 +32,7 @@ class Notice(db.Model):
     """
 
     __tablename__ = "notices"
-    __table_args__ = (
-        UniqueConstraint("region_id", "version"),
-        # The constraint above lets default notices (no region) share a version (NULLs differ).
-        Index(
-            "uq_notices_default_version",
-            "version",
-            unique=True,
-            sqlite_where=text("region_id IS NULL"),
-            postgresql_where=text("region_id IS NULL"),
-        ),
-    )
+    __table_args__ = unique_within("region_id", "version", "uq_notices_default_version")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: The city (or province) whose calls read it; None: the default.

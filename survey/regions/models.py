@@ -1,9 +1,9 @@
 """The region tree: province → city → county (县、市、区) → township (乡镇、街道)."""
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey.db import db, one_of
+from survey.db import db, one_of, unique_within
 
 #: A province (for users who oversee several cities), a city, a county (县、市、区), an
 #: optional township or street under a county (乡镇、街道), as stored → as shown.
@@ -13,6 +13,10 @@ REGION_LEVELS = {
     "county": "县（市、区）",
     "township": "乡镇（街道）",
 }
+#: The level of a region's children; a township has none.
+CHILD_LEVEL = {"province": "city", "city": "county", "county": "township"}
+#: Levels a region without a parent may have.
+ROOT_LEVELS = ("city", "province")
 
 
 class Region(db.Model):
@@ -20,15 +24,7 @@ class Region(db.Model):
 
     __tablename__ = "regions"
     __table_args__ = (
-        UniqueConstraint("parent_id", "name"),
-        # The constraint above lets top-level regions share a name (NULL parents differ).
-        Index(
-            "uq_regions_top_name",
-            "name",
-            unique=True,
-            sqlite_where=text("parent_id IS NULL"),
-            postgresql_where=text("parent_id IS NULL"),
-        ),
+        *unique_within("parent_id", "name", "uq_regions_top_name"),
         one_of("level", REGION_LEVELS),
     )
 

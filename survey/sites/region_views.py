@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from survey.accounts.access import current_actor, role_required
 from survey.db import db, write_transaction
 from survey.form_posts import first_message
-from survey.regions.models import REGION_LEVELS, Region
+from survey.regions.models import REGION_LEVELS, ROOT_LEVELS, Region
 from survey.sites import regions
 from survey.sites.schemas import region_name_schema, region_schema
 
@@ -21,7 +21,7 @@ def _tree_page(error: str = "", status: int = 200):
     return render_template(
         "sites/regions.html",
         rows=regions.region_tree(db.session),
-        root_levels={level: REGION_LEVELS[level] for level in regions.ROOT_LEVELS},
+        root_levels={level: REGION_LEVELS[level] for level in ROOT_LEVELS},
         error=error,
     ), status
 

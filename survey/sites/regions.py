@@ -10,12 +10,7 @@ from sqlalchemy.orm import Session
 from survey.accounts.services import Actor, record
 from survey.db import db
 from survey.form_posts import FieldError
-from survey.regions.models import REGION_LEVELS, Region
-
-#: The level of a region's children; a township has none.
-CHILD_LEVEL = {"province": "city", "city": "county", "county": "township"}
-#: Levels a region without a parent may have.
-ROOT_LEVELS = ("city", "province")
+from survey.regions.models import CHILD_LEVEL, REGION_LEVELS, ROOT_LEVELS, Region
 
 #: What refers to a region, by table, as named to people. Tables not listed (rosters,
 #: samples, the audit log) are "其他记录".
