@@ -391,7 +391,8 @@ def _call_page(task: CallTask, status=200, *, phone=None, errors=None, answer_er
 @bp.get("/tasks/<int:task_id>")
 @role_required(*STAFF_ROLES)
 def task(task_id):
-    """The call page: notice to read, the masked number, attempts so far, the answers."""
+    """The call page: notice to read, the masked number, attempts so far, the answers; and
+    when the task cannot be called now, why (calling hours, a call-back, a half-day tried)."""
     return _call_page(_task(task_id))
 
 
@@ -647,7 +648,8 @@ def visit(visit_id):
 @bp.post("/visits/<int:visit_id>/interviews")
 @role_required(*STAFF_ROLES)
 def interview(visit_id):
-    """Store one resident's answers from the visit (channel ``visit``)."""
+    """Store one resident's answers from the visit (channel ``visit``); answers that do not
+    hold come back on the visit's page with the reasons (422), nothing stored."""
     visit = _visit(visit_id)
     questions = _questions(visit.site.project)
     try:
