@@ -61,28 +61,32 @@ def loaded(schema, data) -> dict:
 
 
 def submitted(schema, form_page, apply, *, lock=None, conflict: dict | None = None):
-    """Load ``request.form`` with ``schema`` and run ``apply(data)`` in a write transaction,
-    committed when it succeeds. Returns (apply's result, None), or (None, ``form_page(errors)``)
-    for bad input or a FieldError, with nothing written.
+    """A form's GET and POST. On GET the reply is the empty form: (None, ``form_page()``).
+    On POST, load ``request.form`` with ``schema`` and run ``apply(data)`` in a write
+    transaction, committed when it succeeds: (apply's result, None). For bad input or a
+    FieldError, with nothing written, the form again with the reasons and status 422:
+    (None, (``form_page(errors)``, 422)).
 
     ``lock``: a row whose saves take turns (a double click: each sees the one before).
     ``conflict``: the errors shown when the database refuses the write (a unique name another
     request took since the check); without it such a refusal is a server error.
     """
+    if request.method == "GET":
+        return None, form_page()
     form = request.form.to_dict(flat=False)
     # A list field (ticked boxes) takes every value posted; any other field the first.
     lists = {f.data_key or n for n, f in schema.load_fields.items() if isinstance(f, fields.List)}
     try:
         data = schema.load({k: v if k in lists else v[0] for k, v in form.items()})
     except ValidationError as err:
-        return None, form_page(err.messages)
+        return None, (form_page(err.messages), 422)
     try:
         with write_transaction(db.session, lock):
             result = apply(data)
     except FieldError as err:
-        return None, form_page({err.field: [str(err)]})
+        return None, (form_page({err.field: [str(err)]}), 422)
     except IntegrityError:
         if conflict is None:
             raise
-        return None, form_page(conflict)
+        return None, (form_page(conflict), 422)
     return result, None

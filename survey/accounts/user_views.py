@@ -2,6 +2,8 @@
 enable, reset a password. A one-time password is shown once, in the answer to the POST
 that made it (never in a redirect's flash message, which would keep it in the cookie)."""
 
+from functools import partial
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from survey.accounts import users
@@ -14,15 +16,15 @@ from survey.form_posts import submitted
 bp = Blueprint("users", __name__, url_prefix="/admin/users")
 
 
-def _form_page(user: User | None, errors: dict, status: int):
+def _form_page(user: User | None, errors: dict | None = None):
     return render_template(
         "accounts/user_form.html",
         user=user,
         form=request.form,
-        errors=errors,
+        errors=errors or {},
         roles=ROLES,
         regions=users.assignable_regions(db.session),
-    ), status
+    )
 
 
 def _password_page(user: User, password: str, created: bool):
@@ -47,15 +49,13 @@ def index():
 @role_required("admin")
 def new():
     """Create an account; its one-time password is shown once."""
-    if request.method == "GET":
-        return _form_page(None, {}, 200)
-    created, refused = submitted(
+    created, reply = submitted(
         user_schema,
-        lambda errors: _form_page(None, errors, 422),
+        partial(_form_page, None),
         lambda data: users.add_user(db.session, current_actor(), **data),
     )
-    if refused:
-        return refused
+    if reply:
+        return reply
     user, password = created
     return _password_page(user, password, created=True), 201
 
@@ -65,15 +65,13 @@ def new():
 def edit(user_id):
     """Change an account's role or region."""
     user = db.get_or_404(User, user_id)
-    if request.method == "GET":
-        return _form_page(user, {}, 200)
-    _, refused = submitted(
+    _, reply = submitted(
         user_change_schema,
-        lambda errors: _form_page(user, errors, 422),
+        partial(_form_page, user),
         lambda data: users.change_user(db.session, current_actor(), user, **data),
     )
-    if refused:
-        return refused
+    if reply:
+        return reply
     flash(f"已保存 {user.username} 的角色和地区。", "info")
     return redirect(url_for(".index"))
 

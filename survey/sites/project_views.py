@@ -4,6 +4,7 @@ other is 404); county users none (403)."""
 
 import io
 from datetime import date
+from functools import partial
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
@@ -137,8 +138,9 @@ def _form_values(project: Project | None, cities) -> dict:
     return values
 
 
-def _form_page(project: Project | None, errors: dict, status: int):
+def _form_page(project: Project | None, errors: dict | None = None):
     cities = project_services.owning_cities(db.session, user_scope())
+    errors = errors or {}
     return render_template(
         "sites/project_form.html",
         project=project,
@@ -150,22 +152,20 @@ def _form_page(project: Project | None, errors: dict, status: int):
         statuses=PROJECT_STATUSES,
         target_prefix=TARGET_PREFIX,
         default_hotline=current_app.config["HOTLINE"],
-    ), status
+    )
 
 
 @bp.route("/projects/new", methods=["GET", "POST"])
 @role_required(*SETUP_ROLES)
 def new_project():
     """Create a project: its city, targets and a questionnaire from a starter template."""
-    if request.method == "GET":
-        return _form_page(None, {}, 200)
-    created, refused = submitted(
+    created, reply = submitted(
         new_project_schema,
-        lambda errors: _form_page(None, errors, 422),
-        lambda data: project_services.add_project(db.session, current_actor(), user_scope(), data),
+        partial(_form_page, None),
+        partial(project_services.add_project, db.session, current_actor(), user_scope()),
     )
-    if refused:
-        return refused
+    if reply:
+        return reply
     flash(f"已创建项目“{created.name}”。接下来请添加点位。", "info")
     return redirect(url_for(".project", project_id=created.id))
 
@@ -175,23 +175,20 @@ def new_project():
 def edit_project(project_id):
     """Change a project's settings, targets or status (进行中 / 已结束)."""
     project = project_to_set_up(project_id)
-    if request.method == "GET":
-        return _form_page(project, {}, 200)
-    tokens = project_services.live_tokens(db.session, project)
-    changes, refused = submitted(
+    changes, reply = submitted(
         project_change_schema,
-        lambda errors: _form_page(project, errors, 422),
-        lambda data: project_services.change_project(
-            db.session, current_actor(), user_scope(), project, data
+        partial(_form_page, project),
+        partial(
+            project_services.change_project, db.session, current_actor(), user_scope(), project
         ),
         lock=project,
     )
-    if refused:
-        return refused
+    if reply:
+        return reply
     # Cached form pages show the project's name and state: this process drops them now,
     # others within FORM_CACHE_SECONDS; a submission always reads the state afresh.
     cache = form_pages()
-    for token in tokens:
+    for token in project_services.live_tokens(db.session, project):
         cache.discard(token)
     if not changes:
         flash("没有改动。", "info")

@@ -17,6 +17,9 @@ from survey.sites import hooks
 from survey.sites.models import SITE_LEVELS, Project, Site, SiteToken
 from survey.sites.tokens import issue_token, rotate_token
 
+#: A site's own fields, as its form names them and the model stores them (the county aside).
+FIELDS = ("name", "address", "level", "contact")
+
 
 class SiteError(FieldError):
     """A site change that cannot be made."""
@@ -65,64 +68,43 @@ def _describe(site: Site, county: Region) -> str:
     return f"{site.project.name}：{county.name} · {site.name}（点位 {site.id}）"
 
 
-def add_site(
-    session: Session,
-    actor: Actor,
-    scope: Scope,
-    project: Project,
-    *,
-    region_id: int,
-    name: str,
-    address: str,
-    level: str,
-    contact: str,
-) -> Site:
-    """A new active site of ``project`` with its live token, audited.
+def add_site(session: Session, actor: Actor, scope: Scope, project: Project, values: dict) -> Site:
+    """A new active site of ``project`` with its live token, audited: the ``values``
+    site_schema loads, its county ``region_id`` and its FIELDS.
 
     Raises SiteError for a county that is not one of the project's (within ``scope``) or a
     name the county already has in the project.
     """
-    county = _county(session, project, scope, region_id)
-    _refuse_taken(session, project.id, county, name)
-    site = Site(
-        project=project, region=county, name=name, address=address, level=level, contact=contact
-    )
+    county = _county(session, project, scope, values["region_id"])
+    _refuse_taken(session, project.id, county, values["name"])
+    site = Site(project=project, region=county, **{key: values[key] for key in FIELDS})
     session.add(site)
     token = issue_token(session, site)
     session.flush()
-    detail = f"{_describe(site, county)}，{SITE_LEVELS[level]}，点位码 {token.token}"
+    detail = f"{_describe(site, county)}，{site.level_label}，点位码 {token.token}"
     record(session, "site_created", actor, detail)
     return site
 
 
-def change_site(
-    session: Session,
-    actor: Actor,
-    scope: Scope,
-    site: Site,
-    *,
-    region_id: int,
-    name: str,
-    address: str,
-    level: str,
-    contact: str,
-) -> bool:
-    """Change a site's county, name, address, level or contact; its link stays the same.
-    Returns whether its poster's text (name or county) changed.
+def change_site(session: Session, actor: Actor, scope: Scope, site: Site, values: dict) -> bool:
+    """Change a site's county (``values["region_id"]``) or FIELDS to the ``values``
+    site_schema loads; its link stays the same. Returns whether its poster's text (name or
+    county) changed.
 
     Raises SiteError for a county that is not one of the project's, a name the county
     already has, or a move to another county once the site has a roster (its entries are
     counted, and scoped, by the county).
     """
-    county = _county(session, site.project, scope, region_id)
-    _refuse_taken(session, site.project_id, county, name, other_than=site.id)
+    county = _county(session, site.project, scope, values["region_id"])
+    _refuse_taken(session, site.project_id, county, values["name"], other_than=site.id)
     if county.id != site.region_id:
         refusal = hooks.move_refusal(session, site)
         if refusal is not None:
             raise SiteError("region_id", refusal)
     before = _shown(site)
-    site.region, site.name, site.address = county, name, address
-    site.level, site.contact = level, contact
+    site.region = county
+    for key in FIELDS:
+        setattr(site, key, values[key])
     after = _shown(site)
     changes = [
         f"{label}“{old}”→“{new}”"

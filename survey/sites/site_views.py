@@ -5,6 +5,8 @@ Admins work on every project, city users on their own cities' projects only (any
 404), county users on none (403).
 """
 
+from functools import partial
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from survey import downloads
@@ -30,7 +32,7 @@ from survey.uploads import FORM_OVERHEAD, upload_limit
 bp = Blueprint("site_admin", __name__, url_prefix="/admin")
 
 #: Shown when the database refused a name another request took at the same moment.
-NAME_RACE = "刚刚有人在同一县添加了同名点位，请换一个名称。"
+NAME_TAKEN = {"name": ["刚刚有人在同一县添加了同名点位，请换一个名称。"]}
 
 
 def _to_project(project_id: int):
@@ -55,16 +57,16 @@ def _form_values(site: Site | None) -> dict:
     }
 
 
-def _form_page(project: Project, site: Site | None, errors: dict, status: int):
+def _form_page(project: Project, site: Site | None, errors: dict | None = None):
     return render_template(
         "sites/site_form.html",
         project=project,
         site=site,
         values=_form_values(site),
-        errors=errors,
+        errors=errors or {},
         counties=site_editing.project_counties(db.session, project, user_scope()),
         levels=SITE_LEVELS,
-    ), status
+    )
 
 
 @bp.route("/projects/<int:project_id>/sites/new", methods=["GET", "POST"])
@@ -72,18 +74,14 @@ def _form_page(project: Project, site: Site | None, errors: dict, status: int):
 def new_site(project_id):
     """Add a site; it gets its link and QR code at once."""
     project = project_to_set_up(project_id)
-    if request.method == "GET":
-        return _form_page(project, None, {}, 200)
-    site, refused = submitted(
+    site, reply = submitted(
         site_schema,
-        lambda errors: _form_page(project, None, errors, 422),
-        lambda data: site_editing.add_site(
-            db.session, current_actor(), user_scope(), project, **data
-        ),
-        conflict={"name": [NAME_RACE]},
+        partial(_form_page, project, None),
+        partial(site_editing.add_site, db.session, current_actor(), user_scope(), project),
+        conflict=NAME_TAKEN,
     )
-    if refused:
-        return refused
+    if reply:
+        return reply
     flash(f"已添加“{site.name}”，点位码 {site.token}，现在就可以下载二维码和海报。", "info")
     return _to_project(project.id)
 
@@ -93,19 +91,15 @@ def new_site(project_id):
 def edit_site(site_id):
     """Change a site's county, name, address, level or contact; its link stays."""
     site = site_to_set_up(site_id)
-    if request.method == "GET":
-        return _form_page(site.project, site, {}, 200)
-    reprint, refused = submitted(
+    reprint, reply = submitted(
         site_schema,
-        lambda errors: _form_page(site.project, site, errors, 422),
-        lambda data: site_editing.change_site(
-            db.session, current_actor(), user_scope(), site, **data
-        ),
+        partial(_form_page, site.project, site),
+        partial(site_editing.change_site, db.session, current_actor(), user_scope(), site),
         lock=site,  # a double click saves (and logs) once
-        conflict={"name": [NAME_RACE]},
+        conflict=NAME_TAKEN,
     )
-    if refused:
-        return refused
+    if reply:
+        return reply
     if site.token:  # the cached form page shows the old name
         form_pages().discard(site.token)
     reprint_note = "海报上的名称已变，请重新打印海报（二维码不变）。" if reprint else ""

@@ -294,7 +294,7 @@ def filtered_url(endpoint: str, **values) -> str:
     return url_for(endpoint, **(_kept_filters() | values))
 
 
-def _review_page(project, scope, filters, wanted: dict, errors=None, status=200):
+def _review_page(project, scope, filters, wanted: dict, errors=None):
     """The review list of the project's flagged answers (``wanted``: review_query_schema's)."""
     shown = flagged.ReviewFilter(wanted["state"], wanted["site_id"])
     page = flagged.review_page(db.session, scope, project.id, filters, shown, wanted["page"])
@@ -314,7 +314,7 @@ def _review_page(project, scope, filters, wanted: dict, errors=None, status=200)
         list_ids={"project_id": project.id} | _kept_filters(),
         sites=shown,
     )
-    return reply, status
+    return reply
 
 
 @bp.get("/projects/<int:project_id>/flagged")
@@ -348,11 +348,11 @@ def review_flagged(project_id):
         )
 
     def form_page(errors):
-        return _review_page(project, scope, filters, wanted, errors, 422)
+        return _review_page(project, scope, filters, wanted, errors)
 
     # Decisions on one project take turns: a double click restores an answer once.
-    changed, refused = submitted(review_schema, form_page, apply, lock=project)
-    if refused:
-        return refused
+    changed, reply = submitted(review_schema, form_page, apply, lock=project)
+    if reply:
+        return reply
     flash(f"已处理 {changed} 份回答。", "ok")
     return redirect(request.full_path)
