@@ -64,6 +64,12 @@ def one_of(column: str, values: Iterable[str]) -> CheckConstraint:
     return CheckConstraint(f"{column} in ({', '.join(repr(v) for v in values)})", name=column)
 
 
+def label_of(column: str, labels: dict[str, str]) -> property:
+    """A read-only property: the value stored in ``column`` as people read it,
+    ``labels[value]`` (the dict ``one_of`` keeps the column to)."""
+    return property(lambda row: labels[getattr(row, column)])
+
+
 def unique_within(parent: str, column: str, top_index: str) -> tuple[UniqueConstraint, Index]:
     """``column`` unique among the rows of one ``parent``, and among the rows without a parent
     too: SQL's UNIQUE lets NULL parents share a value (no NULL equals another), so those

@@ -16,7 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.accounts.models import User
-from survey.db import db, now_utc, one_of, unique_within
+from survey.db import db, label_of, now_utc, one_of, unique_within
 from survey.regions.models import Region
 from survey.responses.models import Response
 from survey.sites.models import ChecklistVersion, Project, Site, StagedImport
@@ -206,9 +206,7 @@ class CallTask(db.Model):
         back_populates="task", order_by="CallAttempt.at", cascade="all, delete-orphan"
     )
 
-    @property
-    def status_label(self) -> str:
-        return TASK_STATUSES[self.status]
+    status_label = label_of("status", TASK_STATUSES)
 
     @property
     def is_open(self) -> bool:

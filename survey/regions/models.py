@@ -3,7 +3,7 @@
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from survey.db import db, one_of, unique_within
+from survey.db import db, label_of, one_of, unique_within
 
 #: A province (for users who oversee several cities), a city, a county (县、市、区), an
 #: optional township or street under a county (乡镇、街道), as stored → as shown.
@@ -36,6 +36,4 @@ class Region(db.Model):
     parent: Mapped["Region | None"] = relationship(remote_side=[id], back_populates="children")
     children: Mapped[list["Region"]] = relationship(back_populates="parent", order_by="Region.id")
 
-    @property
-    def level_name(self) -> str:
-        return REGION_LEVELS[self.level]
+    level_name = label_of("level", REGION_LEVELS)

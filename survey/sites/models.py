@@ -7,7 +7,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, U
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from survey.accounts.models import User
-from survey.db import db, now_utc, one_of
+from survey.db import db, label_of, now_utc, one_of
 from survey.questionnaires.models import Questionnaire
 from survey.regions.models import Region
 
@@ -56,9 +56,7 @@ class Project(db.Model):
         """A finished project takes no more answers; its links say so kindly."""
         return self.status == "finished"
 
-    @property
-    def status_label(self) -> str:
-        return PROJECT_STATUSES[self.status]
+    status_label = label_of("status", PROJECT_STATUSES)
 
     @property
     def current_checklist(self) -> "ChecklistVersion | None":
@@ -137,9 +135,7 @@ class Site(db.Model):
         live = [t.token for t in self.tokens if t.retired_at is None]
         return live[0] if live else None
 
-    @property
-    def level_label(self) -> str:
-        return SITE_LEVELS[self.level]
+    level_label = label_of("level", SITE_LEVELS)
 
 
 class SiteToken(db.Model):
@@ -211,9 +207,7 @@ class StagedImport:
     def user(cls) -> Mapped[User]:
         return relationship()
 
-    @property
-    def status_label(self) -> str:
-        return IMPORT_STATUSES[self.status]
+    status_label = label_of("status", IMPORT_STATUSES)
 
     @property
     def is_staged(self) -> bool:
