@@ -1,9 +1,13 @@
 """One HTML error page and one JSON error shape for the whole app. No stack trace leaves."""
 
+import sqlite3
+
+import psycopg
 from cryptography.fernet import InvalidToken
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from survey.db import DatabaseBusy, db
@@ -59,6 +63,14 @@ KEY_MISMATCH = (
     "本服务器的加密密钥与数据库中已保存的数据不一致，数据没有丢失。"
     "请联系系统管理员检查 FIELD_ENCRYPTION_KEY 的设置后再试。",
 )
+
+
+#: How long a client is asked to wait (Retry-After) when the database cannot answer: it is
+#: stopped, restarting or out of reach. The pool checks connections before use (pre-ping),
+#: so the first request after it is back is answered again, without a restart.
+DATABASE_DOWN_RETRY_SECONDS = 30
+#: How long when a writer waited out SQLite's busy timeout: the lock is usually free soon.
+DATABASE_BUSY_RETRY_SECONDS = 5
 
 
 def wants_json() -> bool:
@@ -125,11 +137,52 @@ def handle_server_error(error: InternalServerError):
     return handle_http_error(error)
 
 
+#: What SQLite says when its file cannot be used now, rather than of the statement.
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def _unavailable(error: OperationalError | InterfaceError) -> bool:
+    """Whether the database itself could not answer, as against refusing the statement
+    (SQLite reports a missing table as an OperationalError too: that is a 500)."""
+    if error.connection_invalidated or isinstance(error, InterfaceError):
+        return True
+    if isinstance(error.orig, sqlite3.OperationalError):
+        return str(error.orig).lower().startswith(_SQLITE_UNAVAILABLE)
+    return isinstance(error.orig, psycopg.OperationalError)
+
+
+def handle_database_down(error: OperationalError | InterfaceError):
+    """The database did not answer (stopped, restarting, unreachable, or its file locked
+    past the timeout): 503 with Retry-After and 「系统正在维护」, logged in one line. Nothing
+    of the request was stored, so a resident's answer never looks stored when it is not.
+    Any other OperationalError is the server error it is."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:  # the connection is gone: the pool drops it
+        pass
+    if not _unavailable(error):
+        current_app.log_exception((type(error), error, error.__traceback__))
+        return handle_http_error(InternalServerError(original_exception=error))
+    current_app.logger.error(
+        "database unavailable (%s %s): %s", request.method, request.path, type(error.orig)
+    )
+    # The page must not try to load the logged-in user (Flask-Login's template context does,
+    # from the database that just failed): the request goes on as an anonymous one. Flask-Login
+    # keeps the request's user in g._login_user and loads it only when that is missing.
+    g._login_user = current_app.login_manager.anonymous_user()
+    return handle_http_error(ServiceUnavailable(retry_after=DATABASE_DOWN_RETRY_SECONDS))
+
+
 def register(app: Flask) -> None:
     """Install the handlers; call after every extension that installs its own."""
     app.register_error_handler(HTTPException, handle_http_error)
     # Flask logs the original exception before calling this; the person sees only the page.
     app.register_error_handler(InternalServerError, handle_server_error)
     # A writer waited out the busy timeout: nothing was stored, the person may try again.
-    app.register_error_handler(DatabaseBusy, lambda _err: handle_http_error(ServiceUnavailable()))
+    app.register_error_handler(
+        DatabaseBusy,
+        lambda _err: handle_http_error(ServiceUnavailable(retry_after=DATABASE_BUSY_RETRY_SECONDS)),
+    )
+    app.register_error_handler(OperationalError, handle_database_down)
+    app.register_error_handler(InterfaceError, handle_database_down)
     app.register_error_handler(InvalidToken, handle_key_mismatch)

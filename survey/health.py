@@ -5,6 +5,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from survey.db import db
+from survey.errors import DATABASE_DOWN_RETRY_SECONDS
 
 bp = Blueprint("health", __name__)
 
@@ -16,5 +17,6 @@ def healthz():
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         db.session.rollback()
-        return {"status": "unavailable", "database": "unreachable"}, 503
+        retry = {"Retry-After": str(DATABASE_DOWN_RETRY_SECONDS)}
+        return {"status": "unavailable", "database": "unreachable"}, 503, retry
     return {"status": "ok"}

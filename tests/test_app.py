@@ -48,6 +48,42 @@ def test_healthz_answers_503_when_the_database_is_gone():
     reply = app.test_client().get("/healthz")
     assert reply.status_code == 503
     assert reply.get_json()["status"] == "unavailable"
+    assert reply.headers["Retry-After"] == "30"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("GET", "/s/ABCDEFGHJK", None),
+        ("POST", "/s/ABCDEFGHJK", {"q.overall": "5", "nonce": "n" * 32}),
+        ("POST", "/login", {"username": "admin", "password": "secret"}),
+        ("GET", "/dashboard/", None),
+        ("POST", "/checks/tasks/1/attempts", {"outcome": "busy"}),
+    ],
+)
+def test_pages_answer_503_with_retry_after_when_the_database_is_gone(method, path, data, caplog):
+    """PostgreSQL stopped: the resident form, an answer, logging in and the staff pages (of
+    a staff member logged in before) say 「系统正在维护」 with Retry-After, never a 500 or an
+    answer that looks stored."""
+    settings = app_settings("postgresql+psycopg://nobody@127.0.0.1:9/none")
+    app = create_app(settings | {"WTF_CSRF_ENABLED": False})
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["_user_id"] = "1:1"
+    reply = client.open(path, method=method, data=data)
+    assert reply.status_code == 503
+    assert reply.headers["Retry-After"] == "30"
+    page = reply.get_data(as_text=True)
+    assert "系统正在维护" in page and "Traceback" not in page
+    assert "database unavailable" in caplog.text
+
+
+def test_the_api_answers_503_as_json_when_the_database_is_gone():
+    app = create_app(app_settings("postgresql+psycopg://nobody@127.0.0.1:9/none"))
+    reply = app.test_client().get("/api/v1/sites/ABCDEFGHJK")
+    assert reply.status_code == 503
+    assert reply.headers["Retry-After"] == "30"
+    assert reply.get_json()["message"] == "服务暂不可用，请稍后再试。"
 
 
 def test_errors_are_chinese_pages_without_stack_traces(app):
