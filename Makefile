@@ -1,5 +1,6 @@
 # `make run` serves the demo on http://127.0.0.1:5000; `make test` lints and runs the tests;
-# `make check` is the quick edit loop (SQLite only, no browser, no benchmark runs).
+# `make check` is the quick edit loop (SQLite only, no browser, no benchmark runs, no servers of
+# the tests' own).
 # Both run the tests in TEST_WORKERS processes (pytest-xdist), a module each at a time.
 PYTHON ?= python3
 TEST_WORKERS ?= 2
@@ -40,7 +41,7 @@ test: lint
 	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 check: lint
-	TEST_DATABASE_URL= $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not browser and not bench"
+	TEST_DATABASE_URL= $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not browser and not bench and not services"
 
 bench: venv
 	$(BIN)/python bench/submit.py

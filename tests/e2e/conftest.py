@@ -10,15 +10,7 @@ logged by gunicorn fails the test that caused it.
 """
 
 import os
-import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,15 +19,18 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.browser import CHROMIUM
-from tests.helpers import FIELD_KEY, SECRET
+from tests.servers import (
+    DEMO_PASSWORD,
+    SERVER_ERROR,
+    Gunicorn,
+    flask_command,
+    free_port,
+    server_environment,
+)
 
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
 #: The password every demo user sets at the forced change after the first login.
 NEW_PASSWORD = "e2e-Passwort-2026"
-#: What the logs of a request that failed on the server look like (Flask's and gunicorn's).
-SERVER_ERROR = re.compile(r"Traceback|Exception on |Error handling request")
 
 NO_CHROMIUM = pytest.mark.skip(
     reason="Debian's chromium is not installed (apt-get install chromium; .ci/run does)"
@@ -134,64 +129,13 @@ def templates(tmp_path_factory):
     def template(backend: str) -> Template:
         if backend not in made:
             database_url = _empty_database(backend, tmp_path_factory.mktemp("template"))
-            env = _environment(database_url, "http://127.0.0.1:5000")
-            _flask(env, "db", "upgrade")
-            printed = _flask(env, "demo-data")
-            passwords = dict(re.findall(r" (\w+)(?:（[^）]*）)?，一次性密码：(\S+)", printed))
+            env = server_environment(database_url, "http://127.0.0.1:5000")
+            flask_command(env, "db", "upgrade")
+            passwords = dict(DEMO_PASSWORD.findall(flask_command(env, "demo-data")))
             made[backend] = Template(backend, database_url, passwords)
         return made[backend]
 
     return template
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _environment(database_url: str, base: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "FLASK_APP")}
-    return env | {
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": SECRET,
-        "FIELD_ENCRYPTION_KEY": FIELD_KEY,
-        "PUBLIC_BASE_URL": base,
-        # Calls may be logged whenever the suite runs; the half-day rule still holds.
-        "CALLING_HOURS": "00:00-24:00",
-        # Every login comes from 127.0.0.1: a module logs in more often than an office does.
-        "LOGIN_RATE_LIMIT": "1000 per minute",
-        "LOGIN_ADDRESS_RATE_LIMIT": "1000 per minute",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def _flask(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [str(BIN / "flask"), "--app", "wsgi", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"gunicorn did not answer within 60 s:\n{log.read_text()[-3000:]}")
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -201,29 +145,17 @@ def server(request, tmp_path_factory, templates):
     tmp = tmp_path_factory.mktemp("e2e")
     template = templates(request.param)
     database_url = template.copy(tmp)
-    passwords = dict(template.passwords)
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = _environment(database_url, url) | getattr(request.module, "SERVER_ENVIRONMENT", {})
-    log = tmp / "gunicorn.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "--workers", "2", "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    env = server_environment(database_url, url)
+    gunicorn = Gunicorn(
+        env | getattr(request.module, "SERVER_ENVIRONMENT", {}), tmp / "gunicorn.log", port
+    )
     try:
-        _wait_until_up(url, process, log)
-        yield Server(url, database_url, log, passwords)
+        gunicorn.start()
+        yield Server(url, database_url, gunicorn.log, dict(template.passwords))
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        gunicorn.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,162 @@
+"""Outages, on gunicorn with PostgreSQL and Redis: the database stops, then comes back;
+Redis stops, then comes back.
+
+The servers are the test's own (tests/servers.py), started from the machine's PostgreSQL and
+Redis programs: stopping the machine's shared servers (``pg_ctlcluster 15 main stop``) would
+cut every other test running beside this one, and CI's next steps.
+"""
+
+import time
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.helpers import answer, change_password, login_form, nonce_of
+from tests.servers import (
+    DEMO_PASSWORD,
+    NO_OWN_POSTGRES,
+    NO_OWN_REDIS,
+    Gunicorn,
+    HttpClient,
+    OwnPostgres,
+    OwnRedis,
+    answers_health,
+    flask_command,
+    free_port,
+    server_environment,
+)
+
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.skipif(NO_OWN_POSTGRES is not None, reason=NO_OWN_POSTGRES or ""),
+    pytest.mark.skipif(NO_OWN_REDIS is not None, reason=NO_OWN_REDIS or ""),
+]
+
+MAINTENANCE = "系统正在维护"
+
+
+class Stack:
+    """gunicorn on a PostgreSQL and a Redis server of the test's own, with the demo data."""
+
+    def __init__(self, folder):
+        self.postgres = OwnPostgres()
+        self.redis = OwnRedis()
+        self.postgres.start()
+        self.redis.start()
+        port = free_port()
+        env = server_environment(self.postgres.url, f"http://127.0.0.1:{port}")
+        env["REDIS_URL"] = self.redis.url
+        flask_command(env, "db", "upgrade")
+        self.passwords = dict(DEMO_PASSWORD.findall(flask_command(env, "demo-data")))
+        self.app = Gunicorn(env, folder / "gunicorn.log", port)
+        self.app.start()
+
+    def tokens(self, count: int) -> list[str]:
+        engine = create_engine(self.postgres.url)
+        try:
+            with engine.connect() as conn:
+                query = (
+                    "SELECT token FROM site_tokens WHERE retired_at IS NULL ORDER BY token LIMIT :n"
+                )
+                return list(conn.scalars(text(query), {"n": count}))
+        finally:
+            engine.dispose()
+
+    def answers_with(self, comment: str) -> int:
+        engine = create_engine(self.postgres.url)
+        try:
+            with engine.connect() as conn:
+                query = text("SELECT count(*) FROM responses WHERE comment = :c")
+                return conn.scalar(query, {"c": comment})
+        finally:
+            engine.dispose()
+
+    def staff(self, username: str, new_password: str) -> HttpClient:
+        """A logged-in client of ``username``, who has set their own password."""
+        client = HttpClient(self.app.url)
+        assert login_form(client, username, self.passwords[username]).status_code == 302
+        assert change_password(client, self.passwords[username], new_password).status_code == 302
+        return client
+
+    def close(self) -> None:
+        self.app.stop()
+        self.redis.stop()
+        self.postgres.remove()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    made = Stack(tmp_path_factory.mktemp("outages"))
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def _until(check, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _maintenance(reply) -> None:
+    assert reply.status_code == 503, reply.status_code
+    assert reply.headers["Retry-After"] == "30"
+    page = reply.get_data(as_text=True)
+    assert MAINTENANCE in page and "Traceback" not in page
+
+
+def test_postgresql_stopped_answers_503_and_comes_back_by_itself(stack):
+    cached, fresh = stack.tokens(2)
+    staff = stack.staff("lishui", "outage-Passwort-2026")
+    resident = HttpClient(stack.app.url)
+    page = resident.get(f"/s/{cached}")
+    assert page.status_code == 200
+    nonce = nonce_of(page.data)
+
+    stack.postgres.stop()
+    try:
+        health = resident.get("/healthz")
+        assert health.status_code == 503 and health.headers["Retry-After"] == "30"
+        # A form page cached before may still be served; one never opened needs the database.
+        _maintenance(resident.get(f"/s/{fresh}"))
+        # The answer is not stored, and must not look stored: no 303 to the thanks page.
+        _maintenance(answer(resident, cached, nonce, overall="5", comment="停库时提交"))
+        _maintenance(staff.get("/dashboard/"))
+    finally:
+        stack.postgres.start()
+
+    # No restart: the pool tests each connection before use and opens new ones.
+    assert _until(lambda: answers_health(stack.app.url))
+    sent = answer(resident, cached, nonce, overall="5", comment="停库时提交")
+    assert sent.status_code == 303
+    assert answer(resident, cached, nonce, overall="5", comment="停库时提交").status_code == 303
+    assert stack.answers_with("停库时提交") == 1  # acknowledged once, stored once
+    assert resident.get(f"/s/{fresh}").status_code == 200
+    assert staff.get("/dashboard/").status_code == 200
+    failures = [line for line in stack.app.errors() if "Exception on" in line]
+    assert failures == []  # every request answered by a handler, none a 500
+
+
+def test_redis_stopped_the_form_answers_and_logins_keep_working(stack):
+    token = stack.tokens(1)[0]
+    stack.redis.stop()
+    try:
+        resident = HttpClient(stack.app.url)
+        page = resident.get(f"/s/{token}")
+        assert page.status_code == 200
+        sent = answer(resident, token, nonce_of(page.data), overall="4", comment="Redis 停了")
+        assert sent.status_code == 303
+        assert stack.answers_with("Redis 停了") == 1
+        stack.staff("zhejiang", "outage-Passwort-2027")
+    finally:
+        stack.redis.start()
+    # Back: counting through Redis again, and everything still answers.
+    resident = HttpClient(stack.app.url)
+    page = resident.get(f"/s/{token}")
+    sent = answer(resident, token, nonce_of(page.data), overall="5", comment="Redis 回来了")
+    assert sent.status_code == 303
+    assert stack.answers_with("Redis 回来了") == 1
