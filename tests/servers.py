@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from sqlalchemy import create_engine, text
 
-from tests.helpers import FIELD_KEY, SECRET
+from tests.helpers import FIELD_KEY, SECRET, change_password, login_form
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -250,3 +251,63 @@ class HttpClient:
     def post(self, path: str, data: dict | None = None) -> Reply:
         reply = self.session.post(self.base + path, data=data, allow_redirects=False, timeout=30)
         return self._reply(reply)
+
+
+class Stack:
+    """``instances`` gunicorn servers of the app on one PostgreSQL and one Redis server of
+    the test's own, set up as a new bureau does (``db upgrade``, ``demo-data``)."""
+
+    def __init__(self, folder: Path, instances: int = 1, settings: dict | None = None):
+        self.postgres = OwnPostgres()
+        self.redis = OwnRedis()
+        self.apps: list[Gunicorn] = []
+        try:
+            self.postgres.start()
+            self.redis.start()
+            ports = [free_port() for _ in range(instances)]
+            env = server_environment(self.postgres.url, f"http://127.0.0.1:{ports[0]}")
+            env |= {"REDIS_URL": self.redis.url} | (settings or {})
+            flask_command(env, "db", "upgrade")
+            self.passwords = dict(DEMO_PASSWORD.findall(flask_command(env, "demo-data")))
+            for number, port in enumerate(ports):
+                self.apps.append(Gunicorn(env, folder / f"gunicorn{number}.log", port).start())
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def app(self) -> Gunicorn:
+        return self.apps[0]
+
+    def sql(self, statement: str, **params) -> list:
+        """The rows of one statement on the stack's database (checks and set-up only)."""
+        engine = create_engine(self.postgres.url)
+        try:
+            with engine.begin() as conn:
+                result = conn.execute(text(statement), params)
+                return result.all() if result.returns_rows else []
+        finally:
+            engine.dispose()
+
+    def live_tokens(self, count: int) -> list[str]:
+        live = "SELECT token FROM site_tokens WHERE retired_at IS NULL ORDER BY token LIMIT :n"
+        return [token for (token,) in self.sql(live, n=count)]
+
+    def answers_with(self, comment: str) -> list:
+        """The stored answers with this comment: (flag, flag reasons) each."""
+        return self.sql("SELECT flag, flag_reasons FROM responses WHERE comment = :c", c=comment)
+
+    def staff(self, username: str, new_password: str, app: Gunicorn | None = None) -> HttpClient:
+        """A client of ``app`` (the first) logged in as ``username``, who has set their own
+        password as the first login asks."""
+        client = HttpClient((app or self.app).url)
+        one_time = self.passwords[username]
+        assert login_form(client, username, one_time).status_code == 302
+        assert change_password(client, one_time, new_password).status_code == 302
+        return client
+
+    def close(self) -> None:
+        for app in self.apps:
+            app.stop()
+        self.redis.stop()
+        self.postgres.remove()

@@ -9,22 +9,9 @@ cut every other test running beside this one, and CI's next steps.
 import time
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from tests.helpers import answer, change_password, login_form, nonce_of
-from tests.servers import (
-    DEMO_PASSWORD,
-    NO_OWN_POSTGRES,
-    NO_OWN_REDIS,
-    Gunicorn,
-    HttpClient,
-    OwnPostgres,
-    OwnRedis,
-    answers_health,
-    flask_command,
-    free_port,
-    server_environment,
-)
+from tests.helpers import answer, nonce_of
+from tests.servers import NO_OWN_POSTGRES, NO_OWN_REDIS, HttpClient, Stack, answers_health
 
 pytestmark = [
     pytest.mark.services,
@@ -33,55 +20,6 @@ pytestmark = [
 ]
 
 MAINTENANCE = "系统正在维护"
-
-
-class Stack:
-    """gunicorn on a PostgreSQL and a Redis server of the test's own, with the demo data."""
-
-    def __init__(self, folder):
-        self.postgres = OwnPostgres()
-        self.redis = OwnRedis()
-        self.postgres.start()
-        self.redis.start()
-        port = free_port()
-        env = server_environment(self.postgres.url, f"http://127.0.0.1:{port}")
-        env["REDIS_URL"] = self.redis.url
-        flask_command(env, "db", "upgrade")
-        self.passwords = dict(DEMO_PASSWORD.findall(flask_command(env, "demo-data")))
-        self.app = Gunicorn(env, folder / "gunicorn.log", port)
-        self.app.start()
-
-    def tokens(self, count: int) -> list[str]:
-        engine = create_engine(self.postgres.url)
-        try:
-            with engine.connect() as conn:
-                query = (
-                    "SELECT token FROM site_tokens WHERE retired_at IS NULL ORDER BY token LIMIT :n"
-                )
-                return list(conn.scalars(text(query), {"n": count}))
-        finally:
-            engine.dispose()
-
-    def answers_with(self, comment: str) -> int:
-        engine = create_engine(self.postgres.url)
-        try:
-            with engine.connect() as conn:
-                query = text("SELECT count(*) FROM responses WHERE comment = :c")
-                return conn.scalar(query, {"c": comment})
-        finally:
-            engine.dispose()
-
-    def staff(self, username: str, new_password: str) -> HttpClient:
-        """A logged-in client of ``username``, who has set their own password."""
-        client = HttpClient(self.app.url)
-        assert login_form(client, username, self.passwords[username]).status_code == 302
-        assert change_password(client, self.passwords[username], new_password).status_code == 302
-        return client
-
-    def close(self) -> None:
-        self.app.stop()
-        self.redis.stop()
-        self.postgres.remove()
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +48,7 @@ def _maintenance(reply) -> None:
 
 
 def test_postgresql_stopped_answers_503_and_comes_back_by_itself(stack):
-    cached, fresh = stack.tokens(2)
+    cached, fresh = stack.live_tokens(2)
     staff = stack.staff("lishui", "outage-Passwort-2026")
     resident = HttpClient(stack.app.url)
     page = resident.get(f"/s/{cached}")
@@ -134,7 +72,7 @@ def test_postgresql_stopped_answers_503_and_comes_back_by_itself(stack):
     sent = answer(resident, cached, nonce, overall="5", comment="停库时提交")
     assert sent.status_code == 303
     assert answer(resident, cached, nonce, overall="5", comment="停库时提交").status_code == 303
-    assert stack.answers_with("停库时提交") == 1  # acknowledged once, stored once
+    assert len(stack.answers_with("停库时提交")) == 1  # acknowledged once, stored once
     assert resident.get(f"/s/{fresh}").status_code == 200
     assert staff.get("/dashboard/").status_code == 200
     failures = [line for line in stack.app.errors() if "Exception on" in line]
@@ -142,7 +80,7 @@ def test_postgresql_stopped_answers_503_and_comes_back_by_itself(stack):
 
 
 def test_redis_stopped_the_form_answers_and_logins_keep_working(stack):
-    token = stack.tokens(1)[0]
+    (token,) = stack.live_tokens(1)
     stack.redis.stop()
     try:
         resident = HttpClient(stack.app.url)
@@ -150,7 +88,7 @@ def test_redis_stopped_the_form_answers_and_logins_keep_working(stack):
         assert page.status_code == 200
         sent = answer(resident, token, nonce_of(page.data), overall="4", comment="Redis 停了")
         assert sent.status_code == 303
-        assert stack.answers_with("Redis 停了") == 1
+        assert len(stack.answers_with("Redis 停了")) == 1
         stack.staff("zhejiang", "outage-Passwort-2027")
     finally:
         stack.redis.start()
@@ -159,4 +97,4 @@ def test_redis_stopped_the_form_answers_and_logins_keep_working(stack):
     page = resident.get(f"/s/{token}")
     sent = answer(resident, token, nonce_of(page.data), overall="5", comment="Redis 回来了")
     assert sent.status_code == 303
-    assert stack.answers_with("Redis 回来了") == 1
+    assert len(stack.answers_with("Redis 回来了")) == 1
