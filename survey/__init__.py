@@ -164,6 +164,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.accounts.views import bp as accounts_blueprint
     from survey.api import api
     from survey.api.views import blp as api_blueprint
+    from survey.backups import backup_command, restore_command
     from survey.checks.cli import purge_roster_command, rotate_field_key_command
     from survey.checks.roster import move_refusal
     from survey.checks.views import bp as checks_blueprint
@@ -216,4 +217,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.cli.add_command(purge_roster_command)
     app.cli.add_command(rotate_field_key_command)
     app.cli.add_command(rebuild_rollups_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     return app
