@@ -94,10 +94,6 @@ def _first(model, **filters):
     return db.session.scalars(db.select(model).filter_by(**filters)).first()
 
 
-def _first(model, **filters):
-    return db.session.scalars(db.select(model).filter_by(**filters)).first()
-
-
 def site_maker(app):
     """``make_site`` for ``app`` (for fixtures of a wider scope)."""
 
