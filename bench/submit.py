@@ -43,6 +43,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -125,12 +126,17 @@ def _insert_connection() -> sqlite3.Connection:
     return conn
 
 
-@functools.cache
+_thread_local = threading.local()
+
+
 def _postgresql_connection():
-    """This worker's connection to the PostgreSQL baseline (``BENCH_INSERT_URL``)."""
+    """This worker thread's connection to the PostgreSQL baseline (``BENCH_INSERT_URL``):
+    one per thread, as gthread workers (bench/load.py) serve several requests at once."""
     import psycopg  # only the PostgreSQL baseline needs it
 
-    return psycopg.connect(os.environ["BENCH_INSERT_URL"])
+    if getattr(_thread_local, "postgresql", None) is None:
+        _thread_local.postgresql = psycopg.connect(os.environ["BENCH_INSERT_URL"])
+    return _thread_local.postgresql
 
 
 def _insert(row: tuple) -> None:
@@ -229,6 +235,8 @@ local pos, reserved = 0, 0
 local armed, running = false, false
 local headers = {}
 sent, ok, bad, in_window, exhausted, late_ms, bad_status = 0, 0, 0, 0, 0, 0, "-"
+-- "cycle": a resident opens the form (GET) and answers it (POST), think time 0; both count
+posted, next_get = 0, true
 
 function init(args)
   mode = args[1]
@@ -251,7 +259,7 @@ function init(args)
     end
     i = i + 1
   end
-  if mode == "post" then
+  if mode ~= "get" then
     headers["Content-Type"] = "application/x-www-form-urlencoded"
   end
 end
@@ -262,8 +270,9 @@ function delay()
   if t >= deadline then
     return PARK_MS
   end
-  if mode == "post" then
-    if reserved >= #paths then
+  if mode ~= "get" then
+    -- in a cycle every other request is a GET: two requests per nonce
+    if reserved >= (mode == "cycle" and 2 or 1) * #paths then
       exhausted = 1
       return PARK_MS
     end
@@ -276,7 +285,7 @@ function delay()
 end
 
 local function build(i)
-  if mode == "post" then
+  if mode ~= "get" then
     headers["Cookie"] = cookies[i]
     return wrk.format("POST", paths[i], headers, bodies[i])
   end
@@ -293,7 +302,12 @@ function request()
     late_ms = math.max(0, (now() - start_at) * 1000)
   end
   sent = sent + 1
-  if mode == "post" then
+  if mode == "cycle" and next_get then
+    next_get = false
+    return wrk.format("GET", paths[math.min(pos + 1, #paths)])
+  end
+  next_get = true
+  if mode ~= "get" then
     pos = pos + 1
     if pos > #paths then
       exhausted = 1
@@ -306,6 +320,12 @@ function request()
 end
 
 function response(status, hdrs, body)
+  if status == 303 then
+    posted = posted + 1
+  end
+  if mode == "cycle" and (status == 200 or status == 303) then
+    status = expect  -- the form, or the answer to it
+  end
   if status == expect then
     ok = ok + 1
     if now() <= deadline then
@@ -318,7 +338,7 @@ function response(status, hdrs, body)
 end
 
 function done(summary, latency, requests)
-  local total = {sent = 0, ok = 0, bad = 0, in_window = 0, exhausted = 0}
+  local total = {sent = 0, ok = 0, bad = 0, in_window = 0, exhausted = 0, posted = 0}
   local status, late = "-", 0
   for _, thread in ipairs(threads) do
     for key, value in pairs(total) do
@@ -331,10 +351,10 @@ function done(summary, latency, requests)
   end
   local e = summary.errors
   io.write(string.format(
-    "BENCH sent=%d ok=%d bad=%d in_window=%d exhausted=%d bad_status=%s late_ms=%d"
+    "BENCH sent=%d ok=%d bad=%d in_window=%d exhausted=%d posted=%d bad_status=%s late_ms=%d"
       .. " completed=%d connect=%d read=%d write=%d timeout=%d http_errors=%d"
       .. " p50_us=%d p99_us=%d mean_us=%d max_us=%d\n",
-    total.sent, total.ok, total.bad, total.in_window, total.exhausted, status, late,
+    total.sent, total.ok, total.bad, total.in_window, total.exhausted, total.posted, status, late,
     summary.requests, e.connect, e.read, e.write, e.timeout, e.status,
     math.floor(latency:percentile(50)), math.floor(latency:percentile(99)),
     math.floor(latency.mean), math.floor(latency.max)))
@@ -387,9 +407,13 @@ class Result:
 class Server:
     """A gunicorn serving one WSGI app on 127.0.0.1 at a free port, in its own session."""
 
-    def __init__(self, name: str, app: str, env: dict, tmp: Path, probe: str):
-        """Remember how to start it; ``probe`` is the path polled until it answers."""
+    def __init__(
+        self, name: str, app: str, env: dict, tmp: Path, probe: str, workers: list | None = None
+    ):
+        """Remember how to start it; ``probe`` is the path polled until it answers;
+        ``workers``: gunicorn's worker options (default: GUNICORN_WORKERS sync workers)."""
         self.name, self.app, self.env, self.tmp, self.probe = name, app, env, tmp, probe
+        self.workers = workers or ["--workers", str(GUNICORN_WORKERS), "--worker-class", "sync"]
         self.proc: subprocess.Popen | None = None
         self.port = 0
         self.log = tmp / f"gunicorn-{name}.log"
@@ -405,8 +429,7 @@ class Server:
             self.port = free_port()
             cmd = [
                 gunicorn,
-                "--workers", str(GUNICORN_WORKERS),
-                "--worker-class", "sync",
+                *self.workers,
                 "--bind", f"127.0.0.1:{self.port}",
                 "--chdir", str(ROOT),
                 "--worker-tmp-dir", str(self.tmp),

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.bench
@@ -43,3 +44,15 @@ def test_dashboard_benchmark_agrees_with_duckdb():
     done = _run("bench/dashboard.py")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert '"errors": 0' in done.stdout
+
+
+@pytest.mark.skipif(
+    not os.access("/usr/bin/wrk", os.X_OK) or not os.environ.get("TEST_DATABASE_URL"),
+    reason="needs wrk (apt-get install wrk) and PostgreSQL (TEST_DATABASE_URL; .ci/run sets it)",
+)
+def test_load_benchmark_stores_every_acknowledged_answer_once():
+    url = make_url(os.environ["TEST_DATABASE_URL"])
+    bench_url = url.set(database=f"{url.database}_bench_load")
+    done = _run("bench/load.py", "--database-url", bench_url.render_as_string(False))
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "answers stored ==" in done.stdout and "FAIL" not in done.stdout
