@@ -157,7 +157,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
 
-    from survey import health
+    from survey import health, observability
     from survey.accounts.access import SessionInterface, csrf, limit_logins, login_manager
     from survey.accounts.cli import create_user_command
     from survey.accounts.user_views import bp as users_blueprint
@@ -197,6 +197,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.exempt(api_blueprint)
     app.register_blueprint(form_blueprint)
     app.register_blueprint(health.bp)
+    app.register_blueprint(observability.bp)
     app.register_blueprint(accounts_blueprint)
     app.register_blueprint(users_blueprint)
     limit_logins(app)
@@ -219,4 +220,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.cli.add_command(rebuild_rollups_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    # Outermost: every request is timed and logged, those answered before Flask too.
+    app.wsgi_app = observability.Observed(app.wsgi_app, app)
     return app

@@ -61,6 +61,11 @@ FORM_NONCE_MAX_AGE_HOURS = float(os.environ.get("FORM_NONCE_MAX_AGE_HOURS", "72"
 MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", str(64 * 1024)))
 #: How many reverse proxies stand in front (their X-Forwarded-* headers are then trusted).
 TRUSTED_PROXIES = int(os.environ.get("TRUSTED_PROXIES", "0"))
+#: One JSON line per request on standard error (method, route, status, milliseconds; no
+#: path, client or query): REQUEST_LOG=0 turns it off.
+REQUEST_LOG = os.environ.get("REQUEST_LOG", "1") != "0"
+#: The networks whose scraper may read /metrics (comma-separated); anyone else gets 404.
+METRICS_ALLOW = os.environ.get("METRICS_ALLOW", "127.0.0.1/32,::1/128")
 #: Milliseconds a SQLite writer waits for the write lock before giving up (503, nothing stored).
 SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "10000"))
 #: Printed on posters and on the page of a retired QR code, for residents who cannot scan.

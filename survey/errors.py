@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 
 from survey.db import DatabaseBusy, db
 from survey.hotline import hotline_link
+from survey.observability import DATABASE_ERRORS
 from survey.uploads import too_large_reply
 
 #: status → (title, what the person can do), in the words a resident understands.
@@ -166,6 +167,7 @@ def handle_database_down(error: OperationalError | InterfaceError):
     current_app.logger.error(
         "database unavailable (%s %s): %s", request.method, request.path, type(error.orig)
     )
+    DATABASE_ERRORS.labels("unavailable").inc()
     # The page must not try to load the logged-in user (Flask-Login's template context does,
     # from the database that just failed): the request goes on as an anonymous one. Flask-Login
     # keeps the request's user in g._login_user and loads it only when that is missing.
@@ -173,16 +175,18 @@ def handle_database_down(error: OperationalError | InterfaceError):
     return handle_http_error(ServiceUnavailable(retry_after=DATABASE_DOWN_RETRY_SECONDS))
 
 
+def handle_database_busy(_error: DatabaseBusy):
+    """A writer waited out the busy timeout: nothing was stored, the person may try again."""
+    DATABASE_ERRORS.labels("busy").inc()
+    return handle_http_error(ServiceUnavailable(retry_after=DATABASE_BUSY_RETRY_SECONDS))
+
+
 def register(app: Flask) -> None:
     """Install the handlers; call after every extension that installs its own."""
     app.register_error_handler(HTTPException, handle_http_error)
     # Flask logs the original exception before calling this; the person sees only the page.
     app.register_error_handler(InternalServerError, handle_server_error)
-    # A writer waited out the busy timeout: nothing was stored, the person may try again.
-    app.register_error_handler(
-        DatabaseBusy,
-        lambda _err: handle_http_error(ServiceUnavailable(retry_after=DATABASE_BUSY_RETRY_SECONDS)),
-    )
+    app.register_error_handler(DatabaseBusy, handle_database_busy)
     app.register_error_handler(OperationalError, handle_database_down)
     app.register_error_handler(InterfaceError, handle_database_down)
     app.register_error_handler(InvalidToken, handle_key_mismatch)

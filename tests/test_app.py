@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from prometheus_client import REGISTRY
 from sqlalchemy import event, text
 from sqlalchemy.exc import StatementError
 
@@ -51,6 +52,10 @@ def test_healthz_answers_503_when_the_database_is_gone():
     assert reply.headers["Retry-After"] == "30"
 
 
+#: The metric operators alert on (survey/observability.py).
+DOWN = "survey_database_errors_total"
+
+
 @pytest.mark.parametrize(
     ("method", "path", "data"),
     [
@@ -70,7 +75,9 @@ def test_pages_answer_503_with_retry_after_when_the_database_is_gone(method, pat
     client = app.test_client()
     with client.session_transaction() as session:
         session["_user_id"] = "1:1"
+    counted = REGISTRY.get_sample_value(DOWN, {"kind": "unavailable"}) or 0
     reply = client.open(path, method=method, data=data)
+    assert REGISTRY.get_sample_value(DOWN, {"kind": "unavailable"}) == counted + 1
     assert reply.status_code == 503
     assert reply.headers["Retry-After"] == "30"
     page = reply.get_data(as_text=True)

@@ -8,6 +8,7 @@ each, four processes answer.
 import time
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import answer, csrf_of, login_form, nonce_of
 from tests.servers import NO_OWN_POSTGRES, NO_OWN_REDIS, HttpClient, Stack
@@ -33,7 +34,10 @@ SETTINGS = {
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    made = Stack(tmp_path_factory.mktemp("instances"), instances=2, settings=SETTINGS)
+    # Every worker of both servers writes its metrics here; a scrape adds them up.
+    metrics = tmp_path_factory.mktemp("metrics")
+    settings = SETTINGS | {"PROMETHEUS_MULTIPROC_DIR": str(metrics)}
+    made = Stack(tmp_path_factory.mktemp("instances"), instances=2, settings=settings)
     try:
         yield made
     finally:
@@ -113,3 +117,22 @@ def test_a_site_renamed_on_one_server_is_shown_by_the_other_within_the_cache_tim
     time.sleep(CACHE_SECONDS + 0.5)
     for _ in range(4):
         assert "改名后的照料中心" in resident.get(f"/s/{token}").get_data(as_text=True)
+
+
+def _answers_created(server) -> float:
+    page = HttpClient(server.url).get("/metrics").get_data(as_text=True)
+    for family in text_string_to_metric_families(page):
+        for sample in family.samples:
+            if sample.name == "survey_answers_total" and sample.labels["outcome"] == "created":
+                return sample.value
+    return 0.0
+
+
+def test_one_scrape_counts_the_answers_every_worker_took(stack):
+    first, second = stack.apps
+    token = stack.live_tokens(3)[2]
+    before = _answers_created(first)
+    for number in range(6):
+        phone = HttpClient((first, second)[number % 2].url)
+        assert answer(phone, token, overall="5", comment=f"计数 {number}").status_code == 303
+    assert _answers_created(first) - before == 6

@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from survey.db import write_transaction
+from survey.observability import count_answer
 from survey.responses import cached_form, nonces, senders, services
 from survey.responses.schemas import answers_schema, submission_schema
 from survey.sites.tokens import ProjectFinished, RetiredToken
@@ -109,6 +110,7 @@ def take(session: Session, token: str, posted: dict, readable: bool, client: Cli
         result = services.submit_from_resident(
             session, target, answers, data["comment"], who, senders.stuffing_checks(session)
         )
+    count_answer(result.outcome, result.flagged)
     # A repeat keeps the phone on the answer it repeats.
     return Taken(target, result, result.device_id or who.device_id)
 
