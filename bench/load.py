@@ -27,10 +27,7 @@ checks that the answers stored equal the 303s acknowledged. Results: docs/PERFOR
 
 import argparse
 import os
-import signal
 import sys
-import tempfile
-import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,19 +40,18 @@ sys.path.insert(0, str(ROOT))
 
 from bench import databases  # noqa: E402
 from bench.submit import (  # noqa: E402
-    FIELD_KEY,
     LUA_SCRIPT,
-    SECRET_KEY,
-    WRK,
     BenchError,
     Result,
     Server,
     count_rows,
     create_insert_table,
+    drive,
     find_gunicorn,
     flask_cli,
     insert_app,
     run_wrk,
+    server_environment,
     site_targets,
     static_app,
     warm_up,
@@ -138,18 +134,7 @@ def run(args, tmp: Path, servers: list[Server]) -> int:
         raise BenchError(refused)
     _make_database(url)
     databases.wipe(url)
-    env = dict(
-        os.environ,
-        DATABASE_URL=url,
-        SECRET_KEY=SECRET_KEY,
-        FIELD_ENCRYPTION_KEY=FIELD_KEY,
-        PUBLIC_BASE_URL="http://127.0.0.1:5000",
-        BENCH_INSERT_URL=make_url(url)
-        .set(drivername="postgresql")
-        .render_as_string(hide_password=False),
-        PYTHONDONTWRITEBYTECODE="1",
-        STUFFING_BURST="1000000000",  # every resident here is 127.0.0.1
-    )
+    env = server_environment(url)
     print("creating the schema and the demo data (postgresql) ...", flush=True)
     flask_cli(env, "db", "upgrade")
     flask_cli(env, "demo-data")
@@ -257,23 +242,7 @@ def report(rows: list[Result], checks: list, args) -> str:
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
-    if not os.access(WRK, os.X_OK):
-        print(f"{WRK} not found. Install it with: sudo apt-get install wrk", file=sys.stderr)
-        return 2
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    servers: list[Server] = []
-    started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        try:
-            return run(args, Path(tmp), servers)
-        except BenchError as err:
-            print(f"benchmark failed: {err}", file=sys.stderr)
-            return 1
-        finally:
-            for server in servers:
-                server.stop()
-            print(f"total time {time.monotonic() - started:.0f} s")
+    return drive("load", run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -483,6 +483,27 @@ class Server:
             proc.wait(timeout=10)
 
 
+def server_environment(database_url: str, **extra: str) -> dict:
+    """The environment of the app and of the raw baselines: the app on ``database_url``;
+    on PostgreSQL the raw insert goes to the same database (``BENCH_INSERT_URL``)."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "postgresql":
+        libpq = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        extra = {"BENCH_INSERT_URL": libpq} | extra
+    return dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        SECRET_KEY=SECRET_KEY,
+        FIELD_ENCRYPTION_KEY=FIELD_KEY,
+        PUBLIC_BASE_URL="http://127.0.0.1:5000",
+        PYTHONDONTWRITEBYTECODE="1",
+        # Every phone here shares 127.0.0.1; the stuffing checks run, but their burst limit
+        # is lifted so that the answers take the common path: counted in the rollups.
+        STUFFING_BURST="1000000000",
+        **extra,
+    )
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as sock:
@@ -733,7 +754,6 @@ def run(args, tmp: Path, servers: list[Server]) -> int:
     from bench import databases
     from survey import config
 
-    started = time.monotonic()
     database_url = args.database_url or f"sqlite:///{tmp / 'app.db'}"
     if refused := databases.refusal(database_url):
         raise BenchError(refused)
@@ -741,27 +761,10 @@ def run(args, tmp: Path, servers: list[Server]) -> int:
     # The raw insert's table: in a file of its own on SQLite (its own write lock), beside
     # the app's tables on PostgreSQL.
     insert_url = database_url if on_postgresql else f"sqlite:///{tmp / 'baseline.db'}"
-    baseline = (
-        {
-            "BENCH_INSERT_URL": make_url(database_url)
-            .set(drivername="postgresql")
-            .render_as_string(hide_password=False)
-        }
-        if on_postgresql
-        else {"BENCH_INSERT_DB": make_url(insert_url).database}
-    )
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        SECRET_KEY=SECRET_KEY,
-        FIELD_ENCRYPTION_KEY=FIELD_KEY,
-        PUBLIC_BASE_URL="http://127.0.0.1:5000",
-        **baseline,
+    env = server_environment(
+        database_url,
         BENCH_BUSY_TIMEOUT_MS=str(config.SQLITE_BUSY_TIMEOUT_MS),
-        PYTHONDONTWRITEBYTECODE="1",
-        # Every phone here shares 127.0.0.1; the stuffing checks run, but their burst limit
-        # is lifted so that the answers take the common path: counted in the rollups.
-        STUFFING_BURST="1000000000",
+        **({} if on_postgresql else {"BENCH_INSERT_DB": make_url(insert_url).database}),
     )
     print(f"temporary directory: {tmp}")
     print(
@@ -856,13 +859,18 @@ def run(args, tmp: Path, servers: list[Server]) -> int:
         "nonces_used": max(post.stats["sent"], raw.stats["sent"]),
     }
     print(report(results, checks, info))
-    print(f"\nnew answer rows: {new['answers']}; total time {time.monotonic() - started:.0f} s")
+    print(f"\nnew answer rows: {new['answers']}")
     return 0 if all(passed for _, passed in checks) else 1
 
 
 def main(argv=None) -> int:
-    """Entry point: check wrk, run everything in a temporary directory, always clean up."""
-    args = parse_args(argv)
+    """Entry point."""
+    return drive("submit", run, parse_args(argv))
+
+
+def drive(name: str, run_it, args) -> int:
+    """Check wrk, ``run_it(args, tmp, servers)`` in a temporary directory, and always stop
+    the servers it started; the exit status (bench/submit.py and bench/load.py)."""
     if not os.access(WRK, os.X_OK):
         print(
             f"{WRK} not found. Install it with: sudo apt-get install wrk (Debian/Ubuntu)",
@@ -872,9 +880,10 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(ROOT))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     servers: list[Server] = []
-    with tempfile.TemporaryDirectory(prefix="bench-submit-") as tmp:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
         try:
-            return run(args, Path(tmp), servers)
+            return run_it(args, Path(tmp), servers)
         except BenchError as err:
             print(f"benchmark failed: {err}", file=sys.stderr)
             return 1
@@ -884,6 +893,7 @@ def main(argv=None) -> int:
         finally:
             for server in servers:
                 server.stop()
+            print(f"total time {time.monotonic() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -71,6 +71,18 @@ def flask_command(env: dict, *args: str) -> str:
     return done.stdout
 
 
+def run_sql(database_url: str, statement: str, **params) -> list:
+    """Run one SQL statement on a served app's database, committed; its rows (checks and
+    set-up only: the tests' own connection, not the app's)."""
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(text(statement), params)
+            return result.all() if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
 def answers_health(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/healthz", timeout=2) as reply:
@@ -281,13 +293,7 @@ class Stack:
 
     def sql(self, statement: str, **params) -> list:
         """The rows of one statement on the stack's database (checks and set-up only)."""
-        engine = create_engine(self.postgres.url)
-        try:
-            with engine.begin() as conn:
-                result = conn.execute(text(statement), params)
-                return result.all() if result.returns_rows else []
-        finally:
-            engine.dispose()
+        return run_sql(self.postgres.url, statement, **params)
 
     def live_tokens(self, count: int) -> list[str]:
         live = "SELECT token FROM site_tokens WHERE retired_at IS NULL ORDER BY token LIMIT :n"

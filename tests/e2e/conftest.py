@@ -25,6 +25,7 @@ from tests.servers import (
     Gunicorn,
     flask_command,
     free_port,
+    run_sql,
     server_environment,
 )
 
@@ -60,13 +61,7 @@ class Server:
 
     def sql(self, statement: str, **params) -> list:
         """Run one SQL statement on the server's database (checks and set-up only)."""
-        engine = create_engine(self.database_url)
-        try:
-            with engine.begin() as conn:
-                result = conn.execute(text(statement), params)
-                return result.all() if result.returns_rows else []
-        finally:
-            engine.dispose()
+        return run_sql(self.database_url, statement, **params)
 
     def errors(self) -> list[str]:
         """The server-side failures logged so far."""
