@@ -48,6 +48,8 @@ def app_settings(url: str) -> dict:
         # Tests post many answers from one address at once; tests/responses/test_stuffing.py
         # turns the checks on.
         "STUFFING_CHECKS": False,
+        # tests/test_observability.py turns it on: elsewhere its lines would be noise.
+        "REQUEST_LOG": False,
     }
 
 

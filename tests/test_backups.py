@@ -45,11 +45,14 @@ def test_a_backup_restored_into_a_fresh_database_gives_the_same_counts(app, runn
     assert "已备份" in made.output and not (tmp_path / "survey.backup.part").exists()
 
     target = create_app(app_settings(_fresh_database(app.config["DATABASE_URL"], tmp_path)))
-    restored = target.test_cli_runner().invoke(args=["restore", str(out)])
-    assert restored.exit_code == 0, restored.output
-    assert _what_the_dashboard_reads(target) == before
-    with target.app_context():
-        db.engine.dispose()
+    try:
+        restored = target.test_cli_runner().invoke(args=["restore", str(out)])
+        assert restored.exit_code == 0, restored.output
+        assert _what_the_dashboard_reads(target) == before
+    finally:
+        with target.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_restore_refuses_a_database_with_tables_unless_told_to_replace(app, runner, tmp_path):

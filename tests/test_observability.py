@@ -3,9 +3,11 @@
 
 import json
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from survey import create_app
+from survey.db import db
 from survey.observability import request_log
 from tests.helpers import answer, app_settings, open_form
 
@@ -27,7 +29,18 @@ def _value(samples: dict, name: str, **labels) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def test_every_request_is_one_json_line_naming_its_route_not_its_path(client, make_site, capfd):
+@pytest.fixture
+def logged(app):
+    """The app with its request log on (the tests' settings turn it off)."""
+    logging_app = create_app(app_settings(app.config["DATABASE_URL"]) | {"REQUEST_LOG": True})
+    yield logging_app
+    with logging_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_every_request_is_one_json_line_naming_its_route_not_its_path(logged, make_site, capfd):
+    client = logged.test_client()
     site = make_site()
     request_log().flush()
     capfd.readouterr()
@@ -48,11 +61,10 @@ def test_every_request_is_one_json_line_naming_its_route_not_its_path(client, ma
         assert secret not in captured
 
 
-def test_the_request_log_can_be_turned_off(app, capfd):
-    quiet = create_app(app_settings(app.config["DATABASE_URL"]) | {"REQUEST_LOG": False})
+def test_the_request_log_can_be_turned_off(client, capfd):
     request_log().flush()
     capfd.readouterr()
-    quiet.test_client().get("/healthz")
+    client.get("/healthz")  # the tests' settings turn it off
     request_log().flush()
     assert _lines(capfd.readouterr().err) == []
 
