@@ -39,14 +39,19 @@ def _url() -> URL:
 
 
 def _libpq(url: URL) -> str:
-    """The URL as PostgreSQL's own programs take it (no SQLAlchemy driver name)."""
-    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """The URL as PostgreSQL's own programs take it: no SQLAlchemy driver name, and no
+    password (a command line is visible to every user of the machine; ``_run`` passes it
+    in the environment)."""
+    return url._replace(drivername="postgresql", password=None).render_as_string()
 
 
-def _run(command: list[str]) -> None:
+def _run(command: list[str], url: URL | None = None) -> None:
     if shutil.which(command[0]) is None:
         raise BackupError(f"找不到 {command[0]}：请安装 PostgreSQL 客户端（postgresql-client）。")
-    done = subprocess.run(command, capture_output=True, text=True)
+    env = dict(os.environ)
+    if url is not None and url.password:
+        env["PGPASSWORD"] = str(url.password)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         raise BackupError(f"{command[0]} 失败，数据库没有改动：{done.stderr.strip()[-2000:]}")
 
@@ -69,7 +74,7 @@ def backup(url: URL, out: Path) -> None:
         if url.get_backend_name() == "sqlite":
             _sqlite_copy(url.database, part)
         else:
-            _run(["pg_dump", "--format=custom", "--no-owner", f"--file={part}", _libpq(url)])
+            _run(["pg_dump", "--format=custom", "--no-owner", f"--file={part}", _libpq(url)], url)
         with part.open("rb") as written:
             os.fsync(written.fileno())
         os.replace(part, out)
@@ -115,7 +120,8 @@ def _restore_postgresql(url: URL, path: Path, replace: bool) -> None:
         _run(["pg_restore", "--no-owner", f"--file={script.name}", str(path)])
         _run(
             ["psql", "--single-transaction", "--quiet", "--set=ON_ERROR_STOP=1", *empty]
-            + [f"--file={script.name}", f"--dbname={_libpq(url)}"]
+            + [f"--file={script.name}", f"--dbname={_libpq(url)}"],
+            url,
         )
 
 

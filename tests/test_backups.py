@@ -1,11 +1,13 @@
 """``flask backup`` and ``flask restore``: a backup restored into a fresh database gives the
 same dashboard counts and the same people; a wrong file or a full database is refused."""
 
+import subprocess
+
 import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from survey import create_app
+from survey import backups, create_app
 from survey.accounts.models import User
 from survey.db import db
 from survey.responses.models import Response
@@ -96,3 +98,23 @@ def test_a_damaged_backup_changes_nothing(app, runner, make_site, tmp_path):
     assert refused.exit_code == 1 and "没有改动" in refused.output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Site)) == 1
+
+
+def test_the_database_password_goes_in_the_environment_not_on_the_command_line(
+    monkeypatch, tmp_path
+):
+    """A command line is visible to every user of the machine (``ps``)."""
+    seen = {}
+
+    def run(command, **options):
+        seen["command"], seen["env"] = command, options["env"]
+        (tmp_path / "out.backup.part").write_bytes(b"PGDMP")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(backups.subprocess, "run", run)
+    monkeypatch.setattr(backups.shutil, "which", lambda program: f"/usr/bin/{program}")
+    url = make_url("postgresql+psycopg://survey:s3cret-pw@db.internal/survey")
+    backups.backup(url, tmp_path / "out.backup")
+    assert "s3cret-pw" not in " ".join(seen["command"])
+    assert seen["env"]["PGPASSWORD"] == "s3cret-pw"
+    assert (tmp_path / "out.backup").read_bytes() == b"PGDMP"
