@@ -13,7 +13,7 @@ its ``cycle`` mode: every connection a resident, a GET of the form, then the POS
 with its own nonce and device cookie, again and again), it measures:
 
 * ``residents``: ``--residents`` connections (200) against the app on gunicorn's sync
-  workers (``--workers``, 2 × CPUs + 1); target: 0 errors and p99 < 500 ms;
+  workers (``--workers``, 2 × CPUs + 1); target: p99 < 500 ms (printed, PASS or MISS);
 * ``open connections``: ``--open`` connections (1,000) against the app on gunicorn's gthread
   workers (2 processes × ``--threads``), which keep idle connections in a poller rather than
   a worker each; target: 0 errors;
@@ -198,13 +198,9 @@ def run(args, tmp: Path, servers: list[Server]) -> int:
                 )
             )
             rows.append(result)
-        app_result = measured["app"]
-        if scenario.name == "residents":
-            p99 = app_result.stats["p99_us"] / 1000
-            checks.append(
-                (f"{scenario.name}: p99 {p99:.0f} ms < {P99_TARGET_MS} ms", p99 < P99_TARGET_MS)
-            )
     print(report(rows, checks, args))
+    # The exit status says whether everything was answered and stored right; the p99 target
+    # is printed (PASS or MISS), never a failure: a loaded machine's timing is no bug.
     return 0 if all(passed for _, passed in checks) else 1
 
 
@@ -236,6 +232,9 @@ def report(rows: list[Result], checks: list, args) -> str:
     for app, raw in zip(rows[::2], rows[1::2], strict=True):
         ratio = app.rps / raw.rps if raw.rps else 0.0
         out.append(f"  {app.name:<24} {ratio:5.2f}x")
+    p99 = rows[0].stats["p99_us"] / 1000  # the residents on sync workers
+    verdict = "PASS" if p99 < P99_TARGET_MS else "MISS"
+    out += ["", f"Target: {rows[0].name} p99 {p99:.0f} ms < {P99_TARGET_MS} ms  {verdict}"]
     out += ["", "Checks:"]
     out += [f"  [{'ok' if passed else 'FAIL'}] {text}" for text, passed in checks]
     return "\n".join(out)
