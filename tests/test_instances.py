@@ -27,7 +27,9 @@ SETTINGS = {
     # fourth wrong password from one address for one name is refused.
     "STUFFING_BURST": "3",
     "STUFFING_MIN_SECONDS": "0",
-    "LOGIN_RATE_LIMIT": "3 per minute",
+    # per hour, not minute: the limiter's windows are fixed, and four tries must not
+    # straddle the turn of one
+    "LOGIN_RATE_LIMIT": "3 per hour",
     "LOGIN_FREE_FAILURES": "100",
 }
 
