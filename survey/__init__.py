@@ -169,6 +169,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.checks.roster import move_refusal
     from survey.checks.views import bp as checks_blueprint
     from survey.demo.cli import demo_data_command
+    from survey.jobs import kinds as job_kinds
+    from survey.jobs import queue as job_queue
+    from survey.jobs.cli import jobs_command
+    from survey.jobs.metrics import read_queue_depth
+    from survey.jobs.views import bp as jobs_blueprint
     from survey.responses.cli import rebuild_rollups_command
     from survey.responses.editor_views import bp as questionnaires_blueprint
     from survey.responses.services import answers_by_channel
@@ -176,6 +181,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.sites import hooks as site_hooks
     from survey.sites.checklist_views import bp as checklists_blueprint
     from survey.sites.cli import posters_command, sites_command
+    from survey.sites.posters import POSTERS_JOB, posters_job
     from survey.sites.project_views import bp as sites_blueprint
     from survey.sites.region_views import bp as regions_blueprint
     from survey.sites.site_views import bp as site_admin_blueprint
@@ -185,6 +191,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Sites sit below the packages that refer to them; those answer sites' questions here.
     site_hooks.move_refusal = move_refusal
     site_hooks.answers_by_channel = answers_by_channel
+    # Background jobs: the kinds the packages above define, and the queue's depth.
+    job_kinds.register(POSTERS_JOB, posters_job)
+    job_queue.init_app(app)
+    observability.before_scrape(read_queue_depth)
     # The resident pages (survey.responses.views) carry no staff session.
     app.session_interface = SessionInterface(sessionless=(*FORM_PREFIXES, "/audio/"))
     # Before CSRF protection reads the form: an upload view's own body limit must apply.
@@ -208,6 +218,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(regions_blueprint)
     app.register_blueprint(checks_blueprint)
     app.register_blueprint(stats_blueprint)
+    app.register_blueprint(jobs_blueprint)
     api.init_app(app)
     api.register_blueprint(api_blueprint)
     errors.register(app)
@@ -220,6 +231,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.cli.add_command(rebuild_rollups_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(jobs_command)
     # Outermost: every request is timed and logged, those answered before Flask too.
     app.wsgi_app = observability.Observed(app.wsgi_app, app)
     return app

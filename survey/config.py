@@ -118,3 +118,23 @@ RECORDING_MAX_SECONDS = float(os.environ.get("RECORDING_MAX_SECONDS", "60"))
 #: Largest recording upload, in bytes: a minute of a phone's own recording is about 1 MB,
 #: of uncompressed WAV 10.6 MB. What is stored is re-encoded to about 6 KB a second.
 RECORDING_MAX_BYTES = int(os.environ.get("RECORDING_MAX_BYTES", str(16 * 1024 * 1024)))
+
+# Background jobs (survey.jobs): a project's posters, big exports, the monthly report.
+#: Where finished jobs' files are kept until JOB_KEEP_HOURS have passed (default
+#: ``instance/jobs``). With several app machines, a folder they all mount (deploy/).
+JOBS_DIR = os.environ.get("JOBS_DIR", "")
+#: Huey's queue file when REDIS_URL is not set (default ``instance/jobs-queue.db``); with
+#: REDIS_URL the queue is in Redis.
+JOBS_QUEUE_FILE = os.environ.get("JOBS_QUEUE_FILE", "")
+#: Jobs run inside the request that asks for them, with no worker (tests only).
+JOBS_IMMEDIATE = os.environ.get("JOBS_IMMEDIATE", "0") == "1"
+#: Jobs one worker process runs at once (``flask jobs worker``; threads).
+JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
+#: A running job whose worker has not reported for this long is taken to be dead (killed,
+#: machine restarted) and is run again, at most JOB_MAX_ATTEMPTS times in all.
+JOB_STALE_SECONDS = float(os.environ.get("JOB_STALE_SECONDS", "60"))
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
+#: A job still queued after this long is queued again (its message was lost with the queue).
+JOB_REQUEUE_SECONDS = float(os.environ.get("JOB_REQUEUE_SECONDS", "600"))
+#: Finished jobs' files are deleted after this many hours (the page then offers to redo it).
+JOB_KEEP_HOURS = float(os.environ.get("JOB_KEEP_HOURS", "24"))

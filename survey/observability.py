@@ -17,6 +17,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from functools import lru_cache
 
 from flask import Blueprint, Flask, Response, abort, current_app, request
@@ -25,6 +26,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -48,12 +50,26 @@ DATABASE_ERRORS = Counter(
     "Requests answered 503 because the database could not answer (down, or SQLite busy).",
     ["kind"],
 )
+JOB_QUEUE_DEPTH = Gauge(
+    "survey_job_queue_depth",
+    "Background jobs waiting (queued) and running, read from the database at each scrape.",
+    ["state"],
+    multiprocess_mode="mostrecent",
+)
+#: Called before each scrape to set the gauges read then (registered by their packages).
+_BEFORE_SCRAPE: list[Callable[[], None]] = []
 
 #: What a route is called when no rule matches the path.
 UNMATCHED = "<unmatched>"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 bp = Blueprint("metrics", __name__)
+
+
+def before_scrape(read: Callable[[], None]) -> None:
+    """Call ``read()`` before each scrape (create_app registers each once)."""
+    if read not in _BEFORE_SCRAPE:
+        _BEFORE_SCRAPE.append(read)
 
 
 def count_answer(outcome: str, flagged: bool) -> None:
@@ -176,6 +192,8 @@ def metrics():
     """The Prometheus metrics, for the staff network's scraper (METRICS_ALLOW)."""
     if not _allowed(request.remote_addr or ""):
         abort(404)
+    for read in _BEFORE_SCRAPE:
+        read()
     registry = REGISTRY
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()

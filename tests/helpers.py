@@ -6,8 +6,10 @@ module imports another's helpers.
 
 import io
 import json
+import os
 import re
 import socket
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 
@@ -35,6 +37,8 @@ FIELD_KEY = "q2GvW8mW3bJ5kC6b0k2mN7r1s9tX4yZ6aB8cD0eF2gE="
 PASSWORD = "correct horse battery"
 #: A page every logged-in user may open (to read a CSRF token from).
 TOKEN_PAGE = "/account/password"
+#: Where the tests' background jobs leave their files: one folder per test process.
+JOBS_DIR = os.path.join(tempfile.gettempdir(), f"survey-test-jobs-{os.getpid()}")
 
 
 def app_settings(url: str) -> dict:
@@ -50,6 +54,9 @@ def app_settings(url: str) -> dict:
         "STUFFING_CHECKS": False,
         # tests/test_observability.py turns it on: elsewhere its lines would be noise.
         "REQUEST_LOG": False,
+        # A job runs inside the request that asks for it (tests/jobs/ run real workers).
+        "JOBS_IMMEDIATE": True,
+        "JOBS_DIR": JOBS_DIR,
     }
 
 
@@ -212,6 +219,17 @@ def post(client, url, data=None, page=TOKEN_PAGE, **kwargs):
     """POST a staff form with the CSRF token taken from ``page``."""
     token = csrf_of(client.get(page).data)
     return client.post(url, data={"csrf_token": token, **(data or {})}, **kwargs)
+
+
+def job_download(client, url: str):
+    """Ask for a background job at ``url`` as its page does (GET, then POST with its CSRF
+    token), follow to the job's page and download the file; the download's reply. Jobs run
+    inside the request in the tests (JOBS_IMMEDIATE)."""
+    started = post(client, url, page=url)
+    assert started.status_code == 302, started.get_data(as_text=True)[:500]
+    job_page = started.headers["Location"]
+    assert "已完成" in client.get(job_page).get_data(as_text=True)
+    return client.get(f"{job_page}/download")
 
 
 def post_files(client, url, fields: dict, page=TOKEN_PAGE):

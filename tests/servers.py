@@ -135,6 +135,42 @@ class Gunicorn:
         return [line for line in self.log.read_text().splitlines() if SERVER_ERROR.search(line)]
 
 
+class Worker:
+    """``flask jobs worker`` in a subprocess, as ``make run`` and deploy/ start it, logging to
+    ``log``; ``kill`` is ``kill -9``."""
+
+    def __init__(self, env: dict, log: Path):
+        self.env, self.log = env, log
+        self.process = None
+
+    def start(self) -> "Worker":
+        with self.log.open("a") as out:
+            self.process = subprocess.Popen(
+                [str(BIN / "flask"), "--app", "wsgi", "jobs", "worker"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no handler runs, nothing is cleaned up (a crash, the OOM killer)."""
+        self.process.kill()
+        self.process.wait()
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+        self.process = None
+
+
 def _postgres_bin() -> Path | None:
     found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
     return found[-1].parent if found else None
@@ -279,6 +315,7 @@ class Stack:
             ports = [free_port() for _ in range(instances)]
             env = server_environment(self.postgres.url, f"http://127.0.0.1:{ports[0]}")
             env |= {"REDIS_URL": self.redis.url} | (settings or {})
+            self.env = env
             flask_command(env, "db", "upgrade")
             self.passwords = dict(DEMO_PASSWORD.findall(flask_command(env, "demo-data")))
             for number, port in enumerate(ports):

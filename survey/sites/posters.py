@@ -8,8 +8,15 @@ from concurrent.futures import ProcessPoolExecutor
 from sqlalchemy.orm import Session
 
 from qr import poster
-from survey.sites.models import Site
+from qr.fonts import MissingGlyphError
+from survey.jobs.kinds import JobRefused, Output, Progress
+from survey.sites.models import Project, Site
 from survey.sites.tokens import list_sites, printed_url
+
+#: The background job that draws a project's posters (survey.jobs).
+POSTERS_JOB = "posters"
+#: Why a project has no posters to print.
+NO_SITES = "这个项目还没有在用的点位，没有海报可打印。请先添加或导入点位。"
 
 
 def poster_content(site: Site, base_url: str, hotline: str) -> poster.PosterContent:
@@ -63,13 +70,53 @@ def rendered_pngs(
 
 
 def write_png_zip(
-    contents: list[poster.PosterContent], out, size: str = "A5", workers: int | None = None
+    contents: list[poster.PosterContent],
+    out,
+    size: str = "A5",
+    workers: int | None = None,
+    progress: Progress | None = None,
 ) -> int:
-    """Write a ZIP of one PNG poster per site to ``out`` (path or file); returns how many."""
+    """Write a ZIP of one PNG poster per site to ``out`` (path or file); returns how many.
+    ``progress(done, total)`` is called after each poster."""
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
-        for name, data in rendered_pngs(contents, size, workers):
+        for done, (name, data) in enumerate(rendered_pngs(contents, size, workers), 1):
             archive.writestr(name, data)
+            if progress:
+                progress(done, len(contents))
     return len(contents)
+
+
+def _counted(contents: list, progress: Progress) -> Iterator:
+    """The items of ``contents``, calling ``progress`` after each one is used."""
+    for done, content in enumerate(contents, 1):
+        yield content
+        progress(done, len(contents))
+
+
+def posters_title(project: Project, fmt: str, size: str) -> str:
+    """What the staff see of a posters job."""
+    what = "PDF" if fmt == "pdf" else "PNG 压缩包"
+    return f"{project.name} 全部海报 {what}（{size}）"
+
+
+def posters_job(session: Session, params: dict, out, progress: Progress) -> Output:
+    """The posters job (survey.jobs.kinds): a project's posters as one PDF or a ZIP of
+    PNGs. ``params``: project_id, fmt ("pdf" or "zip"), size, base_url and hotline (the
+    app's, when the job was asked for)."""
+    fmt, size = params["fmt"], params["size"]
+    try:
+        contents = print_batch(session, params["project_id"], params["base_url"], params["hotline"])
+    except MissingGlyphError as err:
+        raise JobRefused(f"海报字体缺少这些字：{err.characters}，请先修改相关名称。") from err
+    if not contents:
+        raise JobRefused(NO_SITES)
+    name = f"{session.get(Project, params['project_id']).name}-海报-{size}.{fmt}"
+    progress(0, len(contents))
+    if fmt == "pdf":
+        poster.write_pdf(_counted(contents, progress), out, size)
+        return Output(name, "application/pdf")
+    write_png_zip(contents, out, size, progress=progress)
+    return Output(name, "application/zip")
 
 
 def _file_names(contents: Iterable[poster.PosterContent]) -> list[str]:

@@ -11,15 +11,22 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from qr import poster, symbol
 from qr.fonts import MissingGlyphError
 from survey import downloads
-from survey.accounts.access import SETUP_ROLES, current_actor, role_required, user_scope
+from survey.accounts.access import (
+    SETUP_ROLES,
+    acting_user,
+    current_actor,
+    role_required,
+    user_scope,
+)
 from survey.db import db, write_transaction
 from survey.form_posts import loaded, submitted
+from survey.jobs.queue import queue_of
 from survey.regions.scope import get_in_scope
 from survey.sites import listing, site_editing
 from survey.sites import projects as project_services
 from survey.sites.models import PROJECT_STATUSES, Project, Site
 from survey.sites.page_cache import form_pages
-from survey.sites.posters import poster_content, print_batch, write_png_zip
+from survey.sites.posters import NO_SITES, POSTERS_JOB, poster_content, posters_title, print_batch
 from survey.sites.projects import STARTER_CHOICES
 from survey.sites.schemas import (
     TARGET_PREFIX,
@@ -233,13 +240,13 @@ def site_poster(site_id, fmt):
     return downloads.download(io.BytesIO(data), name, mimetype)
 
 
-@bp.get("/projects/<int:project_id>/posters.<any(pdf, zip):fmt>")
+@bp.route("/projects/<int:project_id>/posters.<any(pdf, zip):fmt>", methods=["GET", "POST"])
 @role_required(*SETUP_ROLES)
 def project_posters(project_id, fmt):
-    """A project's posters for the print shop: one PDF (a site per page) or a ZIP of PNGs."""
+    """A project's posters for the print shop, one PDF (a site per page) or a ZIP of PNGs,
+    drawn in the background: the GET asks (with the loopback warning when it applies), the
+    POST starts the job and goes to its progress page."""
     project, size = project_to_set_up(project_id), _size()
-    if warning := _loopback_check(project_id):
-        return warning
     config = current_app.config
     try:
         contents = print_batch(db.session, project_id, config["PUBLIC_BASE_URL"], config["HOTLINE"])
@@ -247,14 +254,21 @@ def project_posters(project_id, fmt):
         flash(f"海报字体缺少这些字：{err.characters}，请先修改相关名称。", "error")
         return redirect(url_for(".project", project_id=project_id))
     if not contents:  # an empty PDF or ZIP would look like a broken download
-        flash("这个项目还没有在用的点位，没有海报可打印。请先添加或导入点位。", "error")
+        flash(NO_SITES, "error")
         return redirect(url_for(".project", project_id=project_id))
-    name = f"{project.name}-海报-{size}.{fmt}"
-    if fmt == "pdf":
-        return downloads.spooled(
-            lambda f: poster.write_pdf(contents, f, size), name, "application/pdf"
+    title = posters_title(project, fmt, size)
+    if request.method == "GET":
+        return render_template(
+            "sites/posters_job.html",
+            project=project,
+            title=title,
+            count=len(contents),
+            loopback=is_loopback_url(config["PUBLIC_BASE_URL"]),
         )
-    return downloads.spooled(lambda f: write_png_zip(contents, f, size), name, "application/zip")
+    params = {"project_id": project_id, "fmt": fmt, "size": size}
+    params |= {"base_url": config["PUBLIC_BASE_URL"], "hotline": config["HOTLINE"]}
+    job = queue_of(current_app).start(db.session, acting_user(), POSTERS_JOB, params, title)
+    return redirect(url_for("jobs.job", job_id=job.id))
 
 
 @bp.get("/sites/<int:site_id>/rotate")

@@ -46,6 +46,7 @@ class Route:
 
 SETUP = ("admin", "city")
 STAFF = ("city", "county")
+ALL = ("admin", "city", "county")
 
 
 def public(why: str) -> Route:
@@ -177,6 +178,7 @@ ROUTES: dict[str, Route] = {
     "accounts.logout": logged_in(
         lambda w: [], why="ends every session of the user: tests/accounts/test_sessions.py"
     ),
+    "jobs.index": logged_in(_fixed("/jobs/")),
     # Admins only.
     "regions.index": admin_only(_fixed("/admin/regions/")),
     "regions.add": admin_only(_fixed("/admin/regions/", method="POST")),
@@ -291,6 +293,9 @@ ROUTES: dict[str, Route] = {
         STAFF, _per_city("/checks/projects/{p}/roster/search", "POST", {"phone": "13900000000"})
     ),
     "checks.roster_upload": scoped(STAFF, _per_city("/checks/projects/{p}/roster/import", "POST")),
+    # A background job is its asker's alone.
+    "jobs.job": scoped(ALL, _per_user("/jobs/{id}", "jobs", 0)),
+    "jobs.download": scoped(ALL, _per_user("/jobs/{id}/download", "jobs", 0)),
     "checks.import_report": scoped(STAFF, _per_user("/checks/imports/{id}", "roster_imports", 0)),
     "checks.import_confirm": scoped(
         STAFF, _per_user("/checks/imports/{id}/confirm", "roster_imports", 1, "POST")

@@ -127,6 +127,8 @@ class World:
     #: Staged uploads by user name: three each (to show, to confirm, to cancel).
     roster_imports: dict[str, list[int]] = field(default_factory=dict)
     site_imports: dict[str, list[int]] = field(default_factory=dict)
+    #: Each setting-up user's finished background job (a project's posters).
+    jobs: dict[str, list[int]] = field(default_factory=dict)
     #: Records a user's own POST may use up, by user name.
     spare_residents: dict[str, int] = field(default_factory=dict)
     spare_visits: dict[str, int] = field(default_factory=dict)
@@ -370,6 +372,13 @@ def _site_imports(world: World, clients: dict) -> None:
         world.site_imports[username] = staged
 
 
+def _jobs(world: World, clients: dict) -> None:
+    """A finished posters job per user who sets projects up (the admin's for city A)."""
+    for username in SETUP_USERS:
+        url = f"/admin/projects/{world.projects[region_of(username) or 'A']}/posters.pdf"
+        world.jobs[username] = [_id_at_end(clients[username].post(url))]
+
+
 def build(app) -> World:
     """Build the world in ``app``'s (empty) database; returns its ids."""
     app.extensions["clock"] = Clock(MORNING)
@@ -383,6 +392,7 @@ def build(app) -> World:
     _city_records(app, world, clients)
     _spares(app, world, clients)
     _site_imports(world, clients)
+    _jobs(world, clients)
     # An admin's work names the site it was done to; its audit line has no region.
     for key in ("A1", "B1"):
         assert clients["admin"].post(f"/admin/sites/{world.sites[key]}/rotate").status_code == 302

@@ -10,7 +10,7 @@ from survey.accounts.models import AuditEntry
 from survey.db import db, now_utc, write_transaction
 from survey.responses.models import Response
 from survey.sites.models import Project, Site
-from tests.helpers import answer, csrf_of
+from tests.helpers import answer, csrf_of, job_download
 from tests.qr.test_poster import pdf_pages
 from tests.qr.test_symbol import decode
 
@@ -60,7 +60,7 @@ def test_site_posters_scan_to_the_site(admin, make_site, size):
 def test_downloads_survive_tracking_tags_and_line_breaks_in_names(admin, make_site):
     site = make_site(name="第一\n照料中心", project="项目\n名称")
     assert admin.get(f"/admin/sites/{site.id}/poster.png?size=A4&utm_source=x").status_code == 200
-    reply = admin.get(f"/admin/projects/{site.project_id}/posters.pdf")
+    reply = job_download(admin, f"/admin/projects/{site.project_id}/posters.pdf")
     assert reply.status_code == 200
     assert "\n" not in reply.headers["Content-Disposition"]
 
@@ -79,7 +79,7 @@ def test_demo_project_prints_as_one_pdf_with_a_scannable_page_per_site(app, admi
             db.select(Project).where(Project.name == "居家养老服务照料中心改造提升")
         ).one()
         tokens = [s.token for s in sorted(wenzhou.sites, key=lambda s: (s.region_id, s.id))]
-    reply = admin.get(f"/admin/projects/{wenzhou.id}/posters.pdf?size=A5")
+    reply = job_download(admin, f"/admin/projects/{wenzhou.id}/posters.pdf?size=A5")
     assert reply.status_code == 200
     assert "attachment" in reply.headers["Content-Disposition"]
     pages = pdf_pages(reply.data, dpi=72)
@@ -89,7 +89,7 @@ def test_demo_project_prints_as_one_pdf_with_a_scannable_page_per_site(app, admi
 
 def test_project_zip_has_a_png_poster_per_site(admin, make_site):
     sites = [make_site(name=f"第{i}照料中心") for i in range(3)]
-    reply = admin.get(f"/admin/projects/{sites[0].project_id}/posters.zip?size=A5")
+    reply = job_download(admin, f"/admin/projects/{sites[0].project_id}/posters.zip?size=A5")
     assert reply.headers["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(reply.data))
     names = archive.namelist()

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from survey.sites.tokens import is_loopback_url
-from tests.helpers import staff_client
+from tests.helpers import job_download, staff_client
 from tests.qr.test_poster import pdf_pages
 from tests.qr.test_symbol import decode
 from tests.sites.site_helpers import make_world
@@ -70,7 +70,6 @@ def test_admin_pages_show_the_banner_only_for_a_loopback_base(app, world):
         ("/admin/sites/{site}/poster.pdf?size=A4", "pdf"),
         ("/admin/sites/{site}/poster.png", "png"),
         ("/admin/sites/{site}/qr.png", "png"),
-        ("/admin/projects/{project}/posters.pdf?size=A5", "pdf"),
     ],
 )
 def test_a_loopback_poster_or_qr_code_asks_before_it_is_printed(app, world, path, kind):
@@ -91,6 +90,18 @@ def test_a_loopback_poster_or_qr_code_asks_before_it_is_printed(app, world, path
         assert printed in [code for page in pdf_pages(reply.data) for code in decode(page)]
     else:
         assert decode(Image.open(io.BytesIO(reply.data))) == [printed]
+
+
+def test_a_loopback_project_batch_warns_on_its_page_and_prints_when_asked_again(app, world):
+    app.config["PUBLIC_BASE_URL"] = LOOPBACK
+    admin = staff_client(app, "admin")
+    url = f"/admin/projects/{world.project_id}/posters.pdf?size=A5"
+    text = admin.get(url).get_data(as_text=True)
+    assert "群众用手机扫码打不开" in text and "仍然生成（仅供试用，不要张贴）" in text
+    assert f'href="/admin/projects/{world.project_id}"' in text  # back, nothing made
+    reply = job_download(admin, url)
+    printed = f"HTTP://127.0.0.1:5000/S/{world.liandu.token}"
+    assert printed in [code for page in pdf_pages(reply.data) for code in decode(page)]
 
 
 def test_a_public_base_downloads_at_once_and_a_bad_confirmation_is_refused(app, world):

@@ -1,0 +1,46 @@
+"""The kinds of background job, registered by the packages that own the work (sites: posters;
+stats: exports and the monthly report), so this package knows none of them.
+
+A kind's ``run(session, params, out, progress)`` writes its file to ``out`` (binary, opened
+by the runner), calls ``progress(done, total)`` as it goes, and returns the file's download
+name and type. It raises JobRefused with a message for the staff member when the work cannot
+be done as asked (a name the poster font cannot print); any other exception is a fault.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from sqlalchemy.orm import Session
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Output:
+    file_name: str
+    mimetype: str
+
+
+Run = Callable[[Session, dict, BinaryIO, Progress], Output]
+
+
+class JobRefused(Exception):
+    """The job cannot be done as asked; ``message`` says why, in Chinese."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+_KINDS: dict[str, Run] = {}
+
+
+def register(name: str, run: Run) -> None:
+    """Make ``run`` the kind ``name`` (create_app registers each once)."""
+    _KINDS[name] = run
+
+
+def runner_of(name: str) -> Run:
+    """The registered kind ``name``; KeyError if none is."""
+    return _KINDS[name]
