@@ -1,6 +1,6 @@
-# `make run` serves the demo on http://127.0.0.1:5000; `make test` lints and runs the tests;
-# `make check` is the quick edit loop (SQLite only, no browser, no benchmark runs, no servers of
-# the tests' own).
+# `make run` serves the demo on http://127.0.0.1:5000 with its background-job worker; `make test`
+# lints and runs the tests; `make check` is the quick edit loop (SQLite only, no browser, no
+# benchmark runs, no servers of the tests' own).
 # Both run the tests in TEST_WORKERS processes (pytest-xdist), a module each at a time.
 PYTHON ?= python3
 TEST_WORKERS ?= 2
@@ -25,6 +25,9 @@ run: venv
 	$(FLASK) db upgrade
 	$(FLASK) demo-data
 	@echo "正在启动：http://$(HOST):$(PORT)  （Ctrl+C 停止）"
+	@# The background-job worker (a project's posters, big exports) runs beside the server
+	@# and stops with it.
+	$(FLASK) jobs worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # lint-imports: the packages' one-way order (pyproject.toml, docs/ARCHITECTURE.md).

@@ -185,6 +185,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.sites.project_views import bp as sites_blueprint
     from survey.sites.region_views import bp as regions_blueprint
     from survey.sites.site_views import bp as site_admin_blueprint
+    from survey.stats.exports import RESPONSES_JOB, responses_job
     from survey.stats.views import bp as stats_blueprint
     from survey.uploads import apply_upload_limit
 
@@ -193,6 +194,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     site_hooks.answers_by_channel = answers_by_channel
     # Background jobs: the kinds the packages above define, and the queue's depth.
     job_kinds.register(POSTERS_JOB, posters_job)
+    job_kinds.register(RESPONSES_JOB, responses_job)
     job_queue.init_app(app)
     observability.before_scrape(read_queue_depth)
     # The resident pages (survey.responses.views) carry no staff session.

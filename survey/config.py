@@ -138,3 +138,6 @@ JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
 JOB_REQUEUE_SECONDS = float(os.environ.get("JOB_REQUEUE_SECONDS", "600"))
 #: Finished jobs' files are deleted after this many hours (the page then offers to redo it).
 JOB_KEEP_HOURS = float(os.environ.get("JOB_KEEP_HOURS", "24"))
+#: A responses export of more rows than this is written in the background (a job with a
+#: progress page); smaller ones are sent at once.
+EXPORT_DIRECT_ROWS = int(os.environ.get("EXPORT_DIRECT_ROWS", "20000"))

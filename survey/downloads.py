@@ -98,11 +98,19 @@ def spooled(write, filename: str, mimetype: str):
     return download(spool, filename, mimetype)
 
 
+def write_rows(rows: Iterable[list], fmt: str, file) -> str:
+    """Write ``rows`` to the binary ``file`` as CSV or XLSX (``fmt``); the file's type."""
+    if fmt == "csv":
+        _write_csv(rows, file)
+        return "text/csv"
+    _write_xlsx(rows, file)
+    return XLSX_MIMETYPE
+
+
 def send(rows: Iterable[list], name: str, fmt: str):
     """The reply with ``rows`` as ``name``.csv or .xlsx."""
-    writer = _write_csv if fmt == "csv" else _write_xlsx
     mimetype = "text/csv" if fmt == "csv" else XLSX_MIMETYPE
-    return spooled(lambda file: writer(rows, file), f"{name}.{fmt}", mimetype)
+    return spooled(lambda file: write_rows(rows, fmt, file), f"{name}.{fmt}", mimetype)
 
 
 def send_pdf(data: bytes, name: str):

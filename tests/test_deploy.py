@@ -45,8 +45,9 @@ def test_the_compose_file_is_valid_and_sets_only_known_settings(tmp_path):
     done = _config(filled)
     assert done.returncode == 0, done.stderr
     services = yaml.safe_load(done.stdout)["services"]
-    assert {"app1", "app2", "migrate", "postgres", "redis", "nginx"} <= set(services)
-    for name in ("app1", "app2"):
+    assert {"app1", "app2", "worker", "migrate", "postgres", "redis", "nginx"} <= set(services)
+    assert services["worker"]["command"][-2:] == ["jobs", "worker"]
+    for name in ("app1", "app2", "worker"):
         settings = set(services[name]["environment"])
         assert settings <= set(vars(config)), settings - set(vars(config))
 

@@ -26,7 +26,12 @@ def worker_command(threads):
     # not at the next minute.
     queue.tick()
     consumer = queue.huey.create_consumer(
-        workers=threads or app.config["JOB_WORKERS"], worker_type="thread", periodic=True
+        workers=threads or app.config["JOB_WORKERS"],
+        worker_type="thread",
+        periodic=True,
+        # An idle worker looks at the queue file at least every second (Redis: it waits on
+        # the queue and is told at once), so a job starts while its asker watches.
+        max_delay=1.0,
     )
     click.echo("后台任务进程已启动（Ctrl+C 停止）。")
     consumer.run()

@@ -1,17 +1,22 @@
 """The kinds of background job, registered by the packages that own the work (sites: posters;
 stats: exports and the monthly report), so this package knows none of them.
 
-A kind's ``run(session, params, out, progress)`` writes its file to ``out`` (binary, opened
-by the runner), calls ``progress(done, total)`` as it goes, and returns the file's download
-name and type. It raises JobRefused with a message for the staff member when the work cannot
-be done as asked (a name the poster font cannot print); any other exception is a fault.
+A kind's ``run(session, job, out, progress)`` writes its file to ``out`` (binary, opened by
+the runner), reading what to do from ``job.params`` and whose scope from ``job.user``, calls
+``progress(done, total)`` as it goes, and returns the file's download name and type, and the
+audit line of an export (recorded with the job's end, in the asker's name). It raises
+JobRefused with a message for the staff member when the work cannot be done as asked (a name
+the poster font cannot print); any other exception is a fault.
 """
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from survey.jobs.models import Job
 
 Progress = Callable[[int, int], None]
 
@@ -20,9 +25,11 @@ Progress = Callable[[int, int], None]
 class Output:
     file_name: str
     mimetype: str
+    #: What the audit log says was exported (``exported``), or "" for nothing to record.
+    exported: str = ""
 
 
-Run = Callable[[Session, dict, BinaryIO, Progress], Output]
+Run = Callable[[Session, "Job", BinaryIO, Progress], Output]
 
 
 class JobRefused(Exception):

@@ -16,7 +16,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from sqlalchemy.orm import Session
 
+from survey.accounts.services import Actor, record_export
 from survey.db import db, now_utc, write_transaction
 from survey.jobs import kinds, services
 from survey.jobs.models import Job
@@ -72,21 +74,28 @@ def run_job(app: Flask, job_id: int) -> None:
         if attempt is None:
             return
         job = session.get(Job, job_id)
-        run, params = kinds.runner_of(job.kind), dict(job.params)
+        run = kinds.runner_of(job.kind)
         folder = jobs_dir(app)
         for earlier in folder.glob(f"{job_id}-*.part"):  # a killed worker's half file
             earlier.unlink(missing_ok=True)
         stem = f"{job_id}-{attempt}-{secrets.token_hex(8)}"
         part = folder / f"{stem}.part"
+        # Steps are recorded on a session of their own: the work's session may be reading a
+        # long result in batches (a server-side cursor), which a commit would close.
+        beats = Session(db.engine)
         try:
             with part.open("wb") as out:
-                output = run(session, params, out, _Beats(session, job_id, attempt))
+                output = run(session, job, out, _Beats(beats, job_id, attempt))
                 out.flush()
                 os.fsync(out.fileno())
             final = part.with_name(stem + Path(output.file_name).suffix)
             os.replace(part, final)
             with write_transaction(session):
                 kept = services.finish(session, job_id, attempt, output, final.name, now_utc())
+                if kept and output.exported:
+                    record_export(
+                        session, Actor(job.user, job.params.get("ip", "")), output.exported
+                    )
             if not kept:
                 final.unlink(missing_ok=True)
         except Superseded:
@@ -97,6 +106,7 @@ def run_job(app: Flask, job_id: int) -> None:
             log.exception("job %s (%s) failed", job_id, job.kind)
             _end(session, job_id, attempt, FAULT)
         finally:
+            beats.close()
             part.unlink(missing_ok=True)
 
 

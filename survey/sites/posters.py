@@ -99,10 +99,11 @@ def posters_title(project: Project, fmt: str, size: str) -> str:
     return f"{project.name} 全部海报 {what}（{size}）"
 
 
-def posters_job(session: Session, params: dict, out, progress: Progress) -> Output:
+def posters_job(session: Session, job, out, progress: Progress) -> Output:
     """The posters job (survey.jobs.kinds): a project's posters as one PDF or a ZIP of
-    PNGs. ``params``: project_id, fmt ("pdf" or "zip"), size, base_url and hotline (the
+    PNGs. ``job.params``: project_id, fmt ("pdf" or "zip"), size, base_url and hotline (the
     app's, when the job was asked for)."""
+    params = job.params
     fmt, size = params["fmt"], params["size"]
     try:
         contents = print_batch(session, params["project_id"], params["base_url"], params["hotline"])

@@ -6,18 +6,22 @@ No personal data leaves: responses carry no names or numbers, and device ids are
 
 from collections.abc import Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import NotFound
 
-from survey.downloads import Percent
+from survey.downloads import Percent, write_rows
+from survey.jobs.kinds import JobRefused, Output, Progress
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.regions.models import Region
-from survey.regions.scope import Scope
+from survey.regions.scope import Scope, scope_of
 from survey.responses.answers import answers_by_response, one_line
 from survey.responses.models import FLAG_STATES, Response
 from survey.responses.rollups import zone
-from survey.sites.models import Site
+from survey.sites.models import Project, Site
+from survey.sites.scoping import project_in_scope
 from survey.stats.comment_list import filter_responses
+from survey.stats.schemas import filter_schema
 from survey.stats.summaries import CHANNELS, Filters, Summary
 
 #: Shown instead of a rate below ``metrics.MIN_SAMPLE`` answers (the n beside it says why).
@@ -50,6 +54,21 @@ def summary_rows(rows: list[Summary], group: str) -> Iterator[list]:
         yield cells
 
 
+def _responses(scope: Scope, project_id: int, filters: Filters, *columns):
+    query = (
+        select(*columns)
+        .join(Site, Response.site_id == Site.id)
+        .join(Region, Site.region_id == Region.id)
+        .where(Site.project_id == project_id, scope.where(Site.region_id))
+    )
+    return filter_responses(query, filters)
+
+
+def response_count(session: Session, scope: Scope, project_id: int, filters: Filters) -> int:
+    """How many rows ``response_rows`` gives, its header aside."""
+    return session.scalar(_responses(scope, project_id, filters, func.count(Response.id)))
+
+
 def response_rows(
     session: Session, scope: Scope, project_id: int, filters: Filters
 ) -> Iterator[list]:
@@ -67,25 +86,19 @@ def response_rows(
         "其他回答",
         "留言",
     ]
-    query = (
-        select(
-            Response.id,
-            Response.created_at,
-            Region.name,
-            Site.name,
-            Response.channel,
-            Response.overall,
-            Response.proxy,
-            Response.comment,
-            Response.flag,
-        )
-        .join(Site, Response.site_id == Site.id)
-        .join(Region, Site.region_id == Region.id)
-        .where(Site.project_id == project_id, scope.where(Site.region_id))
-        .order_by(Response.id)
-        .execution_options(yield_per=2000)
+    columns = (
+        Response.id,
+        Response.created_at,
+        Region.name,
+        Site.name,
+        Response.channel,
+        Response.overall,
+        Response.proxy,
+        Response.comment,
+        Response.flag,
     )
-    query = filter_responses(query, filters)
+    query = _responses(scope, project_id, filters, *columns)
+    query = query.order_by(Response.id).execution_options(yield_per=2000)
     tz = zone()
     for batch in session.execute(query).partitions():
         answers = answers_by_response(session, [row.id for row in batch])
@@ -102,3 +115,40 @@ def response_rows(
                 one_line(answers.get(response_id, [])),
                 comment,
             ]
+
+
+#: The background job that writes a project's responses (survey.jobs), when there are more
+#: of them than EXPORT_DIRECT_ROWS.
+RESPONSES_JOB = "responses-export"
+
+
+def responses_title(project: Project, fmt: str, count: int) -> str:
+    """What the staff see of a responses export job."""
+    return f"{project.name} 评价明细 {fmt.upper()}（{count} 条）"
+
+
+def responses_job(session: Session, job, out, progress: Progress) -> Output:
+    """The responses export job (survey.jobs.kinds), in its asker's scope. ``job.params``:
+    project_id, fmt ("csv" or "xlsx"), the dashboard's filters as given in the URL, and the
+    asker's address (``ip``) for the audit line."""
+    params, scope = job.params, scope_of(session, job.user)
+    try:
+        project = project_in_scope(session, scope, params["project_id"])
+    except NotFound as gone:
+        raise JobRefused("这个项目已不在您的查看范围内。") from gone
+    filters = Filters(**filter_schema.load(params["filters"]))
+    if filters.county_id and not scope.covers(filters.county_id):
+        raise JobRefused("这个县（市、区）已不在您的查看范围内。")
+    total = response_count(session, scope, project.id, filters)
+    rows = response_rows(session, scope, project.id, filters)
+
+    def counted():
+        yield next(rows)  # the header
+        for done, row in enumerate(rows, 1):
+            yield row
+            progress(done, total)
+
+    fmt = params["fmt"]
+    mimetype = write_rows(counted(), fmt, out)
+    name = f"{project.name}-评价明细.{fmt}"
+    return Output(name, mimetype, exported=f"{project.name}：评价明细（{fmt}，后台生成）")

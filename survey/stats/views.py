@@ -5,18 +5,19 @@ Every page goes through the reader's Scope: a county user sees their county only
 
 from datetime import date
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 
 from survey import downloads
-from survey.accounts.access import current_actor, role_required, user_scope
+from survey.accounts.access import acting_user, client_ip, current_actor, role_required, user_scope
 from survey.accounts.models import STAFF_ROLES
 from survey.accounts.services import record_export
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
 from survey.db import db, now_utc, write_transaction
 from survey.form_posts import submitted
+from survey.jobs.queue import queue_of
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.regions.models import Region
 from survey.regions.scope import Scope, get_in_scope
@@ -237,16 +238,29 @@ def summary_export(project_id, fmt):
     return reply
 
 
-@bp.get("/projects/<int:project_id>/responses.<any(csv, xlsx):fmt>")
+@bp.route("/projects/<int:project_id>/responses.<any(csv, xlsx):fmt>", methods=["GET", "POST"])
 @role_required(*STAFF_ROLES)
 def responses_export(project_id, fmt):
-    """Every response of the project in scope, read in batches (no personal data)."""
+    """Every response of the project in scope, read in batches (no personal data): sent at
+    once up to EXPORT_DIRECT_ROWS rows; past that the GET asks and the POST writes it in the
+    background, going to the job's progress page."""
     scope, project = _project(project_id)
     filters = _filters()
-    rows = exports.response_rows(db.session, scope, project.id, filters)
-    reply = downloads.send(rows, f"{project.name}-评价明细", fmt)
-    _audit_export(f"{project.name}：评价明细（{fmt}）")
-    return reply
+    count = exports.response_count(db.session, scope, project.id, filters)
+    if request.method == "GET" and count <= current_app.config["EXPORT_DIRECT_ROWS"]:
+        rows = exports.response_rows(db.session, scope, project.id, filters)
+        reply = downloads.send(rows, f"{project.name}-评价明细", fmt)
+        _audit_export(f"{project.name}：评价明细（{fmt}）")
+        return reply
+    title = exports.responses_title(project, fmt, count)
+    if request.method == "GET":
+        return render_template("stats/export_job.html", project=project, title=title, count=count)
+    params = {"project_id": project.id, "fmt": fmt, "ip": client_ip()}
+    params["filters"] = {k: v for k, v in request.args.items() if k in FILTER_ARGS}
+    job = queue_of(current_app).start(
+        db.session, acting_user(), exports.RESPONSES_JOB, params, title
+    )
+    return redirect(url_for("jobs.job", job_id=job.id))
 
 
 @bp.get("/projects/<int:project_id>/report")

@@ -23,6 +23,7 @@ from tests.servers import (
     DEMO_PASSWORD,
     SERVER_ERROR,
     Gunicorn,
+    Worker,
     flask_command,
     free_port,
     run_sql,
@@ -135,21 +136,25 @@ def templates(tmp_path_factory):
 
 @pytest.fixture(scope="module", params=BACKENDS)
 def server(request, tmp_path_factory, templates):
-    """A copy of the migrated database with the demo data, served by gunicorn (2 workers); a
-    module's ``SERVER_ENVIRONMENT`` dict adds to or overrides the server's environment."""
+    """A copy of the migrated database with the demo data, served by gunicorn (2 workers), and
+    a background-job worker as ``make run`` starts (its queue file and files in the module's
+    folder); a module's ``SERVER_ENVIRONMENT`` dict adds to or overrides their environment."""
     tmp = tmp_path_factory.mktemp("e2e")
     template = templates(request.param)
     database_url = template.copy(tmp)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = server_environment(database_url, url)
-    gunicorn = Gunicorn(
-        env | getattr(request.module, "SERVER_ENVIRONMENT", {}), tmp / "gunicorn.log", port
-    )
+    env |= {"JOBS_DIR": str(tmp / "jobs"), "JOBS_QUEUE_FILE": str(tmp / "jobs-queue.db")}
+    env |= getattr(request.module, "SERVER_ENVIRONMENT", {})
+    gunicorn = Gunicorn(env, tmp / "gunicorn.log", port)
+    worker = Worker(env, tmp / "gunicorn.log")
     try:
         gunicorn.start()
+        worker.start()
         yield Server(url, database_url, gunicorn.log, dict(template.passwords))
     finally:
+        worker.stop()
         gunicorn.stop()
 
 

@@ -23,21 +23,21 @@ STALE = timedelta(seconds=60)
 def _write(text: str):
     """A kind that writes ``text`` in three steps."""
 
-    def run(session, params, out, progress):
+    def run(session, job, out, progress):
         for step in range(3):
             out.write(text.encode())
             progress(step + 1, 3)
-        return kinds.Output(params.get("name", "结果.txt"), "text/plain")
+        return kinds.Output(job.params.get("name", "结果.txt"), "text/plain", "测试导出")
 
     return run
 
 
-def _refuse(session, params, out, progress):
+def _refuse(session, job, out, progress):
     out.write(b"half")
     raise kinds.JobRefused("点位名称里有海报字体没有的字。")
 
 
-def _crash(session, params, out, progress):
+def _crash(session, job, out, progress):
     out.write(b"half")
     raise RuntimeError("a bug")
 

@@ -3,6 +3,7 @@ up a project from a spreadsheet of sites, prints its posters and receives answer
 
 import csv
 import io
+import re
 
 import pypdfium2
 from playwright.sync_api import expect
@@ -86,8 +87,10 @@ def _add_question(page) -> None:
 
 
 def _download_posters(page, tmp_path) -> int:
+    page.get_by_role("link", name="全部海报 PDF（A4）").click()
+    page.get_by_role("button", name=re.compile("生成")).click()
     with page.expect_download() as download:
-        page.get_by_role("link", name="全部海报 PDF（A4）").click()
+        page.get_by_role("link", name=re.compile("^下载 ")).click()
     path = tmp_path / "posters.pdf"
     download.value.save_as(path)
     pdf = pypdfium2.PdfDocument(str(path))

@@ -14,9 +14,10 @@ from werkzeug.http import parse_options_header
 
 from survey import downloads
 from survey.accounts.models import AuditEntry
+from survey.db import db
 from survey.stats import exports
 from tests.checks.conftest import import_roster, phone, roster_csv
-from tests.helpers import post
+from tests.helpers import job_download, post
 
 PROJECT = "2022年建成康养联合体20家"
 
@@ -164,3 +165,45 @@ def test_the_responses_xlsx_holds_times_and_scores_as_numbers(staff, world, answ
     assert isinstance(row[0].value, datetime) and row[0].value.date().isoformat() == "2026-11-10"
     assert row[0].value.hour == 10  # local time (Shanghai), as the pages show it
     assert row[5].data_type == "n" and row[5].value == 4
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_big_responses_export_is_written_in_the_background_with_the_same_rows(
+    app, staff, world, answers, count, fmt
+):
+    answers(world.liandu, {5: 4, 1: 2})
+    answers(world.qingtian, {4: 3})
+    client = staff("lishui")
+    url = f"/dashboard/projects/{world.project_id}/responses.{fmt}?channel=qr"
+    direct = client.get(url)
+    assert direct.status_code == 200 and _exported(count) == 1
+    app.config["EXPORT_DIRECT_ROWS"] = 5
+    asked = client.get(url)
+    assert asked.mimetype == "text/html"
+    assert "共 9 条评价" in asked.get_data(as_text=True) and _exported(count) == 1
+    background = job_download(client, url)
+    assert attachment_name(background.headers["Content-Disposition"]) == f"{PROJECT}-评价明细.{fmt}"
+    assert _rows(background.data, fmt) == _rows(direct.data, fmt)
+    assert len(_rows(background.data, fmt)) == 10  # a header and nine answers
+    with app.app_context():
+        entry = db.session.scalars(
+            db.select(AuditEntry).filter_by(action="exported").order_by(AuditEntry.id.desc())
+        ).first()
+    assert entry.username == "lishui" and "后台生成" in entry.detail
+
+
+def test_a_county_users_background_export_holds_their_county_only(app, staff, world, answers):
+    answers(world.liandu, {5: 4})
+    answers(world.qingtian, {4: 3})
+    app.config["EXPORT_DIRECT_ROWS"] = 1
+    client = staff("liandu")
+    reply = job_download(client, f"/dashboard/projects/{world.project_id}/responses.csv")
+    counties = {row[1] for row in _rows(reply.data, "csv")[1:]}
+    assert counties == {"莲都区"}
+
+
+def _rows(data: bytes, fmt: str) -> list[list]:
+    if fmt == "csv":
+        return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    return [[cell.value for cell in row] for row in sheet.iter_rows()]
