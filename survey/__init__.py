@@ -167,6 +167,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.backups import backup_command, restore_command
     from survey.checks.cli import purge_roster_command, rotate_field_key_command
     from survey.checks.roster import move_refusal
+    from survey.checks.roster_job import ROSTER_JOB, roster_job
     from survey.checks.views import bp as checks_blueprint
     from survey.demo.cli import demo_data_command
     from survey.jobs import kinds as job_kinds
@@ -195,6 +196,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Background jobs: the kinds the packages above define, and the queue's depth.
     job_kinds.register(POSTERS_JOB, posters_job)
     job_kinds.register(RESPONSES_JOB, responses_job)
+    job_kinds.register(ROSTER_JOB, roster_job)
     job_queue.init_app(app)
     observability.before_scrape(read_queue_depth)
     # The resident pages (survey.responses.views) carry no staff session.

@@ -141,3 +141,6 @@ JOB_KEEP_HOURS = float(os.environ.get("JOB_KEEP_HOURS", "24"))
 #: A responses export of more rows than this is written in the background (a job with a
 #: progress page); smaller ones are sent at once.
 EXPORT_DIRECT_ROWS = int(os.environ.get("EXPORT_DIRECT_ROWS", "20000"))
+#: A staged roster of more valid rows than this is imported in the background at its
+#: confirm (a job with a progress page; 320,000 rows take about a minute); smaller ones at once.
+ROSTER_DIRECT_ROWS = int(os.environ.get("ROSTER_DIRECT_ROWS", "20000"))

@@ -37,6 +37,8 @@ def upgrade():
     sa.Column('file_name', sa.String(length=200), nullable=True),
     sa.Column('mimetype', sa.String(length=100), nullable=True),
     sa.Column('expired', sa.Boolean(), nullable=False),
+    sa.Column('message', sa.String(length=500), nullable=True),
+    sa.Column('link', sa.String(length=300), nullable=True),
     sa.Column('error', sa.String(length=500), nullable=True),
     sa.CheckConstraint("state in ('queued', 'running', 'done', 'failed')", name=op.f('ck_jobs_state')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_jobs_user_id_users')),

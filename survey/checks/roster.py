@@ -25,6 +25,7 @@ from survey.checks.roster_files import RawRow, read_rows
 from survey.db import now_utc
 from survey.field_cipher import FieldCipher
 from survey.fields import readable_text
+from survey.jobs.kinds import Progress
 from survey.regions.scope import Scope
 from survey.sites.listing import ALL_SITES, Page, SiteFilter, page_of
 from survey.sites.models import Project, Site, SiteToken
@@ -284,7 +285,11 @@ _SPOOLED = (
 
 @contextmanager
 def prepared_rows(
-    session: Session, cipher: FieldCipher, staged: RosterImport, scope: Scope
+    session: Session,
+    cipher: FieldCipher,
+    staged: RosterImport,
+    scope: Scope,
+    progress: Progress | None = None,
 ) -> Iterator[TextIO]:
     """The staged file's valid rows as encrypted column values, ready to insert: spooled,
     one tab-separated line a row, to an anonymous temporary file (deleted when closed),
@@ -295,13 +300,18 @@ def prepared_rows(
     and SQLite's write lock should not be held meanwhile. Rows are checked again on their
     own; a number already on the county's roster, or twice in the file, is left to the
     unique key at insert (the first one of a file stays), as the check said.
+    ``progress(done, valid rows)`` is called after each valid row.
     """
     data = _unsealed(cipher, _sealed_tokens(session, staged.id))
     rows = read_rows(data, f"roster.{staged.file_format}")
     codes, regions = site_codes(session, staged.project_id, scope)
     with tempfile.TemporaryFile("w+", encoding="ascii", newline="\n") as spool:
+        done = 0
         for row in _checked_rows(cipher, codes, regions, rows):
             if isinstance(row, ValidRow):
+                done += 1
+                if progress:
+                    progress(done, staged.valid_rows)
                 note = cipher.encrypt(row.note) if row.note else ""
                 name, phone = cipher.encrypt(row.name), cipher.encrypt(row.phone)
                 spool.write(f"{row.site_id}\t{row.region_id}\t{name}\t{phone}")

@@ -23,7 +23,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
 from survey import downloads
-from survey.accounts.access import acting_user, current_actor, role_required, user_scope
+from survey.accounts.access import acting_user, client_ip, current_actor, role_required, user_scope
 from survey.accounts.models import STAFF_ROLES
 from survey.accounts.services import record_export
 from survey.checks import calls, notices, roster, sampling, visits
@@ -40,6 +40,7 @@ from survey.checks.models import (
 from survey.checks.phones import BadPhone, mask_phone, normalize_phone
 from survey.checks.photos import MAX_SIDE, BadPhoto, clean_photo
 from survey.checks.roster_files import RosterFileError
+from survey.checks.roster_job import ROSTER_JOB
 from survey.checks.schemas import (
     attempt_schema,
     interview_schema,
@@ -51,6 +52,7 @@ from survey.checks.schemas import (
 )
 from survey.db import MAX_ID, db, now_utc, write_transaction
 from survey.form_posts import error_messages, first_message
+from survey.jobs.queue import queue_of
 from survey.regions.scope import get_in_scope
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema
@@ -230,6 +232,18 @@ def _import_roster(staged: RosterImport, prepared) -> str:
     return f"已导入 {added} 人。"
 
 
+def _import_in_background(staged: RosterImport):
+    """A staged roster past ROSTER_DIRECT_ROWS valid rows is imported by a background job
+    (survey.checks.roster_job): the confirm goes to the job's progress page."""
+    if not staged.is_staged or staged.valid_rows <= current_app.config["ROSTER_DIRECT_ROWS"]:
+        return None
+    back = url_for(".roster_list", project_id=staged.project_id)
+    params = {"import_id": staged.id, "ip": client_ip(), "back": back}
+    title = f"导入名单：{staged.file_label}，{staged.valid_rows} 人"
+    job = queue_of(current_app).start(db.session, acting_user(), ROSTER_JOB, params, title)
+    return redirect(url_for("jobs.job", job_id=job.id))
+
+
 staging_views.add_pages(
     bp,
     "/imports",
@@ -242,6 +256,7 @@ staging_views.add_pages(
     cancelled="已取消，名单没有任何改动。",
     run=_import_roster,
     prepare=lambda staged: roster.prepared_rows(db.session, _cipher(), staged, user_scope()),
+    background=_import_in_background,
 )
 
 

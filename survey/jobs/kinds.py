@@ -23,10 +23,16 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Output:
-    file_name: str
-    mimetype: str
+    """What a finished job left: a file to download (``file_name``, ``mimetype``), or for
+    work that changes data instead (a roster imported), no file and a ``message``; and
+    ``link``, where to see the result."""
+
+    file_name: str | None = None
+    mimetype: str | None = None
     #: What the audit log says was exported (``exported``), or "" for nothing to record.
     exported: str = ""
+    message: str = ""
+    link: str = ""
 
 
 Run = Callable[[Session, "Job", BinaryIO, Progress], Output]

@@ -45,12 +45,15 @@ class Job(db.Model):
     #: When its worker last said it is alive (each step; at least every few seconds).
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
-    #: The finished file in JOBS_DIR, its download name and type; the file goes after
-    #: JOB_KEEP_HOURS (``path`` None again, ``expired``).
+    #: The finished file in JOBS_DIR, its download name and type (None for a job that
+    #: leaves no file); the file goes after JOB_KEEP_HOURS (``path`` None again, ``expired``).
     path: Mapped[str | None] = mapped_column(String(200))
     file_name: Mapped[str | None] = mapped_column(String(200))
     mimetype: Mapped[str | None] = mapped_column(String(100))
     expired: Mapped[bool] = mapped_column(default=False)
+    #: What it says once done (「已导入 320000 人。」), and where to see the result.
+    message: Mapped[str | None] = mapped_column(String(500))
+    link: Mapped[str | None] = mapped_column(String(300))
     #: Why it did not finish, for the staff member (Chinese).
     error: Mapped[str | None] = mapped_column(String(500))
 

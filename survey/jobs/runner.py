@@ -88,15 +88,17 @@ def run_job(app: Flask, job_id: int) -> None:
                 output = run(session, job, out, _Beats(beats, job_id, attempt))
                 out.flush()
                 os.fsync(out.fileno())
-            final = part.with_name(stem + Path(output.file_name).suffix)
-            os.replace(part, final)
+            final = None
+            if output.file_name is not None:
+                final = part.with_name(stem + Path(output.file_name).suffix)
+                os.replace(part, final)
             with write_transaction(session):
-                kept = services.finish(session, job_id, attempt, output, final.name, now_utc())
+                name = final.name if final else None
+                kept = services.finish(session, job_id, attempt, output, name, now_utc())
                 if kept and output.exported:
-                    record_export(
-                        session, Actor(job.user, job.params.get("ip", "")), output.exported
-                    )
-            if not kept:
+                    actor = Actor(job.user, job.params.get("ip", ""))
+                    record_export(session, actor, output.exported)
+            if not kept and final:
                 final.unlink(missing_ok=True)
         except Superseded:
             log.warning("job %s attempt %s was claimed again elsewhere", job_id, attempt)

@@ -52,15 +52,17 @@ def beat(session: Session, job_id: int, attempt: int, done: int, total: int, now
 
 
 def finish(
-    session: Session, job_id: int, attempt: int, output: Output, path: str, now: datetime
+    session: Session, job_id: int, attempt: int, output: Output, path: str | None, now: datetime
 ) -> bool:
-    """The job is done, its file at ``path`` (in JOBS_DIR); False when the job is no longer
-    this attempt's (the caller then deletes its file)."""
+    """The job is done, its file at ``path`` (in JOBS_DIR; None when it leaves none); False
+    when the job is no longer this attempt's (the caller then deletes its file)."""
     values = {
         "state": "done",
         "path": path,
         "file_name": output.file_name,
         "mimetype": output.mimetype,
+        "message": output.message[:500] or None,
+        "link": output.link or None,
         "finished_at": now,
         "heartbeat_at": now,
     }

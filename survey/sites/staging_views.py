@@ -34,6 +34,7 @@ def add_pages(
     run: Callable[[StagedImport, object], str],
     prepare: Callable[[StagedImport], AbstractContextManager] | None = None,
     on_conflict: Callable[[StagedImport], Response] | None = None,
+    background: Callable[[StagedImport], Response | None] | None = None,
 ) -> None:
     """Register on ``bp``, for ``roles``, the pages of an upload of ``model`` at
     ``url``/<import_id>: ``import_report`` (``template``, given ``staged``),
@@ -42,6 +43,8 @@ def add_pages(
     Each page is the current user's own upload's, in a region of their scope
     (``region_of(upload)``); 404 otherwise. ``cancelled`` is flashed once cancelled;
     ``noun``, ``run``, ``prepare`` and ``on_conflict``: as ``_confirm`` takes them.
+    ``background(upload)``, when given, may answer the confirm instead, having handed a big
+    upload's import to a background job (its page); None imports it in the request.
     """
 
     def staged(import_id: int) -> StagedImport:
@@ -59,6 +62,8 @@ def add_pages(
     def import_confirm(import_id):
         """Import the checked rows, all at once or not at all."""
         upload = staged(import_id)
+        if background and (reply := background(upload)):
+            return reply
         return _confirm(upload, back(upload), noun, run, prepare, on_conflict)
 
     @bp.post(f"{url}/<int:import_id>/cancel", endpoint="import_cancel")

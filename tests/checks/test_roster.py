@@ -9,7 +9,9 @@ from sqlalchemy import text
 from survey.accounts.models import AuditEntry
 from survey.checks import roster
 from survey.checks.models import CallTask, Resident, RosterImport
+from survey.checks.roster_job import ROSTER_JOB
 from survey.db import db, write_transaction
+from survey.jobs.queue import queue_of
 from tests.checks.conftest import import_roster, phone, roster_csv, upload
 from tests.helpers import post
 
@@ -275,3 +277,38 @@ def test_a_staged_file_is_sealed_in_parts_and_read_back_whole(staff, world, coun
     reply = import_roster(staff("liandu"), world.project_id, data.getvalue(), "名单.xlsx")
     assert reply.status_code == 302
     assert count(Resident) == 50
+
+
+def test_a_big_roster_is_imported_in_the_background_whole_and_once(app, staff, world, count):
+    app.config["ROSTER_DIRECT_ROWS"] = 3
+    client = staff("liandu")
+    reply = upload(client, world.project_id, roster_csv(_rows(world, 5)))
+    report = reply.headers["Location"]
+    started = post(client, report + "/confirm")
+    assert started.headers["Location"].startswith("/jobs/")  # past 3 rows: a job
+    page = client.get(started.headers["Location"]).get_data(as_text=True)
+    assert "导入名单：CSV 文件" in page and "已完成" in page and "已导入 5 人。" in page
+    assert f'href="/checks/projects/{world.project_id}/roster"' in page
+    assert count(Resident) == 5
+    assert count(AuditEntry, action="roster_imported", username="liandu") == 1
+    # Confirmed again (a double click, a stale tab): nothing twice, and it says so.
+    again = post(client, report + "/confirm")
+    assert not again.headers["Location"].startswith("/jobs/")
+    assert count(Resident) == 5
+
+
+def test_a_background_roster_import_of_a_cancelled_file_imports_nothing(app, staff, world, count):
+    client = staff("liandu")
+    reply = upload(client, world.project_id, roster_csv(_rows(world, 5)))
+    report = reply.headers["Location"]
+    import_id = int(report.rsplit("/", 1)[1])
+    assert post(client, report + "/cancel").status_code == 302
+    with app.app_context():
+        user = db.session.get(RosterImport, import_id).user
+        job = queue_of(app).start(
+            db.session, user, ROSTER_JOB, {"import_id": import_id, "ip": "", "back": "/"}, "导入"
+        )
+        job_id = job.id
+    page = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "未完成" in page and "这份文件已取消，没有导入。" in page
+    assert count(Resident) == 0

@@ -1,0 +1,45 @@
+"""A big roster imported in the background: the confirm of a staged roster past
+ROSTER_DIRECT_ROWS valid rows runs as a job (survey.jobs), as the confirm page would run it
+in the request (survey.sites.staging_views)."""
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from survey.accounts.services import Actor
+from survey.checks.models import RosterImport
+from survey.checks.roster import import_rows, prepared_rows
+from survey.db import StaleRow, write_transaction
+from survey.jobs.kinds import JobRefused, Output, Progress
+from survey.regions.scope import scope_of
+
+#: The background job that imports a big roster (survey.jobs).
+ROSTER_JOB = "roster-import"
+
+
+def roster_job(session: Session, job, out, progress: Progress) -> Output:
+    """The roster import job (survey.jobs.kinds): a staged roster confirmed by its uploader
+    and imported whole in the background, as the confirm page would. ``job.params``:
+    import_id, ``ip`` (the audit line's) and ``back`` (the roster's page). A retried job
+    whose import was committed before its worker vanished says so, without importing
+    again. It leaves no file."""
+    params = job.params
+    staged = session.get(RosterImport, params["import_id"])
+    back = params["back"]
+    if staged is None or staged.user_id != job.user_id:
+        raise JobRefused("没有这份名单文件。")
+    if staged.status == "imported":
+        return Output(message=f"这份文件已导入，共 {staged.valid_rows} 人。", link=back)
+    if not staged.is_staged:
+        raise JobRefused(f"这份文件{staged.status_label}，没有导入。")
+    scope = scope_of(session, job.user)
+    cipher = current_app.extensions["field_cipher"]
+    try:
+        with (
+            prepared_rows(session, cipher, staged, scope, progress) as prepared,
+            write_transaction(session, staged, lambda upload: upload.is_staged),
+        ):
+            added = import_rows(session, Actor(job.user, params["ip"]), staged, prepared)
+    except StaleRow as changed:  # cancelled (or imported) meanwhile
+        session.refresh(staged)
+        raise JobRefused(f"这份文件{staged.status_label}，没有重复导入。") from changed
+    return Output(message=f"已导入 {added} 人。", link=back)
