@@ -303,6 +303,7 @@ def test_every_set_up_form_refuses_a_post_without_its_csrf_token(app, world, cou
         "user_id": 1,
         "import_id": 1,
         "recording_id": 1,
+        "fmt": "pdf",
     }
     set_up = ("sites", "site_admin", "regions", "questionnaires", "users")
     rules = [
