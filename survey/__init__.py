@@ -163,6 +163,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.accounts.user_views import bp as users_blueprint
     from survey.accounts.views import bp as accounts_blueprint
     from survey.api import api
+    from survey.api.auth import SECURITY_SCHEMES
+    from survey.api.cli import webhooks_command
+    from survey.api.listing_views import blp as api_lists_blueprint
+    from survey.api.token_views import bp as api_tokens_blueprint
     from survey.api.views import blp as api_blueprint
     from survey.backups import backup_command, restore_command
     from survey.checks.cli import purge_roster_command, rotate_field_key_command
@@ -195,6 +199,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Residents and API clients carry no session: their forms are protected by the nonce.
     csrf.exempt(form_blueprint)
     csrf.exempt(api_blueprint)
+    csrf.exempt(api_lists_blueprint)
     app.register_blueprint(form_blueprint)
     app.register_blueprint(health.bp)
     app.register_blueprint(observability.bp)
@@ -208,8 +213,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(regions_blueprint)
     app.register_blueprint(checks_blueprint)
     app.register_blueprint(stats_blueprint)
+    app.register_blueprint(api_tokens_blueprint)
+    app.config["API_SPEC_OPTIONS"] = {"components": {"securitySchemes": SECURITY_SCHEMES}}
     api.init_app(app)
     api.register_blueprint(api_blueprint)
+    api.register_blueprint(api_lists_blueprint)
     errors.register(app)
     app.cli.add_command(sites_command)
     app.cli.add_command(posters_command)
@@ -220,6 +228,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.cli.add_command(rebuild_rollups_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(webhooks_command)
     # Outermost: every request is timed and logged, those answered before Flask too.
     app.wsgi_app = observability.Observed(app.wsgi_app, app)
     return app
