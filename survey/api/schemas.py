@@ -220,17 +220,25 @@ VisitPageSchema = page_schema(VisitSchema, "VisitPageSchema")
 SiteLinkPageSchema = page_schema(SiteLinkSchema, "SiteLinkPageSchema")
 
 
+#: What the token form says of a missing name and region.
+NAME_NEEDED = "请填写名称（使用令牌的系统，如“省民生实事系统”）。"
+REGION_NEEDED = "请选择令牌可读取的地区。"
+
+
 class TokenFormSchema(StaffForm):
     """The new-token form: a name, the region it reads, an optional webhook URL."""
 
     name = fields.String(
         required=True,
-        validate=[validate.Length(min=1, max=40, error="名称不超过 40 个字。"), readable_text],
-        error_messages={"required": "请填写名称（使用令牌的系统，如“省民生实事系统”）。"},
+        validate=[
+            validate.Length(min=1, error=NAME_NEEDED),
+            validate.Length(max=40, error="名称不超过 40 个字。"),
+            readable_text,
+        ],
+        error_messages={"required": NAME_NEEDED},
     )
     region_id = RowId(
-        required=True,
-        error_messages={"required": "请选择令牌可读取的地区。", "invalid": "请选择地区。"},
+        required=True, error_messages={"required": REGION_NEEDED, "invalid": REGION_NEEDED}
     )
     webhook_url = fields.String(
         load_default=None,
