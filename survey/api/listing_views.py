@@ -30,16 +30,30 @@ blp = Blueprint(
 )
 
 
+def _paged(path: str, reply):
+    """Decorator of a project's list read a page at a time (GET ``…/{path}?cursor=&limit=``,
+    answering ``reply``); the view takes the page query first."""
+
+    def decorate(view):
+        for add in (
+            documented(blp),
+            blp.alt_response(404, description=NO_PROJECT),
+            blp.response(200, reply),
+            blp.arguments(PageQuerySchema, location="query"),
+            blp.get(f"/projects/<int:project_id>/{path}"),
+        ):
+            view = add(view)
+        return view
+
+    return decorate
+
+
 def _project(project_id: int, roles: tuple[str, ...]) -> tuple[Scope, Project]:
     scope = caller_scope(roles)
     return scope, project_or_404(scope, project_id)
 
 
-@blp.get("/projects/<int:project_id>/answers")
-@blp.arguments(PageQuerySchema, location="query")
-@blp.response(200, AnswerPageSchema)
-@blp.alt_response(404, description=NO_PROJECT)
-@documented(blp)
+@_paged("answers", AnswerPageSchema)
 def answers(page, project_id):
     """A project's answers from every channel, oldest first: scores only, never who gave
     them (no phone number, device, address or free text)."""
@@ -47,12 +61,8 @@ def answers(page, project_id):
     return rows_page(db.session, listings.answers(project, scope), **page)
 
 
-@blp.get("/projects/<int:project_id>/alerts")
-@blp.arguments(PageQuerySchema, location="query")
+@_paged("alerts", AlertPageSchema)
 @blp.arguments(MonthSchema, location="query")
-@blp.response(200, AlertPageSchema)
-@blp.alt_response(404, description=NO_PROJECT)
-@documented(blp)
 def alerts(page, month, project_id):
     """The dashboard's alerts of a project: sites under 90 %, QR rates significantly above
     the phone rates, and drops from the month before (docs/METRICS.md)."""
@@ -61,11 +71,7 @@ def alerts(page, month, project_id):
     return list_page(found, **page)
 
 
-@blp.get("/projects/<int:project_id>/calls")
-@blp.arguments(PageQuerySchema, location="query")
-@blp.response(200, CallPageSchema)
-@blp.alt_response(404, description=NO_PROJECT)
-@documented(blp)
+@_paged("calls", CallPageSchema)
 def calls(page, project_id):
     """A project's phone spot-check tasks, oldest first, with each attempt's outcome: never
     the resident's name, number or the caller's notes."""
@@ -73,11 +79,7 @@ def calls(page, project_id):
     return rows_page(db.session, listings.calls(project, scope), **page)
 
 
-@blp.get("/projects/<int:project_id>/visits")
-@blp.arguments(PageQuerySchema, location="query")
-@blp.response(200, VisitPageSchema)
-@blp.alt_response(404, description=NO_PROJECT)
-@documented(blp)
+@_paged("visits", VisitPageSchema)
 def visits(page, project_id):
     """A project's unannounced visits, oldest first: checklist results and findings."""
     scope, project = _project(project_id, STAFF_ROLES)
@@ -88,11 +90,7 @@ def _qr_url(token: str, fmt: str) -> str:
     return url_for("api.site_qr", token=token, fmt=fmt, _external=True)
 
 
-@blp.get("/projects/<int:project_id>/site-links")
-@blp.arguments(PageQuerySchema, location="query")
-@blp.response(200, SiteLinkPageSchema)
-@blp.alt_response(404, description=NO_PROJECT)
-@documented(blp)
+@_paged("site-links", SiteLinkPageSchema)
 def site_links(page, project_id):
     """A project's sites with the link each one's QR code holds and its QR symbols."""
     scope, project = _project(project_id, SITE_READERS)

@@ -23,37 +23,32 @@ def _sites_of(project: Project, scope: Scope):
     return and_(Site.project_id == project.id, scope.where(Site.region_id))
 
 
+def _of_project(model, project: Project, scope: Scope, *options) -> Select:
+    """``model``'s rows (of a site: ``model.site``) at the project's sites in scope, their
+    site and county loaded with ``options``."""
+    return (
+        select(model)
+        .join(model.site)
+        .where(_sites_of(project, scope))
+        .options(joinedload(model.site).options(_PLACE), *options)
+    )
+
+
 def answers(project: Project, scope: Scope) -> Select:
     """The project's answers in scope, every channel, flagged ones too (they say so)."""
-    return (
-        select(Response)
-        .join(Response.site)
-        .where(_sites_of(project, scope))
-        .options(
-            joinedload(Response.site).options(_PLACE),
-            selectinload(Response.answers).joinedload(Answer.question),
-        )
+    return _of_project(
+        Response, project, scope, selectinload(Response.answers).joinedload(Answer.question)
     )
 
 
 def calls(project: Project, scope: Scope) -> Select:
     """The project's call tasks in scope with their attempts."""
-    return (
-        select(CallTask)
-        .join(CallTask.site)
-        .where(_sites_of(project, scope))
-        .options(joinedload(CallTask.site).options(_PLACE), selectinload(CallTask.attempts))
-    )
+    return _of_project(CallTask, project, scope, selectinload(CallTask.attempts))
 
 
 def visits(project: Project, scope: Scope) -> Select:
     """The project's unannounced and home visits in scope."""
-    return (
-        select(Visit)
-        .join(Visit.site)
-        .where(_sites_of(project, scope))
-        .options(joinedload(Visit.site).options(_PLACE), selectinload(Visit.photos))
-    )
+    return _of_project(Visit, project, scope, selectinload(Visit.photos))
 
 
 def sites(project: Project, scope: Scope) -> Select:

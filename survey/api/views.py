@@ -42,14 +42,16 @@ UNKNOWN = "没有这个点位，或它的二维码已停用。"
 FINISHED = "本次评价已结束，不再接收评价。"
 
 
-def _link_or_404(token: str):
+def _link_or_404(token: str, answered: bool = True):
+    """The live link of ``token``: 410 when retired, 404 when unknown, and 409 when its
+    project is finished if it is to be ``answered``."""
     try:
         link = find_live_token(db.session, token)
     except RetiredToken:
         abort(410, message=RETIRED)
     if link is None:
         abort(404, message=UNKNOWN)
-    if link.site.project.is_finished:
+    if answered and link.site.project.is_finished:
         abort(409, message=FINISHED)
     return link
 
@@ -141,12 +143,7 @@ def site_form(token):
 def site_qr(token, fmt):
     """A site's bare QR symbol (PNG or SVG) holding its printed link, by its token. No
     login: the token is printed on the site's poster."""
-    try:
-        link = find_live_token(db.session, token)
-    except RetiredToken:
-        abort(410, message=RETIRED)
-    if link is None:
-        abort(404, message=UNKNOWN)
+    link = _link_or_404(token, answered=False)
     data, content_type = qr_symbol(current_app.config["PUBLIC_BASE_URL"], link.token, fmt)
     return Response(data, content_type=content_type)
 
