@@ -141,7 +141,8 @@ class _Hook(BaseHTTPRequestHandler):
         pass
 
 
-def test_real_http_posts_follow_no_redirect(app):
+def test_real_http_posts_follow_no_redirect():
+    _Hook.bodies = []
     server = HTTPServer(("127.0.0.1", 0), _Hook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
