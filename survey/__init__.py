@@ -163,7 +163,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.accounts.user_views import bp as users_blueprint
     from survey.accounts.views import bp as accounts_blueprint
     from survey.api import api
+    from survey.api.auth import SECURITY_SCHEMES
+    from survey.api.cli import webhooks_command
+    from survey.api.listing_views import blp as api_lists_blueprint
+    from survey.api.token_views import bp as api_tokens_blueprint
     from survey.api.views import blp as api_blueprint
+    from survey.api.webhooks import send_webhooks
     from survey.backups import backup_command, restore_command
     from survey.checks.cli import purge_roster_command, rotate_field_key_command
     from survey.checks.roster import move_refusal
@@ -199,6 +204,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     job_kinds.register(ROSTER_JOB, roster_job)
     job_queue.init_app(app)
     observability.before_scrape(read_queue_depth)
+    job_queue.every_minute(send_webhooks)
     # The resident pages (survey.responses.views) carry no staff session.
     app.session_interface = SessionInterface(sessionless=(*FORM_PREFIXES, "/audio/"))
     # Before CSRF protection reads the form: an upload view's own body limit must apply.
@@ -209,6 +215,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Residents and API clients carry no session: their forms are protected by the nonce.
     csrf.exempt(form_blueprint)
     csrf.exempt(api_blueprint)
+    csrf.exempt(api_lists_blueprint)
     app.register_blueprint(form_blueprint)
     app.register_blueprint(health.bp)
     app.register_blueprint(observability.bp)
@@ -223,8 +230,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(checks_blueprint)
     app.register_blueprint(stats_blueprint)
     app.register_blueprint(jobs_blueprint)
+    app.register_blueprint(api_tokens_blueprint)
+    app.config["API_SPEC_OPTIONS"] = {"components": {"securitySchemes": SECURITY_SCHEMES}}
     api.init_app(app)
     api.register_blueprint(api_blueprint)
+    api.register_blueprint(api_lists_blueprint)
     errors.register(app)
     app.cli.add_command(sites_command)
     app.cli.add_command(posters_command)
@@ -236,6 +246,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(jobs_command)
+    app.cli.add_command(webhooks_command)
     # Outermost: every request is timed and logged, those answered before Flask too.
     app.wsgi_app = observability.Observed(app.wsgi_app, app)
     return app

@@ -19,7 +19,8 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from survey.accounts.models import User
-from survey.accounts.services import hash_password
+from survey.accounts.services import Actor, hash_password
+from survey.api.tokens import create_token
 from survey.db import db, write_transaction
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.services import create_questionnaire
@@ -146,6 +147,24 @@ def user_maker(app):
         return password
 
     return make
+
+
+def make_token(app, region: str, name: str = "省民生实事系统", webhook_url: str | None = None):
+    """An API token reading ``region`` (a name), made by a new admin as the token page
+    does; its secret, or (secret, webhook secret) with ``webhook_url``."""
+    with app.app_context(), write_transaction(db.session):
+        admin = _first(User, username="token-admin")
+        if admin is None:
+            admin = User(username="token-admin", role="admin", password_hash="x")
+            db.session.add(admin)
+        values = {"name": name, "region_id": _first(Region, name=region).id}
+        made = create_token(
+            db.session,
+            Actor(admin, "127.0.0.1"),
+            app.extensions["field_cipher"],
+            values | {"webhook_url": webhook_url},
+        )
+    return (made.secret, made.webhook_secret) if webhook_url else made.secret
 
 
 def log_in(client, username: str, password: str):

@@ -92,6 +92,10 @@ AUDIT_ACTIONS = {
     "region_created": "新增地区",
     "region_changed": "地区改名",
     "region_deleted": "删除地区",
+    "api_token_created": "新建 API 令牌",
+    "api_token_revoked": "吊销 API 令牌",
+    "api_used": "API 调用",
+    "webhook_ping_queued": "发送测试推送",
 }
 
 

@@ -43,12 +43,15 @@ def _verify(password_hash: str, password: str) -> bool:
 
 @dataclass(frozen=True)
 class Actor:
-    """Who makes a change, as its audit line names them: ``user`` (None for a command or
-    an unknown name) from the client address ``ip``; ``username`` when no user names them."""
+    """Who makes a change, as its audit line names them: ``user`` (None for a command, an
+    unknown name or an API token) from the client address ``ip``; ``username`` when no user
+    names them; ``region_id``: whose region's log holds the line when no user gives one
+    (an API token's)."""
 
     user: User | None
     ip: str
     username: str = ""
+    region_id: int | None = None
 
 
 #: A flask command's actor (run by hand or from cron).
@@ -114,8 +117,9 @@ def log_out(session: Session, actor: Actor) -> None:
 def record(session: Session, action: str, actor: Actor, detail: str = "") -> AuditEntry:
     """Add a line to the audit log (within the caller's write transaction), in the region of
     the actor's user when they are a city or county user: the lines of admins, commands and
-    unknown names belong to no region, and only admins read those. Called by the services
-    that make the change, never by views."""
+    unknown names belong to no region, and only admins read those; an API token's are its
+    region's (``actor.region_id``). Called by the services that make the change, never by
+    views."""
     user = actor.user
     entry = AuditEntry(
         action=action,
@@ -123,7 +127,7 @@ def record(session: Session, action: str, actor: Actor, detail: str = "") -> Aud
         username=(actor.username or (user.username if user else ""))[:50],
         detail=detail[:500],
         ip=actor.ip[:64],
-        region_id=user.region_id if user is not None and user.role != "admin" else None,
+        region_id=actor.region_id if user is None or user.role == "admin" else user.region_id,
     )
     session.add(entry)
     return entry

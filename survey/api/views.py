@@ -2,15 +2,14 @@
 a mini-program, no login); projects, sites and their stats for logged-in staff, scoped to
 their region like the pages (survey.regions.scope)."""
 
-from flask import current_app, jsonify
-from flask_login import current_user
+from flask import Response, current_app, jsonify
 from flask_smorest import abort
 from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
 
-from survey.accounts.access import NEW_PASSWORD_FIRST, user_scope
 from survey.accounts.models import STAFF_ROLES
 from survey.api import Blueprint
+from survey.api.auth import caller_scope, documented
 from survey.api.schemas import (
     ApiSubmissionSchema,
     ProjectSchema,
@@ -24,7 +23,13 @@ from survey.responses import nonces, senders, services
 from survey.responses.schemas import answers_schema
 from survey.sites.models import Project
 from survey.sites.scoping import project_in_scope, projects_in_scope
-from survey.sites.tokens import ProjectFinished, RetiredToken, find_live_token, list_sites
+from survey.sites.tokens import (
+    ProjectFinished,
+    RetiredToken,
+    find_live_token,
+    list_sites,
+    qr_symbol,
+)
 from survey.stats import flagged, summaries
 from survey.stats.schemas import StatsQuerySchema, StatsSchema
 
@@ -37,31 +42,24 @@ UNKNOWN = "没有这个点位，或它的二维码已停用。"
 FINISHED = "本次评价已结束，不再接收评价。"
 
 
-def _link_or_404(token: str):
+def _link_or_404(token: str, answered: bool = True):
+    """The live link of ``token``: 410 when retired, 404 when unknown, and 409 when its
+    project is finished if it is to be ``answered``."""
     try:
         link = find_live_token(db.session, token)
     except RetiredToken:
         abort(410, message=RETIRED)
     if link is None:
         abort(404, message=UNKNOWN)
-    if link.site.project.is_finished:
+    if answered and link.site.project.is_finished:
         abort(409, message=FINISHED)
     return link
 
 
-#: The answer to an anonymous caller of a staff endpoint.
-NOT_LOGGED_IN = "未登录：请先以工作人员身份登录（会话 Cookie）。"
-NO_PROJECT = "没有这个项目。"
+NO_PROJECT = "没有这个项目，或它不在您（或令牌）所属的地区内。"
 
 
-def _staff_scope() -> Scope:
-    """The logged-in staff member's regions; 401 without a session."""
-    if not current_user.is_authenticated:
-        abort(401, message=NOT_LOGGED_IN)
-    return user_scope()
-
-
-def _project(scope: Scope, project_id: int) -> Project:
+def project_or_404(scope: Scope, project_id: int) -> Project:
     """The project, or 404 when it does not exist or is outside ``scope``."""
     try:
         return project_in_scope(db.session, scope, project_id)
@@ -81,40 +79,43 @@ def _scoped(project: Project, scope: Scope) -> dict:
     }
 
 
+#: Who may read projects and sites with a session.
+SITE_READERS = ("admin", *STAFF_ROLES)
+
+
 @blp.get("/projects")
 @blp.response(200, ProjectSchema(many=True))
-@blp.alt_response(401, description=NOT_LOGGED_IN)
-@blp.alt_response(403, description=NEW_PASSWORD_FIRST)
+@documented(blp)
 def projects():
-    """The projects the logged-in staff member may see (staff only)."""
-    scope = _staff_scope()
+    """The projects the caller may see (an API token or staff)."""
+    scope = caller_scope(SITE_READERS)
     return [_scoped(p, scope) for p in projects_in_scope(db.session, scope)]
 
 
 @blp.get("/projects/<int:project_id>")
 @blp.response(200, ProjectSchema)
-@blp.alt_response(401, description=NOT_LOGGED_IN)
-@blp.alt_response(403, description=NEW_PASSWORD_FIRST)
+@blp.alt_response(404, description=NO_PROJECT)
+@documented(blp)
 def project(project_id):
-    """One project with its per-county targets (staff only).
+    """One project with its per-county targets (an API token or staff).
 
-    Only the targets of counties in the staff member's region are listed.
+    Only the targets of counties in the caller's region are listed.
     """
-    scope = _staff_scope()
-    return _scoped(_project(scope, project_id), scope)
+    scope = caller_scope(SITE_READERS)
+    return _scoped(project_or_404(scope, project_id), scope)
 
 
 @blp.get("/projects/<int:project_id>/sites")
 @blp.response(200, SiteSchema(many=True))
-@blp.alt_response(401, description=NOT_LOGGED_IN)
-@blp.alt_response(403, description=NEW_PASSWORD_FIRST)
+@blp.alt_response(404, description=NO_PROJECT)
+@documented(blp)
 def project_sites(project_id):
-    """A project's sites in the staff member's region (staff only).
+    """A project's sites in the caller's region (an API token or staff).
 
-    Their link tokens are printed on the posters, not listed here.
+    Their links are listed, a page at a time, by ``/projects/{project_id}/site-links``.
     """
-    scope = _staff_scope()
-    project = _project(scope, project_id)
+    scope = caller_scope(SITE_READERS)
+    project = project_or_404(scope, project_id)
     return [s for s in list_sites(db.session, project.id) if scope.covers(s.region_id)]
 
 
@@ -134,6 +135,17 @@ def site_form(token):
         "questionnaire": version,
         "nonce": nonces.issue(current_app.config["SECRET_KEY"], link.token, version.id),
     }
+
+
+@blp.get("/sites/<token>/qr.<any(png, svg):fmt>")
+@blp.response(200, content_type="image/png", description="PNG 或 SVG（image/svg+xml）")
+@blp.alt_response(404, description=UNKNOWN)
+def site_qr(token, fmt):
+    """A site's bare QR symbol (PNG or SVG) holding its printed link, by its token. No
+    login: the token is printed on the site's poster."""
+    link = _link_or_404(token, answered=False)
+    data, content_type = qr_symbol(current_app.config["PUBLIC_BASE_URL"], link.token, fmt)
+    return Response(data, content_type=content_type)
 
 
 @blp.post("/sites/<token>/responses")
@@ -176,18 +188,18 @@ def submit(data, token):
 @blp.get("/projects/<int:project_id>/stats")
 @blp.arguments(StatsQuerySchema, location="query")
 @blp.response(200, StatsSchema)
-@blp.alt_response(401, description="未登录：请先以市级或县级用户登录（会话 Cookie）。")
+@blp.alt_response(404, description=NO_PROJECT)
+@documented(blp)
 def project_stats(query, project_id):
-    """Satisfaction per county or site (staff only; county users get their county only).
+    """Satisfaction per county or site (an API token, city or county staff; a county
+    token or user gets their county only).
 
     Rates are read from the rollups; every rate has its n and 95 % Wilson interval, and is
     null below 10 answers (docs/METRICS.md).
     """
-    if not current_user.is_authenticated or current_user.role not in STAFF_ROLES:
-        abort(401 if not current_user.is_authenticated else 403)
+    scope = caller_scope(STAFF_ROLES)
     group = query.pop("group")
-    scope = user_scope()
-    project = project_in_scope(db.session, scope, project_id)
+    project = project_or_404(scope, project_id)
     filters = summaries.Filters(**query)
     rows = summaries.stats(db.session, scope, project, filters, group)
     flagged.left_out(db.session, scope, [project.id], filters).attach(rows, group)

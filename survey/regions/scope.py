@@ -53,6 +53,14 @@ def scope_of(session: Session, user) -> Scope:
     return Scope(frozenset(session.scalars(region_and_below(user.region_id))))
 
 
+def region_scope(session: Session, region: Region) -> Scope:
+    """What a city or county user of ``region`` sees (an API token's scope): a county
+    alone, or a city or province with every region under it."""
+    if region.level == "county":
+        return Scope(frozenset({region.id}))
+    return Scope(frozenset(session.scalars(region_and_below(region.id))))
+
+
 def region_and_below(region_id: int) -> Select:
     """A SELECT of the region's id and the ids of every region under it, in one read
     (UNION, not UNION ALL: it ends even if a region were ever its own ancestor)."""

@@ -8,7 +8,7 @@ from functools import partial
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
-from qr import poster, symbol
+from qr import poster
 from qr.fonts import MissingGlyphError
 from survey import downloads
 from survey.accounts.access import (
@@ -37,7 +37,7 @@ from survey.sites.schemas import (
     target_errors,
 )
 from survey.sites.scoping import project_to_set_up
-from survey.sites.tokens import is_loopback_url, printed_url, site_answers, survey_url
+from survey.sites.tokens import is_loopback_url, qr_symbol, site_answers, survey_url
 
 bp = Blueprint("sites", __name__, url_prefix="/admin")
 
@@ -216,10 +216,8 @@ def qr_code(site_id, fmt):
     site = _live_site(site_id)
     if warning := _loopback_check(site.project_id):
         return warning
-    url = printed_url(current_app.config["PUBLIC_BASE_URL"], site.token)
-    if fmt == "svg":
-        return symbol.svg(url), 200, {"Content-Type": "image/svg+xml; charset=utf-8"}
-    return symbol.png(url), 200, {"Content-Type": "image/png"}
+    data, content_type = qr_symbol(current_app.config["PUBLIC_BASE_URL"], site.token, fmt)
+    return data, 200, {"Content-Type": content_type}
 
 
 @bp.get("/sites/<int:site_id>/poster.<any(png, pdf):fmt>")

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from qr import symbol
 from qr.symbol import ALPHANUMERIC
 from survey.db import now_utc
 from survey.sites import hooks
@@ -71,6 +72,17 @@ def printed_url(base_url: str, token: str) -> str:
     if parts.path.strip("/") or parts.query or parts.fragment or not set(upper) <= ALPHANUMERIC:
         return url
     return upper
+
+
+#: A site's bare QR symbol by format: its content type.
+QR_FORMATS = {"png": "image/png", "svg": "image/svg+xml; charset=utf-8"}
+
+
+def qr_symbol(base_url: str, token: str, fmt: str) -> tuple[bytes | str, str]:
+    """A site's bare QR symbol holding its printed link (``fmt``: png or svg) and its
+    content type."""
+    url = printed_url(base_url, token)
+    return (symbol.svg(url) if fmt == "svg" else symbol.png(url)), QR_FORMATS[fmt]
 
 
 def list_sites(session: Session, project_id: int | None = None) -> list[Site]:

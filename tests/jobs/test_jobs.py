@@ -216,3 +216,22 @@ def _own_queue_file(app, tmp_path):
     the test's own."""
     app.config["JOBS_QUEUE_FILE"] = str(tmp_path / "queue.db")
     app.config["JOBS_DIR"] = str(tmp_path / "jobs")
+
+
+def test_every_minute_work_runs_at_each_tick_but_not_while_another_worker_runs_it(app, monkeypatch):
+    from survey.api.webhooks import send_webhooks
+    from survey.jobs import queue
+
+    assert send_webhooks in queue._EVERY_MINUTE  # create_app registered the webhooks
+    runs = []
+
+    def work(app):
+        runs.append(app)
+
+    monkeypatch.setattr(queue, "_EVERY_MINUTE", [work])
+    jobs = queue_of(app)
+    jobs.tick()
+    assert runs == [app]
+    with jobs.huey.lock_task(f"survey.jobs.{work.__module__}.work"):  # another worker's turn
+        jobs.tick()
+    assert runs == [app]

@@ -152,6 +152,10 @@ def _admin_spare(template: str, method="POST", data=None):
     return lambda w: [Probe("", method, template.format(id=w.spare_user), data)]
 
 
+def _api_token(template: str, method="POST"):
+    return lambda w: [Probe("", method, template.format(id=w.api_token))]
+
+
 # -- the table ----------------------------------------------------------------------------
 
 P = "/admin/projects/{p}"
@@ -171,6 +175,7 @@ ROUTES: dict[str, Route] = {
     "api-docs.openapi_json": public("the API's description"),
     "api.site_form": public("a kiosk's form, by link token"),
     "api.submit": public("a kiosk's answer, by link token"),
+    "api.site_qr": public("a site's QR symbol, by the link token printed on its poster"),
     # Any staff member.
     "accounts.password": logged_in(
         _both(_fixed("/account/password"), _fixed("/account/password", method="POST"))
@@ -198,6 +203,14 @@ ROUTES: dict[str, Route] = {
     "users.disable": admin_only(_admin_spare("/admin/users/{id}/disable")),
     "users.enable": admin_only(_admin_spare("/admin/users/{id}/enable")),
     "users.reset_password": admin_only(_admin_spare("/admin/users/{id}/password")),
+    "api_tokens.index": admin_only(_fixed("/admin/api-tokens/")),
+    "api_tokens.new": admin_only(
+        _both(_fixed("/admin/api-tokens/new"), _fixed("/admin/api-tokens/new", method="POST"))
+    ),
+    "api_tokens.show": admin_only(_api_token("/admin/api-tokens/{id}", "GET")),
+    "api_tokens.confirm_revoke": admin_only(_api_token("/admin/api-tokens/{id}/revoke", "GET")),
+    "api_tokens.revoke": admin_only(_api_token("/admin/api-tokens/{id}/revoke")),
+    "api_tokens.ping": admin_only(_api_token("/admin/api-tokens/{id}/ping")),
     # Lists: no id, each reader's own regions only.
     "sites.projects": lists(SETUP, _fixed("/admin/")),
     "sites.new_project": lists(
@@ -384,6 +397,13 @@ ROUTES: dict[str, Route] = {
     "api.project": scoped(("admin", "city", "county"), _per_city("/api/v1/projects/{p}")),
     "api.project_sites": scoped(
         ("admin", "city", "county"), _per_city("/api/v1/projects/{p}/sites")
+    ),
+    "api_lists.answers": scoped(STAFF, _per_city("/api/v1/projects/{p}/answers")),
+    "api_lists.alerts": scoped(STAFF, _per_city("/api/v1/projects/{p}/alerts?month=2026-11")),
+    "api_lists.calls": scoped(STAFF, _per_city("/api/v1/projects/{p}/calls")),
+    "api_lists.visits": scoped(STAFF, _per_city("/api/v1/projects/{p}/visits?limit=1")),
+    "api_lists.site_links": scoped(
+        ("admin", "city", "county"), _per_city("/api/v1/projects/{p}/site-links")
     ),
     "api.project_stats": scoped(
         STAFF,

@@ -17,6 +17,7 @@ from werkzeug.test import encode_multipart
 
 from survey.accounts.models import User
 from survey.accounts.services import hash_password
+from survey.api.models import ApiToken
 from survey.checks.models import CallTask, HomeVisit, Resident, VisitPhoto
 from survey.db import db, write_transaction
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
@@ -138,6 +139,8 @@ class World:
     retired_spares: dict[str, int] = field(default_factory=dict)
     spare_user: int = 0
     spare_region: int = 0
+    #: An API token of city A, for the admins' token pages.
+    api_token: int = 0
 
 
 def _base(world: World) -> None:
@@ -205,6 +208,15 @@ def _base(world: World) -> None:
     world.live_spares = {key: live.id for key, (live, _) in spares.items()}
     world.retired_spares = {key: retired.id for key, (_, retired) in spares.items()}
     world.spare_user, world.spare_region = spare_user.id, spare_region.id
+    token = ApiToken(
+        name="省民生实事系统",
+        region=regions["A"],
+        secret_digest="0" * 64,
+        created_by=users["admin"],
+    )
+    session.add(token)
+    session.flush()
+    world.api_token = token.id
 
 
 def _recording(session, version, region, key) -> Recording:

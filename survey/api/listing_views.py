@@ -1,0 +1,98 @@
+"""What other systems read of a project, a page at a time (survey.api.pages): answers,
+alerts, phone spot-checks, visits and sites with their links. A caller with an API token
+reads what a city or county user of its region reads; staff may use their session too."""
+
+from flask import current_app, url_for
+
+from survey.accounts.models import STAFF_ROLES
+from survey.api import Blueprint, listings
+from survey.api.auth import caller_scope, documented
+from survey.api.pages import PageQuerySchema, list_page, rows_page
+from survey.api.schemas import (
+    AlertPageSchema,
+    AnswerPageSchema,
+    CallPageSchema,
+    SiteLinkPageSchema,
+    VisitPageSchema,
+)
+from survey.api.views import NO_PROJECT, SITE_READERS, project_or_404
+from survey.db import db, now_utc
+from survey.regions.scope import Scope
+from survey.responses.rollups import local_day
+from survey.sites.models import Project
+from survey.stats.schemas import MonthSchema
+
+blp = Blueprint(
+    "api_lists",
+    __name__,
+    url_prefix="/api/v1",
+    description="其他系统读取的数据（API 令牌），按 cursor 分页",
+)
+
+
+def _paged(path: str, reply):
+    """Decorator of a project's list read a page at a time (GET ``…/{path}?cursor=&limit=``,
+    answering ``reply``); the view takes the page query first."""
+
+    def decorate(view):
+        for add in (
+            documented(blp),
+            blp.alt_response(404, description=NO_PROJECT),
+            blp.response(200, reply),
+            blp.arguments(PageQuerySchema, location="query"),
+            blp.get(f"/projects/<int:project_id>/{path}"),
+        ):
+            view = add(view)
+        return view
+
+    return decorate
+
+
+def _project(project_id: int, roles: tuple[str, ...]) -> tuple[Scope, Project]:
+    scope = caller_scope(roles)
+    return scope, project_or_404(scope, project_id)
+
+
+@_paged("answers", AnswerPageSchema)
+def answers(page, project_id):
+    """A project's answers from every channel, oldest first: scores only, never who gave
+    them (no phone number, device, address or free text)."""
+    scope, project = _project(project_id, STAFF_ROLES)
+    return rows_page(db.session, listings.answers(project, scope), **page)
+
+
+@_paged("alerts", AlertPageSchema)
+@blp.arguments(MonthSchema, location="query")
+def alerts(page, month, project_id):
+    """The dashboard's alerts of a project: sites under 90 %, QR rates significantly above
+    the phone rates, and drops from the month before (docs/METRICS.md)."""
+    scope, project = _project(project_id, STAFF_ROLES)
+    found = listings.alerts(db.session, scope, project, month["month"] or local_day(now_utc()))
+    return list_page(found, **page)
+
+
+@_paged("calls", CallPageSchema)
+def calls(page, project_id):
+    """A project's phone spot-check tasks, oldest first, with each attempt's outcome: never
+    the resident's name, number or the caller's notes."""
+    scope, project = _project(project_id, STAFF_ROLES)
+    return rows_page(db.session, listings.calls(project, scope), **page)
+
+
+@_paged("visits", VisitPageSchema)
+def visits(page, project_id):
+    """A project's unannounced visits, oldest first: checklist results and findings."""
+    scope, project = _project(project_id, STAFF_ROLES)
+    return rows_page(db.session, listings.visits(project, scope), **page)
+
+
+def _qr_url(token: str, fmt: str) -> str:
+    return url_for("api.site_qr", token=token, fmt=fmt, _external=True)
+
+
+@_paged("site-links", SiteLinkPageSchema)
+def site_links(page, project_id):
+    """A project's sites with the link each one's QR code holds and its QR symbols."""
+    scope, project = _project(project_id, SITE_READERS)
+    sites = rows_page(db.session, listings.sites(project, scope), **page)
+    return listings.with_links(sites, current_app.config["PUBLIC_BASE_URL"], _qr_url)
