@@ -271,6 +271,103 @@ class OwnRedis:
             self.process = None
 
 
+def _answers_on(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _machine_cluster() -> tuple[str, str] | None:
+    """The version and name of the machine's PostgreSQL cluster on port 5432 (Debian's
+    ``pg_lsclusters``), or None."""
+    if shutil.which("pg_lsclusters") is None:
+        return None
+    listed = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True)
+    for line in listed.stdout.splitlines():
+        version, name, port, *_ = line.split()
+        if port == "5432":
+            return version, name
+    return None
+
+
+#: Why the outage tests cannot stop the machine's own PostgreSQL and Redis here, or None.
+NO_MACHINE_SERVICES = (
+    "stops the machine's shared PostgreSQL and Redis, which every other test uses: runs alone "
+    "after the suite when OUTAGE_MACHINE_SERVICES=1 (.ci/run sets it)"
+    if os.environ.get("OUTAGE_MACHINE_SERVICES") != "1"
+    else "needs Debian's pg_ctlcluster and a cluster on 5432, and redis-server"
+    if _machine_cluster() is None or shutil.which("redis-server") is None
+    else None
+)
+
+
+class MachinePostgres:
+    """The machine's own PostgreSQL server (Debian's cluster on 5432), stopped and started
+    with ``pg_ctlcluster`` as an operator would; the test's data in a database of its own."""
+
+    def __init__(self, database: str = "test_outages"):
+        self.version, self.name = _machine_cluster()
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
+        self.database = database
+        self._admin(
+            f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', f'CREATE DATABASE "{database}"'
+        )
+
+    def _admin(self, *statements: str) -> None:
+        engine = create_engine(
+            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
+        )
+        with engine.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+        engine.dispose()
+
+    def _ctl(self, *args: str) -> None:
+        subprocess.run(["pg_ctlcluster", self.version, self.name, *args], check=True)
+
+    def start(self) -> None:
+        if not _answers_on(5432):
+            self._ctl("start")
+
+    def stop(self) -> None:
+        """Stop at once (``-m immediate``), as a crash does: open connections are cut."""
+        self._ctl("stop", "-m", "immediate")
+
+    def remove(self) -> None:
+        """Start it if a failed test left it stopped, and drop the test's database."""
+        self.start()
+        self._admin(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+
+class MachineRedis:
+    """The machine's own Redis server on 6379 (it keeps nothing on disk), shut down and
+    started again with the same settings; the test's keys in database 9."""
+
+    url = "redis://127.0.0.1:6379/9"
+
+    def start(self) -> None:
+        if _answers_on(6379):
+            return
+        subprocess.run(
+            ["redis-server", "--port", "6379", "--bind", "127.0.0.1", "--save", ""]
+            + ["--appendonly", "no", "--daemonize", "yes"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not _answers_on(6379):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the machine's redis-server did not start again")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        subprocess.run(["redis-cli", "-p", "6379", "shutdown", "nosave"], capture_output=True)
+        while _answers_on(6379):
+            time.sleep(0.05)
+
+
 @dataclass
 class Reply:
     """What the helpers read of a reply, as the Flask test client gives it."""
@@ -302,12 +399,15 @@ class HttpClient:
 
 
 class Stack:
-    """``instances`` gunicorn servers of the app on one PostgreSQL and one Redis server of
-    the test's own, set up as a new bureau does (``db upgrade``, ``demo-data``)."""
+    """``instances`` gunicorn servers of the app on one PostgreSQL and one Redis server (of
+    the test's own unless ``machine``: the machine's shared ones), set up as a new bureau
+    does (``db upgrade``, ``demo-data``)."""
 
-    def __init__(self, folder: Path, instances: int = 1, settings: dict | None = None):
-        self.postgres = OwnPostgres()
-        self.redis = OwnRedis()
+    def __init__(
+        self, folder: Path, instances: int = 1, settings: dict | None = None, machine=False
+    ):
+        self.postgres = MachinePostgres() if machine else OwnPostgres()
+        self.redis = MachineRedis() if machine else OwnRedis()
         self.apps: list[Gunicorn] = []
         try:
             self.postgres.start()
@@ -352,5 +452,8 @@ class Stack:
     def close(self) -> None:
         for app in self.apps:
             app.stop()
-        self.redis.stop()
+        if isinstance(self.redis, MachineRedis):
+            self.redis.start()  # never leave the machine's Redis stopped
+        else:
+            self.redis.stop()
         self.postgres.remove()

@@ -1,9 +1,11 @@
 """Outages, on gunicorn with PostgreSQL and Redis: the database stops, then comes back;
 Redis stops, then comes back.
 
-The servers are the test's own (tests/servers.py), started from the machine's PostgreSQL and
-Redis programs: stopping the machine's shared servers (``pg_ctlcluster 15 main stop``) would
-cut every other test running beside this one, and CI's next steps.
+Twice: on servers of the test's own (tests/servers.py, started from the machine's PostgreSQL
+and Redis programs), within the suite; and on the machine's own services, stopped and
+started as an operator would (``pg_ctlcluster 15 main stop|start``, Redis shut down and
+started again), only alone after the suite (``OUTAGE_MACHINE_SERVICES=1``, as ``.ci/run``
+runs it): stopping the shared servers would cut every other test running beside it.
 """
 
 import time
@@ -11,20 +13,34 @@ import time
 import pytest
 
 from tests.helpers import answer, nonce_of
-from tests.servers import NO_OWN_POSTGRES, NO_OWN_REDIS, HttpClient, Stack, answers_health
+from tests.servers import (
+    NO_MACHINE_SERVICES,
+    NO_OWN_POSTGRES,
+    NO_OWN_REDIS,
+    HttpClient,
+    Stack,
+    answers_health,
+)
 
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.skipif(NO_OWN_POSTGRES is not None, reason=NO_OWN_POSTGRES or ""),
-    pytest.mark.skipif(NO_OWN_REDIS is not None, reason=NO_OWN_REDIS or ""),
-]
+pytestmark = pytest.mark.services
+OWN = pytest.param(
+    "own",
+    marks=[
+        pytest.mark.skipif(NO_OWN_POSTGRES is not None, reason=NO_OWN_POSTGRES or ""),
+        pytest.mark.skipif(NO_OWN_REDIS is not None, reason=NO_OWN_REDIS or ""),
+    ],
+)
+MACHINE = pytest.param(
+    "machine",
+    marks=pytest.mark.skipif(NO_MACHINE_SERVICES is not None, reason=NO_MACHINE_SERVICES or ""),
+)
 
 MAINTENANCE = "系统正在维护"
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory):
-    made = Stack(tmp_path_factory.mktemp("outages"))
+@pytest.fixture(scope="module", params=[OWN, MACHINE])
+def stack(request, tmp_path_factory):
+    made = Stack(tmp_path_factory.mktemp("outages"), machine=request.param == "machine")
     try:
         yield made
     finally:

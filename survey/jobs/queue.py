@@ -75,7 +75,7 @@ class JobQueue:
 
     def tick(self) -> None:
         """The sweep, then every registered minute's work, each skipped while another worker
-        runs it."""
+        runs it; one that fails is logged and does not stop the others."""
         from survey.jobs import runner
 
         for work in (runner.sweep, *_EVERY_MINUTE):
@@ -84,6 +84,8 @@ class JobQueue:
                     work(self.app)
             except TaskLockedException:
                 log.info("%s is running in another worker", work.__name__)
+            except Exception:  # the database down, say: the next minute tries again
+                log.exception("%s failed; it runs again in a minute", work.__name__)
 
     def start(self, session, user, kind: str, params: dict, title: str):
         """A new job of ``kind`` for ``user``, committed, then handed to a worker; the Job."""

@@ -235,3 +235,17 @@ def test_every_minute_work_runs_at_each_tick_but_not_while_another_worker_runs_i
     with jobs.huey.lock_task(f"survey.jobs.{work.__module__}.work"):  # another worker's turn
         jobs.tick()
     assert runs == [app]
+
+
+def test_a_failing_minute_work_is_logged_and_the_others_still_run(app, monkeypatch, caplog):
+    from survey.jobs import queue
+
+    runs = []
+
+    def broken(app):
+        raise RuntimeError("the database is down")
+
+    monkeypatch.setattr(queue, "_EVERY_MINUTE", [broken, runs.append])
+    queue_of(app).tick()
+    assert runs == [app]
+    assert "broken failed; it runs again in a minute" in caplog.text
