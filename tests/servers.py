@@ -352,7 +352,7 @@ class MachineRedis:
             return
         subprocess.run(
             ["redis-server", "--port", "6379", "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--daemonize", "yes"],
+            + ["--appendonly", "no", "--daemonize", "yes", "--dir", tempfile.gettempdir()],
             check=True,
             stdout=subprocess.DEVNULL,
         )
