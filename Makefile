@@ -27,7 +27,8 @@ run: venv
 	@echo "正在启动：http://$(HOST):$(PORT)  （Ctrl+C 停止）"
 	@# The background-job worker (a project's posters, big exports) runs beside the server
 	@# and stops with it.
-	$(FLASK) jobs worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(FLASK) jobs worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT INT TERM HUP; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # lint-imports: the packages' one-way order (pyproject.toml, docs/ARCHITECTURE.md).

@@ -135,7 +135,7 @@ JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
 JOB_STALE_SECONDS = float(os.environ.get("JOB_STALE_SECONDS", "60"))
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
 #: A job still queued after this long is queued again (its message was lost with the queue).
-JOB_REQUEUE_SECONDS = float(os.environ.get("JOB_REQUEUE_SECONDS", "600"))
+JOB_REQUEUE_SECONDS = float(os.environ.get("JOB_REQUEUE_SECONDS", "120"))
 #: Finished jobs' files are deleted after this many hours (the page then offers to redo it).
 JOB_KEEP_HOURS = float(os.environ.get("JOB_KEEP_HOURS", "24"))
 #: A responses export of more rows than this is written in the background (a job with a

@@ -44,6 +44,11 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_jobs_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_jobs'))
     )
+    op.create_table('job_leases',
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('until', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_job_leases'))
+    )
     with op.batch_alter_table('jobs', schema=None) as batch_op:
         batch_op.create_index('ix_jobs_unfinished', ['state', 'heartbeat_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_jobs_user_id'), ['user_id'], unique=False)
@@ -56,3 +61,4 @@ def downgrade():
         batch_op.drop_index('ix_jobs_unfinished')
 
     op.drop_table('jobs')
+    op.drop_table('job_leases')

@@ -18,7 +18,7 @@ jobs_command = AppGroup("jobs", help="后台任务（海报、导出、月报）
     "--threads", type=click.IntRange(1, 32), default=None, help="同时运行的任务数（JOB_WORKERS）。"
 )
 def worker_command(threads):
-    """Run jobs until stopped (Ctrl+C or SIGTERM: the running jobs finish first)."""
+    """Run jobs until stopped (SIGTERM: the running jobs finish first; Ctrl+C: at once)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = current_app._get_current_object()
     queue = queue_of(app)
@@ -32,6 +32,9 @@ def worker_command(threads):
         # An idle worker looks at the queue file at least every second (Redis: it waits on
         # the queue and is told at once), so a job starts while its asker watches.
         max_delay=1.0,
+        # SIGTERM (docker stop, systemd, make run's end) lets the running jobs finish; Ctrl+C
+        # stops at once (those jobs run again from the start by the next worker).
+        graceful_signal="TERM",
     )
     click.echo("后台任务进程已启动（Ctrl+C 停止）。")
     consumer.run()

@@ -11,14 +11,23 @@ the poster font cannot print); any other exception is a fault.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 from sqlalchemy.orm import Session
 
 if TYPE_CHECKING:
     from survey.jobs.models import Job
 
-Progress = Callable[[int, int], None]
+
+class Progress(Protocol):
+    """What a kind reports its steps to."""
+
+    def __call__(self, done: int, total: int) -> None:
+        """``done`` steps of ``total`` (recorded at most once a second; a beat)."""
+
+    def quiet_for(self, seconds: float) -> None:
+        """A step that reports nothing for up to ``seconds`` comes (one transaction writing
+        a whole roster): the job is not taken for dead meanwhile."""
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,13 @@ class Job(db.Model):
         if self.state == "done":
             return 100
         return min(99, self.done * 100 // self.total) if self.total else 0
+
+
+class JobLease(db.Model):
+    """Who runs a piece of every worker's minutely work (the sweep, the webhooks) now, and
+    until when: the lease lapses on its own when its holder dies (a lock would stay taken)."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    until: Mapped[datetime]

@@ -8,15 +8,20 @@ message: the job itself is kept in the app's database and handed over again by t
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
-from huey.exceptions import TaskLockedException
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
-from survey.db import write_transaction
+from survey.db import DatabaseBusy, db, now_utc, write_transaction
 
 log = logging.getLogger(__name__)
+
+#: How long a worker holds the lease of a minutely work (the sweep, the webhooks): given
+#: back when it ends, lapsed by then if its worker died mid-way.
+LEASE = timedelta(minutes=5)
 
 #: Work every worker does once a minute (and at its start), besides the sweep: a function of
 #: the app, registered by the package that owns it. One worker at a time runs each.
@@ -75,17 +80,35 @@ class JobQueue:
 
     def tick(self) -> None:
         """The sweep, then every registered minute's work, each skipped while another worker
-        runs it; one that fails is logged and does not stop the others."""
+        holds its lease; one that fails is logged and does not stop the others."""
         from survey.jobs import runner
 
         for work in (runner.sweep, *_EVERY_MINUTE):
-            try:
-                with self.huey.lock_task(f"survey.jobs.{work.__module__}.{work.__name__}"):
-                    work(self.app)
-            except TaskLockedException:
+            name = f"{work.__module__}.{work.__name__}"[:100]
+            if not self._lease(name, take=True):
                 log.info("%s is running in another worker", work.__name__)
+                continue
+            try:
+                work(self.app)
             except Exception:  # the database down, say: the next minute tries again
                 log.exception("%s failed; it runs again in a minute", work.__name__)
+            finally:
+                self._lease(name, take=False)
+
+    def _lease(self, name: str, take: bool) -> bool:
+        """Take (or give back) the lease of the minutely work ``name``; whether taken."""
+        from survey.jobs.services import end_lease, take_lease
+
+        with self.app.app_context():
+            try:
+                with write_transaction(db.session):
+                    if not take:
+                        end_lease(db.session, name, now_utc())
+                        return False
+                    return take_lease(db.session, name, now_utc(), LEASE)
+            except (IntegrityError, DatabaseBusy, OperationalError, InterfaceError):
+                log.warning("the lease of %s could not be taken or given back", name)
+                return False
 
     def start(self, session, user, kind: str, params: dict, title: str):
         """A new job of ``kind`` for ``user``, committed, then handed to a worker; the Job."""
@@ -96,12 +119,15 @@ class JobQueue:
         self.enqueue(job.id)
         return job
 
-    def enqueue(self, job_id: int) -> bool:
-        """Hand the job to a worker; False when the queue cannot be reached (the sweep hands
-        it over again later: the job is kept in the database)."""
+    def enqueue(self, job_id: int, delay: float = 0) -> bool:
+        """Hand the job to a worker (after ``delay`` seconds); False when the queue cannot be
+        reached (the sweep hands it over again later: the job is kept in the database)."""
         _, run = self._made()
         try:
-            run(job_id)
+            if delay:
+                run.schedule(args=(job_id,), delay=delay)
+            else:
+                run(job_id)
         except Exception:
             log.exception("job %s could not be queued; the sweep will queue it again", job_id)
             return False

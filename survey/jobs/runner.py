@@ -19,7 +19,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from survey.accounts.services import Actor, record_export
-from survey.db import db, now_utc, write_transaction
+from survey.db import DatabaseBusy, db, now_utc, write_transaction
 from survey.jobs import kinds, services
 from survey.jobs.models import Job
 from survey.jobs.queue import queue_of
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 FAULT = "生成时出错，没有完成。请稍后重新生成；仍不行请联系系统管理员。"
 #: A job's worker records its steps at most this often (each record is a write).
 BEAT_SECONDS = 1.0
+#: A job that could not be claimed for SQLite's busy write lock is tried again after this.
+RETRY_BUSY_SECONDS = 10
 
 
 class Superseded(Exception):
@@ -37,20 +39,31 @@ class Superseded(Exception):
 
 
 class _Beats:
-    """The ``progress`` a kind calls: records steps at most every BEAT_SECONDS."""
+    """The ``progress`` a kind calls (survey.jobs.kinds.Progress): records steps at most
+    every BEAT_SECONDS, on a session of its own. A beat that finds SQLite's write lock
+    taken for too long (another job writing a whole roster) is skipped, not a failure."""
 
     def __init__(self, session, job_id: int, attempt: int):
         self.session, self.job_id, self.attempt = session, job_id, attempt
         self.last = 0.0
+
+    def _write(self, values: dict) -> None:
+        try:
+            with write_transaction(self.session):
+                if not services.beat(self.session, self.job_id, self.attempt, values):
+                    raise Superseded()
+        except DatabaseBusy:
+            log.warning("job %s: a beat was skipped, the database is busy", self.job_id)
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
         if now - self.last < BEAT_SECONDS and done < total:
             return
         self.last = now
-        with write_transaction(self.session):
-            if not services.beat(self.session, self.job_id, self.attempt, done, total, now_utc()):
-                raise Superseded()
+        self._write({"done": done, "total": total, "heartbeat_at": now_utc()})
+
+    def quiet_for(self, seconds: float) -> None:
+        self._write({"heartbeat_at": now_utc() + timedelta(seconds=seconds)})
 
 
 def _settings(app: Flask) -> tuple[timedelta, int]:
@@ -69,8 +82,12 @@ def run_job(app: Flask, job_id: int) -> None:
     stale, most = _settings(app)
     with app.app_context():
         session = db.session
-        with write_transaction(session):
-            attempt = services.claim(session, job_id, now_utc(), stale, most)
+        try:
+            with write_transaction(session):
+                attempt = services.claim(session, job_id, now_utc(), stale, most)
+        except DatabaseBusy:  # SQLite's write lock held long (a roster import): try again
+            queue_of(app).enqueue(job_id, delay=RETRY_BUSY_SECONDS)
+            return
         if attempt is None:
             return
         job = session.get(Job, job_id)
@@ -83,12 +100,12 @@ def run_job(app: Flask, job_id: int) -> None:
         # Steps are recorded on a session of their own: the work's session may be reading a
         # long result in batches (a server-side cursor), which a commit would close.
         beats = Session(db.engine)
+        final = None
         try:
             with part.open("wb") as out:
                 output = run(session, job, out, _Beats(beats, job_id, attempt))
                 out.flush()
                 os.fsync(out.fileno())
-            final = None
             if output.file_name is not None:
                 final = part.with_name(stem + Path(output.file_name).suffix)
                 os.replace(part, final)
@@ -100,6 +117,7 @@ def run_job(app: Flask, job_id: int) -> None:
                     record_export(session, actor, output.exported)
             if not kept and final:
                 final.unlink(missing_ok=True)
+            final = None  # kept: the job's row names it
         except Superseded:
             log.warning("job %s attempt %s was claimed again elsewhere", job_id, attempt)
         except kinds.JobRefused as refused:
@@ -110,6 +128,8 @@ def run_job(app: Flask, job_id: int) -> None:
         finally:
             beats.close()
             part.unlink(missing_ok=True)
+            if final is not None:  # renamed, but the job never named it
+                final.unlink(missing_ok=True)
 
 
 def _end(session, job_id: int, attempt: int, message: str) -> None:
@@ -133,17 +153,23 @@ def sweep(app: Flask) -> list[int]:
         folder = jobs_dir(app)
         for name in expired:
             (folder / name).unlink(missing_ok=True)
-        _delete_abandoned_parts(session, folder)
+        _delete_abandoned_files(session, folder, stale)
     queue = queue_of(app)
     for job_id in ids:
         queue.enqueue(job_id)
     return ids
 
 
-def _delete_abandoned_parts(session, folder: Path) -> None:
-    """Delete the ``.part`` files of attempts no longer running (their worker was killed)."""
-    for part in folder.glob("*.part"):
-        job_id, attempt, _ = part.stem.split("-", 2)
+def _delete_abandoned_files(session, folder: Path, stale: timedelta) -> None:
+    """Delete the ``.part`` files of attempts no longer running (their worker was killed),
+    and finished files no job names (a worker killed between the rename and the commit)
+    once they are older than ``stale``."""
+    oldest = time.time() - stale.total_seconds()
+    for path in folder.iterdir():
+        job_id, attempt, _ = path.stem.split("-", 2)
         job = session.get(Job, int(job_id))
-        if job is None or job.state != "running" or job.attempt != int(attempt):
-            part.unlink(missing_ok=True)
+        if path.suffix == ".part":
+            if job is None or job.state != "running" or job.attempt != int(attempt):
+                path.unlink(missing_ok=True)
+        elif (job is None or job.path != path.name) and path.stat().st_mtime < oldest:
+            path.unlink(missing_ok=True)

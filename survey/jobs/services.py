@@ -13,14 +13,20 @@ from werkzeug.exceptions import NotFound
 
 from survey.accounts.models import User
 from survey.jobs.kinds import Output
-from survey.jobs.models import UNFINISHED, Job
+from survey.jobs.models import UNFINISHED, Job, JobLease
 
 #: What a job says when its workers vanished this many times (killed, machine restarted).
 GAVE_UP = "生成过程多次中断，没有完成。请重新生成；仍不行请联系系统管理员。"
 
 
 def submit(session: Session, user: User, kind: str, params: dict, title: str) -> Job:
-    """A new queued job of ``kind``; the caller hands its id to the queue after the commit."""
+    """A new queued job of ``kind``, or the user's unfinished one asked with the same
+    ``params`` (a double click, a page sent twice: one job); the caller hands its id to the
+    queue after the commit."""
+    same = select(Job).where(Job.user_id == user.id, Job.kind == kind, Job.state.in_(UNFINISHED))
+    for job in session.scalars(same):
+        if job.params == params:
+            return job
     job = Job(kind=kind, params=params, title=title, user=user)
     session.add(job)
     session.flush()
@@ -45,9 +51,10 @@ def _current(job_id: int, attempt: int):
     return update(Job).where(Job.id == job_id, Job.attempt == attempt, Job.state == "running")
 
 
-def beat(session: Session, job_id: int, attempt: int, done: int, total: int, now: datetime) -> bool:
-    """Record the steps done; False when the job is no longer this attempt's."""
-    values = {"done": done, "total": total, "heartbeat_at": now}
+def beat(session: Session, job_id: int, attempt: int, values: dict) -> bool:
+    """Record ``values`` (the steps ``done`` of ``total``, the ``heartbeat_at``: now, or
+    later for a long step that will not beat); False when the job is no longer this
+    attempt's."""
     return session.execute(_current(job_id, attempt).values(values)).rowcount == 1
 
 
@@ -125,3 +132,22 @@ def depth(session: Session) -> dict[str, int]:
     counts = dict.fromkeys(UNFINISHED, 0)
     counts.update(dict(session.execute(query).all()))
     return counts
+
+
+def take_lease(session: Session, name: str, now: datetime, hold: timedelta) -> bool:
+    """Take the lease ``name`` until ``now + hold`` unless another holder's runs still;
+    whether this caller has it. A holder that dies loses it when its time is up."""
+    taken = session.execute(
+        update(JobLease).where(JobLease.name == name, JobLease.until < now).values(until=now + hold)
+    ).rowcount
+    if taken:
+        return True
+    if session.get(JobLease, name) is not None:
+        return False
+    session.add(JobLease(name=name, until=now + hold))
+    return True
+
+
+def end_lease(session: Session, name: str, now: datetime) -> None:
+    """Give the lease ``name`` back (the next minute's worker may take it)."""
+    session.execute(update(JobLease).where(JobLease.name == name).values(until=now))

@@ -5,6 +5,7 @@ or failed job says why and leaves no file; files expire; the queue's depth is sc
 Real worker processes (a job surviving ``kill -9``) are in test_worker.py.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from survey.accounts.models import User
 from survey.db import db, now_utc, write_transaction
 from survey.jobs import kinds, runner, services
-from survey.jobs.models import Job
+from survey.jobs.models import Job, JobLease
 from survey.jobs.queue import init_app, queue_of
 from tests.helpers import staff_client
 
@@ -99,7 +100,7 @@ def test_a_waiting_job_shows_its_progress_and_reloads_with_nothing_to_download(a
     job_id = _start(app, "admin", "test-write", immediate=False)
     with app.app_context(), write_transaction(db.session):
         attempt = services.claim(db.session, job_id, now_utc(), STALE, 3)
-        services.beat(db.session, job_id, attempt, 1, 4, now_utc())
+        services.beat(db.session, job_id, attempt, {"done": 1, "total": 4})
     page = users["admin"].get(f"/jobs/{job_id}").get_data(as_text=True)
     assert "正在生成" in page and 'value="25"' in page and "（1 / 4）" in page
     assert 'http-equiv="refresh" content="2"' in page
@@ -116,7 +117,7 @@ def test_a_job_is_claimed_once_and_a_presumed_dead_worker_changes_nothing(app, u
         later = now + STALE + timedelta(seconds=1)
         second = services.claim(db.session, job_id, later, STALE, 3)
         assert second == 2  # the first worker stopped beating: claimed again
-        assert not services.beat(db.session, job_id, first, 2, 3, later)
+        assert not services.beat(db.session, job_id, first, {"done": 2, "heartbeat_at": later})
         output = kinds.Output("a.txt", "text/plain")
         assert not services.finish(db.session, job_id, first, output, "x", later)
         assert services.finish(db.session, job_id, second, output, "y", later)
@@ -125,8 +126,8 @@ def test_a_job_is_claimed_once_and_a_presumed_dead_worker_changes_nothing(app, u
 
 
 def test_the_sweep_queues_vanished_and_lost_jobs_again_and_gives_up_at_last(app, users):
-    vanished = _start(app, "admin", "test-write", immediate=False)
-    lost = _start(app, "admin", "test-write", immediate=False)
+    vanished = _start(app, "admin", "test-write", {"name": "a.txt"}, immediate=False)
+    lost = _start(app, "admin", "test-write", {"name": "b.txt"}, immediate=False)
     now = now_utc()
     with app.app_context(), write_transaction(db.session):
         services.claim(db.session, vanished, now, STALE, 3)
@@ -194,8 +195,8 @@ def test_an_unreachable_queue_keeps_the_job_for_the_sweep(app, users, caplog):
 
 
 def test_the_queue_depth_is_scraped(app, users):
-    _start(app, "admin", "test-write", immediate=False)
-    _start(app, "admin", "test-write", immediate=False)
+    _start(app, "admin", "test-write", {"name": "a.txt"}, immediate=False)
+    _start(app, "admin", "test-write", {"name": "b.txt"}, immediate=False)
     text = app.test_client().get("/metrics").get_data(as_text=True)
     assert 'survey_job_queue_depth{state="queued"} 2.0' in text
     assert 'survey_job_queue_depth{state="running"} 0.0' in text
@@ -218,7 +219,9 @@ def _own_queue_file(app, tmp_path):
     app.config["JOBS_DIR"] = str(tmp_path / "jobs")
 
 
-def test_every_minute_work_runs_at_each_tick_but_not_while_another_worker_runs_it(app, monkeypatch):
+def test_every_minute_work_runs_at_each_tick_but_not_while_another_worker_holds_it(
+    app, monkeypatch
+):
     from survey.api.webhooks import send_webhooks
     from survey.jobs import queue
 
@@ -232,9 +235,60 @@ def test_every_minute_work_runs_at_each_tick_but_not_while_another_worker_runs_i
     jobs = queue_of(app)
     jobs.tick()
     assert runs == [app]
-    with jobs.huey.lock_task(f"survey.jobs.{work.__module__}.work"):  # another worker's turn
-        jobs.tick()
+    name = f"{work.__module__}.work"
+    with app.app_context(), write_transaction(db.session):  # another worker runs it now
+        assert services.take_lease(db.session, name, now_utc(), queue.LEASE)
+    jobs.tick()
     assert runs == [app]
+    with app.app_context(), write_transaction(db.session):  # that worker died: it lapsed
+        db.session.get(JobLease, name).until = now_utc() - timedelta(seconds=1)
+    jobs.tick()
+    assert runs == [app, app]
+
+
+def test_a_job_asked_twice_is_one_job(app, users):
+    first = _start(app, "admin", "test-write", {"name": "a.txt"}, immediate=False)
+    assert _start(app, "admin", "test-write", {"name": "a.txt"}, immediate=False) == first
+    assert _start(app, "admin", "test-write", {"name": "b.txt"}, immediate=False) != first
+
+
+def test_a_job_waiting_long_says_the_worker_may_not_run(app, users):
+    job_id = _start(app, "admin", "test-write", immediate=False)
+    assert "马上开始" in users["admin"].get(f"/jobs/{job_id}").get_data(as_text=True)
+    with app.app_context(), write_transaction(db.session):
+        db.session.get(Job, job_id).enqueued_at = now_utc() - timedelta(minutes=2)
+    page = users["admin"].get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert "后台任务进程可能没有运行" in page
+
+
+def test_a_long_quiet_step_keeps_its_job_from_being_taken_for_dead(app, users):
+    job_id = _start(app, "admin", "test-write", immediate=False)
+    with app.app_context(), write_transaction(db.session):
+        attempt = services.claim(db.session, job_id, now_utc(), STALE, 3)
+    with app.app_context():
+        beats = runner._Beats(db.session, job_id, attempt)
+        beats.quiet_for(300)
+    later = now_utc() + STALE * 2
+    with app.app_context(), write_transaction(db.session):
+        assert services.claim(db.session, job_id, later, STALE, 3) is None
+        assert services.to_enqueue(db.session, later, STALE, timedelta(hours=1), 3) == []
+
+
+def test_a_missing_file_is_404_not_an_error(app, users):
+    job_id = _start(app, "admin", "test-write")
+    (runner.jobs_dir(app) / _job(app, job_id).path).unlink()
+    assert users["admin"].get(f"/jobs/{job_id}/download").status_code == 404
+
+
+def test_a_finished_file_no_job_names_is_deleted_by_the_sweep(app, users):
+    job_id = _start(app, "admin", "test-write")
+    folder = runner.jobs_dir(app)
+    orphan = folder / f"{job_id}-9-deadbeef.txt"  # renamed, then its worker was killed
+    orphan.write_bytes(b"whole but never named")
+    os.utime(orphan, (0, 0))
+    runner.sweep(app)
+    assert not orphan.exists()
+    assert (folder / _job(app, job_id).path).exists()
 
 
 def test_a_failing_minute_work_is_logged_and_the_others_still_run(app, monkeypatch, caplog):
