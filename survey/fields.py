@@ -9,7 +9,7 @@ cannot be encoded as UTF-8 at all.
 
 from datetime import date
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from survey.db import MAX_ID
 
@@ -78,3 +78,20 @@ class Day(fields.Date):
         if not FIRST_DAY <= day <= LAST_DAY:
             raise self.make_error("range")
         return day
+
+
+def described_text(max_length: int, what: str, required: bool = False) -> fields.String:
+    """A form's text field of at most ``max_length`` readable characters, its messages
+    naming ``what`` it holds (「请填写发现的问题（不超过 5000 个字）。」); "" when not given,
+    unless ``required``."""
+    length = validate.Length(
+        min=1 if required else 0,
+        max=max_length,
+        error=f"请填写{what}（不超过 {max_length} 个字）。",
+    )
+    messages = {"required": f"请填写{what}。", "invalid": f"{what}的格式不对。"}
+    if required:
+        return fields.String(
+            required=True, validate=[length, readable_text], error_messages=messages
+        )
+    return fields.String(load_default="", validate=[length, readable_text], error_messages=messages)

@@ -122,3 +122,32 @@ def clean_photo(data: bytes, max_pixels: int) -> CleanPhoto:
     else:
         image.save(out, "PNG")
     return CleanPhoto(_FORMATS[fmt], out.getvalue(), image.width, image.height)
+
+
+def megabytes(size: int) -> str:
+    """``1.5 MB``: a size as the photo messages say it."""
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def uploaded_photos(files, max_bytes: int, most: int, max_pixels: int) -> list[CleanPhoto]:
+    """The uploaded ``files`` (Werkzeug's FileStorage; the ones left empty skipped),
+    cleaned. Raises BadPhoto naming the photo and what is wrong with it: more than
+    ``most``, larger than ``max_bytes``, not a JPEG or PNG, too many pixels."""
+    chosen = [f for f in files if f.filename]
+    if len(chosen) > most:
+        raise BadPhoto(f"选了 {len(chosen)} 张照片，每次最多上传 {most} 张。")
+    cleaned = []
+    for upload in chosen:
+        data = upload.stream.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            upload.stream.seek(0, io.SEEK_END)
+            size = upload.stream.tell()
+            raise BadPhoto(
+                f"照片“{upload.filename}”有 {megabytes(size)}，"
+                f"超过了每张 {megabytes(max_bytes)} 的上限。"
+            )
+        try:
+            cleaned.append(clean_photo(data, max_pixels))
+        except BadPhoto as err:
+            raise BadPhoto(f"照片“{upload.filename}”：{err}") from None
+    return cleaned

@@ -3,27 +3,13 @@
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from survey.checks.models import CHECK_RESULTS, OUTCOMES, SAMPLE_MODES
-from survey.fields import Day, RowId, WholeNumber, readable_text
+from survey.fields import Day, RowId, WholeNumber, described_text
 from survey.form_posts import StaffForm
 from survey.sites.schemas import ListQuerySchema
 
 SEED = validate.Regexp(
     r"^[0-9A-Za-z_-]{0,40}$", error="随机种子只能用字母、数字、- 和 _，最多 40 个。"
 )
-
-
-def _text(max_length: int, what: str, required: bool = False) -> fields.String:
-    length = validate.Length(
-        min=1 if required else 0,
-        max=max_length,
-        error=f"请填写{what}（不超过 {max_length} 个字）。",
-    )
-    messages = {"required": f"请填写{what}。", "invalid": f"{what}的格式不对。"}
-    if required:
-        return fields.String(
-            required=True, validate=[length, readable_text], error_messages=messages
-        )
-    return fields.String(load_default="", validate=[length, readable_text], error_messages=messages)
 
 
 class RosterQuerySchema(ListQuerySchema):
@@ -60,7 +46,7 @@ class AttemptSchema(StaffForm):
         validate=validate.OneOf(list(OUTCOMES), error="请选择通话结果。"),
         error_messages={"required": "请选择通话结果。"},
     )
-    note = _text(500, "备注")
+    note = described_text(500, "备注")
     callback_at = fields.NaiveDateTime(
         load_default=None,
         format="%Y-%m-%dT%H:%M",
@@ -87,8 +73,8 @@ class VisitSchema(StaffForm):
         required=True,
         error_messages={"required": "请填写暗访日期。", "invalid": "日期的格式不对。"},
     )
-    inspectors = _text(200, "暗访人员", required=True)
-    findings = _text(5000, "发现的问题")
+    inspectors = described_text(200, "暗访人员", required=True)
+    findings = described_text(5000, "发现的问题")
     #: Checklist item index → pass, fail or unverified (posted as ``result.<index>``).
     results = fields.Dict(
         keys=WholeNumber(),
@@ -113,11 +99,11 @@ class VisitSchema(StaffForm):
 
 
 class InterviewSchema(StaffForm):
-    comment = _text(500, "访谈记录")
+    comment = described_text(500, "访谈记录")
 
 
 class NoticeSchema(StaffForm):
-    body = _text(1000, "告知语", required=True)
+    body = described_text(1000, "告知语", required=True)
 
 
 roster_query_schema = RosterQuerySchema()

@@ -38,7 +38,7 @@ from survey.checks.models import (
     VisitPhoto,
 )
 from survey.checks.phones import BadPhone, mask_phone, normalize_phone
-from survey.checks.photos import MAX_SIDE, BadPhoto, clean_photo
+from survey.checks.photos import MAX_SIDE, BadPhoto, megabytes, uploaded_photos
 from survey.checks.roster_files import RosterFileError
 from survey.checks.roster_job import ROSTER_JOB
 from survey.checks.schemas import (
@@ -559,33 +559,15 @@ def visit_new(site_id):
     return _visit_form(_site(site_id))
 
 
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
 def _photos() -> list:
-    """The uploaded photos, cleaned. Raises BadPhoto naming the photo and what is wrong with
-    it: too many, too large, not a JPEG or PNG."""
+    """The visit form's photos, cleaned (survey.checks.photos.uploaded_photos)."""
     config = current_app.config
-    limit = config["PHOTO_MAX_BYTES"]
-    files = [f for f in request.files.getlist("photos") if f.filename]
-    if len(files) > config["VISIT_MAX_PHOTOS"]:
-        raise BadPhoto(f"选了 {len(files)} 张照片，每次最多上传 {config['VISIT_MAX_PHOTOS']} 张。")
-    cleaned = []
-    for upload in files:
-        data = upload.stream.read(limit + 1)
-        if len(data) > limit:
-            upload.stream.seek(0, io.SEEK_END)
-            size = upload.stream.tell()
-            raise BadPhoto(
-                f"照片“{upload.filename}”有 {_megabytes(size)}，"
-                f"超过了每张 {_megabytes(limit)} 的上限。"
-            )
-        try:
-            cleaned.append(clean_photo(data, config["PHOTO_MAX_PIXELS"]))
-        except BadPhoto as err:
-            raise BadPhoto(f"照片“{upload.filename}”：{err}") from None
-    return cleaned
+    return uploaded_photos(
+        request.files.getlist("photos"),
+        config["PHOTO_MAX_BYTES"],
+        config["VISIT_MAX_PHOTOS"],
+        config["PHOTO_MAX_PIXELS"],
+    )
 
 
 def _visit_too_large():
@@ -596,10 +578,10 @@ def _visit_too_large():
         return None
     config = current_app.config
     limit = config["PHOTO_MAX_BYTES"] * config["VISIT_MAX_PHOTOS"]
-    sent = _megabytes(request.content_length or 0)
+    sent = megabytes(request.content_length or 0)
     message = (
-        f"这次提交的照片一共约 {sent}，超过了上限 {_megabytes(limit)}（最多 "
-        f"{config['VISIT_MAX_PHOTOS']} 张，每张不超过 {_megabytes(config['PHOTO_MAX_BYTES'])}）。"
+        f"这次提交的照片一共约 {sent}，超过了上限 {megabytes(limit)}（最多 "
+        f"{config['VISIT_MAX_PHOTOS']} 张，每张不超过 {megabytes(config['PHOTO_MAX_BYTES'])}）。"
         "填写的内容没能收到，请重新填写，并少选几张照片。"
     )
     try:  # a site or home visit not found here: the plain 413 page (an error handler runs this)

@@ -24,6 +24,8 @@ from survey.questionnaires.models import Question, QuestionnaireVersion
 from survey.sites.models import Site
 
 #: Review states of a flagged answer, as reviewers read them.
+#: The channels an answer comes by, as stored → as shown.
+CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "现场暗访"}
 FLAG_STATES = {"pending": "待审核", "restored": "已恢复计入", "confirmed": "确认刷评"}
 
 

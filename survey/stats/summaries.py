@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from survey.regions.models import Region
 from survey.regions.scope import Scope
 from survey.responses.answers_store import rolled_up
+from survey.responses.models import CHANNELS
 from survey.responses.rollup_models import LEVELS, ResponseRollup
 from survey.responses.rollups import EARLIEST, period
 from survey.sites.models import Project, Site
@@ -27,7 +28,6 @@ from survey.stats.metrics import (
     wilson,
 )
 
-CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "现场暗访"}
 #: A site under this combined rate (with enough answers) raises an alert.
 LOW_RATE = 0.9
 
