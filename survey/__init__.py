@@ -180,6 +180,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.jobs.cli import jobs_command
     from survey.jobs.metrics import read_queue_depth
     from survey.jobs.views import bp as jobs_blueprint
+    from survey.rectification.holiday_views import bp as holidays_blueprint
     from survey.responses.cli import rebuild_rollups_command
     from survey.responses.editor_views import bp as questionnaires_blueprint
     from survey.responses.services import answers_by_channel
@@ -231,6 +232,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(stats_blueprint)
     app.register_blueprint(jobs_blueprint)
     app.register_blueprint(api_tokens_blueprint)
+    app.register_blueprint(holidays_blueprint)
     app.config["API_SPEC_OPTIONS"] = {"components": {"securitySchemes": SECURITY_SCHEMES}}
     api.init_app(app)
     api.register_blueprint(api_blueprint)

@@ -96,6 +96,7 @@ AUDIT_ACTIONS = {
     "api_token_revoked": "吊销 API 令牌",
     "api_used": "API 调用",
     "webhook_ping_queued": "发送测试推送",
+    "holiday_notice_saved": "录入节假日安排",
 }
 
 

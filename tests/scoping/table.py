@@ -211,6 +211,13 @@ ROUTES: dict[str, Route] = {
     "api_tokens.confirm_revoke": admin_only(_api_token("/admin/api-tokens/{id}/revoke", "GET")),
     "api_tokens.revoke": admin_only(_api_token("/admin/api-tokens/{id}/revoke")),
     "api_tokens.ping": admin_only(_api_token("/admin/api-tokens/{id}/ping")),
+    "holidays.index": admin_only(_fixed("/admin/holidays/")),
+    "holidays.new": admin_only(
+        _both(_fixed("/admin/holidays/new"), _fixed("/admin/holidays/new", method="POST"))
+    ),
+    "holidays.edit": admin_only(
+        _both(_fixed("/admin/holidays/2027"), _fixed("/admin/holidays/2027", method="POST"))
+    ),
     # Lists: no id, each reader's own regions only.
     "sites.projects": lists(SETUP, _fixed("/admin/")),
     "sites.new_project": lists(
