@@ -181,6 +181,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.jobs.metrics import read_queue_depth
     from survey.jobs.views import bp as jobs_blueprint
     from survey.rectification.holiday_views import bp as holidays_blueprint
+    from survey.rectification.sweep import cases_command, sweep_cases
+    from survey.rectification.views import bp as cases_blueprint
     from survey.responses.cli import rebuild_rollups_command
     from survey.responses.editor_views import bp as questionnaires_blueprint
     from survey.responses.services import answers_by_channel
@@ -206,6 +208,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     job_queue.init_app(app)
     observability.before_scrape(read_queue_depth)
     job_queue.every_minute(send_webhooks)
+    job_queue.every_minute(sweep_cases)
     # The resident pages (survey.responses.views) carry no staff session.
     app.session_interface = SessionInterface(sessionless=(*FORM_PREFIXES, "/audio/"))
     # Before CSRF protection reads the form: an upload view's own body limit must apply.
@@ -231,6 +234,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(checks_blueprint)
     app.register_blueprint(stats_blueprint)
     app.register_blueprint(jobs_blueprint)
+    app.register_blueprint(cases_blueprint)
     app.register_blueprint(api_tokens_blueprint)
     app.register_blueprint(holidays_blueprint)
     app.config["API_SPEC_OPTIONS"] = {"components": {"securitySchemes": SECURITY_SCHEMES}}
@@ -248,6 +252,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
     app.cli.add_command(jobs_command)
+    app.cli.add_command(cases_command)
     app.cli.add_command(webhooks_command)
     # Outermost: every request is timed and logged, those answered before Flask too.
     app.wsgi_app = observability.Observed(app.wsgi_app, app)

@@ -53,6 +53,8 @@ class User(UserMixin, db.Model):
 
 #: What the audit log records, as stored → as shown.
 AUDIT_ACTIONS = {
+    "case_verified": "整改单核实",
+    "case_rectified": "整改完成",
     "login": "登录",
     "login_failed": "登录失败",
     "logout": "退出",

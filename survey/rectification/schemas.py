@@ -1,11 +1,12 @@
-"""The form of a year's holiday notice (放假日期, 调休上班日期, 来源)."""
+"""The form of a year's holiday notice (放假日期, 调休上班日期, 来源), and the forms of a
+case's steps."""
 
 import re
 from datetime import date, timedelta
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from survey.fields import FIRST_DAY, LAST_DAY, WholeNumber, readable_text
+from survey.fields import FIRST_DAY, LAST_DAY, WholeNumber, described_text, readable_text
 from survey.form_posts import StaffForm
 
 #: The most days a notice may list of each kind: a year has about 30 days off in all.
@@ -116,3 +117,18 @@ class NoticeFormSchema(StaffForm):
 
 
 notice_form_schema = NoticeFormSchema()
+
+
+class VerifySchema(StaffForm):
+    finding = described_text(2000, "核实情况", required=True)
+    #: The county judges the problem takes longer to put right (its reason required).
+    complex = fields.Boolean(load_default=False)
+    complex_reason = described_text(500, "复杂的原因")
+
+
+class RectifySchema(StaffForm):
+    done = described_text(2000, "整改措施和结果", required=True)
+
+
+verify_schema = VerifySchema()
+rectify_schema = RectifySchema()

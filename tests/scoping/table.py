@@ -313,6 +313,12 @@ ROUTES: dict[str, Route] = {
         STAFF, _per_city("/checks/projects/{p}/roster/search", "POST", {"phone": "13900000000"})
     ),
     "checks.roster_upload": scoped(STAFF, _per_city("/checks/projects/{p}/roster/import", "POST")),
+    # 整改单: the county's, which its city sees too.
+    "rectification.index": lists(STAFF, _fixed("/cases/", "/cases/?all=1")),
+    "rectification.case": scoped(STAFF, _per_county("/cases/{id}", "cases")),
+    "rectification.verify": scoped(STAFF, _per_county("/cases/{id}/verify", "cases", "POST")),
+    "rectification.rectify": scoped(STAFF, _per_county("/cases/{id}/rectify", "cases", "POST")),
+    "rectification.photo": scoped(STAFF, _per_county("/cases/photos/{id}", "case_photos")),
     # A background job is its asker's alone.
     "jobs.job": scoped(ALL, _per_user("/jobs/{id}", "jobs", 0)),
     "jobs.download": scoped(ALL, _per_user("/jobs/{id}/download", "jobs", 0)),

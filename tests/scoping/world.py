@@ -22,6 +22,8 @@ from survey.checks.models import CallTask, HomeVisit, Resident, VisitPhoto
 from survey.db import db, write_transaction
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.services import create_questionnaire
+from survey.rectification.models import Case, CaseStep, StepPhoto
+from survey.rectification.sweep import sweep_cases
 from survey.regions.models import Region
 from survey.responses import answers_store
 from survey.responses.models import Recording, Response
@@ -128,6 +130,9 @@ class World:
     #: Staged uploads by user name: three each (to show, to confirm, to cancel).
     roster_imports: dict[str, list[int]] = field(default_factory=dict)
     site_imports: dict[str, list[int]] = field(default_factory=dict)
+    #: Each county's 整改单 (verified and rectified) and the photo of its 整改.
+    cases: dict[str, int] = field(default_factory=dict)
+    case_photos: dict[str, int] = field(default_factory=dict)
     #: Each setting-up user's finished background job (a project's posters).
     jobs: dict[str, list[int]] = field(default_factory=dict)
     #: Records a user's own POST may use up, by user name.
@@ -384,6 +389,31 @@ def _site_imports(world: World, clients: dict) -> None:
         world.site_imports[username] = staged
 
 
+def _cases(app, world: World, clients: dict) -> None:
+    """A bad answer at each county's site, its case opened by the sweep, then verified and
+    rectified with a photo by the county's user."""
+    with app.app_context(), write_transaction(db.session):
+        for key in COUNTIES:
+            site = db.session.get(Site, world.sites[key])
+            version = site.project.questionnaire.current_version
+            row = {"site_id": site.id, "version_id": version.id, "channel": "qr", "overall": 1}
+            answers_store.import_responses(db.session, [row | {"created_at": MORNING}])
+    sweep_cases(app)
+    with app.app_context():
+        for case in db.session.scalars(select(Case)):
+            key = next(k for k in COUNTIES if world.sites[k] == case.site_id)
+            world.cases[key] = case.id
+    for key, case_id in world.cases.items():
+        staff = clients[COUNTY_USERS[key]]
+        assert staff.post(f"/cases/{case_id}/verify", {"finding": "属实"}).status_code == 302
+        done = {"done": "已整改", "photos": (jpeg_with_gps(), "after.jpg")}
+        assert staff.post_files(f"/cases/{case_id}/rectify", done).status_code == 302
+        with app.app_context():
+            world.case_photos[key] = db.session.scalar(
+                select(StepPhoto.id).join(CaseStep).where(CaseStep.case_id == case_id)
+            )
+
+
 def _jobs(world: World, clients: dict) -> None:
     """A finished posters job per user who sets projects up (the admin's for city A)."""
     for username in SETUP_USERS:
@@ -405,6 +435,7 @@ def build(app) -> World:
     _spares(app, world, clients)
     _site_imports(world, clients)
     _jobs(world, clients)
+    _cases(app, world, clients)
     # An admin's work names the site it was done to; its audit line has no region.
     for key in ("A1", "B1"):
         assert clients["admin"].post(f"/admin/sites/{world.sites[key]}/rotate").status_code == 302

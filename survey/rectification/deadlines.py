@@ -1,0 +1,35 @@
+"""A case's deadlines: working days after a day, by the project's rules, on the working-day
+calendar (survey.rectification.workdays), noting the years counted Monday–Friday."""
+
+from datetime import date
+
+from sqlalchemy.orm import Session
+
+from survey.rectification.models import DEFAULT_DAYS, Case, RectificationRules
+from survey.rectification.workdays import WorkCalendar
+
+
+def rules_of(session: Session, project_id: int) -> dict[str, int]:
+    """The project's deadlines in working days (DEFAULT_DAYS where it sets none)."""
+    rules = session.get(RectificationRules, project_id)
+    if rules is None:
+        return dict(DEFAULT_DAYS)
+    return {name: getattr(rules, name) for name in DEFAULT_DAYS}
+
+
+def _after(case: Case, calendar: WorkCalendar, start: date, days: int) -> date:
+    deadline = calendar.add_working_days(start, days)
+    case.assumed_years = sorted(set(case.assumed_years) | set(deadline.assumed_years))
+    return deadline.due
+
+
+def set_opening_deadlines(case: Case, calendar: WorkCalendar, rules: dict) -> None:
+    """核实 and 整改 deadlines, counted from the day the first answer arrived."""
+    case.verify_due = _after(case, calendar, case.arrived_on, rules["verify_days"])
+    days = rules["complex_days"] if case.complex else rules["rectify_days"]
+    case.rectify_due = _after(case, calendar, case.arrived_on, days)
+
+
+def set_followup_deadline(case: Case, calendar: WorkCalendar, rules: dict, done: date) -> None:
+    """回访 deadline, counted from the day 整改 was done."""
+    case.followup_due = _after(case, calendar, done, rules["followup_days"])

@@ -1,0 +1,197 @@
+"""What happens to a case: bad answers open cases or join the open one of their site, a
+deadline passing marks a case 超期, the county verifies it and rectifies what was found.
+
+Services take the session and values and never commit (docs/ARCHITECTURE.md); each step is
+one line on the case's timeline and one in the audit log.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, joinedload
+
+from survey.accounts.services import Actor, record
+from survey.checks.photos import CleanPhoto
+from survey.form_posts import FieldError
+from survey.questionnaires.models import SATISFACTION_LEVELS
+from survey.rectification import deadlines
+from survey.rectification.models import (
+    DUE_OF_STATE,
+    Case,
+    CaseAnswer,
+    CaseStep,
+    OpeningStart,
+    StepPhoto,
+)
+from survey.rectification.workdays import WorkCalendar
+from survey.regions.scope import Scope
+from survey.responses.models import CHANNELS, Response
+from survey.responses.rollups import local_day
+
+#: The overall scores that open a case: 非常不满意 and 不满意.
+BAD_SCORES = (1, 2)
+
+
+class CaseError(FieldError):
+    """A step that cannot be taken as asked (a field's reason)."""
+
+
+def _opens_after(session: Session) -> int:
+    return session.scalar(select(OpeningStart.after_response_id)) or 0
+
+
+def _waiting_answers(session: Session) -> list[Response]:
+    """The bad answers counted in the rates (not suspected stuffing, or restored) that are in
+    no case yet, oldest first."""
+    in_case = exists().where(CaseAnswer.response_id == Response.id)
+    query = (
+        select(Response)
+        .where(
+            Response.overall.in_(BAD_SCORES),
+            Response.counted,
+            Response.id > _opens_after(session),
+            ~in_case,
+        )
+        .options(joinedload(Response.site))
+        .order_by(Response.id)
+    )
+    return list(session.scalars(query))
+
+
+def _open_case_of(session: Session, site_id: int) -> Case | None:
+    query = select(Case).where(Case.site_id == site_id, Case.state != "closed")
+    return session.scalars(query).first()
+
+
+def _what(response: Response) -> str:
+    return f"{CHANNELS[response.channel]}：{SATISFACTION_LEVELS[response.overall]}"
+
+
+def open_cases(session: Session, calendar: WorkCalendar, now: datetime) -> tuple[int, int]:
+    """Give every waiting bad answer its case: a new one for its site's county, or the
+    site's open case, which it joins. Returns (cases opened, answers joined)."""
+    opened = joined = 0
+    for response in _waiting_answers(session):
+        site = response.site
+        case = _open_case_of(session, site.id)
+        if case is None:
+            case = Case(
+                project_id=site.project_id,
+                site=site,
+                region_id=site.region_id,
+                opened_at=now,
+                arrived_on=local_day(response.created_at),
+                assumed_years=[],
+            )
+            rules = deadlines.rules_of(session, site.project_id)
+            deadlines.set_opening_deadlines(case, calendar, rules)
+            session.add(case)
+            kind, opened = "opened", opened + 1
+        else:
+            kind, joined = "joined", joined + 1
+        case.answers.append(CaseAnswer(response=response))
+        case.steps.append(CaseStep(kind=kind, at=now, note=_what(response)))
+        session.flush()  # the next answer for this site finds the case
+    return opened, joined
+
+
+def mark_overdue(session: Session, today: date, now: datetime) -> int:
+    """Mark 超期 every open case whose running deadline passed before today; how many."""
+    marked = 0
+    query = select(Case).where(Case.state.in_(DUE_OF_STATE), Case.overdue.is_(False))
+    for case in session.scalars(query):
+        if case.due is not None and case.due < today:
+            case.overdue = True
+            case.steps.append(CaseStep(kind="overdue", at=now, due=case.due, late=True))
+            marked += 1
+    return marked
+
+
+def cases_in_scope(session: Session, scope: Scope, open_only: bool = True) -> list[Case]:
+    """The cases of the counties in ``scope``: open ones by deadline (the overdue first,
+    as their deadline is earliest), then closed ones newest first."""
+    query = (
+        select(Case)
+        .where(scope.where(Case.region_id))
+        .options(joinedload(Case.site), joinedload(Case.region), joinedload(Case.project))
+    )
+    if open_only:
+        query = query.where(Case.state != "closed")
+    cases = list(session.scalars(query))
+    far = date.max
+    return sorted(cases, key=lambda c: (not c.is_open, c.due or far, c.id))
+
+
+def due_today(cases: list[Case], today: date) -> int:
+    """How many of ``cases`` have their running deadline today."""
+    return sum(1 for case in cases if case.due == today)
+
+
+def _expect(case: Case, state: str) -> None:
+    if case.state != state:
+        raise CaseError("_schema", "这个整改单已经办理到下一步了，请看时间线。")
+
+
+def _step(case: Case, kind: str, actor: Actor, now: datetime, today: date, note: str) -> CaseStep:
+    """A step answering the case's running deadline, ``late`` (and the case 超期) when done
+    after it."""
+    due = case.due
+    late = due is not None and today > due
+    case.overdue = case.overdue or late
+    step = CaseStep(kind=kind, user=actor.user, at=now, note=note, due=due, late=late)
+    case.steps.append(step)
+    return step
+
+
+def verify(
+    session: Session, actor: Actor, case: Case, calendar: WorkCalendar, now: datetime, values: dict
+) -> None:
+    """核实: what the county found (``finding``); a case marked ``complex`` (with its
+    ``complex_reason``) gets the longer 整改 deadline. The case goes on to 整改中.
+
+    Raises CaseError when the case is no longer 待核实 (done meanwhile) or a complex case
+    has no reason."""
+    _expect(case, "verifying")
+    today = local_day(now)
+    _step(case, "verified", actor, now, today, values["finding"])
+    if values["complex"]:
+        if not values.get("complex_reason"):
+            raise CaseError("complex_reason", "标记为复杂时，请写明原因。")
+        case.complex, case.complex_reason = True, values["complex_reason"]
+        case.steps.append(
+            CaseStep(kind="complex", user=actor.user, at=now, note=case.complex_reason)
+        )
+        deadlines.set_opening_deadlines(
+            case, calendar, deadlines.rules_of(session, case.project_id)
+        )
+    case.state = "rectifying"
+    record(session, "case_verified", actor, f"整改单 {case.id}：{case.site.name}")
+
+
+def rectify(
+    session: Session,
+    actor: Actor,
+    case: Case,
+    calendar: WorkCalendar,
+    now: datetime,
+    values: dict,
+    photos: list[CleanPhoto],
+) -> None:
+    """整改完成: what was done (``done``), with photos; the case waits for 回访, due the
+    project's working days after today. Raises CaseError when it is no longer 整改中."""
+    _expect(case, "rectifying")
+    today = local_day(now)
+    step = _step(case, "rectified", actor, now, today, values["done"])
+    for photo in photos:
+        step.photos.append(
+            StepPhoto(
+                content_type=photo.content_type,
+                data=photo.data,
+                width=photo.width,
+                height=photo.height,
+            )
+        )
+    rules = deadlines.rules_of(session, case.project_id)
+    deadlines.set_followup_deadline(case, calendar, rules, today)
+    case.state = "following_up"
+    record(session, "case_rectified", actor, f"整改单 {case.id}：{case.site.name}")

@@ -1,0 +1,139 @@
+"""The 整改 pages of city and county staff: the open cases by deadline, a case with its
+timeline, and its next step (核实, 整改完成). A case outside the user's counties is 404."""
+
+import io
+from functools import partial
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+
+from survey.accounts.access import current_actor, role_required, user_scope
+from survey.accounts.models import STAFF_ROLES
+from survey.checks.photos import BadPhoto, uploaded_photos
+from survey.db import db, now_utc
+from survey.form_posts import submitted
+from survey.questionnaires.models import SATISFACTION_LEVELS
+from survey.rectification import services
+from survey.rectification.models import Case, StepPhoto
+from survey.rectification.schemas import rectify_schema, verify_schema
+from survey.rectification.workdays import assumption_note, work_calendar
+from survey.regions.scope import get_in_scope
+from survey.responses.models import CHANNELS
+from survey.responses.rollups import local_day
+
+bp = Blueprint("rectification", __name__, url_prefix="/cases")
+
+
+def _now():
+    return current_app.extensions.get("clock", now_utc)()
+
+
+def _case(case_id: int) -> Case:
+    return get_in_scope(db.session, user_scope(), Case, case_id, lambda c: c.region_id)
+
+
+@bp.get("/")
+@role_required(*STAFF_ROLES)
+def index():
+    """The open cases of the user's counties, overdue first then by deadline, with how many
+    are due today; ``?all=1`` adds the closed ones."""
+    show_all = request.args.get("all") == "1"
+    cases = services.cases_in_scope(db.session, user_scope(), open_only=not show_all)
+    today = local_day(_now())
+    return render_template(
+        "rectification/index.html",
+        cases=cases,
+        today=today,
+        due_today=services.due_today(cases, today),
+        show_all=show_all,
+    )
+
+
+def _case_page(case: Case, errors=None) -> str:
+    return render_template(
+        "rectification/case.html",
+        case=case,
+        today=local_day(_now()),
+        assumed=assumption_note(case.assumed_years),
+        errors=errors or {},
+        form=request.form,
+        channels=CHANNELS,
+        levels=SATISFACTION_LEVELS,
+    )
+
+
+@bp.get("/<int:case_id>")
+@role_required(*STAFF_ROLES)
+def case(case_id):
+    """A case: its site, answers, deadlines and timeline, and the form of its next step."""
+    return _case_page(_case(case_id))
+
+
+ALREADY_DONE = "这个整改单已经办理到下一步了，请看时间线。"
+
+
+def _step(case_id: int, state: str, schema, apply):
+    """A step's POST on the case in ``state``; the case locked while it is taken, so a
+    second click or another user meanwhile finds it done (said, nothing done twice)."""
+    found = _case(case_id)
+    if found.state != state:
+        flash(ALREADY_DONE, "info")
+        return redirect(url_for(".case", case_id=case_id))
+    _, reply = submitted(schema, partial(_case_page, found), partial(apply, found), lock=found)
+    return reply or redirect(url_for(".case", case_id=case_id))
+
+
+@bp.post("/<int:case_id>/verify")
+@role_required(*STAFF_ROLES)
+def verify(case_id):
+    """核实: what was found; a complex case gets the longer 整改 deadline."""
+
+    def apply(case, values):
+        services.verify(
+            db.session, current_actor(), case, work_calendar(db.session), _now(), values
+        )
+
+    return _step(case_id, "verifying", verify_schema, apply)
+
+
+@bp.post("/<int:case_id>/rectify")
+@role_required(*STAFF_ROLES)
+def rectify(case_id):
+    """整改完成: what was done, with photos (re-encoded like a visit's)."""
+    config = current_app.config
+    try:
+        photos = uploaded_photos(
+            request.files.getlist("photos"),
+            config["PHOTO_MAX_BYTES"],
+            config["VISIT_MAX_PHOTOS"],
+            config["PHOTO_MAX_PIXELS"],
+        )
+    except BadPhoto as err:
+        return _case_page(_case(case_id), {"photos": [str(err)]}), 422
+
+    def apply(case, values):
+        services.rectify(
+            db.session, current_actor(), case, work_calendar(db.session), _now(), values, photos
+        )
+
+    return _step(case_id, "rectifying", rectify_schema, apply)
+
+
+@bp.get("/photos/<int:photo_id>")
+@role_required(*STAFF_ROLES)
+def photo(photo_id):
+    """A photo of a case's step."""
+    image = get_in_scope(
+        db.session, user_scope(), StepPhoto, photo_id, lambda p: p.step.case.region_id
+    )
+    reply = send_file(io.BytesIO(image.data), mimetype=image.content_type)
+    reply.headers["Cache-Control"] = "private, no-store"
+    return reply

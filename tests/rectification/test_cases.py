@@ -1,0 +1,194 @@
+"""整改单: bad answers open cases for the site's county (one open case per site, the next
+bad answers join it; flagged ones wait until restored); deadlines in working days from the
+day the answer arrived; 核实 and 整改完成 on the case page, each a step on the timeline; a
+passed deadline marks the case 超期 for good; another county's case is 404."""
+
+import io
+from datetime import UTC, date, datetime
+
+import pytest
+from PIL import Image
+
+from survey.db import db, write_transaction
+from survey.rectification.models import Case, CaseStep, StepPhoto
+from survey.rectification.sweep import sweep_cases
+from survey.responses.answers_store import changing, import_responses
+from survey.responses.models import Response
+from survey.sites.models import Site
+from tests.helpers import PASSWORD, csrf_of, post_files, staff_client
+
+#: 2026-09-30 10:00 in Shanghai, the Wednesday before the National Day holiday (Oct 1–7 off,
+#: Saturday Oct 10 worked).
+EVE = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def world(app, make_site, make_user):
+    sites = {
+        "liandu": make_site("紫金街道康养联合体", county="莲都区"),
+        "liandu2": make_site("岩泉街道康养联合体", county="莲都区"),
+        "qingtian": make_site("鹤城街道康养联合体", county="青田县"),
+    }
+    make_user("liandu", "county", PASSWORD, region="莲都区")
+    make_user("qingtian", "county", PASSWORD, region="青田县")
+    make_user("lishui", "city", PASSWORD, region="丽水市")
+    app.extensions["clock"] = Clock(EVE)
+    return sites
+
+
+def _answered(app, site, overall: str, at: datetime = EVE, comment="") -> int:
+    """A resident's answer to ``site`` that arrived ``at``; its id."""
+    with app.app_context(), write_transaction(db.session):
+        version = db.session.get(Site, site.id).project.questionnaire.current_version
+        row = {"site_id": site.id, "version_id": version.id, "channel": "qr"}
+        row |= {"overall": int(overall), "created_at": at, "comment": comment}
+        import_responses(db.session, [row])
+        return db.session.scalar(db.select(db.func.max(Response.id)))
+
+
+def _flag(app, response_id: int, flag: str | None) -> None:
+    with app.app_context(), write_transaction(db.session):
+        response = db.session.get(Response, response_id)
+        with changing(db.session, [response]):
+            response.flag = flag
+
+
+def _cases(app) -> list[Case]:
+    with app.app_context():
+        cases = list(db.session.scalars(db.select(Case).order_by(Case.id)))
+        for case in cases:
+            db.session.expunge(case)
+        return cases
+
+
+def _steps(app, case_id: int) -> list[tuple[str, bool]]:
+    with app.app_context():
+        query = db.select(CaseStep).filter_by(case_id=case_id).order_by(CaseStep.id)
+        return [(step.kind, step.late) for step in db.session.scalars(query)]
+
+
+def test_bad_answers_open_one_case_per_site_and_join_it(app, world):
+    _answered(app, world["liandu"], "1", comment="饭菜是凉的")
+    _answered(app, world["liandu"], "2")
+    _answered(app, world["liandu"], "4")  # satisfied: no case
+    _answered(app, world["qingtian"], "2")
+    assert sweep_cases(app) == (2, 1, 0)
+    assert sweep_cases(app) == (0, 0, 0)  # each answer is in one case, once
+    liandu, qingtian = _cases(app)
+    assert (liandu.state, qingtian.state) == ("verifying", "verifying")
+    assert liandu.arrived_on == EVE.date()
+    # 1 and 5 working days after Wednesday Sep 30: Oct 1–7 are off, Saturday Oct 10 is worked.
+    assert (liandu.verify_due, liandu.rectify_due) == (date(2026, 10, 8), date(2026, 10, 13))
+    assert liandu.assumed_years == []
+    assert _steps(app, liandu.id) == [("opened", False), ("joined", False)]
+
+
+def test_flagged_answers_wait_until_restored(app, world):
+    response_id = _answered(app, world["liandu"], "1")
+    _flag(app, response_id, "pending")
+    assert sweep_cases(app) == (0, 0, 0)
+    _flag(app, response_id, "restored")
+    assert sweep_cases(app) == (1, 0, 0)
+
+
+def test_the_county_sees_its_cases_and_no_other_countys(app, world):
+    _answered(app, world["liandu"], "1")
+    _answered(app, world["qingtian"], "1")
+    sweep_cases(app)
+    liandu_case, qingtian_case = _cases(app)
+    liandu = staff_client(app, "liandu")
+    listing = liandu.get("/cases/").get_data(as_text=True)
+    assert world["liandu"].name in listing and world["qingtian"].name not in listing
+    assert liandu.get(f"/cases/{qingtian_case.id}").status_code == 404
+    assert staff_client(app, "qingtian").get(f"/cases/{liandu_case.id}").status_code == 404
+    city = staff_client(app, "lishui").get("/cases/").get_data(as_text=True)
+    assert world["liandu"].name in city and world["qingtian"].name in city
+
+
+def _post(client, url, data, files=None):
+    token = csrf_of(client.get(url.rsplit("/", 1)[0]).data)
+    if files:
+        return post_files(client, url, data | files, page=url.rsplit("/", 1)[0])
+    return client.post(url, data={"csrf_token": token, **data})
+
+
+def test_verify_then_rectify_with_a_photo_and_the_timeline_says_who_when(app, world):
+    _answered(app, world["liandu"], "1", comment="饭菜是凉的")
+    sweep_cases(app)
+    (case,) = _cases(app)
+    liandu = staff_client(app, "liandu")
+    page = liandu.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "待核实" in page and "饭菜是凉的" in page and "2026-10-08" in page
+
+    refused = _post(liandu, f"/cases/{case.id}/verify", {"finding": ""})
+    assert refused.status_code == 422 and "请填写核实情况" in refused.get_data(as_text=True)
+    refused = _post(liandu, f"/cases/{case.id}/verify", {"finding": "属实", "complex": "1"})
+    assert refused.status_code == 422 and "请写明原因" in refused.get_data(as_text=True)
+    assert _cases(app)[0].state == "verifying"  # nothing stored
+
+    app.extensions["clock"].now = datetime(2026, 10, 8, 2, 0, tzinfo=UTC)  # on time
+    reply = _post(
+        liandu,
+        f"/cases/{case.id}/verify",
+        {"finding": "属实：保温箱坏了", "complex": "1", "complex_reason": "需要采购新设备"},
+    )
+    assert reply.status_code == 302
+    case = _cases(app)[0]
+    assert case.state == "rectifying" and case.complex
+    # 15 working days after Sep 30 for a complex case.
+    assert case.rectify_due == date(2026, 10, 27)
+    again = _post(liandu, f"/cases/{case.id}/verify", {"finding": "又一次"})
+    assert again.status_code == 302 and _steps(app, case.id).count(("verified", False)) == 1
+
+    photo = io.BytesIO()
+    Image.new("RGB", (64, 48), "green").save(photo, "JPEG")
+    reply = _post(
+        liandu,
+        f"/cases/{case.id}/rectify",
+        {"done": "更换保温箱"},
+        {"photos": (photo.getvalue(), "after.jpg")},
+    )
+    assert reply.status_code == 302, reply.get_data(as_text=True)[:500]
+    case = _cases(app)[0]
+    # 回访 within 2 working days of 整改完成 (Oct 8): Oct 9 and Saturday Oct 10, worked.
+    assert (case.state, case.followup_due) == ("following_up", date(2026, 10, 10))
+    page = liandu.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "待回访" in page and "更换保温箱" in page and "liandu" in page
+    with app.app_context():
+        (stored,) = db.session.scalars(db.select(StepPhoto)).all()
+        photo_id = stored.id
+    assert liandu.get(f"/cases/photos/{photo_id}").mimetype == "image/jpeg"
+    assert staff_client(app, "qingtian").get(f"/cases/photos/{photo_id}").status_code == 404
+    assert [kind for kind, _ in _steps(app, case.id)] == [
+        "opened",
+        "verified",
+        "complex",
+        "rectified",
+    ]
+
+
+def test_a_passed_deadline_marks_the_case_overdue_for_good(app, world):
+    _answered(app, world["liandu"], "2")
+    sweep_cases(app)
+    (case,) = _cases(app)
+    app.extensions["clock"].now = datetime(2026, 10, 8, 12, 0, tzinfo=UTC)  # due today
+    assert sweep_cases(app) == (0, 0, 0)
+    listing = staff_client(app, "liandu").get("/cases/").get_data(as_text=True)
+    assert "今天到期 1 个" in listing
+    app.extensions["clock"].now = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)
+    assert sweep_cases(app) == (0, 0, 1)
+    assert sweep_cases(app) == (0, 0, 0)
+    liandu = staff_client(app, "liandu")
+    assert _post(liandu, f"/cases/{case.id}/verify", {"finding": "属实"}).status_code == 302
+    case = _cases(app)[0]
+    assert case.overdue and case.state == "rectifying"
+    assert _steps(app, case.id)[-2:] == [("overdue", True), ("verified", True)]
+    assert "超期" in liandu.get(f"/cases/{case.id}").get_data(as_text=True)
