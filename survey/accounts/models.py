@@ -55,6 +55,7 @@ class User(UserMixin, db.Model):
 AUDIT_ACTIONS = {
     "case_verified": "整改单核实",
     "case_rectified": "整改完成",
+    "case_followed_up": "整改回访",
     "login": "登录",
     "login_failed": "登录失败",
     "logout": "退出",

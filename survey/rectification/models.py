@@ -70,8 +70,15 @@ STEP_KINDS = {
     "verified": "核实",
     "complex": "标记为复杂",
     "rectified": "整改完成",
+    "followup_missed": "回访未接通",
+    "followed_up": "回访",
+    "unreachable": "无法回访",
     "overdue": "超期",
 }
+#: A follow-up call's outcomes, as posted → as shown.
+FOLLOWUP_OUTCOMES = {"reached": "接通", "missed": "未接通"}
+#: Unanswered follow-up calls after which a case closes as 无法回访.
+FOLLOWUP_ATTEMPTS = 3
 
 
 class Case(db.Model):
@@ -84,6 +91,7 @@ class Case(db.Model):
     __table_args__ = (
         one_of("state", CASE_STATES),
         one_of("outcome", OUTCOMES),
+        CheckConstraint("followup_score between 1 and 5", name="followup_score"),
         # The county's open cases by deadline; one open case per site.
         Index("ix_rectification_cases_region_state", "region_id", "state"),
         Index(
@@ -113,6 +121,11 @@ class Case(db.Model):
     complex: Mapped[bool] = mapped_column(default=False)
     complex_reason: Mapped[str] = mapped_column(Text, default="")
     overdue: Mapped[bool] = mapped_column(default=False)
+    #: 回访: unanswered calls so far; once reached, the resident's new rating (1–5) and
+    #: whether they say the problem was solved.
+    followup_missed: Mapped[int] = mapped_column(default=0)
+    followup_score: Mapped[int | None]
+    followup_solved: Mapped[bool | None]
     closed_at: Mapped[datetime | None]
 
     project: Mapped[Project] = relationship()

@@ -8,6 +8,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from survey.fields import FIRST_DAY, LAST_DAY, WholeNumber, described_text, readable_text
 from survey.form_posts import StaffForm
+from survey.rectification.models import FOLLOWUP_OUTCOMES
 
 #: The most days a notice may list of each kind: a year has about 30 days off in all.
 MAX_DAYS = 60
@@ -132,3 +133,33 @@ class RectifySchema(StaffForm):
 
 verify_schema = VerifySchema()
 rectify_schema = RectifySchema()
+
+
+class FollowupSchema(StaffForm):
+    outcome = fields.String(
+        required=True,
+        validate=validate.OneOf(list(FOLLOWUP_OUTCOMES), error="请选择回访结果。"),
+        error_messages={"required": "请选择回访结果。"},
+    )
+    score = WholeNumber(
+        load_default=None,
+        validate=validate.Range(1, 5, error="请选择重新评价。"),
+        error_messages={"invalid": "请选择重新评价。"},
+    )
+    solved = fields.Boolean(load_default=False)
+    note = described_text(500, "回访记录")
+
+    @validates_schema
+    def rated_when_reached(self, data, **_kwargs):
+        if data.get("outcome") == "reached" and data.get("score") is None:
+            raise ValidationError("接通后请选择居民的重新评价。", "score")
+
+
+followup_schema = FollowupSchema()
+
+
+class EmptyFormSchema(StaffForm):
+    """A button's form: nothing but its CSRF token."""
+
+
+empty_form_schema = EmptyFormSchema()

@@ -11,12 +11,14 @@ from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, joinedload
 
 from survey.accounts.services import Actor, record
+from survey.checks.models import CallTask, Resident
 from survey.checks.photos import CleanPhoto
 from survey.form_posts import FieldError
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.rectification import deadlines
 from survey.rectification.models import (
     DUE_OF_STATE,
+    FOLLOWUP_ATTEMPTS,
     Case,
     CaseAnswer,
     CaseStep,
@@ -195,3 +197,66 @@ def rectify(
     deadlines.set_followup_deadline(case, calendar, rules, today)
     case.state = "following_up"
     record(session, "case_rectified", actor, f"整改单 {case.id}：{case.site.name}")
+
+
+def followup_resident(session: Session, case: Case) -> Resident | None:
+    """Whom to call back: the roster entry of the case's first phone answer still on the
+    roster (a QR or visit answer leaves no number), or None."""
+    query = (
+        select(Resident)
+        .join(CallTask, CallTask.resident_id == Resident.id)
+        .join(CaseAnswer, CaseAnswer.response_id == CallTask.response_id)
+        .where(CaseAnswer.case_id == case.id)
+        .order_by(CaseAnswer.response_id)
+        .limit(1)
+    )
+    return session.scalars(query).first()
+
+
+def reveal_followup_phone(session: Session, actor: Actor, case: Case, cipher) -> str | None:
+    """The whole number to call back for 回访, audited like a call's (``phone_revealed``);
+    None when the case has none. Call inside the write transaction."""
+    _expect(case, "following_up")
+    resident = followup_resident(session, case)
+    if resident is None:
+        return None
+    record(session, "phone_revealed", actor, f"整改单 {case.id} 回访（名单人员 {resident.id}）")
+    return cipher.decrypt(resident.phone_token)
+
+
+def _close(case: Case, outcome: str, now: datetime) -> None:
+    case.state, case.outcome, case.closed_at = "closed", outcome, now
+
+
+def follow_up(session: Session, actor: Actor, case: Case, now: datetime, values: dict) -> None:
+    """One 回访 call: ``reached`` with the resident's new ``score`` and whether the problem
+    was ``solved`` closes the case (已办结); ``missed`` counts, and the FOLLOWUP_ATTEMPTS-th
+    unanswered call closes it as 无法回访. Raises CaseError when it is no longer 待回访."""
+    _expect(case, "following_up")
+    today = local_day(now)
+    if values["outcome"] == "missed":
+        case.followup_missed += 1
+        _step(case, "followup_missed", actor, now, today, values["note"])
+        if case.followup_missed >= FOLLOWUP_ATTEMPTS:
+            note = f"{FOLLOWUP_ATTEMPTS} 次未接通"
+            case.steps.append(CaseStep(kind="unreachable", user=actor.user, at=now, note=note))
+            _close(case, "unreachable", now)
+        record(session, "case_followed_up", actor, f"整改单 {case.id}：回访未接通")
+        return
+    solved = "已解决" if values["solved"] else "未解决"
+    note = f"{solved}，重新评价：{SATISFACTION_LEVELS[values['score']]}"
+    _step(case, "followed_up", actor, now, today, "\n".join(filter(None, [note, values["note"]])))
+    case.followup_score, case.followup_solved = values["score"], values["solved"]
+    _close(case, "done", now)
+    record(session, "case_followed_up", actor, f"整改单 {case.id}：{note}")
+
+
+def close_unreachable(session: Session, actor: Actor, case: Case, now: datetime) -> None:
+    """无法回访 for a case with no number to call (its answers came by QR code or visit).
+    Raises CaseError when it has one or is no longer 待回访."""
+    _expect(case, "following_up")
+    if followup_resident(session, case) is not None:
+        raise CaseError("_schema", "这个整改单有回访电话，请先拨打。")
+    case.steps.append(CaseStep(kind="unreachable", user=actor.user, at=now, note="没有联系方式"))
+    _close(case, "unreachable", now)
+    record(session, "case_followed_up", actor, f"整改单 {case.id}：无法回访（没有联系方式）")

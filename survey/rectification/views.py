@@ -18,12 +18,17 @@ from flask import (
 from survey.accounts.access import current_actor, role_required, user_scope
 from survey.accounts.models import STAFF_ROLES
 from survey.checks.photos import BadPhoto, uploaded_photos
-from survey.db import db, now_utc
+from survey.db import db, now_utc, write_transaction
 from survey.form_posts import submitted
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.rectification import services
-from survey.rectification.models import Case, StepPhoto
-from survey.rectification.schemas import rectify_schema, verify_schema
+from survey.rectification.models import FOLLOWUP_OUTCOMES, Case, StepPhoto
+from survey.rectification.schemas import (
+    empty_form_schema,
+    followup_schema,
+    rectify_schema,
+    verify_schema,
+)
 from survey.rectification.workdays import assumption_note, work_calendar
 from survey.regions.scope import get_in_scope
 from survey.responses.models import CHANNELS
@@ -57,10 +62,16 @@ def index():
     )
 
 
-def _case_page(case: Case, errors=None) -> str:
+def _case_page(case: Case, errors=None, phone: str | None = None) -> str:
+    callable_back = case.state == "following_up" and (
+        services.followup_resident(db.session, case) is not None
+    )
     return render_template(
         "rectification/case.html",
         case=case,
+        callable_back=callable_back,
+        phone=phone,
+        outcomes=FOLLOWUP_OUTCOMES,
         today=local_day(_now()),
         assumed=assumption_note(case.assumed_years),
         errors=errors or {},
@@ -125,6 +136,45 @@ def rectify(case_id):
         )
 
     return _step(case_id, "rectifying", rectify_schema, apply)
+
+
+@bp.post("/<int:case_id>/reveal")
+@role_required(*STAFF_ROLES)
+def reveal(case_id):
+    """Show the number to call back for 回访, once; every reveal is in the audit log."""
+    found = _case(case_id)
+    if found.state != "following_up":
+        flash(ALREADY_DONE, "info")
+        return redirect(url_for(".case", case_id=case_id))
+    with write_transaction(db.session):
+        phone = services.reveal_followup_phone(
+            db.session, current_actor(), found, current_app.extensions["field_cipher"]
+        )
+    if phone is None:  # answers by QR code or visit: nobody to call
+        return _case_page(found, {"_schema": ["这个整改单没有回访电话。"]}), 409
+    return _case_page(found, phone=phone)
+
+
+@bp.post("/<int:case_id>/followup")
+@role_required(*STAFF_ROLES)
+def followup(case_id):
+    """One 回访 call: reached (the new rating, solved or not) or missed."""
+
+    def apply(case, values):
+        services.follow_up(db.session, current_actor(), case, _now(), values)
+
+    return _step(case_id, "following_up", followup_schema, apply)
+
+
+@bp.post("/<int:case_id>/unreachable")
+@role_required(*STAFF_ROLES)
+def unreachable(case_id):
+    """无法回访: the case has no number to call back."""
+
+    def apply(case, _values):
+        services.close_unreachable(db.session, current_actor(), case, _now())
+
+    return _step(case_id, "following_up", empty_form_schema, apply)
 
 
 @bp.get("/photos/<int:photo_id>")

@@ -9,13 +9,15 @@ from datetime import UTC, date, datetime
 import pytest
 from PIL import Image
 
+from survey.accounts.models import AuditEntry
+from survey.checks.models import CallTask
 from survey.db import db, write_transaction
 from survey.rectification.models import Case, CaseStep, StepPhoto
 from survey.rectification.sweep import sweep_cases
 from survey.responses.answers_store import changing, import_responses
 from survey.responses.models import Response
 from survey.sites.models import Site
-from tests.helpers import PASSWORD, csrf_of, post_files, staff_client
+from tests.helpers import PASSWORD, csrf_of, post, post_files, staff_client
 
 #: 2026-09-30 10:00 in Shanghai, the Wednesday before the National Day holiday (Oct 1–7 off,
 #: Saturday Oct 10 worked).
@@ -192,3 +194,82 @@ def test_a_passed_deadline_marks_the_case_overdue_for_good(app, world):
     assert case.overdue and case.state == "rectifying"
     assert _steps(app, case.id)[-2:] == [("overdue", True), ("verified", True)]
     assert "超期" in liandu.get(f"/cases/{case.id}").get_data(as_text=True)
+
+
+def _to_followup(app, client, case_id: int) -> None:
+    assert _post(client, f"/cases/{case_id}/verify", {"finding": "属实"}).status_code == 302
+    assert _post(client, f"/cases/{case_id}/rectify", {"done": "已整改"}).status_code == 302
+
+
+def test_a_qr_case_without_a_number_closes_as_unreachable(app, world):
+    _answered(app, world["liandu"], "1")
+    sweep_cases(app)
+    (case,) = _cases(app)
+    liandu = staff_client(app, "liandu")
+    _to_followup(app, liandu, case.id)
+    page = liandu.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "没有留下联系电话" in page and "显示回访电话" not in page
+    assert _post(liandu, f"/cases/{case.id}/reveal", {}).status_code == 409
+    assert _post(liandu, f"/cases/{case.id}/unreachable", {}).status_code == 302
+    case = _cases(app)[0]
+    assert (case.state, case.outcome, case.followup_score) == ("closed", "unreachable", None)
+    assert "无法回访" in liandu.get("/cases/?all=1").get_data(as_text=True)
+    assert world["liandu"].name not in liandu.get("/cases/").get_data(as_text=True)
+
+
+def _phone_case(app, world, client) -> int:
+    """A resident on the roster called by the county, who rates 非常不满意: the case's id."""
+    project = world["liandu"].project_id
+    roster = f"姓名,电话,点位码,备注\r\n王芳,13912345678,{world['liandu'].token},\r\n"
+    url = f"/checks/projects/{project}/roster/import"
+    staged = post_files(client, url, {"file": (roster.encode(), "r.csv")})
+    assert post(client, staged.headers["Location"] + "/confirm").status_code == 302
+    drawn = post(client, f"/checks/projects/{project}/samples", {"mode": "count", "size": "1"})
+    assert drawn.status_code == 302, drawn.get_data(as_text=True)[:500]
+    with app.app_context():
+        task = db.session.scalar(db.select(CallTask.id))
+    called = post(
+        client, f"/checks/tasks/{task}/attempts", {"outcome": "completed", "q.overall": "1"}
+    )
+    assert called.status_code == 302, called.get_data(as_text=True)[:500]
+    sweep_cases(app)
+    (case,) = _cases(app)
+    return case.id
+
+
+def test_a_phone_case_is_called_back_with_the_number_revealed_and_audited(app, world):
+    liandu = staff_client(app, "liandu")
+    case_id = _phone_case(app, world, liandu)
+    _to_followup(app, liandu, case_id)
+    assert "显示回访电话" in liandu.get(f"/cases/{case_id}").get_data(as_text=True)
+    shown = _post(liandu, f"/cases/{case_id}/reveal", {}).get_data(as_text=True)
+    assert "13912345678" in shown
+    assert "13912345678" not in liandu.get(f"/cases/{case_id}").get_data(as_text=True)
+    with app.app_context():
+        details = db.session.scalars(
+            db.select(AuditEntry.detail).filter_by(action="phone_revealed")
+        ).all()
+    assert any(f"整改单 {case_id} 回访" in d for d in details)
+
+    refused = _post(liandu, f"/cases/{case_id}/followup", {"outcome": "reached"})
+    assert refused.status_code == 422 and "请选择居民的重新评价" in refused.get_data(as_text=True)
+    reached = {"outcome": "reached", "score": "4", "solved": "1", "note": "饭菜热了"}
+    assert _post(liandu, f"/cases/{case_id}/followup", reached).status_code == 302
+    case = _cases(app)[0]
+    assert (case.state, case.outcome) == ("closed", "done")
+    assert (case.followup_score, case.followup_solved) == (4, True)
+    page = liandu.get(f"/cases/{case_id}").get_data(as_text=True)
+    assert "已办结" in page and "已解决，重新评价：满意" in page
+
+
+def test_three_unanswered_calls_close_a_case_as_unreachable(app, world):
+    liandu = staff_client(app, "liandu")
+    case_id = _phone_case(app, world, liandu)
+    _to_followup(app, liandu, case_id)
+    for calls in range(1, 4):
+        assert _post(liandu, f"/cases/{case_id}/followup", {"outcome": "missed"}).status_code == 302
+        case = _cases(app)[0]
+        assert case.followup_missed == calls
+    assert (case.state, case.outcome) == ("closed", "unreachable")
+    kinds = [kind for kind, _ in _steps(app, case_id)]
+    assert kinds[-4:] == ["followup_missed"] * 3 + ["unreachable"]

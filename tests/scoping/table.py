@@ -318,6 +318,11 @@ ROUTES: dict[str, Route] = {
     "rectification.case": scoped(STAFF, _per_county("/cases/{id}", "cases")),
     "rectification.verify": scoped(STAFF, _per_county("/cases/{id}/verify", "cases", "POST")),
     "rectification.rectify": scoped(STAFF, _per_county("/cases/{id}/rectify", "cases", "POST")),
+    "rectification.reveal": scoped(STAFF, _per_county("/cases/{id}/reveal", "cases", "POST")),
+    "rectification.followup": scoped(STAFF, _per_county("/cases/{id}/followup", "cases", "POST")),
+    "rectification.unreachable": scoped(
+        STAFF, _per_county("/cases/{id}/unreachable", "cases", "POST")
+    ),
     "rectification.photo": scoped(STAFF, _per_county("/cases/photos/{id}", "case_photos")),
     # A background job is its asker's alone.
     "jobs.job": scoped(ALL, _per_user("/jobs/{id}", "jobs", 0)),
