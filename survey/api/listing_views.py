@@ -3,6 +3,7 @@ alerts, phone spot-checks, visits and sites with their links. A caller with an A
 reads what a city or county user of its region reads; staff may use their session too."""
 
 from flask import current_app, url_for
+from flask_smorest import abort
 
 from survey.accounts.models import STAFF_ROLES
 from survey.api import Blueprint, listings
@@ -12,11 +13,14 @@ from survey.api.schemas import (
     AlertPageSchema,
     AnswerPageSchema,
     CallPageSchema,
+    CaseDetailSchema,
+    CasePageSchema,
     SiteLinkPageSchema,
     VisitPageSchema,
 )
 from survey.api.views import NO_PROJECT, SITE_READERS, project_or_404
 from survey.db import db, now_utc
+from survey.rectification.models import Case
 from survey.regions.scope import Scope
 from survey.responses.rollups import local_day
 from survey.sites.models import Project
@@ -69,6 +73,31 @@ def alerts(page, month, project_id):
     scope, project = _project(project_id, STAFF_ROLES)
     found = listings.alerts(db.session, scope, project, month["month"] or local_day(now_utc()))
     return list_page(found, **page)
+
+
+@_paged("cases", CasePageSchema)
+def cases(page, project_id):
+    """A project's 整改单 (cases opened by bad ratings), oldest first: state, working-day
+    deadlines, overdue or not; no personal data."""
+    scope, project = _project(project_id, STAFF_ROLES)
+    return rows_page(db.session, listings.cases(project, scope), **page)
+
+
+#: What a case outside the caller's counties, or none, answers.
+NO_CASE = "没有这个整改单。"
+
+
+@blp.get("/cases/<int:case_id>")
+@blp.response(200, CaseDetailSchema)
+@blp.alt_response(404, description=NO_CASE)
+@documented(blp)
+def case(case_id):
+    """One 整改单 with its timeline (each step's kind, time, deadline and whether late)."""
+    scope = caller_scope(STAFF_ROLES)
+    found = db.session.get(Case, case_id)
+    if found is None or not scope.covers(found.region_id):
+        abort(404, message=NO_CASE)
+    return found
 
 
 @_paged("calls", CallPageSchema)

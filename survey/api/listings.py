@@ -9,6 +9,7 @@ from sqlalchemy import Select, and_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from survey.checks.models import CallTask, Visit
+from survey.rectification.models import Case
 from survey.regions.scope import Scope
 from survey.responses.models import Answer, Response
 from survey.sites.models import Project, Site
@@ -38,6 +39,15 @@ def answers(project: Project, scope: Scope) -> Select:
     """The project's answers in scope, every channel, flagged ones too (they say so)."""
     return _of_project(
         Response, project, scope, selectinload(Response.answers).joinedload(Answer.question)
+    )
+
+
+def cases(project: Project, scope: Scope) -> Select:
+    """The project's 整改单 of the counties in scope."""
+    return (
+        select(Case)
+        .where(Case.project_id == project.id, scope.where(Case.region_id))
+        .options(joinedload(Case.site), joinedload(Case.region), selectinload(Case.answers))
     )
 
 

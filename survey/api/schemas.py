@@ -213,7 +213,54 @@ class SiteLinkSchema(Schema):
     qr_svg_url = fields.String(allow_none=True)
 
 
+class CaseStepSchema(Schema):
+    """A step on a case's timeline: what, when, against which deadline (not who, nor the
+    notes: staff write residents' words there)."""
+
+    kind = fields.String(
+        metadata={
+            "description": "opened / joined / verified / complex / rectified / "
+            "followup_missed / followed_up / unreachable / overdue"
+        }
+    )
+    label = fields.String(attribute="kind_label")
+    at = fields.DateTime()
+    due = fields.Date(allow_none=True)
+    late = fields.Boolean(metadata={"description": "在期限之后办理"})
+
+
+class CaseSchema(Schema):
+    """A 整改单: opened by a bad rating, its state and working-day deadlines; no personal
+    data."""
+
+    id = fields.Integer()
+    site_id = fields.Integer()
+    site_name = fields.String(attribute="site.name")
+    county = fields.String(attribute="region.name", metadata={"description": "县（市、区）"})
+    opened_on = fields.Date(attribute="arrived_on", metadata={"description": "差评日期"})
+    state = fields.String(
+        metadata={"description": "verifying / rectifying / following_up / appealing / closed"}
+    )
+    state_label = fields.String(attribute="shown_state")
+    outcome = fields.String(
+        allow_none=True, metadata={"description": "done / unreachable / appeal_upheld"}
+    )
+    verify_due = fields.Date()
+    rectify_due = fields.Date(allow_none=True)
+    followup_due = fields.Date(allow_none=True)
+    overdue = fields.Boolean(metadata={"description": "超期（办结后仍保留）"})
+    complex = fields.Boolean()
+    answers = fields.Function(lambda case: len(case.answers), metadata={"description": "差评数"})
+    followup_score = fields.Integer(allow_none=True, metadata={"description": "回访重新评价 1–5"})
+    closed_at = fields.DateTime(allow_none=True)
+
+
+class CaseDetailSchema(CaseSchema):
+    steps = fields.List(fields.Nested(CaseStepSchema))
+
+
 AnswerPageSchema = page_schema(AnswerSchema, "AnswerPageSchema")
+CasePageSchema = page_schema(CaseSchema, "CasePageSchema")
 AlertPageSchema = page_schema(AlertSchema, "AlertPageSchema")
 CallPageSchema = page_schema(CallSchema, "CallPageSchema")
 VisitPageSchema = page_schema(VisitSchema, "VisitPageSchema")

@@ -419,6 +419,8 @@ ROUTES: dict[str, Route] = {
     "api_lists.answers": scoped(STAFF, _per_city("/api/v1/projects/{p}/answers")),
     "api_lists.alerts": scoped(STAFF, _per_city("/api/v1/projects/{p}/alerts?month=2026-11")),
     "api_lists.calls": scoped(STAFF, _per_city("/api/v1/projects/{p}/calls")),
+    "api_lists.cases": scoped(STAFF, _per_city("/api/v1/projects/{p}/cases")),
+    "api_lists.case": scoped(STAFF, _per_county("/api/v1/cases/{id}", "cases")),
     "api_lists.visits": scoped(STAFF, _per_city("/api/v1/projects/{p}/visits?limit=1")),
     "api_lists.site_links": scoped(
         ("admin", "city", "county"), _per_city("/api/v1/projects/{p}/site-links")
