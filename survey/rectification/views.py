@@ -37,6 +37,12 @@ from survey.responses.rollups import local_day
 bp = Blueprint("rectification", __name__, url_prefix="/cases")
 
 
+@bp.app_template_filter("share")
+def share(value: float | None) -> str:
+    """A share as the 整改 tables show it: 「95.0%」, or 「—」 with nothing to count."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
 def _now():
     return current_app.extensions.get("clock", now_utc)()
 

@@ -19,6 +19,7 @@ from survey.db import db, now_utc, write_transaction
 from survey.form_posts import submitted
 from survey.jobs.queue import queue_of
 from survey.questionnaires.models import SATISFACTION_LEVELS
+from survey.rectification.metrics import case_counts
 from survey.regions.models import Region
 from survey.regions.scope import Scope, get_in_scope
 from survey.responses.models import FLAG_STATES
@@ -139,6 +140,7 @@ def project(project_id):
         rows=view.counties,
         alerts=summaries.alerts(db.session, scope, project, filters, month, view),
         counties=_counties(scope, project),
+        cases=case_counts(db.session, scope, project, filters.date_from, filters.date_to),
     )
 
 

@@ -1,0 +1,90 @@
+"""What the bureau is judged by in 整改 (docs/METRICS.md, "整改"): per county of a project,
+the bad ratings, cases, 整改率, 按期整改率, cases overdue and 回访满意率, over the cases whose
+first bad answer arrived within the dashboard's dates."""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from survey.rectification.models import Case
+from survey.regions.scope import Scope
+from survey.sites.models import Project
+
+
+@dataclass
+class CaseCounts:
+    """One county's (or the project's) cases, as counted for the rates."""
+
+    name: str
+    bad_answers: int = 0
+    cases: int = 0
+    #: Cases whose 整改 is done, and of them those done by their deadline.
+    rectified: int = 0
+    on_time: int = 0
+    overdue: int = 0
+    #: Cases whose resident was reached on 回访, and of them those satisfied (the project's
+    #: ``satisfied_from`` or better, as for every rate).
+    followed_up: int = 0
+    satisfied: int = 0
+    appeals_upheld: int = 0
+    counties: list = field(default_factory=list)
+
+    @staticmethod
+    def _share(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    @property
+    def rectified_rate(self) -> float | None:
+        """整改率: rectified cases of the cases to rectify (an upheld appeal's are not)."""
+        return self._share(self.rectified, self.cases - self.appeals_upheld)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """按期整改率: rectified by the deadline, of the rectified."""
+        return self._share(self.on_time, self.rectified)
+
+    @property
+    def followup_rate(self) -> float | None:
+        """回访满意率: satisfied on 回访, of those reached."""
+        return self._share(self.satisfied, self.followed_up)
+
+    def add(self, case: Case, satisfied_from: int) -> None:
+        self.cases += 1
+        self.bad_answers += len(case.answers)
+        rectified = next((s for s in case.steps if s.kind == "rectified"), None)
+        if rectified is not None:
+            self.rectified += 1
+            self.on_time += not rectified.late
+        self.overdue += case.overdue
+        if case.followup_score is not None:
+            self.followed_up += 1
+            self.satisfied += case.followup_score >= satisfied_from
+        self.appeals_upheld += case.outcome == "appeal_upheld"
+
+
+def case_counts(
+    session: Session, scope: Scope, project: Project, first: date | None, last: date | None
+) -> CaseCounts:
+    """The project's counts in scope (its ``counties`` the same per county, by name), over
+    the cases whose first bad answer arrived from ``first`` to ``last`` (either open)."""
+    query = (
+        select(Case)
+        .where(Case.project_id == project.id, scope.where(Case.region_id))
+        .options(selectinload(Case.steps), selectinload(Case.answers), joinedload(Case.region))
+    )
+    if first:
+        query = query.where(Case.arrived_on >= first)
+    if last:
+        query = query.where(Case.arrived_on <= last)
+    total = CaseCounts(project.name)
+    by_county: dict[str, CaseCounts] = defaultdict(lambda: CaseCounts(""))
+    for case in session.scalars(query):
+        total.add(case, project.satisfied_from)
+        county = by_county[case.region.name]
+        county.name = case.region.name
+        county.add(case, project.satisfied_from)
+    total.counties = sorted(by_county.values(), key=lambda c: c.name)
+    return total
