@@ -7,7 +7,7 @@ one line on the case's timeline and one in the audit log.
 
 from datetime import date, datetime
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from survey.accounts.services import Actor, record
@@ -36,6 +36,14 @@ BAD_SCORES = (1, 2)
 
 class CaseError(FieldError):
     """A step that cannot be taken as asked (a field's reason)."""
+
+
+def open_none_before_now(session: Session) -> None:
+    """Let the answers stored so far open no case (historical answers, imported or made up
+    for the demo): only those stored from now on will."""
+    start = session.get(OpeningStart, 1) or OpeningStart(id=1)
+    start.after_response_id = session.scalar(select(func.max(Response.id))) or 0
+    session.add(start)
 
 
 def _opens_after(session: Session) -> int:

@@ -273,3 +273,17 @@ def test_three_unanswered_calls_close_a_case_as_unreachable(app, world):
     assert (case.state, case.outcome) == ("closed", "unreachable")
     kinds = [kind for kind, _ in _steps(app, case_id)]
     assert kinds[-4:] == ["followup_missed"] * 3 + ["unreachable"]
+
+
+def test_the_demos_history_opens_no_case_but_a_new_bad_answer_does(app):
+    assert app.test_cli_runner().invoke(args=["demo-data"]).exit_code == 0
+    app.extensions["clock"] = Clock(EVE)
+    assert sweep_cases(app) == (0, 0, 0)
+    with app.app_context():
+        site = db.session.scalars(db.select(Site).order_by(Site.id)).first()
+        token = site.tokens[0].token
+    fresh = type("SiteRef", (), {"id": site.id, "token": token})
+    _answered(app, fresh, "2")
+    assert sweep_cases(app)[0] == 1
+    result = app.test_cli_runner().invoke(args=["cases", "sweep"])
+    assert "新开整改单 0 个" in result.output
