@@ -86,7 +86,7 @@ def upgrade():
     sa.Column('note', sa.Text(), nullable=False),
     sa.Column('due', sa.Date(), nullable=True),
     sa.Column('late', sa.Boolean(), nullable=False),
-    sa.CheckConstraint("kind in ('opened', 'joined', 'verified', 'complex', 'rectified', 'followup_missed', 'followed_up', 'unreachable', 'overdue')", name=op.f('ck_rectification_steps_kind')),
+    sa.CheckConstraint("kind in ('opened', 'joined', 'complaint', 'verified', 'complex', 'rectified', 'followup_missed', 'followed_up', 'unreachable', 'overdue')", name=op.f('ck_rectification_steps_kind')),
     sa.ForeignKeyConstraint(['case_id'], ['rectification_cases.id'], name=op.f('fk_rectification_steps_case_id_rectification_cases'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_rectification_steps_user_id_users')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_rectification_steps'))

@@ -67,6 +67,7 @@ DUE_OF_STATE = {
 STEP_KINDS = {
     "opened": "差评生成整改单",
     "joined": "又一条差评并入",
+    "complaint": "留言被标记为投诉",
     "verified": "核实",
     "complex": "标记为复杂",
     "rectified": "整改完成",

@@ -77,32 +77,62 @@ def _what(response: Response) -> str:
     return f"{CHANNELS[response.channel]}：{SATISFACTION_LEVELS[response.overall]}"
 
 
+def _case_for(
+    session: Session, response: Response, calendar: WorkCalendar, now: datetime, arrived: date
+) -> tuple[Case, bool]:
+    """The open case of the response's site, or a new one whose deadlines count from
+    ``arrived``; and whether it is new. The response joins it."""
+    site = response.site
+    case = _open_case_of(session, site.id)
+    opened = case is None
+    if opened:
+        case = Case(
+            project_id=site.project_id,
+            site=site,
+            region_id=site.region_id,
+            opened_at=now,
+            arrived_on=arrived,
+            assumed_years=[],
+        )
+        deadlines.set_opening_deadlines(
+            case, calendar, deadlines.rules_of(session, site.project_id)
+        )
+        session.add(case)
+    case.answers.append(CaseAnswer(response=response))
+    return case, opened
+
+
 def open_cases(session: Session, calendar: WorkCalendar, now: datetime) -> tuple[int, int]:
     """Give every waiting bad answer its case: a new one for its site's county, or the
     site's open case, which it joins. Returns (cases opened, answers joined)."""
     opened = joined = 0
     for response in _waiting_answers(session):
-        site = response.site
-        case = _open_case_of(session, site.id)
-        if case is None:
-            case = Case(
-                project_id=site.project_id,
-                site=site,
-                region_id=site.region_id,
-                opened_at=now,
-                arrived_on=local_day(response.created_at),
-                assumed_years=[],
-            )
-            rules = deadlines.rules_of(session, site.project_id)
-            deadlines.set_opening_deadlines(case, calendar, rules)
-            session.add(case)
-            kind, opened = "opened", opened + 1
-        else:
-            kind, joined = "joined", joined + 1
-        case.answers.append(CaseAnswer(response=response))
-        case.steps.append(CaseStep(kind=kind, at=now, note=_what(response)))
+        case, new = _case_for(session, response, calendar, now, local_day(response.created_at))
+        case.steps.append(
+            CaseStep(kind="opened" if new else "joined", at=now, note=_what(response))
+        )
+        opened, joined = opened + new, joined + (not new)
         session.flush()  # the next answer for this site finds the case
     return opened, joined
+
+
+def open_for_complaint(
+    session: Session, actor: Actor, response: Response, calendar: WorkCalendar, now: datetime
+) -> Case:
+    """A comment staff mark as a complaint opens a case (or joins its site's open one),
+    whatever its score; its deadlines count from today, the day it was marked. The case it
+    is in already, if any. Raises CaseError for an answer left out as suspected stuffing."""
+    found = session.get(CaseAnswer, response.id)
+    if found is not None:
+        return found.case
+    if not response.counted:
+        raise CaseError("_schema", "疑似刷评的评价须先审核恢复，才能转为整改单。")
+    case, _ = _case_for(session, response, calendar, now, local_day(now))
+    note = f"{_what(response)}；留言：{response.comment}"
+    case.steps.append(CaseStep(kind="complaint", user=actor.user, at=now, note=note))
+    session.flush()
+    record(session, "case_complaint", actor, f"整改单 {case.id}：{response.site.name}")
+    return case
 
 
 def mark_overdue(session: Session, today: date, now: datetime) -> int:

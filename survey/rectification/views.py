@@ -31,7 +31,7 @@ from survey.rectification.schemas import (
 )
 from survey.rectification.workdays import assumption_note, work_calendar
 from survey.regions.scope import get_in_scope
-from survey.responses.models import CHANNELS
+from survey.responses.models import CHANNELS, Response
 from survey.responses.rollups import local_day
 
 bp = Blueprint("rectification", __name__, url_prefix="/cases")
@@ -142,6 +142,26 @@ def rectify(case_id):
         )
 
     return _step(case_id, "rectifying", rectify_schema, apply)
+
+
+@bp.post("/complaints/<int:response_id>")
+@role_required(*STAFF_ROLES)
+def complaint(response_id):
+    """Mark an answer's comment as a complaint: it opens a case (or joins its site's open
+    one), and the case's page opens."""
+    response = get_in_scope(
+        db.session, user_scope(), Response, response_id, lambda r: r.site.region_id
+    )
+    try:
+        with write_transaction(db.session):
+            case = services.open_for_complaint(
+                db.session, current_actor(), response, work_calendar(db.session), _now()
+            )
+    except services.CaseError as err:
+        flash(str(err), "error")
+        return redirect(url_for(".index"))
+    flash(f"已转为整改单 {case.id}。", "info")
+    return redirect(url_for(".case", case_id=case.id))
 
 
 @bp.post("/<int:case_id>/reveal")

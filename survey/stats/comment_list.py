@@ -28,6 +28,8 @@ class Comment:
     answers: list[ReadAnswer] = field(default_factory=list)
     #: Left out of the rates as suspected stuffing (pending or confirmed).
     left_out: bool = False
+    #: The answer's id (to mark the comment as a complaint: a 整改单).
+    response_id: int | None = None
 
     @property
     def negative(self) -> bool:
@@ -69,7 +71,16 @@ def comments(
     rows = session.execute(query).all()
     answers = answers_by_response(session, [row.id for row in rows])
     return [
-        Comment(at, site, CHANNELS[channel], overall, text, answers.get(response_id, []), not ok)
+        Comment(
+            at,
+            site,
+            CHANNELS[channel],
+            overall,
+            text,
+            answers.get(response_id, []),
+            not ok,
+            response_id,
+        )
         for response_id, at, site, channel, overall, text, ok in rows
     ]
 

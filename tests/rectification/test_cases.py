@@ -287,3 +287,28 @@ def test_the_demos_history_opens_no_case_but_a_new_bad_answer_does(app):
     assert sweep_cases(app)[0] == 1
     result = app.test_cli_runner().invoke(args=["cases", "sweep"])
     assert "新开整改单 0 个" in result.output
+
+
+def test_a_comment_marked_as_a_complaint_opens_a_case_from_that_day(app, world):
+    response_id = _answered(app, world["liandu"], "4", comment="门口台阶太高，轮椅上不去")
+    app.extensions["clock"].now = datetime(2026, 10, 9, 2, 0, tzinfo=UTC)  # marked on Friday
+    liandu = staff_client(app, "liandu")
+    comments = liandu.get(f"/dashboard/projects/{world['liandu'].project_id}/comments")
+    assert "作为投诉转整改单" in comments.get_data(as_text=True)
+    page = f"/dashboard/projects/{world['liandu'].project_id}/comments"
+    token = csrf_of(liandu.get(page).data)
+    reply = liandu.post(f"/cases/complaints/{response_id}", data={"csrf_token": token})
+    assert reply.status_code == 302
+    (case,) = _cases(app)
+    # From the day it was marked: +1 working day is Saturday Oct 10, a swapped working day.
+    assert (case.arrived_on, case.verify_due) == (date(2026, 10, 9), date(2026, 10, 10))
+    assert _steps(app, case.id) == [("complaint", False)]
+    again = liandu.post(f"/cases/complaints/{response_id}", data={"csrf_token": token})
+    assert again.headers["Location"].endswith(f"/cases/{case.id}") and len(_cases(app)) == 1
+    qingtian = staff_client(app, "qingtian")
+    token = csrf_of(qingtian.get("/cases/").data)
+    assert (
+        qingtian.post(f"/cases/complaints/{response_id}", data={"csrf_token": token}).status_code
+        == 404
+    )
+    assert sweep_cases(app) == (0, 0, 0)  # a satisfied score opens nothing by itself

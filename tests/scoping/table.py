@@ -318,6 +318,9 @@ ROUTES: dict[str, Route] = {
     "rectification.case": scoped(STAFF, _per_county("/cases/{id}", "cases")),
     "rectification.verify": scoped(STAFF, _per_county("/cases/{id}/verify", "cases", "POST")),
     "rectification.rectify": scoped(STAFF, _per_county("/cases/{id}/rectify", "cases", "POST")),
+    "rectification.complaint": scoped(
+        STAFF, _per_county("/cases/complaints/{id}", "flagged", "POST")
+    ),
     "rectification.reveal": scoped(STAFF, _per_county("/cases/{id}/reveal", "cases", "POST")),
     "rectification.followup": scoped(STAFF, _per_county("/cases/{id}/followup", "cases", "POST")),
     "rectification.unreachable": scoped(
