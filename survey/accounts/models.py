@@ -54,6 +54,7 @@ class User(UserMixin, db.Model):
 #: What the audit log records, as stored → as shown.
 AUDIT_ACTIONS = {
     "case_complaint": "留言转整改单",
+    "rectification_rules_saved": "修改整改期限",
     "case_verified": "整改单核实",
     "case_rectified": "整改完成",
     "case_followed_up": "整改回访",

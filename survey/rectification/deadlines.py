@@ -5,8 +5,10 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
+from survey.accounts.services import Actor, record
 from survey.rectification.models import DEFAULT_DAYS, Case, RectificationRules
 from survey.rectification.workdays import WorkCalendar
+from survey.sites.models import Project
 
 
 def rules_of(session: Session, project_id: int) -> dict[str, int]:
@@ -33,3 +35,19 @@ def set_opening_deadlines(case: Case, calendar: WorkCalendar, rules: dict) -> No
 def set_followup_deadline(case: Case, calendar: WorkCalendar, rules: dict, done: date) -> None:
     """回访 deadline, counted from the day 整改 was done."""
     case.followup_due = _after(case, calendar, done, rules["followup_days"])
+
+
+def save_rules(session: Session, actor: Actor, project: Project, values: dict) -> None:
+    """Set the project's deadlines (working days, DEFAULT_DAYS' keys); audited. Cases
+    already open keep the deadlines they were given."""
+    rules = session.get(RectificationRules, project.id) or RectificationRules(project_id=project.id)
+    for name in DEFAULT_DAYS:
+        setattr(rules, name, values[name])
+    session.add(rules)
+    days = "，".join(f"{values[name]}" for name in DEFAULT_DAYS)
+    record(
+        session,
+        "rectification_rules_saved",
+        actor,
+        f"{project.name}：核实/整改/复杂/回访 {days} 个工作日",
+    )

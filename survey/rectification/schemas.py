@@ -163,3 +163,29 @@ class EmptyFormSchema(StaffForm):
 
 
 empty_form_schema = EmptyFormSchema()
+
+
+def _days(what: str) -> WholeNumber:
+    message = f"{what}应是 1 到 60 之间的工作日数。"
+    return WholeNumber(
+        required=True,
+        validate=validate.Range(1, 60, error=message),
+        error_messages={"required": message, "invalid": message},
+    )
+
+
+class RulesSchema(StaffForm):
+    """A project's 整改 deadlines in working days."""
+
+    verify_days = _days("核实期限")
+    rectify_days = _days("整改期限")
+    complex_days = _days("复杂情况的整改期限")
+    followup_days = _days("回访期限")
+
+    @validates_schema
+    def complex_takes_longer(self, data, **_kwargs):
+        if data.get("complex_days", 99) < data.get("rectify_days", 0):
+            raise ValidationError("复杂情况的整改期限不能短于一般的整改期限。", "complex_days")
+
+
+rules_schema = RulesSchema()

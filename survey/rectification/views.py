@@ -15,24 +15,26 @@ from flask import (
     url_for,
 )
 
-from survey.accounts.access import current_actor, role_required, user_scope
+from survey.accounts.access import SETUP_ROLES, current_actor, role_required, user_scope
 from survey.accounts.models import STAFF_ROLES
 from survey.checks.photos import BadPhoto, uploaded_photos
 from survey.db import db, now_utc, write_transaction
 from survey.form_posts import submitted
 from survey.questionnaires.models import SATISFACTION_LEVELS
-from survey.rectification import services
+from survey.rectification import deadlines, services
 from survey.rectification.models import FOLLOWUP_OUTCOMES, Case, StepPhoto
 from survey.rectification.schemas import (
     empty_form_schema,
     followup_schema,
     rectify_schema,
+    rules_schema,
     verify_schema,
 )
 from survey.rectification.workdays import assumption_note, work_calendar
 from survey.regions.scope import get_in_scope
 from survey.responses.models import CHANNELS, Response
 from survey.responses.rollups import local_day
+from survey.sites.scoping import project_to_set_up
 
 bp = Blueprint("rectification", __name__, url_prefix="/cases")
 
@@ -201,6 +203,28 @@ def unreachable(case_id):
         services.close_unreachable(db.session, current_actor(), case, _now())
 
     return _step(case_id, "following_up", empty_form_schema, apply)
+
+
+@bp.route("/rules/<int:project_id>", methods=["GET", "POST"])
+@role_required(*SETUP_ROLES)
+def rules(project_id):
+    """A project's 整改 deadlines in working days (admins and its city)."""
+    project = project_to_set_up(project_id)
+
+    def form_page(errors=None):
+        values = (
+            request.form if request.method == "POST" else deadlines.rules_of(db.session, project.id)
+        )
+        return render_template(
+            "rectification/rules.html", project=project, values=values, errors=errors or {}
+        )
+
+    apply = partial(deadlines.save_rules, db.session, current_actor(), project)
+    _, reply = submitted(rules_schema, form_page, apply)
+    if reply is not None:
+        return reply
+    flash("整改期限已保存；已经开出的整改单仍按原来的期限。", "info")
+    return redirect(url_for("sites.project", project_id=project.id))
 
 
 @bp.get("/photos/<int:photo_id>")

@@ -312,3 +312,25 @@ def test_a_comment_marked_as_a_complaint_opens_a_case_from_that_day(app, world):
         == 404
     )
     assert sweep_cases(app) == (0, 0, 0)  # a satisfied score opens nothing by itself
+
+
+def test_a_projects_deadlines_are_set_by_its_city_and_apply_to_new_cases(app, world):
+    project = world["liandu"].project_id
+    city = staff_client(app, "lishui")
+    url = f"/cases/rules/{project}"
+    page = city.get(url).get_data(as_text=True)
+    assert 'value="5"' in page and 'value="15"' in page
+    token = csrf_of(page.encode())
+    bad = {"verify_days": "0", "rectify_days": "10", "complex_days": "3", "followup_days": "x"}
+    refused = city.post(url, data={"csrf_token": token, **bad})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "核实期限应是 1 到 60 之间的工作日数" in text
+    assert "回访期限应是" in text
+    good = {"verify_days": "2", "rectify_days": "3", "complex_days": "10", "followup_days": "1"}
+    assert city.post(url, data={"csrf_token": token, **good}).status_code == 302
+    assert staff_client(app, "liandu").get(url).status_code == 403  # counties do not set them
+    _answered(app, world["liandu"], "1")
+    sweep_cases(app)
+    (case,) = _cases(app)
+    # 2 and 3 working days after Wednesday Sep 30: Oct 9, then Saturday Oct 10 (worked).
+    assert (case.verify_due, case.rectify_due) == (date(2026, 10, 9), date(2026, 10, 10))

@@ -318,6 +318,9 @@ ROUTES: dict[str, Route] = {
     "rectification.case": scoped(STAFF, _per_county("/cases/{id}", "cases")),
     "rectification.verify": scoped(STAFF, _per_county("/cases/{id}/verify", "cases", "POST")),
     "rectification.rectify": scoped(STAFF, _per_county("/cases/{id}/rectify", "cases", "POST")),
+    "rectification.rules": scoped(
+        SETUP, _both(_per_city("/cases/rules/{p}"), _per_city("/cases/rules/{p}", "POST"))
+    ),
     "rectification.complaint": scoped(
         STAFF, _per_county("/cases/complaints/{id}", "flagged", "POST")
     ),
