@@ -8,6 +8,7 @@ from fpdf import FPDF
 from sqlalchemy.orm import Session
 
 from qr import fonts
+from survey.rectification.metrics import CaseCounts, case_counts
 from survey.regions.scope import Scope
 from survey.sites.models import Project
 from survey.stats import charts, flagged, summaries
@@ -22,6 +23,8 @@ class MonthlyReport:
     counties: list[summaries.Summary]
     alerts: list[summaries.Alert]
     months: list[tuple[str, dict[str, Rate], Rate]]
+    #: The month's 整改 (cases whose first bad answer arrived in it), per county and in all.
+    cases: CaseCounts
 
     @property
     def trend_svg(self):
@@ -50,6 +53,7 @@ def monthly_report(session: Session, scope: Scope, project: Project, month: date
         counties=view.counties,
         alerts=summaries.alerts(session, scope, project, filters, start, view),
         months=months,
+        cases=case_counts(session, scope, project, start, end),
     )
 
 
@@ -106,6 +110,7 @@ def pdf_bytes(report: MonthlyReport) -> bytes:
     pdf.set_font("noto", size=13)
     pdf.cell(0, 8, "近一年月度满意率", new_x="LMARGIN", new_y="NEXT")
     _trend(pdf, report.months)
+    _cases(pdf, report.cases)
     pdf.set_font("noto", size=13)
     pdf.cell(0, 8, "提醒", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("noto", size=10)
@@ -126,6 +131,35 @@ def pdf_bytes(report: MonthlyReport) -> bytes:
         if getattr(font, "ttfont", None) is not None:
             font.ttfont.close()
     return out.getvalue()
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _cases(pdf: FPDF, cases: CaseCounts) -> None:
+    """The month's 整改 per county and in all (docs/METRICS.md, "整改")."""
+    pdf.set_font("noto", size=13)
+    pdf.cell(0, 8, "差评整改", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("noto", size=10)
+    if not cases.cases:
+        pdf.cell(0, 6, "本月没有差评整改单。", new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(2)
+        return
+    widths = [34, 18, 18, 26, 28, 16, 30]
+    header = ["县（市、区）", "差评", "整改单", "整改率", "按期整改率", "超期", "回访满意率"]
+    pdf.set_fill_color(238, 243, 240)
+    for width, text in zip(widths, header, strict=True):
+        pdf.cell(width, 7, text, border=1, fill=True)
+    pdf.ln()
+    for row in [*cases.counties, cases]:
+        cells = [row.name if row is not cases else "合计", str(row.bad_answers), str(row.cases)]
+        cells += [_share(row.rectified_rate), _share(row.on_time_rate), str(row.overdue)]
+        cells += [_share(row.followup_rate)]
+        for width, text in zip(widths, cells, strict=True):
+            pdf.cell(width, 7, text, border=1)
+        pdf.ln()
+    pdf.ln(3)
 
 
 def _trend(pdf: FPDF, months) -> None:

@@ -3,6 +3,7 @@ worked out by hand (docs/METRICS.md, "整改")."""
 
 from datetime import UTC, datetime
 
+import pypdfium2
 import pytest
 
 from survey.accounts.models import User
@@ -89,3 +90,21 @@ def test_the_dashboard_shows_them_to_the_city_and_a_county_its_own(app, counted)
         staff_client(app, "liandu").get(f"/dashboard/projects/{counted}").get_data(as_text=True)
     )
     assert "青田县" not in county.split("差评整改")[1]
+
+
+def test_the_monthly_report_and_its_pdf_count_the_months_cases(app, counted):
+    client = staff_client(app, "lishui")
+    september = client.get(f"/dashboard/projects/{counted}/report?month=2026-09")
+    text = september.get_data(as_text=True).split("差评整改")[1]
+    assert "莲都区" in text and "66.7%" in text and "50.0%" in text and "青田县" not in text
+    october = client.get(f"/dashboard/projects/{counted}/report?month=2026-10").get_data(
+        as_text=True
+    )
+    assert "青田县" in october.split("差评整改")[1]
+    pdf = client.get(f"/dashboard/projects/{counted}/report.pdf?month=2026-09")
+    document = pypdfium2.PdfDocument(pdf.data)
+    try:
+        words = "".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+    assert "差评整改" in words and "66.7%" in words and "合计" in words
