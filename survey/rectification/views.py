@@ -14,6 +14,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_login import current_user
 
 from survey.accounts.access import SETUP_ROLES, current_actor, role_required, user_scope
 from survey.accounts.models import STAFF_ROLES
@@ -43,6 +44,18 @@ bp = Blueprint("rectification", __name__, url_prefix="/cases")
 def share(value: float | None) -> str:
     """A share as the 整改 tables show it: 「95.0%」, or 「—」 with nothing to count."""
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+@bp.app_context_processor
+def open_cases_banner() -> dict:
+    """On the city's and county's home (the spot-check page): their open 整改单, how many
+    are due today and how many overdue, for the banner that leads to them."""
+    if request.endpoint != "checks.index" or current_user.role not in STAFF_ROLES:
+        return {}
+    cases = services.cases_in_scope(db.session, user_scope())
+    today = local_day(_now())
+    overdue = sum(1 for case in cases if case.due is not None and case.due < today)
+    return {"open_cases": (len(cases), services.due_today(cases, today), overdue)}
 
 
 def _now():

@@ -334,3 +334,13 @@ def test_a_projects_deadlines_are_set_by_its_city_and_apply_to_new_cases(app, wo
     (case,) = _cases(app)
     # 2 and 3 working days after Wednesday Sep 30: Oct 9, then Saturday Oct 10 (worked).
     assert (case.verify_due, case.rectify_due) == (date(2026, 10, 9), date(2026, 10, 10))
+
+
+def test_the_countys_home_says_how_many_cases_are_open_due_and_overdue(app, world):
+    _answered(app, world["liandu"], "1")
+    _answered(app, world["liandu2"], "2", at=datetime(2026, 9, 25, 2, 0, tzinfo=UTC))
+    app.extensions["clock"].now = datetime(2026, 10, 8, 2, 0, tzinfo=UTC)
+    sweep_cases(app)
+    home = staff_client(app, "liandu").get("/checks/").get_data(as_text=True)
+    assert "整改单：2 个未办结，今天到期 1 个，已超期 1 个" in home
+    assert "未办结" not in staff_client(app, "qingtian").get("/checks/").get_data(as_text=True)
