@@ -83,6 +83,14 @@ def download(file, filename: str, mimetype: str):
     return send_file(file, mimetype=mimetype, as_attachment=True, download_name=name)
 
 
+def private_image(data: bytes, mimetype: str):
+    """A stored photo shown inline, never kept in a cache: after logging out, the browser
+    must not show it again."""
+    reply = send_file(io.BytesIO(data), mimetype=mimetype)
+    reply.headers["Cache-Control"] = "private, no-store"
+    return reply
+
+
 def spooled(write, filename: str, mimetype: str):
     """Send what ``write(file)`` writes, as ``filename``: spooled through a temporary file (a
     project's posters never all in memory) and written whole before anything is sent, so a

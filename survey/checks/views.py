@@ -4,20 +4,9 @@ Every record is fetched through ``survey.regions.scope``: a county user asking f
 county's roster entry, batch, call, visit or photo gets 404, from any URL.
 """
 
-import io
 from datetime import datetime
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import ValidationError
 from werkzeug.exceptions import NotFound
@@ -681,10 +670,7 @@ def photo(photo_id):
     image = get_in_scope(
         db.session, user_scope(), VisitPhoto, photo_id, lambda p: p.visit.site.region_id
     )
-    reply = send_file(io.BytesIO(image.data), mimetype=image.content_type)
-    # Never kept on disk: after logging out, the browser must not show it from its cache.
-    reply.headers["Cache-Control"] = "private, no-store"
-    return reply
+    return downloads.private_image(image.data, image.content_type)
 
 
 # -- the notice read at the start of calls ---------------------------------------------

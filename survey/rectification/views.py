@@ -1,21 +1,12 @@
 """The 整改 pages of city and county staff: the open cases by deadline, a case with its
 timeline, and its next step (核实, 整改完成). A case outside the user's counties is 404."""
 
-import io
 from functools import partial
 
-from flask import (
-    Blueprint,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from survey import downloads
 from survey.accounts.access import SETUP_ROLES, current_actor, role_required, user_scope
 from survey.accounts.models import STAFF_ROLES
 from survey.checks.photos import BadPhoto, uploaded_photos
@@ -247,6 +238,4 @@ def photo(photo_id):
     image = get_in_scope(
         db.session, user_scope(), StepPhoto, photo_id, lambda p: p.step.case.region_id
     )
-    reply = send_file(io.BytesIO(image.data), mimetype=image.content_type)
-    reply.headers["Cache-Control"] = "private, no-store"
-    return reply
+    return downloads.private_image(image.data, image.content_type)

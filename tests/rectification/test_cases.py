@@ -17,19 +17,12 @@ from survey.rectification.sweep import sweep_cases
 from survey.responses.answers_store import changing, import_responses
 from survey.responses.models import Response
 from survey.sites.models import Site
+from tests.checks.conftest import Clock
 from tests.helpers import PASSWORD, csrf_of, post, post_files, staff_client
 
 #: 2026-09-30 10:00 in Shanghai, the Wednesday before the National Day holiday (Oct 1–7 off,
 #: Saturday Oct 10 worked).
 EVE = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
