@@ -25,6 +25,8 @@ class CaseCounts:
     rectified: int = 0
     on_time: int = 0
     overdue: int = 0
+    #: Overdue and still open: the dashboard's alert.
+    overdue_open: int = 0
     #: Cases whose resident was reached on 回访, and of them those satisfied (the project's
     #: ``satisfied_from`` or better, as for every rate).
     followed_up: int = 0
@@ -59,6 +61,7 @@ class CaseCounts:
             self.rectified += 1
             self.on_time += not rectified.late
         self.overdue += case.overdue
+        self.overdue_open += case.overdue and case.is_open
         if case.followup_score is not None:
             self.followed_up += 1
             self.satisfied += case.followup_score >= satisfied_from

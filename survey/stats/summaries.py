@@ -424,7 +424,7 @@ def distribution(session: Session, scope: Scope, site_id: int, filters: Filters)
 
 @dataclass
 class Alert:
-    kind: str  # low | drop | discrepancy
+    kind: str  # low | drop | discrepancy | overdue (整改超期, stats.views)
     scope_name: str  # site or county name
     message: str
     site_id: int | None = None

@@ -38,7 +38,12 @@ from survey.stats.schemas import (
 )
 
 bp = Blueprint("stats", __name__, url_prefix="/dashboard")
-ALERT_KINDS = {"low": "满意率低于 90%", "drop": "环比显著下降", "discrepancy": "自评与抽查差异显著"}
+ALERT_KINDS = {
+    "low": "满意率低于 90%",
+    "drop": "环比显著下降",
+    "discrepancy": "自评与抽查差异显著",
+    "overdue": "整改超期",
+}
 
 
 def _filters(values: dict | None = None) -> summaries.Filters:
@@ -134,13 +139,19 @@ def project(project_id):
     view = summaries.project_view(db.session, scope, project, filters)
     left_out = flagged.left_out(db.session, scope, [project.id], filters)
     left_out.attach(view.counties, "county")
+    cases = case_counts(db.session, scope, project, filters.date_from, filters.date_to)
+    overdue = [
+        summaries.Alert("overdue", county.name, f"{county.overdue_open} 个整改单超期未办结")
+        for county in cases.counties
+        if county.overdue_open
+    ]
     return _page(
         "project.html",
         project=project,
         rows=view.counties,
-        alerts=summaries.alerts(db.session, scope, project, filters, month, view),
+        alerts=summaries.alerts(db.session, scope, project, filters, month, view) + overdue,
         counties=_counties(scope, project),
-        cases=case_counts(db.session, scope, project, filters.date_from, filters.date_to),
+        cases=cases,
     )
 
 

@@ -86,6 +86,8 @@ def test_the_dashboard_shows_them_to_the_city_and_a_county_its_own(app, counted)
     text = page.get_data(as_text=True)
     assert "差评整改" in text and "66.7%（2）" in text and "50.0%（2 人）" in text
     assert "青田县" in text.split("差评整改")[1]
+    alerts = text.split("提醒")[1].split("各县")[0]
+    assert "整改超期" in alerts and "莲都区 1 个整改单超期未办结" in alerts
     county = (
         staff_client(app, "liandu").get(f"/dashboard/projects/{counted}").get_data(as_text=True)
     )
