@@ -13,6 +13,7 @@ from werkzeug.exceptions import NotFound
 from survey.downloads import Percent, write_rows
 from survey.jobs.kinds import JobRefused, Output, Progress
 from survey.questionnaires.models import SATISFACTION_LEVELS
+from survey.rectification.metrics import CaseCounts
 from survey.regions.models import Region
 from survey.regions.scope import Scope, scope_of
 from survey.responses.answers import answers_by_response, one_line
@@ -32,8 +33,16 @@ def _percent(value: float | None):
     return TOO_FEW if value is None else Percent(value)
 
 
-def summary_rows(rows: list[Summary], group: str) -> Iterator[list]:
-    """The summary table, header first: combined and per-channel rates with n and interval."""
+def _share(value: float | None):
+    """A 整改 rate: every case counted, so no sample size; "" with nothing to count."""
+    return "" if value is None else Percent(value)
+
+
+def summary_rows(
+    rows: list[Summary], group: str, cases: CaseCounts | None = None
+) -> Iterator[list]:
+    """The summary table, header first: combined and per-channel rates with n and interval;
+    by county with ``cases``, each county's 整改 too (docs/METRICS.md, "整改")."""
     header = ["县（市、区）" if group == "county" else "点位"]
     if group == "site":
         header.append("县（市、区）")
@@ -41,6 +50,9 @@ def summary_rows(rows: list[Summary], group: str) -> Iterator[list]:
     for label in CHANNELS.values():
         header += [f"{label}满意率", f"{label}回答"]
     header += ["家属代答", "自评与抽查差异显著"]
+    if cases is not None:
+        header += ["差评整改单", "整改率", "按期整改率", "整改超期", "回访满意率"]
+    by_name = {county.name: county for county in cases.counties} if cases else {}
     yield header
     for row in rows:
         combined = row.combined
@@ -51,6 +63,10 @@ def summary_rows(rows: list[Summary], group: str) -> Iterator[list]:
         for channel in CHANNELS:
             cells += [_percent(row.channels[channel].value), row.channels[channel].n]
         cells += [row.proxy, "是" if row.discrepancy else ""]
+        if cases is not None:
+            county = by_name.get(row.name, CaseCounts(row.name))
+            cells += [county.cases, _share(county.rectified_rate), _share(county.on_time_rate)]
+            cells += [county.overdue, _share(county.followup_rate)]
         yield cells
 
 

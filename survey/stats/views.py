@@ -245,7 +245,10 @@ def summary_export(project_id, fmt):
     query = summaries.by_county if group == "county" else summaries.by_site
     summary = query(db.session, scope, project, filters)
     flagged.left_out(db.session, scope, [project.id], filters).attach(summary, group)
-    rows = exports.summary_rows(summary, group)
+    cases = None
+    if group == "county":
+        cases = case_counts(db.session, scope, project, filters.date_from, filters.date_to)
+    rows = exports.summary_rows(summary, group, cases)
     reply = downloads.send(rows, f"{project.name}-满意度汇总-{group}", fmt)
     _audit_export(f"{project.name}：按{'县' if group == 'county' else '点位'}汇总（{fmt}）")
     return reply

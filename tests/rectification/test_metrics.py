@@ -1,8 +1,10 @@
 """The 整改 rates on the project's dashboard, per county and in all, checked against counts
 worked out by hand (docs/METRICS.md, "整改")."""
 
+import io
 from datetime import UTC, datetime
 
+import openpyxl
 import pypdfium2
 import pytest
 
@@ -110,3 +112,18 @@ def test_the_monthly_report_and_its_pdf_count_the_months_cases(app, counted):
     finally:
         document.close()
     assert "差评整改" in words and "66.7%" in words and "合计" in words
+
+
+def test_the_county_summary_export_has_each_countys_rates(app, counted):
+    client = staff_client(app, "lishui")
+    reply = client.get(f"/dashboard/projects/{counted}/summary.xlsx?group=county")
+    sheet = openpyxl.load_workbook(io.BytesIO(reply.data)).active
+    header = [cell.value for cell in sheet[1]]
+    rows = {row[0].value: dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2)}
+    liandu = rows["莲都区"]
+    assert liandu["差评整改单"].value == 3 and liandu["整改超期"].value == 2
+    assert liandu["整改率"].value == pytest.approx(2 / 3) and "%" in liandu["整改率"].number_format
+    assert liandu["回访满意率"].value == pytest.approx(1 / 2)
+    assert rows["青田县"]["按期整改率"].value in ("", None)  # nothing rectified there yet
+    by_site = client.get(f"/dashboard/projects/{counted}/summary.csv?group=site")
+    assert "差评整改单" not in by_site.data.decode("utf-8-sig")
