@@ -86,6 +86,12 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
+def app_now(app) -> datetime:
+    """The current time by ``app``'s clock: ``app.extensions["clock"]`` where a test set
+    one, else now_utc()."""
+    return app.extensions.get("clock", now_utc)()
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp that always comes back timezone-aware in UTC.
 

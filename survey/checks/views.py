@@ -39,7 +39,7 @@ from survey.checks.schemas import (
     sample_schema,
     visit_schema,
 )
-from survey.db import MAX_ID, db, now_utc, write_transaction
+from survey.db import MAX_ID, app_now, db, write_transaction
 from survey.form_posts import error_messages, first_message
 from survey.jobs.queue import queue_of
 from survey.regions.scope import get_in_scope
@@ -73,7 +73,7 @@ def _rules() -> calls.CallRules:
 
 def _now() -> datetime:
     """The current time, from the app's clock (tests set another one)."""
-    return current_app.extensions.get("clock", now_utc)()
+    return app_now(current_app)
 
 
 def _questions(project):

@@ -10,6 +10,7 @@ heartbeat stops, claimed again by the next sweep's worker.
 
 import logging
 import os
+import re
 import secrets
 import time
 from datetime import timedelta
@@ -32,6 +33,8 @@ FAULT = "生成时出错，没有完成。请稍后重新生成；仍不行请�
 BEAT_SECONDS = 1.0
 #: A job that could not be claimed for SQLite's busy write lock is tried again after this.
 RETRY_BUSY_SECONDS = 10
+#: A job's file's name without its suffix: ``<id>-<attempt>-<random hex>``.
+_JOB_FILE = re.compile(r"(\d+)-(\d+)-[0-9a-f]+")
 
 
 class Superseded(Exception):
@@ -166,7 +169,10 @@ def _delete_abandoned_files(session, folder: Path, stale: timedelta) -> None:
     once they are older than ``stale``."""
     oldest = time.time() - stale.total_seconds()
     for path in folder.iterdir():
-        job_id, attempt, _ = path.stem.split("-", 2)
+        named = _JOB_FILE.fullmatch(path.stem)
+        if named is None or not path.is_file():  # not a job's (lost+found on a mount)
+            continue
+        job_id, attempt = named.groups()
         job = session.get(Job, int(job_id))
         if path.suffix == ".part":
             if job is None or job.state != "running" or job.attempt != int(attempt):

@@ -14,6 +14,11 @@ from survey.regions.scope import Scope
 from survey.sites.models import Project
 
 
+def shown_share(value: float | None) -> str:
+    """A 整改 rate as pages and the PDF show it: 「95.0%」, or 「—」 with nothing to count."""
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
 @dataclass
 class CaseCounts:
     """One county's (or the project's) cases, as counted for the rates."""

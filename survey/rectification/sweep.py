@@ -5,7 +5,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from survey.db import db, now_utc, write_transaction
+from survey.db import app_now, db, write_transaction
 from survey.rectification import services
 from survey.rectification.workdays import work_calendar
 from survey.responses.rollups import local_day
@@ -14,7 +14,7 @@ from survey.responses.rollups import local_day
 def sweep_cases(app: Flask) -> tuple[int, int, int]:
     """(cases opened, answers joined, cases marked 超期), committed."""
     with app.app_context():
-        now = app.extensions.get("clock", now_utc)()
+        now = app_now(app)
         with write_transaction(db.session):
             opened, joined = services.open_cases(db.session, work_calendar(db.session), now)
             overdue = services.mark_overdue(db.session, local_day(now), now)

@@ -10,10 +10,11 @@ from survey import downloads
 from survey.accounts.access import SETUP_ROLES, current_actor, role_required, user_scope
 from survey.accounts.models import STAFF_ROLES
 from survey.checks.photos import BadPhoto, uploaded_photos
-from survey.db import db, now_utc, write_transaction
+from survey.db import app_now, db, write_transaction
 from survey.form_posts import submitted
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.rectification import deadlines, services
+from survey.rectification.metrics import shown_share
 from survey.rectification.models import FOLLOWUP_OUTCOMES, Case, StepPhoto
 from survey.rectification.schemas import (
     empty_form_schema,
@@ -31,10 +32,7 @@ from survey.sites.scoping import project_to_set_up
 bp = Blueprint("rectification", __name__, url_prefix="/cases")
 
 
-@bp.app_template_filter("share")
-def share(value: float | None) -> str:
-    """A share as the 整改 tables show it: 「95.0%」, or 「—」 with nothing to count."""
-    return "—" if value is None else f"{value * 100:.1f}%"
+bp.add_app_template_filter(shown_share, "share")
 
 
 @bp.app_context_processor
@@ -50,7 +48,7 @@ def open_cases_banner() -> dict:
 
 
 def _now():
-    return current_app.extensions.get("clock", now_utc)()
+    return app_now(current_app)
 
 
 def _case(case_id: int) -> Case:

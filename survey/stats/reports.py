@@ -8,7 +8,7 @@ from fpdf import FPDF
 from sqlalchemy.orm import Session
 
 from qr import fonts
-from survey.rectification.metrics import CaseCounts, case_counts
+from survey.rectification.metrics import CaseCounts, case_counts, shown_share
 from survey.regions.scope import Scope
 from survey.sites.models import Project
 from survey.stats import charts, flagged, summaries
@@ -133,10 +133,6 @@ def pdf_bytes(report: MonthlyReport) -> bytes:
     return out.getvalue()
 
 
-def _share(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
 def _cases(pdf: FPDF, cases: CaseCounts) -> None:
     """The month's 整改 per county and in all (docs/METRICS.md, "整改")."""
     pdf.set_font("noto", size=13)
@@ -154,8 +150,8 @@ def _cases(pdf: FPDF, cases: CaseCounts) -> None:
     pdf.ln()
     for row in [*cases.counties, cases]:
         cells = [row.name if row is not cases else "合计", str(row.bad_answers), str(row.cases)]
-        cells += [_share(row.rectified_rate), _share(row.on_time_rate), str(row.overdue)]
-        cells += [_share(row.followup_rate)]
+        cells += [shown_share(row.rectified_rate), shown_share(row.on_time_rate), str(row.overdue)]
+        cells += [shown_share(row.followup_rate)]
         for width, text in zip(widths, cells, strict=True):
             pdf.cell(width, 7, text, border=1)
         pdf.ln()

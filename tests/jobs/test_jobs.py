@@ -303,3 +303,14 @@ def test_a_failing_minute_work_is_logged_and_the_others_still_run(app, monkeypat
     queue_of(app).tick()
     assert runs == [app]
     assert "broken failed; it runs again in a minute" in caplog.text
+
+
+def test_the_sweep_leaves_files_that_are_no_jobs_alone(app, users):
+    folder = runner.jobs_dir(app)
+    (folder / "lost+found").mkdir()
+    (folder / "README.txt").write_text("the operator's note")
+    job_id = _start(app, "admin", "test-write", immediate=False)
+    app.config["JOB_REQUEUE_SECONDS"] = 0
+    _immediately(app)
+    assert runner.sweep(app) == [job_id]  # the sweep went on past them
+    assert (folder / "README.txt").exists() and (folder / "lost+found").is_dir()
