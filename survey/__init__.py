@@ -14,6 +14,7 @@ from survey.db import (
     RowIdConverter,
     configure_sqlite,
     db,
+    fixed_clock,
     migrate,
     migration_includes,
     render_migration_item,
@@ -126,6 +127,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.extensions["calling_hours"] = CallingHours.parse(
         app.config["CALLING_HOURS"], app.config["TIMEZONE"]
     )
+    if app.config["APP_CLOCK"]:
+        app.extensions["clock"] = fixed_clock(app.config["APP_CLOCK"])
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
     redis_url = app.config["REDIS_URL"]
     app.extensions["stuffing_counts"] = stuffing.SharedCounts(redis_url) if redis_url else None

@@ -102,6 +102,11 @@ CALL_AWAY_DAYS = int(os.environ.get("CALL_AWAY_DAYS", "14"))
 CALLING_HOURS = os.environ.get("CALLING_HOURS", "09:00-11:30,14:30-17:30")
 #: The bureaus' time zone: calling hours, half-days and dates are counted in it.
 TIMEZONE = os.environ.get("TIMEZONE", "Asia/Shanghai")
+#: For tests and demonstrations of deadlines only, unset in production: the app's clock
+#: (整改 deadlines and their sweep, calling hours) stands still at this moment, ISO 8601
+#: with its zone, e.g. ``2026-10-26T10:00:00+08:00``. Answers are still stamped with the
+#: real time.
+APP_CLOCK = os.environ.get("APP_CLOCK", "")
 #: Largest visit photo, in bytes, and most photos per visit. Browsers with JavaScript scale
 #: photos down before sending them; without it a phone's full-size photo (4-12 MB) comes as
 #: it is. The visit form's request limit is PHOTO_MAX_BYTES x VISIT_MAX_PHOTOS.

@@ -92,6 +92,19 @@ def app_now(app) -> datetime:
     return app.extensions.get("clock", now_utc)()
 
 
+def fixed_clock(moment: str):
+    """A clock standing at ``moment`` (ISO 8601 with its zone; APP_CLOCK), for app_now.
+    Raises ValueError, naming the setting, for a moment without a zone or not a time."""
+    try:
+        at = datetime.fromisoformat(moment)
+    except ValueError:
+        raise ValueError(f"APP_CLOCK is not an ISO 8601 time: {moment!r}") from None
+    if at.tzinfo is None:
+        raise ValueError(f"APP_CLOCK needs its zone, e.g. {moment}+08:00")
+    at = at.astimezone(UTC)
+    return lambda: at
+
+
 class UTCDateTime(TypeDecorator):
     """A timestamp that always comes back timezone-aware in UTC.
 

@@ -12,7 +12,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import StatementError
 
 from survey import create_app, database_uri, instance_secret
-from survey.db import WriteOutsideTransaction, db, migration_includes, write_transaction
+from survey.db import WriteOutsideTransaction, app_now, db, migration_includes, write_transaction
 from survey.questionnaires.models import Questionnaire
 from survey.responses.models import Response
 from tests.helpers import answer, app_settings, log_in
@@ -36,6 +36,18 @@ def test_secret_key_is_generated_once_and_kept(tmp_path):
     assert len(first) == 64
     assert instance_secret(str(tmp_path)) == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_app_clock_stands_at_its_moment_in_utc_and_a_moment_without_zone_is_refused():
+    def app_at(moment: str):
+        return create_app(app_settings("sqlite://") | {"APP_CLOCK": moment})
+
+    assert app_now(app_at("2026-10-26T10:00:00+08:00")) == datetime(2026, 10, 26, 2, tzinfo=UTC)
+    assert app_now(app_at("")) > datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValueError, match="needs its zone"):
+        app_at("2026-10-26T10:00:00")
+    with pytest.raises(ValueError, match="not an ISO 8601 time"):
+        app_at("26号")
 
 
 def test_healthz_answers_ok_when_the_database_answers(client):
