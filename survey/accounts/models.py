@@ -58,6 +58,8 @@ AUDIT_ACTIONS = {
     "case_verified": "整改单核实",
     "case_rectified": "整改完成",
     "case_followed_up": "整改回访",
+    "case_appealed": "整改单申诉",
+    "case_appeal_decided": "审核申诉",
     "login": "登录",
     "login_failed": "登录失败",
     "logout": "退出",

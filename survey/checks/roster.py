@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session, contains_eager
 from survey.accounts.models import User
 from survey.accounts.services import COMMAND, Actor, record
 from survey.checks.models import CallTask, Resident, RosterImport
-from survey.checks.phones import BadPhone, mask_phone, normalize_phone
 from survey.checks.roster_files import RawRow, read_rows
 from survey.db import now_utc
 from survey.field_cipher import FieldCipher
 from survey.fields import readable_text
 from survey.jobs.kinds import Progress
+from survey.phones import BadPhone, mask_phone, normalize_phone
 from survey.regions.scope import Scope
 from survey.sites.listing import ALL_SITES, Page, SiteFilter, page_of
 from survey.sites.models import Project, Site, SiteToken

@@ -167,7 +167,8 @@ def due_today(cases: list[Case], today: date) -> int:
     return sum(1 for case in cases if case.due == today)
 
 
-def _expect(case: Case, state: str) -> None:
+def expect_state(case: Case, state: str) -> None:
+    """Raise CaseError unless ``case`` is (still) in ``state``."""
     if case.state != state:
         raise CaseError("_schema", "这个整改单已经办理到下一步了，请看时间线。")
 
@@ -191,7 +192,7 @@ def verify(
 
     Raises CaseError when the case is no longer 待核实 (done meanwhile) or a complex case
     has no reason."""
-    _expect(case, "verifying")
+    expect_state(case, "verifying")
     today = local_day(now)
     _step(case, "verified", actor, now, today, values["finding"])
     if values["complex"]:
@@ -208,6 +209,19 @@ def verify(
     record(session, "case_verified", actor, f"整改单 {case.id}：{case.site.name}")
 
 
+def attach_photos(step: CaseStep, photos: list[CleanPhoto]) -> None:
+    """Keep ``photos`` (re-encoded on upload) with the step they show."""
+    for photo in photos:
+        step.photos.append(
+            StepPhoto(
+                content_type=photo.content_type,
+                data=photo.data,
+                width=photo.width,
+                height=photo.height,
+            )
+        )
+
+
 def rectify(
     session: Session,
     actor: Actor,
@@ -219,18 +233,9 @@ def rectify(
 ) -> None:
     """整改完成: what was done (``done``), with photos; the case waits for 回访, due the
     project's working days after today. Raises CaseError when it is no longer 整改中."""
-    _expect(case, "rectifying")
+    expect_state(case, "rectifying")
     today = local_day(now)
-    step = _step(case, "rectified", actor, now, today, values["done"])
-    for photo in photos:
-        step.photos.append(
-            StepPhoto(
-                content_type=photo.content_type,
-                data=photo.data,
-                width=photo.width,
-                height=photo.height,
-            )
-        )
+    attach_photos(_step(case, "rectified", actor, now, today, values["done"]), photos)
     rules = deadlines.rules_of(session, case.project_id)
     deadlines.set_followup_deadline(case, calendar, rules, today)
     case.state = "following_up"
@@ -254,7 +259,7 @@ def followup_resident(session: Session, case: Case) -> Resident | None:
 def reveal_followup_phone(session: Session, actor: Actor, case: Case, cipher) -> str | None:
     """The whole number to call back for 回访, audited like a call's (``phone_revealed``);
     None when the case has none. Call inside the write transaction."""
-    _expect(case, "following_up")
+    expect_state(case, "following_up")
     resident = followup_resident(session, case)
     if resident is None:
         return None
@@ -262,7 +267,7 @@ def reveal_followup_phone(session: Session, actor: Actor, case: Case, cipher) ->
     return cipher.decrypt(resident.phone_token)
 
 
-def _close(case: Case, outcome: str, now: datetime) -> None:
+def close(case: Case, outcome: str, now: datetime) -> None:
     case.state, case.outcome, case.closed_at = "closed", outcome, now
 
 
@@ -270,7 +275,7 @@ def follow_up(session: Session, actor: Actor, case: Case, now: datetime, values:
     """One 回访 call: ``reached`` with the resident's new ``score`` and whether the problem
     was ``solved`` closes the case (已办结); ``missed`` counts, and the FOLLOWUP_ATTEMPTS-th
     unanswered call closes it as 无法回访. Raises CaseError when it is no longer 待回访."""
-    _expect(case, "following_up")
+    expect_state(case, "following_up")
     today = local_day(now)
     if values["outcome"] == "missed":
         case.followup_missed += 1
@@ -278,23 +283,23 @@ def follow_up(session: Session, actor: Actor, case: Case, now: datetime, values:
         if case.followup_missed >= FOLLOWUP_ATTEMPTS:
             note = f"{FOLLOWUP_ATTEMPTS} 次未接通"
             case.steps.append(CaseStep(kind="unreachable", user=actor.user, at=now, note=note))
-            _close(case, "unreachable", now)
+            close(case, "unreachable", now)
         record(session, "case_followed_up", actor, f"整改单 {case.id}：回访未接通")
         return
     solved = "已解决" if values["solved"] else "未解决"
     note = f"{solved}，重新评价：{SATISFACTION_LEVELS[values['score']]}"
     _step(case, "followed_up", actor, now, today, "\n".join(filter(None, [note, values["note"]])))
     case.followup_score, case.followup_solved = values["score"], values["solved"]
-    _close(case, "done", now)
+    close(case, "done", now)
     record(session, "case_followed_up", actor, f"整改单 {case.id}：{note}")
 
 
 def close_unreachable(session: Session, actor: Actor, case: Case, now: datetime) -> None:
     """无法回访 for a case with no number to call (its answers came by QR code or visit).
     Raises CaseError when it has one or is no longer 待回访."""
-    _expect(case, "following_up")
+    expect_state(case, "following_up")
     if followup_resident(session, case) is not None:
         raise CaseError("_schema", "这个整改单有回访电话，请先拨打。")
     case.steps.append(CaseStep(kind="unreachable", user=actor.user, at=now, note="没有联系方式"))
-    _close(case, "unreachable", now)
+    close(case, "unreachable", now)
     record(session, "case_followed_up", actor, f"整改单 {case.id}：无法回访（没有联系方式）")

@@ -330,6 +330,9 @@ ROUTES: dict[str, Route] = {
         STAFF, _per_county("/cases/{id}/unreachable", "cases", "POST")
     ),
     "rectification.photo": scoped(STAFF, _per_county("/cases/photos/{id}", "case_photos")),
+    # A county appeals its case; only the city decides.
+    "rectification.appeal": scoped(("county",), _per_county("/cases/{id}/appeal", "cases", "POST")),
+    "rectification.decide": scoped(("city",), _per_county("/cases/{id}/decide", "cases", "POST")),
     # A background job is its asker's alone.
     "jobs.job": scoped(ALL, _per_user("/jobs/{id}", "jobs", 0)),
     "jobs.download": scoped(ALL, _per_user("/jobs/{id}/download", "jobs", 0)),
