@@ -5,6 +5,7 @@ Services take the session and values and never commit (docs/ARCHITECTURE.md); ea
 one line on the case's timeline and one in the audit log.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import exists, func, select
@@ -27,7 +28,7 @@ from survey.rectification.models import (
 )
 from survey.rectification.workdays import WorkCalendar
 from survey.regions.scope import Scope
-from survey.responses.models import CHANNELS, Response
+from survey.responses.models import CHANNELS, Response, ResponseContact
 from survey.responses.rollups import local_day
 
 #: The overall scores that open a case: 非常不满意 and 不满意.
@@ -242,10 +243,19 @@ def rectify(
     record(session, "case_rectified", actor, f"整改单 {case.id}：{case.site.name}")
 
 
-def followup_resident(session: Session, case: Case) -> Resident | None:
+@dataclass(frozen=True)
+class CallBack:
+    """The number to call back for 回访, encrypted, and whose it is (for the audit line)."""
+
+    phone_token: str
+    whose: str
+
+
+def followup_number(session: Session, case: Case) -> CallBack | None:
     """Whom to call back: the roster entry of the case's first phone answer still on the
-    roster (a QR or visit answer leaves no number), or None."""
-    query = (
+    roster, else the number the first resident who left one on the QR form left (a visit
+    answer leaves none); None when there is neither."""
+    on_roster = (
         select(Resident)
         .join(CallTask, CallTask.resident_id == Resident.id)
         .join(CaseAnswer, CaseAnswer.response_id == CallTask.response_id)
@@ -253,18 +263,29 @@ def followup_resident(session: Session, case: Case) -> Resident | None:
         .order_by(CaseAnswer.response_id)
         .limit(1)
     )
-    return session.scalars(query).first()
+    if (resident := session.scalars(on_roster).first()) is not None:
+        return CallBack(resident.phone_token, f"名单人员 {resident.id}")
+    left = (
+        select(ResponseContact)
+        .join(CaseAnswer, CaseAnswer.response_id == ResponseContact.response_id)
+        .where(CaseAnswer.case_id == case.id)
+        .order_by(CaseAnswer.response_id)
+        .limit(1)
+    )
+    if (contact := session.scalars(left).first()) is not None:
+        return CallBack(contact.phone_token, f"评价 {contact.response_id} 留下的电话")
+    return None
 
 
 def reveal_followup_phone(session: Session, actor: Actor, case: Case, cipher) -> str | None:
     """The whole number to call back for 回访, audited like a call's (``phone_revealed``);
     None when the case has none. Call inside the write transaction."""
     expect_state(case, "following_up")
-    resident = followup_resident(session, case)
-    if resident is None:
+    number = followup_number(session, case)
+    if number is None:
         return None
-    record(session, "phone_revealed", actor, f"整改单 {case.id} 回访（名单人员 {resident.id}）")
-    return cipher.decrypt(resident.phone_token)
+    record(session, "phone_revealed", actor, f"整改单 {case.id} 回访（{number.whose}）")
+    return cipher.decrypt(number.phone_token)
 
 
 def close(case: Case, outcome: str, now: datetime) -> None:
@@ -298,7 +319,7 @@ def close_unreachable(session: Session, actor: Actor, case: Case, now: datetime)
     """无法回访 for a case with no number to call (its answers came by QR code or visit).
     Raises CaseError when it has one or is no longer 待回访."""
     expect_state(case, "following_up")
-    if followup_resident(session, case) is not None:
+    if followup_number(session, case) is not None:
         raise CaseError("_schema", "这个整改单有回访电话，请先拨打。")
     case.steps.append(CaseStep(kind="unreachable", user=actor.user, at=now, note="没有联系方式"))
     close(case, "unreachable", now)

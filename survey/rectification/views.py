@@ -76,7 +76,7 @@ def index():
 
 def _case_page(case: Case, errors=None, phone: str | None = None) -> str:
     callable_back = case.state == "following_up" and (
-        services.followup_resident(db.session, case) is not None
+        services.followup_number(db.session, case) is not None
     )
     return render_template(
         "rectification/case.html",

@@ -93,7 +93,11 @@ def test_an_appeal_upheld_by_the_city_leaves_the_answer_out_of_the_rate_and_says
     summary = city.get(f"/dashboard/projects/{project_id}/summary.csv?group=county")
     lines = list(csv.reader(io.StringIO(summary.data.decode("utf-8-sig"))))
     liandu = dict(zip(lines[0], next(line for line in lines if line[0] == "莲都区"), strict=True))
-    assert (liandu["申诉成立未计入"], liandu["申诉成立"], liandu["疑似刷评未计入"]) == ("1", "1", "0")
+    assert (liandu["申诉成立未计入"], liandu["申诉成立"], liandu["疑似刷评未计入"]) == (
+        "1",
+        "1",
+        "0",
+    )
     details = city.get(f"/dashboard/projects/{project_id}/responses.csv")
     assert "申诉成立，不计入" in details.data.decode("utf-8-sig")
     with app.app_context():
