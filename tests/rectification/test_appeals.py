@@ -6,6 +6,7 @@ its step. The answer itself is never deleted; every appeal and decision is audit
 import csv
 import io
 
+import pypdfium2
 from PIL import Image
 
 from survey.accounts.models import AuditEntry
@@ -98,6 +99,17 @@ def test_an_appeal_upheld_by_the_city_leaves_the_answer_out_of_the_rate_and_says
         "1",
         "0",
     )
+    report = city.get(f"/dashboard/projects/{project_id}/report?month=2026-09")
+    text = report.get_data(as_text=True)
+    assert "另有 1 份申诉成立未计入" in text and "<th>申诉成立</th>" in text
+    pdf = pypdfium2.PdfDocument(
+        city.get(f"/dashboard/projects/{project_id}/report.pdf?month=2026-09").data
+    )
+    try:
+        words = "".join(page.get_textpage().get_text_range() for page in pdf)
+    finally:
+        pdf.close()
+    assert "另有 1 份申诉成立未计入" in words and "申诉成立" in words
     details = city.get(f"/dashboard/projects/{project_id}/responses.csv")
     assert "申诉成立，不计入" in details.data.decode("utf-8-sig")
     with app.app_context():
