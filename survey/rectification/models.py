@@ -225,11 +225,16 @@ class CaseAnswer(db.Model):
     response: Mapped[Response] = relationship()
 
     @property
+    def excluded(self) -> bool:
+        """Left out of the rates by an upheld 申诉."""
+        return self.response.flag == APPEALED
+
+    @property
     def appeal_label(self) -> str:
         """Where the answer stands in a 申诉: 申诉中, 申诉成立 (left out of the rates), or ""."""
         if not self.appealed:
             return ""
-        return "申诉成立，不计入满意率" if self.response.flag == APPEALED else "申诉中"
+        return "申诉成立，不计入满意率" if self.excluded else "申诉中"
 
 
 class CaseStep(db.Model):

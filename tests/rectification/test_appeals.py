@@ -91,6 +91,13 @@ def test_an_appeal_upheld_by_the_city_leaves_the_answer_out_of_the_rate_and_says
     flagged = city.get(f"/dashboard/projects/{project_id}/flagged").get_data(as_text=True)
     for state in ("待审核（0）", "已恢复计入（0）", "确认刷评（0）"):
         assert state in flagged
+    detail = city.get(f"/api/v1/cases/{case_id}").get_json()
+    assert (detail["state"], detail["outcome"], detail["excluded_answers"]) == (
+        "closed",
+        "appeal_upheld",
+        1,
+    )
+    assert [step["kind"] for step in detail["steps"]][-2:] == ["appealed", "appeal_upheld"]
     summary = city.get(f"/dashboard/projects/{project_id}/summary.csv?group=county")
     lines = list(csv.reader(io.StringIO(summary.data.decode("utf-8-sig"))))
     liandu = dict(zip(lines[0], next(line for line in lines if line[0] == "莲都区"), strict=True))
