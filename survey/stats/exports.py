@@ -53,7 +53,7 @@ def summary_rows(
     header += ["家属代答", "自评与抽查差异显著"]
     if cases is not None:
         header += ["差评整改单", "整改率", "按期整改率", "整改超期", "回访满意率", "申诉成立"]
-    by_name = {county.name: county for county in cases.counties} if cases else {}
+    by_name = {county.name: county for county in cases.groups} if cases else {}
     yield header
     for row in rows:
         combined = row.combined

@@ -151,7 +151,7 @@ def _cases(pdf: FPDF, cases: CaseCounts) -> None:
     for width, text in zip(widths, header, strict=True):
         pdf.cell(width, 7, text, border=1, fill=True)
     pdf.ln()
-    for row in [*cases.counties, cases]:
+    for row in [*cases.groups, cases]:
         cells = [row.name if row is not cases else "合计", str(row.bad_answers), str(row.cases)]
         cells += [shown_share(row.rectified_rate), shown_share(row.on_time_rate), str(row.overdue)]
         cells += [shown_share(row.followup_rate), str(row.appeals_upheld)]
