@@ -35,7 +35,9 @@ class CaseCounts:
     #: ``satisfied_from`` or better, as for every rate).
     followed_up: int = 0
     satisfied: int = 0
+    #: Bad answers left out by an upheld 申诉, and the cases that closed so (all of theirs).
     appeals_upheld: int = 0
+    closed_by_appeal: int = 0
     #: The same per county or per site (case_counts' ``by``), by name.
     groups: list = field(default_factory=list)
 
@@ -46,7 +48,7 @@ class CaseCounts:
     @property
     def rectified_rate(self) -> float | None:
         """整改率: rectified cases of the cases to rectify (an upheld appeal's are not)."""
-        return self._share(self.rectified, self.cases - self.appeals_upheld)
+        return self._share(self.rectified, self.cases - self.closed_by_appeal)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -70,7 +72,8 @@ class CaseCounts:
         if case.followup_score is not None:
             self.followed_up += 1
             self.satisfied += case.followup_score >= satisfied_from
-        self.appeals_upheld += case.outcome == "appeal_upheld"
+        self.appeals_upheld += sum(link.excluded for link in case.answers)
+        self.closed_by_appeal += case.outcome == "appeal_upheld"
 
 
 #: What case_counts may group by → the name of a case's group.

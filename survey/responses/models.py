@@ -23,6 +23,9 @@ from survey.db import db, now_utc, one_of
 from survey.questionnaires.models import Question, QuestionnaireVersion
 from survey.sites.models import Site
 
+#: The overall scores of a bad rating, 非常不满意 and 不满意: each opens a 整改单
+#: (survey.rectification).
+BAD_SCORES = (1, 2)
 #: The channels an answer comes by, as stored → as shown.
 CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "现场暗访"}
 #: Review states of an answer flagged as suspected stuffing, as reviewers read them.

@@ -145,8 +145,16 @@ def _cases(pdf: FPDF, cases: CaseCounts) -> None:
         pdf.ln(2)
         return
     widths = [34, 18, 18, 26, 28, 16, 30, 20]
-    header = ["县（市、区）", "差评", "整改单", "整改率", "按期整改率", "超期", "回访满意率"]
-    header.append("申诉成立")
+    header = [
+        "县（市、区）",
+        "差评",
+        "整改单",
+        "整改率",
+        "按期整改率",
+        "超期",
+        "回访满意率",
+        "申诉成立",
+    ]
     pdf.set_fill_color(238, 243, 240)
     for width, text in zip(widths, header, strict=True):
         pdf.cell(width, 7, text, border=1, fill=True)
