@@ -161,9 +161,10 @@ class FormNonce(db.Model):
 
 class ResponseContact(db.Model):
     """The number a resident left at the end of the QR form for a call back (回访) about
-    their answer: encrypted with the field key like a roster's, shown only to the county
-    calling back (audited), purged with the roster (``flask purge-roster``), never
-    exported. Kept beside the answer, not in it, so no listing of answers can carry it."""
+    their answer, kept only with a bad rating or a comment: encrypted with the field key
+    like a roster's, shown only on its case to the staff calling back (each reveal
+    audited), purged with the roster (``flask purge-roster``), never exported. Kept beside
+    the answer, not in it, so no listing of answers can carry it."""
 
     __tablename__ = "response_contacts"
 
