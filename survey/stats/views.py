@@ -139,7 +139,7 @@ def project(project_id):
     view = summaries.project_view(db.session, scope, project, filters)
     left_out = flagged.left_out(db.session, scope, [project.id], filters)
     left_out.attach(view.counties, "county")
-    cases = case_counts(db.session, scope, project, filters.date_from, filters.date_to)
+    cases = _case_counts(scope, project, filters)
     overdue = [
         summaries.Alert("overdue", county.name, f"{county.overdue_open} 个整改单超期未办结")
         for county in cases.groups
@@ -175,15 +175,7 @@ def county(project_id, county_id):
     filters = summaries.Filters(filters.date_from, filters.date_to, county.id, filters.channel)
     rows = summaries.by_site(db.session, scope, project, filters)
     flagged.left_out(db.session, scope, [project.id], filters).attach(rows, "site")
-    cases = case_counts(
-        db.session,
-        scope,
-        project,
-        filters.date_from,
-        filters.date_to,
-        by="site",
-        county_id=county.id,
-    )
+    cases = _case_counts(scope, project, filters, by="site", county_id=county.id)
     return _page(
         "county.html", project=project, county=county, filters=filters, rows=rows, cases=cases
     )
@@ -222,16 +214,14 @@ def site(site_id):
         visits=visits,
         left_out=left_out.by("site").get(site.id),
         appealed=left_out.by("site", "appealed").get(site.id),
-        cases=case_counts(
-            db.session,
-            scope,
-            project,
-            filters.date_from,
-            filters.date_to,
-            by="site",
-            site_id=site.id,
-        ),
+        cases=_case_counts(scope, project, filters, by="site", site_id=site.id),
     )
+
+
+def _case_counts(scope, project, filters, **which):
+    """The project's 整改 counts over the cases whose first bad answer arrived within the
+    filters' dates; ``which``: case_counts' grouping and county or site."""
+    return case_counts(db.session, scope, project, filters.date_from, filters.date_to, **which)
 
 
 @bp.get("/projects/<int:project_id>/comments")
@@ -269,7 +259,7 @@ def summary_export(project_id, fmt):
     flagged.left_out(db.session, scope, [project.id], filters).attach(summary, group)
     cases = None
     if group == "county":
-        cases = case_counts(db.session, scope, project, filters.date_from, filters.date_to)
+        cases = _case_counts(scope, project, filters)
     rows = exports.summary_rows(summary, group, cases)
     reply = downloads.send(rows, f"{project.name}-满意度汇总-{group}", fmt)
     _audit_export(f"{project.name}：按{'县' if group == 'county' else '点位'}汇总（{fmt}）")
