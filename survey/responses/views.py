@@ -48,6 +48,19 @@ def _finished(link: SiteToken):
     return make_response(page, 409 if request.method == "POST" else 200, NO_STORE)
 
 
+def _not_built(link: SiteToken):
+    """The 「本点位尚未建成」 page of a site whose survey opens when it is built: 200 on
+    opening (the poster may hang already; the link will work), 409 for a submission, which
+    stored nothing."""
+    project = link.site.project
+    page = render_template(
+        "responses/not_built.html",
+        site=link.site,
+        hotline=hotline_link(project.hotline or current_app.config["HOTLINE"]),
+    )
+    return make_response(page, 409 if request.method == "POST" else 200, NO_STORE)
+
+
 def _link_or_404(token: str) -> SiteToken:
     try:
         link = find_live_token(db.session, token)
@@ -57,6 +70,8 @@ def _link_or_404(token: str) -> SiteToken:
         abort(404)
     if link.site.project.is_finished:
         abort(_finished(link))
+    if not link.site.survey_open:
+        abort(_not_built(link))
     return link
 
 
@@ -148,7 +163,7 @@ def submit(token):
     except RetiredToken:
         abort(410)
     except ProjectFinished:
-        _link_or_404(token)  # answers the 「本次评价已结束」 page
+        _link_or_404(token)  # answers the 「本次评价已结束」 or 「尚未建成」 page
         abort(409)  # reopened in the meantime: the resident may submit again
     except nonces.NonceError:
         return _refuse(token, posted, {"_page": [NONCE_EXPIRED]})

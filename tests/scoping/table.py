@@ -330,6 +330,32 @@ ROUTES: dict[str, Route] = {
         STAFF, _per_county("/cases/{id}/unreachable", "cases", "POST")
     ),
     "rectification.photo": scoped(STAFF, _per_county("/cases/photos/{id}", "case_photos")),
+    # 进度: a county records its sites' milestones, its city confirms them; the projects'
+    # milestones are set up by admins and the city; monthly reports per county.
+    "progress.index": lists(ALL, _fixed("/progress/")),
+    "progress.project": scoped(ALL, _per_city("/progress/projects/{p}")),
+    "progress.site": scoped(ALL, _per_county("/progress/sites/{id}", "sites")),
+    "progress.record": scoped(
+        ("county",), _per_county("/progress/sites/{id}/records", "sites", "POST")
+    ),
+    "progress.confirm": scoped(
+        ("city",), _per_county("/progress/records/{id}/confirm", "progress_records", "POST")
+    ),
+    "progress.return_record": scoped(
+        ("city",), _per_county("/progress/records/{id}/return", "progress_records", "POST")
+    ),
+    "progress.evidence_file": scoped(ALL, _per_county("/progress/files/{id}", "progress_files")),
+    "progress.milestones": scoped(
+        SETUP,
+        _both(
+            _per_city("/progress/projects/{p}/milestones"),
+            _per_city("/progress/projects/{p}/milestones", "POST"),
+        ),
+    ),
+    "progress.reports": scoped(ALL, _per_city("/progress/projects/{p}/reports?month=2026-03")),
+    "progress.send_report": scoped(
+        ("county",), _per_city("/progress/projects/{p}/reports", "POST")
+    ),
     # A background job is its asker's alone.
     "jobs.job": scoped(ALL, _per_user("/jobs/{id}", "jobs", 0)),
     "jobs.download": scoped(ALL, _per_user("/jobs/{id}/download", "jobs", 0)),
