@@ -107,6 +107,10 @@ class ProjectProgress:
         return [c for c in self.counties if c.warnings]
 
     @property
+    def regions(self) -> list[Region]:
+        return [c.region for c in self.counties]
+
+    @property
     def sites(self) -> list[SiteProgress]:
         return [s for c in self.counties for s in c.sites]
 

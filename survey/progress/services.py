@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from survey.accounts.services import Actor, record
 from survey.form_posts import FieldError
 from survey.progress.evidence import Evidence
-from survey.progress.metrics import percent_text
+from survey.progress.metrics import ProjectProgress, percent_text, project_progress
 from survey.progress.models import EvidenceFile, Milestone, MilestoneRecord, MonthlyReport
 from survey.progress.standards import standards_for
 from survey.regions.models import Region
+from survey.regions.scope import Scope
 from survey.responses.rollups import local_day
 from survey.sites.models import Project, Site
 
@@ -44,6 +45,12 @@ def milestones_of(session: Session, project: Project) -> list[Milestone]:
         )
         for s in standards_for(project.name)
     ]
+
+
+def progress_on(session: Session, project: Project, day: date, scope: Scope) -> ProjectProgress:
+    """The project's progress on ``day`` in ``scope``, by its milestones (docs/METRICS.md,
+    进度): what the pages, the dashboard, the monthly report, the exports and the API show."""
+    return project_progress(session, project, milestones_of(session, project), day, scope)
 
 
 def save_milestones(

@@ -17,7 +17,7 @@ from survey.db import StaleRow, app_now, db, write_transaction
 from survey.form_posts import loaded, submitted
 from survey.progress import services
 from survey.progress.evidence import BadEvidence, evidence_limit, uploaded_evidence
-from survey.progress.metrics import percent_text, project_progress
+from survey.progress.metrics import percent_text
 from survey.progress.models import EvidenceFile, MilestoneRecord
 from survey.progress.schemas import (
     milestones_form_schema,
@@ -59,8 +59,7 @@ def _record(record_id: int) -> MilestoneRecord:
 
 
 def _progress(project):
-    milestones = services.milestones_of(db.session, project)
-    return project_progress(db.session, project, milestones, _today(), user_scope())
+    return services.progress_on(db.session, project, _today(), user_scope())
 
 
 @bp.get("/")
@@ -260,7 +259,7 @@ def _reports_page(project, county: Region | None, errors=None, status=200):
         }
     else:
         form = {}
-    counties = [c.region for c in _progress(project).counties]
+    counties = _progress(project).regions
     page = render_template(
         "progress/reports.html",
         project=project,

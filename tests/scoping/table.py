@@ -452,6 +452,7 @@ ROUTES: dict[str, Route] = {
     "api_lists.alerts": scoped(STAFF, _per_city("/api/v1/projects/{p}/alerts?month=2026-11")),
     "api_lists.calls": scoped(STAFF, _per_city("/api/v1/projects/{p}/calls")),
     "api_lists.cases": scoped(STAFF, _per_city("/api/v1/projects/{p}/cases")),
+    "api_lists.progress": scoped(STAFF, _per_city("/api/v1/projects/{p}/progress")),
     "api_lists.case": scoped(STAFF, _per_county("/api/v1/cases/{id}", "cases")),
     "api_lists.visits": scoped(STAFF, _per_city("/api/v1/projects/{p}/visits?limit=1")),
     "api_lists.site_links": scoped(
