@@ -70,7 +70,7 @@ def test_a_confirmed_milestone_clears_the_warning_and_a_late_report_is_marked(st
     assert "待市里确认的填报（1）" in _main(city)
     city.locator("#waiting").get_by_role("link", name="查看材料并确认").click()
     photo_link = city.get_by_role("link", name="现场照片：现场照片1.jpg")
-    shown = city.request.get(photo_link.get_attribute("href"))
+    shown = city.request.get(server.url + photo_link.get_attribute("href"))
     assert shown.ok and shown.headers["content-type"] == "image/jpeg"
     with city.expect_navigation():
         city.get_by_role("button", name="确认达到 60%").click()
