@@ -129,6 +129,16 @@ def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+def read_within(upload, max_bytes: int) -> tuple[bytes, int | None]:
+    """An uploaded file's bytes, read no further than ``max_bytes`` + 1; and its whole size
+    when it is larger (else None), for the message that names it."""
+    data = upload.stream.read(max_bytes + 1)
+    if len(data) <= max_bytes:
+        return data, None
+    upload.stream.seek(0, io.SEEK_END)
+    return data, upload.stream.tell()
+
+
 def uploaded_photos(files, max_bytes: int, most: int, max_pixels: int) -> list[CleanPhoto]:
     """The uploaded ``files`` (Werkzeug's FileStorage; the ones left empty skipped),
     cleaned. Raises BadPhoto naming the photo and what is wrong with it: more than
@@ -138,10 +148,8 @@ def uploaded_photos(files, max_bytes: int, most: int, max_pixels: int) -> list[C
         raise BadPhoto(f"选了 {len(chosen)} 张照片，每次最多上传 {most} 张。")
     cleaned = []
     for upload in chosen:
-        data = upload.stream.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            upload.stream.seek(0, io.SEEK_END)
-            size = upload.stream.tell()
+        data, size = read_within(upload, max_bytes)
+        if size is not None:
             raise BadPhoto(
                 f"照片“{upload.filename}”有 {megabytes(size)}，"
                 f"超过了每张 {megabytes(max_bytes)} 的上限。"

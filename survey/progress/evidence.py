@@ -2,10 +2,9 @@
 PDFs (acceptance sheets, contracts, certificates) checked to be PDFs and kept as sent. Every
 file at most PHOTO_MAX_BYTES (20 MB)."""
 
-import io
 from dataclasses import dataclass
 
-from survey.checks.photos import BadPhoto, megabytes, uploaded_photos
+from survey.checks.photos import BadPhoto, megabytes, read_within, uploaded_photos
 
 #: PDFs one record may carry.
 MAX_DOCUMENTS = 6
@@ -37,11 +36,10 @@ def _documents(files, max_bytes: int) -> list[Evidence]:
         raise BadEvidence(f"选了 {len(chosen)} 个 PDF 文件，每次最多上传 {MAX_DOCUMENTS} 个。")
     found = []
     for upload in chosen:
-        data = upload.stream.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            upload.stream.seek(0, io.SEEK_END)
+        data, size = read_within(upload, max_bytes)
+        if size is not None:
             raise BadEvidence(
-                f"文件“{upload.filename}”有 {megabytes(upload.stream.tell())}，"
+                f"文件“{upload.filename}”有 {megabytes(size)}，"
                 f"超过了每个 {megabytes(max_bytes)} 的上限。"
             )
         if not _is_pdf(data):
