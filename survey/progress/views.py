@@ -155,6 +155,8 @@ def record(site_id):
         partial(_site_form, found),
         lambda values: apply(values, evidence),
         lock=found,
+        # Another request recorded the same milestone meanwhile (the partial unique index).
+        conflict={"percent": ["这个进度的填报正在等待市里确认。"]},
     )
     if reply is not None:
         return reply
