@@ -133,7 +133,9 @@ def overview():
         p.id: len(summaries.alerts(db.session, scope, p, filters, filters.date_to or _today()))
         for p in projects
     }
-    return _page("overview.html", rows=rows, alerts=alerts)
+    day = filters.date_to or _app_today()
+    progress = {p.id: progress_on(db.session, p, day, scope) for p in projects}
+    return _page("overview.html", rows=rows, alerts=alerts, progress=progress)
 
 
 @bp.get("/projects/<int:project_id>")

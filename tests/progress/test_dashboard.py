@@ -21,6 +21,8 @@ def test_the_project_page_shows_progress_and_warns_of_a_county_behind(app, world
     page = lishui.get(f"/dashboard/projects/{project}").get_data(as_text=True)
     assert "项目进度" in page and "50.0%" in page and "83.3%" in page
     assert "进度预警" in page and "平均进度 0.0% 低于时间进度 83.3%" in page  # 青田县
+    overview = lishui.get("/dashboard/").get_data(as_text=True)
+    assert "25.0% / 83.3%" in overview and "进度预警 2 个县" in overview  # 100 over 4 sites
     own = liandu.get(f"/dashboard/projects/{project}").get_data(as_text=True)
     assert "青田县" not in own and "平均进度 50.0% 低于时间进度 83.3%" in own
 
