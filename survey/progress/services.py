@@ -193,6 +193,7 @@ def report_due(month: date) -> date:
 
 
 def report_of(session: Session, project: Project, region_id: int, month: date):
+    """The county's report on ``month`` (its first day), or None."""
     query = select(MonthlyReport).where(
         MonthlyReport.project_id == project.id,
         MonthlyReport.region_id == region_id,

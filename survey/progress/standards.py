@@ -15,6 +15,7 @@ class Standard:
     planned: tuple[int, int]
 
     def planned_on(self, year: int) -> date:
+        """The planned day in a project of ``year``."""
         return date(year, *self.planned)
 
 
