@@ -2,7 +2,7 @@
 counties' monthly reports; a project may open its surveys from the start, a site is built
 
 Revision ID: 0030
-Revises: 0025
+Revises: 0026
 Create Date: 2026-12-07 14:53:57
 
 From now on a site's survey opens when it is built (100 % progress confirmed), unless its
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0030'
-down_revision = '0025'
+down_revision = '0026'
 branch_labels = None
 depends_on = None
 

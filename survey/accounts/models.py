@@ -58,6 +58,8 @@ AUDIT_ACTIONS = {
     "case_verified": "整改单核实",
     "case_rectified": "整改完成",
     "case_followed_up": "整改回访",
+    "case_appealed": "整改单申诉",
+    "case_appeal_decided": "审核申诉",
     "milestones_saved": "修改进度节点",
     "milestone_recorded": "填报进度",
     "milestone_confirmed": "确认进度",

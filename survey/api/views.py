@@ -185,7 +185,13 @@ def submit(data, token):
     who = senders.request_sender(data["device"])
     with write_transaction(db.session):
         result = services.submit_from_resident(
-            db.session, target, answers, data["comment"], who, senders.stuffing_checks(db.session)
+            db.session,
+            target,
+            answers,
+            data["comment"],
+            who,
+            senders.stuffing_checks(db.session),
+            contact=senders.contact(data["phone"]),
         )
     status = 200 if result.outcome == "duplicate" else 201
     reply = {"id": result.response_id, "outcome": result.outcome, "flagged": result.flagged}

@@ -12,8 +12,8 @@ from werkzeug.exceptions import NotFound
 from survey.accounts.services import Actor, record
 from survey.checks.models import OUTCOMES, TASK_STATUSES, CallAttempt, CallTask, SampleBatch
 from survey.checks.notices import notice_in_force
-from survey.checks.phones import mask_phone
 from survey.checks.visits import schedule_home_visit
+from survey.phones import mask_phone
 from survey.regions.scope import Scope
 from survey.responses.services import submit_response
 from survey.sites.listing import ALL_SITES, Page, SiteFilter, page_of

@@ -1,7 +1,8 @@
 """Moving the stored personal data to the first key of FIELD_ENCRYPTION_KEY
 (``flask rotate-field-key``), while the app keeps serving.
 
-Every encrypted value (residents' names, numbers and notes; staged roster files) is
+Every encrypted value (residents' names, numbers and notes; staged roster files; the
+numbers residents left on the QR form for 回访) is
 encrypted again under the first key and every number's digest is computed again under it.
 The work goes in batches, each in its own short write transaction; a value already under the
 first key is left alone, so the command may be stopped and started again, and a second run
@@ -17,6 +18,7 @@ from survey.accounts.services import COMMAND, record
 from survey.checks.models import Resident, RosterImport
 from survey.db import write_transaction
 from survey.field_cipher import FieldCipher, InvalidToken
+from survey.responses.models import ResponseContact
 
 #: Residents per transaction: a few hundred milliseconds of work, then the lock is free.
 BATCH = 500
@@ -24,6 +26,14 @@ BATCH = 500
 TOKENS = ("name_token", "phone_token", "note_token")
 
 _residents = Resident.__table__
+_contacts = ResponseContact.__table__
+_update_contact = (
+    update(_contacts)
+    .where(
+        _contacts.c.response_id == bindparam("row_id"), _contacts.c.phone_token == bindparam("old")
+    )
+    .values(phone_token=bindparam("new"))
+)
 _update_resident = (
     update(_residents)
     .where(_residents.c.id == bindparam("row_id"))
@@ -38,6 +48,7 @@ class Rotation:
     rotated: int = 0
     current: int = 0
     files: int = 0
+    contacts: int = 0
     #: Rows no configured key decrypts (the key they need was removed or never set).
     unreadable: list[str] = field(default_factory=list)
     #: Residents whose number is on the county's roster twice, once under each key (added
@@ -49,7 +60,8 @@ class Rotation:
         """What was re-encrypted, in the audit log's words."""
         return (
             f"名单人员重新加密 {self.rotated} 人（已是新密钥 {self.current} 人），"
-            f"待确认的名单文件重新加密 {self.files} 个"
+            f"待确认的名单文件重新加密 {self.files} 个，"
+            f"扫码评价留下的回访电话重新加密 {self.contacts} 个"
         )
 
 
@@ -74,6 +86,7 @@ def rotate_field_key(session: Session, cipher: FieldCipher, batch: int = BATCH) 
                     session.execute(_update_resident, changes)
             done.rotated += len(changes)
     _rotate_staged_files(session, cipher, done)
+    _rotate_contacts(session, cipher, done, batch)
     with write_transaction(session):
         record(session, "field_key_rotated", COMMAND, done.summary)
     return done
@@ -141,3 +154,29 @@ def _rotate_staged_files(session: Session, cipher: FieldCipher, done: Rotation) 
                 .values(payload=payload)
             )
         done.files += 1
+
+
+def _rotate_contacts(session: Session, cipher: FieldCipher, done: Rotation, batch: int) -> None:
+    """The numbers residents left on the QR form, a batch per transaction; one changed
+    meanwhile (left again with a new answer) keeps its new token."""
+    last = 0
+    while True:
+        query = select(_contacts.c.response_id, _contacts.c.phone_token)
+        query = query.where(_contacts.c.response_id > last).order_by(_contacts.c.response_id)
+        rows = session.execute(query.limit(batch)).all()
+        session.rollback()  # end the read (it wrote nothing): the write takes the lock briefly
+        if not rows:
+            return
+        last = rows[-1].response_id
+        changes = []
+        for response_id, token in rows:
+            if cipher.is_current(token):
+                continue
+            try:
+                changes.append({"row_id": response_id, "old": token, "new": cipher.rotate(token)})
+            except InvalidToken:
+                done.unreadable.append(f"response_contacts.response_id={response_id}")
+        if changes:
+            with write_transaction(session):
+                session.execute(_update_contact, changes)
+            done.contacts += len(changes)

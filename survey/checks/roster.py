@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session, contains_eager
 from survey.accounts.models import User
 from survey.accounts.services import COMMAND, Actor, record
 from survey.checks.models import CallTask, Resident, RosterImport
-from survey.checks.phones import BadPhone, mask_phone, normalize_phone
 from survey.checks.roster_files import RawRow, read_rows
 from survey.db import now_utc
 from survey.field_cipher import FieldCipher
 from survey.fields import readable_text
 from survey.jobs.kinds import Progress
+from survey.phones import BadPhone, mask_phone, normalize_phone
 from survey.regions.scope import Scope
+from survey.responses.models import ResponseContact
 from survey.sites.listing import ALL_SITES, Page, SiteFilter, page_of
 from survey.sites.models import Project, Site, SiteToken
 from survey.sites.staging import PROBLEMS_KEPT, close_imported, drop_stale, stage
@@ -458,8 +459,9 @@ def delete_resident(session: Session, actor: Actor, resident: Resident) -> None:
 
 def purge_old(session: Session, days: int, now: datetime) -> str:
     """Delete roster entries added more than ``days`` ago with the imports (and their
-    reports) made as long ago, and drop staged files left for over a day; logged as the
-    command's (``purge-roster``). Returns what was done, in the audit log's words."""
+    reports) made as long ago, and the numbers residents left on the QR form as long ago;
+    drop staged files left for over a day; logged as the command's (``purge-roster``).
+    Returns what was done, in the audit log's words."""
     cutoff = now - timedelta(days=days)
     residents = remove_residents(session, Resident.created_at < cutoff)
     old = select(RosterImport.id).where(RosterImport.created_at < cutoff).scalar_subquery()
@@ -467,9 +469,11 @@ def purge_old(session: Session, days: int, now: datetime) -> str:
     session.execute(update(Resident).where(Resident.import_id.in_(old)).values(import_id=None))
     imports = session.execute(delete(RosterImport).where(RosterImport.id.in_(old))).rowcount
     stale = drop_stale(session, RosterImport, now)
+    left = delete(ResponseContact).where(ResponseContact.created_at < cutoff)
+    contacts = session.execute(left).rowcount
     detail = (
-        f"删除 {days} 天前导入的名单人员 {residents} 人、导入记录 {imports} 份，"
-        f"过期未确认的上传文件 {stale} 个"
+        f"删除 {days} 天前导入的名单人员 {residents} 人、导入记录 {imports} 份、"
+        f"扫码评价留下的回访电话 {contacts} 个，过期未确认的上传文件 {stale} 个"
     )
     record(session, "roster_purged", COMMAND, detail)
     return detail

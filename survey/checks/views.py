@@ -26,7 +26,6 @@ from survey.checks.models import (
     Visit,
     VisitPhoto,
 )
-from survey.checks.phones import BadPhone, mask_phone, normalize_phone
 from survey.checks.photos import MAX_SIDE, BadPhoto, megabytes, uploaded_photos
 from survey.checks.roster_files import RosterFileError
 from survey.checks.roster_job import ROSTER_JOB
@@ -42,6 +41,7 @@ from survey.checks.schemas import (
 from survey.db import MAX_ID, app_now, db, write_transaction
 from survey.form_posts import error_messages, first_message
 from survey.jobs.queue import queue_of
+from survey.phones import BadPhone, mask_phone, normalize_phone
 from survey.regions.scope import get_in_scope
 from survey.responses.form import build_form
 from survey.responses.schemas import answers_schema

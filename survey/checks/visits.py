@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session, selectinload
 from survey.accounts.models import User
 from survey.accounts.services import Actor, record
 from survey.checks.models import CallTask, HomeVisit, Visit, VisitPhoto
-from survey.checks.phones import mask_phone
 from survey.checks.photos import CleanPhoto
 from survey.checks.roster import mask_name
+from survey.phones import mask_phone
 from survey.regions.scope import Scope
 from survey.responses import answers_store
 from survey.responses.services import submit_response

@@ -4,13 +4,23 @@ working-day deadlines; their timeline of steps; the answers that opened or joine
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.accounts.models import User
 from survey.db import db, label_of, now_utc, one_of
 from survey.regions.models import Region
-from survey.responses.models import Response
+from survey.responses.models import APPEALED, Response
 from survey.sites.models import Project, Site
 
 
@@ -75,7 +85,15 @@ STEP_KINDS = {
     "followed_up": "回访",
     "unreachable": "无法回访",
     "overdue": "超期",
+    "appealed": "申诉",
+    "appeal_upheld": "申诉成立",
+    "appeal_rejected": "申诉驳回",
 }
+#: The states a county may appeal from (before 整改完成), back to which a rejected 申诉
+#: returns the case.
+APPEALABLE = ("verifying", "rectifying")
+#: The city's decisions on a 申诉, as posted → as shown.
+DECISIONS = {"upheld": "申诉成立", "rejected": "申诉驳回"}
 #: A follow-up call's outcomes, as posted → as shown.
 FOLLOWUP_OUTCOMES = {"reached": "接通", "missed": "未接通"}
 #: Unanswered follow-up calls after which a case closes as 无法回访.
@@ -93,6 +111,7 @@ class Case(db.Model):
         one_of("state", CASE_STATES),
         one_of("outcome", OUTCOMES),
         CheckConstraint("followup_score between 1 and 5", name="followup_score"),
+        one_of("appeal_from", APPEALABLE),
         # The county's open cases by deadline; one open case per site.
         Index("ix_rectification_cases_region_state", "region_id", "state"),
         Index(
@@ -128,6 +147,8 @@ class Case(db.Model):
     followup_score: Mapped[int | None]
     followup_solved: Mapped[bool | None]
     closed_at: Mapped[datetime | None]
+    #: While 申诉中: the state the case was in, to which a rejected 申诉 returns it.
+    appeal_from: Mapped[str | None] = mapped_column(String(15))
 
     project: Mapped[Project] = relationship()
     site: Mapped[Site] = relationship()
@@ -196,8 +217,19 @@ class CaseAnswer(db.Model):
         ForeignKey("rectification_cases.id", ondelete="CASCADE"), index=True
     )
 
+    #: Named in the county's 申诉 (under appeal, or upheld: the answer is then left out of
+    #: the rates, flag ``appealed``); a rejected 申诉 clears it.
+    appealed: Mapped[bool] = mapped_column(default=False, server_default=false())
+
     case: Mapped[Case] = relationship(back_populates="answers")
     response: Mapped[Response] = relationship()
+
+    @property
+    def appeal_label(self) -> str:
+        """Where the answer stands in a 申诉: 申诉中, 申诉成立 (left out of the rates), or ""."""
+        if not self.appealed:
+            return ""
+        return "申诉成立，不计入满意率" if self.response.flag == APPEALED else "申诉中"
 
 
 class CaseStep(db.Model):

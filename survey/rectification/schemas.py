@@ -4,11 +4,11 @@ case's steps."""
 import re
 from datetime import date, timedelta
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from survey.fields import FIRST_DAY, LAST_DAY, WholeNumber, described_text, readable_text
 from survey.form_posts import StaffForm
-from survey.rectification.models import FOLLOWUP_OUTCOMES
+from survey.rectification.models import DECISIONS, FOLLOWUP_OUTCOMES
 
 #: The most days a notice may list of each kind: a year has about 30 days off in all.
 MAX_DAYS = 60
@@ -156,6 +156,48 @@ class FollowupSchema(StaffForm):
 
 
 followup_schema = FollowupSchema()
+
+
+NAME_THE_ANSWERS = "请选择要申诉的评价。"
+
+
+def _answer_ids(ids: list[str]) -> None:
+    """Each an answer's number as the form's boxes send it."""
+    if not all(i.isdecimal() and len(i) < 12 for i in ids):
+        raise ValidationError(NAME_THE_ANSWERS)
+
+
+class AppealSchema(StaffForm):
+    """申诉: the case's answers the county believes malicious, and why (its evidence)."""
+
+    # Strings checked whole, then made numbers: a List of numbers would say which item
+    # failed, not what to do.
+    answers = fields.List(
+        fields.String(),
+        required=True,
+        validate=[validate.Length(min=1, error=NAME_THE_ANSWERS), _answer_ids],
+        error_messages={"required": NAME_THE_ANSWERS},
+    )
+    reason = described_text(2000, "申诉理由和证据", required=True)
+
+    @post_load
+    def numbers(self, data, **_kwargs):
+        return data | {"answers": [int(i) for i in data["answers"]]}
+
+
+class DecisionSchema(StaffForm):
+    """The city's decision on a 申诉, with its reason."""
+
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf(list(DECISIONS), error="请选择申诉成立或驳回。"),
+        error_messages={"required": "请选择申诉成立或驳回。"},
+    )
+    note = described_text(1000, "审核意见", required=True)
+
+
+appeal_schema = AppealSchema()
+decision_schema = DecisionSchema()
 
 
 class EmptyFormSchema(StaffForm):

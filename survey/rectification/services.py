@@ -5,6 +5,7 @@ Services take the session and values and never commit (docs/ARCHITECTURE.md); ea
 one line on the case's timeline and one in the audit log.
 """
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import exists, func, select
@@ -27,7 +28,7 @@ from survey.rectification.models import (
 )
 from survey.rectification.workdays import WorkCalendar
 from survey.regions.scope import Scope
-from survey.responses.models import CHANNELS, Response
+from survey.responses.models import CHANNELS, Response, ResponseContact
 from survey.responses.rollups import local_day
 
 #: The overall scores that open a case: 非常不满意 and 不满意.
@@ -167,7 +168,8 @@ def due_today(cases: list[Case], today: date) -> int:
     return sum(1 for case in cases if case.due == today)
 
 
-def _expect(case: Case, state: str) -> None:
+def expect_state(case: Case, state: str) -> None:
+    """Raise CaseError unless ``case`` is (still) in ``state``."""
     if case.state != state:
         raise CaseError("_schema", "这个整改单已经办理到下一步了，请看时间线。")
 
@@ -191,7 +193,7 @@ def verify(
 
     Raises CaseError when the case is no longer 待核实 (done meanwhile) or a complex case
     has no reason."""
-    _expect(case, "verifying")
+    expect_state(case, "verifying")
     today = local_day(now)
     _step(case, "verified", actor, now, today, values["finding"])
     if values["complex"]:
@@ -208,6 +210,19 @@ def verify(
     record(session, "case_verified", actor, f"整改单 {case.id}：{case.site.name}")
 
 
+def attach_photos(step: CaseStep, photos: list[CleanPhoto]) -> None:
+    """Keep ``photos`` (re-encoded on upload) with the step they show."""
+    for photo in photos:
+        step.photos.append(
+            StepPhoto(
+                content_type=photo.content_type,
+                data=photo.data,
+                width=photo.width,
+                height=photo.height,
+            )
+        )
+
+
 def rectify(
     session: Session,
     actor: Actor,
@@ -219,28 +234,28 @@ def rectify(
 ) -> None:
     """整改完成: what was done (``done``), with photos; the case waits for 回访, due the
     project's working days after today. Raises CaseError when it is no longer 整改中."""
-    _expect(case, "rectifying")
+    expect_state(case, "rectifying")
     today = local_day(now)
-    step = _step(case, "rectified", actor, now, today, values["done"])
-    for photo in photos:
-        step.photos.append(
-            StepPhoto(
-                content_type=photo.content_type,
-                data=photo.data,
-                width=photo.width,
-                height=photo.height,
-            )
-        )
+    attach_photos(_step(case, "rectified", actor, now, today, values["done"]), photos)
     rules = deadlines.rules_of(session, case.project_id)
     deadlines.set_followup_deadline(case, calendar, rules, today)
     case.state = "following_up"
     record(session, "case_rectified", actor, f"整改单 {case.id}：{case.site.name}")
 
 
-def followup_resident(session: Session, case: Case) -> Resident | None:
+@dataclass(frozen=True)
+class CallBack:
+    """The number to call back for 回访, encrypted, and whose it is (for the audit line)."""
+
+    phone_token: str
+    whose: str
+
+
+def followup_number(session: Session, case: Case) -> CallBack | None:
     """Whom to call back: the roster entry of the case's first phone answer still on the
-    roster (a QR or visit answer leaves no number), or None."""
-    query = (
+    roster, else the number the first resident who left one on the QR form left (a visit
+    answer leaves none); None when there is neither."""
+    on_roster = (
         select(Resident)
         .join(CallTask, CallTask.resident_id == Resident.id)
         .join(CaseAnswer, CaseAnswer.response_id == CallTask.response_id)
@@ -248,21 +263,32 @@ def followup_resident(session: Session, case: Case) -> Resident | None:
         .order_by(CaseAnswer.response_id)
         .limit(1)
     )
-    return session.scalars(query).first()
+    if (resident := session.scalars(on_roster).first()) is not None:
+        return CallBack(resident.phone_token, f"名单人员 {resident.id}")
+    left = (
+        select(ResponseContact)
+        .join(CaseAnswer, CaseAnswer.response_id == ResponseContact.response_id)
+        .where(CaseAnswer.case_id == case.id)
+        .order_by(CaseAnswer.response_id)
+        .limit(1)
+    )
+    if (contact := session.scalars(left).first()) is not None:
+        return CallBack(contact.phone_token, f"评价 {contact.response_id} 留下的电话")
+    return None
 
 
 def reveal_followup_phone(session: Session, actor: Actor, case: Case, cipher) -> str | None:
     """The whole number to call back for 回访, audited like a call's (``phone_revealed``);
     None when the case has none. Call inside the write transaction."""
-    _expect(case, "following_up")
-    resident = followup_resident(session, case)
-    if resident is None:
+    expect_state(case, "following_up")
+    number = followup_number(session, case)
+    if number is None:
         return None
-    record(session, "phone_revealed", actor, f"整改单 {case.id} 回访（名单人员 {resident.id}）")
-    return cipher.decrypt(resident.phone_token)
+    record(session, "phone_revealed", actor, f"整改单 {case.id} 回访（{number.whose}）")
+    return cipher.decrypt(number.phone_token)
 
 
-def _close(case: Case, outcome: str, now: datetime) -> None:
+def close(case: Case, outcome: str, now: datetime) -> None:
     case.state, case.outcome, case.closed_at = "closed", outcome, now
 
 
@@ -270,7 +296,7 @@ def follow_up(session: Session, actor: Actor, case: Case, now: datetime, values:
     """One 回访 call: ``reached`` with the resident's new ``score`` and whether the problem
     was ``solved`` closes the case (已办结); ``missed`` counts, and the FOLLOWUP_ATTEMPTS-th
     unanswered call closes it as 无法回访. Raises CaseError when it is no longer 待回访."""
-    _expect(case, "following_up")
+    expect_state(case, "following_up")
     today = local_day(now)
     if values["outcome"] == "missed":
         case.followup_missed += 1
@@ -278,23 +304,23 @@ def follow_up(session: Session, actor: Actor, case: Case, now: datetime, values:
         if case.followup_missed >= FOLLOWUP_ATTEMPTS:
             note = f"{FOLLOWUP_ATTEMPTS} 次未接通"
             case.steps.append(CaseStep(kind="unreachable", user=actor.user, at=now, note=note))
-            _close(case, "unreachable", now)
+            close(case, "unreachable", now)
         record(session, "case_followed_up", actor, f"整改单 {case.id}：回访未接通")
         return
     solved = "已解决" if values["solved"] else "未解决"
     note = f"{solved}，重新评价：{SATISFACTION_LEVELS[values['score']]}"
     _step(case, "followed_up", actor, now, today, "\n".join(filter(None, [note, values["note"]])))
     case.followup_score, case.followup_solved = values["score"], values["solved"]
-    _close(case, "done", now)
+    close(case, "done", now)
     record(session, "case_followed_up", actor, f"整改单 {case.id}：{note}")
 
 
 def close_unreachable(session: Session, actor: Actor, case: Case, now: datetime) -> None:
     """无法回访 for a case with no number to call (its answers came by QR code or visit).
     Raises CaseError when it has one or is no longer 待回访."""
-    _expect(case, "following_up")
-    if followup_resident(session, case) is not None:
+    expect_state(case, "following_up")
+    if followup_number(session, case) is not None:
         raise CaseError("_schema", "这个整改单有回访电话，请先拨打。")
     case.steps.append(CaseStep(kind="unreachable", user=actor.user, at=now, note="没有联系方式"))
-    _close(case, "unreachable", now)
+    close(case, "unreachable", now)
     record(session, "case_followed_up", actor, f"整改单 {case.id}：无法回访（没有联系方式）")

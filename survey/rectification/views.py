@@ -13,10 +13,12 @@ from survey.checks.photos import BadPhoto, uploaded_photos
 from survey.db import app_now, db, write_transaction
 from survey.form_posts import submitted
 from survey.questionnaires.models import SATISFACTION_LEVELS
-from survey.rectification import deadlines, services
+from survey.rectification import appeals, deadlines, services
 from survey.rectification.metrics import shown_share
-from survey.rectification.models import FOLLOWUP_OUTCOMES, Case, StepPhoto
+from survey.rectification.models import APPEALABLE, DECISIONS, FOLLOWUP_OUTCOMES, Case, StepPhoto
 from survey.rectification.schemas import (
+    appeal_schema,
+    decision_schema,
     empty_form_schema,
     followup_schema,
     rectify_schema,
@@ -74,7 +76,7 @@ def index():
 
 def _case_page(case: Case, errors=None, phone: str | None = None) -> str:
     callable_back = case.state == "following_up" and (
-        services.followup_resident(db.session, case) is not None
+        services.followup_number(db.session, case) is not None
     )
     return render_template(
         "rectification/case.html",
@@ -82,6 +84,10 @@ def _case_page(case: Case, errors=None, phone: str | None = None) -> str:
         callable_back=callable_back,
         phone=phone,
         outcomes=FOLLOWUP_OUTCOMES,
+        decisions=DECISIONS,
+        appealable=appeals.appealable(case) if case.state in APPEALABLE else [],
+        may_appeal=current_user.role == "county",
+        may_decide=current_user.role == appeals.DECIDING_ROLE,
         today=local_day(_now()),
         assumed=assumption_note(case.assumed_years),
         errors=errors or {},
@@ -129,6 +135,18 @@ def verify(case_id):
 @role_required(*STAFF_ROLES)
 def rectify(case_id):
     """整改完成: what was done, with photos (re-encoded like a visit's)."""
+
+    def apply(case, values, photos):
+        services.rectify(
+            db.session, current_actor(), case, work_calendar(db.session), _now(), values, photos
+        )
+
+    return _step_with_photos(case_id, "rectifying", rectify_schema, apply)
+
+
+def _step_with_photos(case_id: int, state: str, schema, apply):
+    """A step's POST with photos (re-encoded like a visit's): a bad photo is the page again
+    with its reason (422), nothing stored."""
     config = current_app.config
     try:
         photos = uploaded_photos(
@@ -139,13 +157,34 @@ def rectify(case_id):
         )
     except BadPhoto as err:
         return _case_page(_case(case_id), {"photos": [str(err)]}), 422
+    return _step(case_id, state, schema, lambda case, values: apply(case, values, photos))
+
+
+@bp.post("/<int:case_id>/appeal")
+@role_required("county")
+def appeal(case_id):
+    """申诉: the county names the answers it believes malicious, with its evidence (text
+    and photos); the city decides."""
+    found = _case(case_id)
+    if found.state not in APPEALABLE:
+        flash(ALREADY_DONE, "info")
+        return redirect(url_for(".case", case_id=case_id))
+
+    def apply(case, values, photos):
+        appeals.appeal(db.session, current_actor(), case, _now(), values, photos)
+
+    return _step_with_photos(case_id, found.state, appeal_schema, apply)
+
+
+@bp.post("/<int:case_id>/decide")
+@role_required(appeals.DECIDING_ROLE)
+def decide(case_id):
+    """The city's decision on a 申诉: upheld (the answers leave the rates) or rejected."""
 
     def apply(case, values):
-        services.rectify(
-            db.session, current_actor(), case, work_calendar(db.session), _now(), values, photos
-        )
+        appeals.decide(db.session, current_actor(), case, _now(), values)
 
-    return _step(case_id, "rectifying", rectify_schema, apply)
+    return _step(case_id, "appealing", decision_schema, apply)
 
 
 @bp.post("/complaints/<int:response_id>")

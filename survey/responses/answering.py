@@ -83,6 +83,7 @@ def as_posted(fields: dict[str, list[str]]) -> dict:
         "answers": {k[2:]: v[0] if len(v) == 1 else v for k, v in fields.items() if k[:2] == "q."},
         "comment": fields.get("comment", [""])[0],
         "nonce": fields.get("nonce", [""])[0],
+        "phone": fields.get("phone", [""])[0],
     }
 
 
@@ -108,7 +109,13 @@ def take(session: Session, token: str, posted: dict, readable: bool, client: Cli
     who = senders.sender_of(client.address, client.agent, client.device_id)
     with write_transaction(session):
         result = services.submit_from_resident(
-            session, target, answers, data["comment"], who, senders.stuffing_checks(session)
+            session,
+            target,
+            answers,
+            data["comment"],
+            who,
+            senders.stuffing_checks(session),
+            contact=senders.contact(data["phone"]),
         )
     count_answer(result.outcome, result.flagged)
     # A repeat keeps the phone on the answer it repeats.

@@ -98,6 +98,6 @@ def build_form(
 def stray_error(questions: list[Question], errors: dict) -> str | None:
     """The first error that belongs to no question on the page (the page itself, or an
     unknown question key)."""
-    shown = {q.key for q in questions} | {"comment"}
+    shown = {q.key for q in questions} | {"comment", "phone"}
     stray = [messages for key, messages in errors.items() if key not in shown]
     return _first_message(stray[0]) if stray else None

@@ -23,10 +23,15 @@ from survey.db import db, now_utc, one_of
 from survey.questionnaires.models import Question, QuestionnaireVersion
 from survey.sites.models import Site
 
-#: Review states of a flagged answer, as reviewers read them.
 #: The channels an answer comes by, as stored → as shown.
 CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "现场暗访"}
+#: Review states of an answer flagged as suspected stuffing, as reviewers read them.
 FLAG_STATES = {"pending": "待审核", "restored": "已恢复计入", "confirmed": "确认刷评"}
+#: The flag of an answer a city user's decision on a county's 申诉 left out of the rates
+#: (survey.rectification.appeals); never one the stuffing review sets or lists.
+APPEALED = "appealed"
+#: Every flag an answer may carry, as shown.
+FLAGS = FLAG_STATES | {APPEALED: "申诉成立，不计入"}
 
 
 class Response(db.Model):
@@ -42,7 +47,7 @@ class Response(db.Model):
         Index("ix_responses_device", "device_id", "site_id", "created_at"),
         # The stuffing counters' read: one address's answers to one site, newest last.
         Index("ix_responses_client", "client_hash", "site_id", "created_at"),
-        one_of("flag", FLAG_STATES),
+        one_of("flag", FLAGS),
         # Flagged answers are few: the dashboard counts and lists them from this alone.
         Index(
             "ix_responses_flagged",
@@ -91,6 +96,7 @@ class Response(db.Model):
     agent_hash: Mapped[str | None] = mapped_column(String(16))
     #: Suspected stuffing (``survey.responses.stuffing``): None for an ordinary answer;
     #: ``pending`` until a reviewer decides, then ``restored`` (counted) or ``confirmed``.
+    #: ``appealed``: left out by an upheld 申诉 (APPEALED).
     flag: Mapped[str | None] = mapped_column(String(10))
     #: Why it was flagged: reason codes (``stuffing.REASONS``), comma-separated.
     flag_reasons: Mapped[str | None] = mapped_column(String(60))
@@ -148,6 +154,22 @@ class FormNonce(db.Model):
         ForeignKey("responses.id", ondelete="CASCADE"), index=True
     )
     used_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class ResponseContact(db.Model):
+    """The number a resident left at the end of the QR form for a call back (回访) about
+    their answer: encrypted with the field key like a roster's, shown only to the county
+    calling back (audited), purged with the roster (``flask purge-roster``), never
+    exported. Kept beside the answer, not in it, so no listing of answers can carry it."""
+
+    __tablename__ = "response_contacts"
+
+    response_id: Mapped[int] = mapped_column(
+        ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The normalised number (survey.phones), encrypted (survey.field_cipher).
+    phone_token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
 
 
 class Recording(db.Model):

@@ -23,10 +23,19 @@ from marshmallow import (
 
 from survey.fields import RowId, WholeNumber, readable_text
 from survey.form_posts import StaffForm
+from survey.phones import BadPhone, normalize_phone
 from survey.questionnaires.models import OVERALL_KEY, SATISFACTION_LEVELS, Question
 
 COMMENT_MAX = 500
 TEXT_ANSWER_MAX = 200
+
+
+def _phone_or_empty(value: str) -> None:
+    if value:
+        try:
+            normalize_phone(value)
+        except BadPhone as err:
+            raise ValidationError(f"{err}。请检查，或者不填。") from None
 
 
 class SubmissionSchema(Schema):
@@ -58,6 +67,20 @@ class SubmissionSchema(Schema):
         error_messages={"required": "页面已过期，请重新提交。"},
         metadata={"description": "取自表单或 GET /api/v1/sites/{token}；同一个 nonce 只计一次"},
     )
+    phone = fields.String(
+        load_default="",
+        validate=_phone_or_empty,
+        error_messages={"invalid": "电话的格式不对。"},
+        metadata={
+            "description": "可不填：居民愿意接受整改回访时留下的手机号或带区号的固定电话；"
+            "加密保存，只有回访的县级人员可查看（记入日志），不会导出"
+        },
+    )
+
+    @post_load
+    def normalized_phone(self, data, **_kwargs):
+        """The number in its canonical form (survey.phones), or None when left empty."""
+        return data | {"phone": normalize_phone(data["phone"]) if data["phone"] else None}
 
 
 class _AnswersBase(Schema):

@@ -37,3 +37,9 @@ def stuffing_checks(session: Session) -> stuffing.Checks:
     """The app's stuffing rules, counting in its Redis (``REDIS_URL``) or its database."""
     app = current_app
     return stuffing.checks(session, app.config, app.extensions.get("stuffing_counts"))
+
+
+def contact(phone: str | None) -> str | None:
+    """The number a resident left for 回访, encrypted with the app's field key (None when
+    they left none): stored beside their answer (``ResponseContact``)."""
+    return current_app.extensions["field_cipher"].encrypt(phone) if phone else None

@@ -10,7 +10,7 @@ from survey.db import now_utc, take_turns
 from survey.driver_statements import DriverStatement
 from survey.questionnaires.models import OVERALL_KEY, Question, QuestionnaireVersion
 from survey.responses import answers_store, nonces, stuffing
-from survey.responses.models import Answer, FormNonce, Response
+from survey.responses.models import Answer, FormNonce, Response, ResponseContact
 from survey.sites.models import Project, Site, SiteToken
 from survey.sites.tokens import ProjectFinished, RetiredToken, SiteNotBuilt, normalize_token
 
@@ -261,9 +261,12 @@ def submit_from_resident(
     comment: str,
     who: stuffing.Sender,
     checks: stuffing.Checks,
+    contact: str | None = None,
 ) -> Submission:
     """Store a resident's validated answer (form or API) to ``target``, flagged when it
-    looks like stuffing (``stuffing.reasons``). Call inside the write transaction."""
+    looks like stuffing (``stuffing.reasons``), with the encrypted number they left for
+    回访 (``contact``; a replacement without one keeps the number left before). Call
+    inside the write transaction."""
     reasons = stuffing.reasons(
         checks.counter,
         checks.rules,
@@ -279,7 +282,7 @@ def submit_from_resident(
         agent_hash=who.agent_hash,
         flag_reasons=tuple(reasons),
     )
-    return submit_response(
+    submitted = submit_response(
         session,
         target.site_id,
         target.version_id,
@@ -290,6 +293,9 @@ def submit_from_resident(
         nonce=target.nonce,
         origin=origin,
     )
+    if contact is not None and submitted.outcome != "duplicate":
+        session.merge(ResponseContact(response_id=submitted.response_id, phone_token=contact))
+    return submitted
 
 
 def _duplicate(session: Session, nonce: str) -> Submission:

@@ -69,7 +69,9 @@ def _audio_urls(site, version_id: int) -> dict[str, str]:
     return {key: url_for("form.audio", recording_id=rid) for key, rid in found.items()}
 
 
-def _page(link: SiteToken, version, nonce: str, chosen=None, comment="", errors=None) -> str:
+def _page(
+    link: SiteToken, version, nonce: str, chosen=None, comment="", phone="", errors=None
+) -> str:
     errors = errors or {}
     audio = _audio_urls(link.site, version.id)
     return render_template(
@@ -78,6 +80,8 @@ def _page(link: SiteToken, version, nonce: str, chosen=None, comment="", errors=
         questions=build_form(version.questions, chosen or {}, errors, audio),
         comment=comment,
         comment_error=errors.get("comment"),
+        phone=phone,
+        phone_error=errors.get("phone"),
         page_error=stray_error(version.questions, errors),
         nonce=nonce,
         action=url_for(".submit", token=link.token),
@@ -132,6 +136,7 @@ def _refuse(token: str, posted: dict, errors: dict, version_id: int | None = Non
         version or link.site.project.questionnaire.current_version,
         chosen=posted["answers"],
         comment=posted["comment"],
+        phone=posted["phone"],
         errors=errors,
         nonce=nonce,
         status=400,

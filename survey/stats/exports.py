@@ -18,7 +18,7 @@ from survey.rectification.metrics import CaseCounts
 from survey.regions.models import Region
 from survey.regions.scope import Scope, scope_of
 from survey.responses.answers import answers_by_response, one_line
-from survey.responses.models import FLAG_STATES, Response
+from survey.responses.models import FLAGS, Response
 from survey.responses.rollups import zone
 from survey.sites.models import Project, Site
 from survey.sites.scoping import project_in_scope
@@ -52,11 +52,12 @@ def summary_rows(
     if group == "site":
         header.append("县（市、区）")
     header += ["满意率", "95%区间下限", "95%区间上限", "平均分", "有效回答", "疑似刷评未计入"]
+    header += ["申诉成立未计入"]
     for label in CHANNELS.values():
         header += [f"{label}满意率", f"{label}回答"]
     header += ["家属代答", "自评与抽查差异显著"]
     if cases is not None:
-        header += ["差评整改单", "整改率", "按期整改率", "整改超期", "回访满意率"]
+        header += ["差评整改单", "整改率", "按期整改率", "整改超期", "回访满意率", "申诉成立"]
     if progress is not None:
         header += ["平均进度", "时间进度", "进度预警"]
     by_name = {county.name: county for county in cases.counties} if cases else {}
@@ -67,14 +68,14 @@ def summary_rows(
         cells = [row.name] + ([row.parent] if group == "site" else [])
         cells += [_percent(combined.value), _percent(combined.low), _percent(combined.high)]
         cells += [round(combined.mean_score, 1) if combined.mean_score is not None else ""]
-        cells += [combined.n, row.left_out]
+        cells += [combined.n, row.left_out, row.appealed]
         for channel in CHANNELS:
             cells += [_percent(row.channels[channel].value), row.channels[channel].n]
         cells += [row.proxy, "是" if row.discrepancy else ""]
         if cases is not None:
             county = by_name.get(row.name, CaseCounts(row.name))
             cells += [county.cases, _share(county.rectified_rate), _share(county.on_time_rate)]
-            cells += [county.overdue, _share(county.followup_rate)]
+            cells += [county.overdue, _share(county.followup_rate), county.appeals_upheld]
         if progress is not None:
             found = progress_of.get(row.name)
             average = found.average if found else None
@@ -141,7 +142,7 @@ def response_rows(
                 SATISFACTION_LEVELS[overall],
                 overall,
                 "是" if proxy else "",
-                FLAG_STATES.get(flag, ""),
+                FLAGS.get(flag, ""),
                 one_line(answers.get(response_id, [])),
                 comment,
             ]

@@ -4,7 +4,7 @@ left out of its rates, the review list, and a reviewer's decision (docs/METRICS.
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from survey.accounts.services import Actor, record
@@ -12,7 +12,7 @@ from survey.db import now_utc
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.regions.scope import Scope
 from survey.responses import answers_store
-from survey.responses.models import FLAG_STATES, Response
+from survey.responses.models import APPEALED, FLAG_STATES, Response
 from survey.responses.stuffing import describe
 from survey.sites.listing import Page, page_of
 from survey.sites.models import Site
@@ -24,9 +24,10 @@ DECISIONS = {"restore": "restored", "confirm": "confirmed"}
 PER_PAGE = 100
 
 
-def _flagged(scope: Scope, project_ids: Iterable[int], filters: Filters):
-    """Flagged answers (any review state) of the projects' sites within scope and filters.
-    ``flag IS NOT NULL`` is spelt out so the partial index ``ix_responses_flagged`` serves."""
+def _with_flag(scope: Scope, project_ids: Iterable[int], filters: Filters):
+    """Answers with any flag (suspected stuffing in any review state, or left out by an
+    upheld 申诉) of the projects' sites within scope and filters. ``flag IS NOT NULL`` is
+    spelt out so the partial index ``ix_responses_flagged`` serves."""
     query = (
         select(Response)
         .join(Site, Response.site_id == Site.id)
@@ -39,39 +40,62 @@ def _flagged(scope: Scope, project_ids: Iterable[int], filters: Filters):
     return filter_responses(query, filters)
 
 
+def _flagged(scope: Scope, project_ids: Iterable[int], filters: Filters):
+    """Answers flagged as suspected stuffing (any review state): what reviewers list and
+    decide on. An answer an upheld 申诉 left out is the city's decision, not theirs."""
+    return _with_flag(scope, project_ids, filters).where(Response.flag != APPEALED)
+
+
+#: Why answers are left out of the rates → the column of LeftOut's rows counting them.
+WHY_LEFT_OUT = {"left_out": 3, "appealed": 4}
+
+
 @dataclass(frozen=True)
 class LeftOut:
-    """How many answers are left out of the rates (flagged, not restored), per site, with
-    its county and project, so they can be added up by any of the three."""
+    """How many answers are left out of the rates, per site, with its county and project,
+    so they can be added up by any of the three: suspected stuffing not restored
+    (``left_out``), and answers an upheld 申诉 left out (``appealed``)."""
 
-    rows: list[tuple[int, int, int, int]]  # (site id, county id, project id, answers)
+    # (site id, county id, project id, stuffing, appealed)
+    rows: list[tuple[int, int, int, int, int]]
 
-    def by(self, group: str) -> dict[int, int]:
-        """{id: answers left out} of each ``site``, ``county`` or ``project`` with any."""
+    def by(self, group: str, why: str = "left_out") -> dict[int, int]:
+        """{id: answers left out ``why``} of each ``site``, ``county`` or ``project``."""
         column = ("site", "county", "project").index(group)
         totals: dict[int, int] = {}
         for row in self.rows:
-            totals[row[column]] = totals.get(row[column], 0) + row[3]
+            if row[WHY_LEFT_OUT[why]]:
+                totals[row[column]] = totals.get(row[column], 0) + row[WHY_LEFT_OUT[why]]
         return totals
 
     def attach(self, summaries, group: str) -> None:
-        """Set ``left_out`` of each Summary (or stats dict) keyed by a ``group`` id."""
-        totals = self.by(group)
-        for row in summaries:
-            if isinstance(row, dict):
-                row["left_out"] = totals.get(row["id"], 0)
-            else:
-                row.left_out = totals.get(row.key, 0)
+        """Set ``left_out`` and ``appealed`` of each Summary (or stats dict) keyed by a
+        ``group`` id."""
+        for why in WHY_LEFT_OUT:
+            totals = self.by(group, why)
+            for row in summaries:
+                if isinstance(row, dict):
+                    row[why] = totals.get(row["id"], 0)
+                else:
+                    setattr(row, why, totals.get(row.key, 0))
 
 
 def left_out(
     session: Session, scope: Scope, project_ids: Iterable[int], filters: Filters
 ) -> LeftOut:
-    """The answers of the projects' sites within scope and filters left out of the rates."""
+    """The answers of the projects' sites within scope and filters left out of the rates,
+    by why (WHY_LEFT_OUT)."""
+    appealed = Response.flag == APPEALED
     query = (
-        _flagged(scope, project_ids, filters)
+        _with_flag(scope, project_ids, filters)
         .where(~Response.counted)
-        .with_only_columns(Response.site_id, Site.region_id, Site.project_id, func.count())
+        .with_only_columns(
+            Response.site_id,
+            Site.region_id,
+            Site.project_id,
+            func.count(case((~appealed, 1))),
+            func.count(case((appealed, 1))),
+        )
         .group_by(Response.site_id, Site.region_id, Site.project_id)
     )
     return LeftOut([tuple(row) for row in session.execute(query)])

@@ -104,6 +104,8 @@ def pdf_bytes(report: MonthlyReport) -> bytes:
     )
     left_out = report.total.left_out
     left_out = f"；另有 {left_out} 份疑似刷评未计入" if left_out else ""
+    if appealed := report.total.appealed:
+        left_out += f"；另有 {appealed} 份申诉成立未计入"
     pdf.multi_cell(
         0,
         7,

@@ -149,6 +149,9 @@ class StatsRowSchema(Schema):
     left_out = fields.Integer(
         metadata={"description": "疑似刷评、待审核或已确认而未计入满意率的回答数"}
     )
+    appealed = fields.Integer(
+        metadata={"description": "县级申诉、市级审核成立而未计入满意率的回答数"}
+    )
 
 
 class StatsSchema(Schema):

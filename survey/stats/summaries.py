@@ -54,8 +54,10 @@ class Summary:
     parent: str = ""
     discrepancy: bool = False
     extra: dict = field(default_factory=dict)
-    #: Answers left out of the rates as suspected stuffing (``flagged.LeftOut``).
+    #: Answers left out of the rates as suspected stuffing, and by an upheld 申诉
+    #: (``flagged.LeftOut``).
     left_out: int = 0
+    appealed: int = 0
 
     @property
     def low(self) -> bool:
@@ -240,7 +242,8 @@ def _stats_rows(groups) -> list[dict]:
                 "channels": channels,
                 "proxy": proxy,
                 "discrepancy": discrepancy,
-                "left_out": 0,  # flagged.LeftOut.attach fills it in
+                "left_out": 0,  # flagged.LeftOut.attach fills these in
+                "appealed": 0,
             }
         )
     rows.sort(key=lambda row: _rank_key(row["combined"]["rate"], row["combined"]["n"], row["name"]))

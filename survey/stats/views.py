@@ -206,6 +206,7 @@ def site(site_id):
     project = site.project
     months = summaries.monthly(db.session, scope, [site.id], filters, project.satisfied_from)
     counts = summaries.distribution(db.session, scope, site.id, filters)
+    left_out = flagged.left_out(db.session, scope, [project.id], filters)
     calls = [
         (TASK_STATUSES[status], n)
         for status, n in db.session.execute(
@@ -226,7 +227,8 @@ def site(site_id):
         comments=comment_list.comments(db.session, scope, project.id, filters, site_id=site.id),
         calls=calls,
         visits=visits,
-        left_out=flagged.left_out(db.session, scope, [project.id], filters).by("site").get(site.id),
+        left_out=left_out.by("site").get(site.id),
+        appealed=left_out.by("site", "appealed").get(site.id),
     )
 
 

@@ -7,9 +7,9 @@ import openpyxl
 import openpyxl.xml
 import pytest
 
-from survey.checks.phones import BadPhone, mask_phone, normalize_phone
 from survey.checks.roster_files import RosterFileError, read_rows
 from survey.field_cipher import FieldCipher, InvalidToken, new_key
+from survey.phones import BadPhone, mask_phone, normalize_phone
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,6 @@ passed deadline marks the case 超期 for good; another county's case is 404."""
 import io
 from datetime import UTC, date, datetime
 
-import pytest
 from PIL import Image
 
 from survey.accounts.models import AuditEntry
@@ -18,25 +17,8 @@ from survey.responses.answers_store import changing, import_responses
 from survey.responses.models import Response
 from survey.sites.models import Site
 from tests.checks.conftest import Clock
-from tests.helpers import PASSWORD, csrf_of, post, post_files, staff_client
-
-#: 2026-09-30 10:00 in Shanghai, the Wednesday before the National Day holiday (Oct 1–7 off,
-#: Saturday Oct 10 worked).
-EVE = datetime(2026, 9, 30, 2, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def world(app, make_site, make_user):
-    sites = {
-        "liandu": make_site("紫金街道康养联合体", county="莲都区"),
-        "liandu2": make_site("岩泉街道康养联合体", county="莲都区"),
-        "qingtian": make_site("鹤城街道康养联合体", county="青田县"),
-    }
-    make_user("liandu", "county", PASSWORD, region="莲都区")
-    make_user("qingtian", "county", PASSWORD, region="青田县")
-    make_user("lishui", "city", PASSWORD, region="丽水市")
-    app.extensions["clock"] = Clock(EVE)
-    return sites
+from tests.helpers import csrf_of, post, post_files, staff_client
+from tests.rectification.conftest import EVE
 
 
 def _answered(app, site, overall: str, at: datetime = EVE, comment="") -> int:

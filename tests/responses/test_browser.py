@@ -146,13 +146,13 @@ def test_the_form_meets_the_elderly_care_bar_at_every_text_size(
     assert phone.evaluate(NO_SIDEWAYS_SCROLL)
 
     # Once the required question is answered, 提交 is on screen without scrolling; at the
-    # end of the page the bar covers nothing.
+    # end of the page the bar covers nothing (the last field, the number for 回访).
     assert not phone.evaluate(IN_REACH_JS, ".btn")
     phone.locator("label[for='q.overall-4']").tap()
     assert phone.evaluate(IN_REACH_JS, ".btn")
     phone.screenshot(path=tmp_path / f"form-{text_size}.png")
     phone.evaluate("() => window.scrollTo(0, document.documentElement.scrollHeight)")
-    assert phone.evaluate(IN_REACH_JS, "#comment")
+    assert phone.evaluate(IN_REACH_JS, "#phone")
     assert phone.evaluate(NO_SIDEWAYS_SCROLL)
 
 

@@ -330,6 +330,9 @@ ROUTES: dict[str, Route] = {
         STAFF, _per_county("/cases/{id}/unreachable", "cases", "POST")
     ),
     "rectification.photo": scoped(STAFF, _per_county("/cases/photos/{id}", "case_photos")),
+    # A county appeals its case; only the city decides.
+    "rectification.appeal": scoped(("county",), _per_county("/cases/{id}/appeal", "cases", "POST")),
+    "rectification.decide": scoped(("city",), _per_county("/cases/{id}/decide", "cases", "POST")),
     # 进度: a county records its sites' milestones, its city confirms them; the projects'
     # milestones are set up by admins and the city; monthly reports per county.
     "progress.index": lists(ALL, _fixed("/progress/")),
