@@ -4,7 +4,7 @@ file at most PHOTO_MAX_BYTES (20 MB)."""
 
 from dataclasses import dataclass
 
-from survey.checks.photos import BadPhoto, megabytes, read_within, uploaded_photos
+from survey.checks.photos import BadPhoto, chosen_uploads, uploaded_photos
 
 #: PDFs one record may carry.
 MAX_DOCUMENTS = 6
@@ -31,17 +31,10 @@ def _is_pdf(data: bytes) -> bool:
 
 
 def _documents(files, max_bytes: int) -> list[Evidence]:
-    chosen = [f for f in files if f.filename]
-    if len(chosen) > MAX_DOCUMENTS:
-        raise BadEvidence(f"选了 {len(chosen)} 个 PDF 文件，每次最多上传 {MAX_DOCUMENTS} 个。")
     found = []
-    for upload in chosen:
-        data, size = read_within(upload, max_bytes)
-        if size is not None:
-            raise BadEvidence(
-                f"文件“{upload.filename}”有 {megabytes(size)}，"
-                f"超过了每个 {megabytes(max_bytes)} 的上限。"
-            )
+    for upload, data in chosen_uploads(
+        files, MAX_DOCUMENTS, max_bytes, "PDF 文件", "个", error=BadEvidence
+    ):
         if not _is_pdf(data):
             raise BadEvidence(f"文件“{upload.filename}”不是 PDF 文件，请上传 PDF 格式的扫描件。")
         found.append(Evidence("pdf", upload.filename[-200:], "application/pdf", data))

@@ -43,6 +43,18 @@ class SiteProgress:
     def behind(self) -> bool:
         return self.missed is not None
 
+    @property
+    def next_percent(self) -> int | None:
+        return self.next.percent if self.next else None
+
+    @property
+    def next_planned_on(self) -> date | None:
+        return self.next.planned_on if self.next else None
+
+    @property
+    def missed_planned_on(self) -> date | None:
+        return self.missed.planned_on if self.missed else None
+
 
 @dataclass
 class CountyProgress:

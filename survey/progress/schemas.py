@@ -131,11 +131,13 @@ class SiteProgressSchema(Schema):
     )
     confirmed_on = fields.Date(allow_none=True, metadata={"description": "该进度确认的日期"})
     next_milestone = fields.Integer(
-        attribute="next.percent", allow_none=True, metadata={"description": "下一个进度节点"}
+        attribute="next_percent", allow_none=True, metadata={"description": "下一个进度节点"}
     )
-    next_planned_on = fields.Date(attribute="next.planned_on", allow_none=True)
-    behind = fields.Boolean(metadata={"description": "已过计划日期仍未达到该进度"})
-    missed_planned_on = fields.Date(attribute="missed.planned_on", allow_none=True)
+    next_planned_on = fields.Date(allow_none=True, metadata={"description": "其计划完成日期"})
+    behind = fields.Boolean(metadata={"description": "已过某个进度节点的计划日期仍未达到"})
+    missed_planned_on = fields.Date(
+        allow_none=True, metadata={"description": "最早错过的计划完成日期"}
+    )
 
 
 class CountyProgressSchema(Schema):

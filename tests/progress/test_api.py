@@ -26,6 +26,10 @@ def test_the_progress_api_gives_counties_sites_and_warnings_in_the_callers_scope
     assert first["name"] == "紫金街道康养联合体" and first["progress"] == 60
     assert first["confirmed_on"] == "2026-10-26" and first["next_milestone"] == 80
     assert first["next_planned_on"] == "2026-09-30" and first["behind"] is True
+    assert first["missed_planned_on"] == "2026-09-30"
+    waiting = liandu_county["sites"][1]  # nothing confirmed: 0 %, past 20 % 40 % 60 % 80 %
+    assert waiting["progress"] == 0 and waiting["confirmed_on"] is None
+    assert waiting["missed_planned_on"] == "2026-04-30"
 
     secret = make_token(app, "青田县")
     bearer = {"Authorization": f"Bearer {secret}"}
