@@ -29,7 +29,7 @@ def normalize_phone(raw: str) -> str:
     else:
         if text.startswith("86") and len(text) == 13:
             text = text[2:]
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # Arabic-Indic and other digits are not ours
         raise BadPhone("电话里有数字以外的字符")
     if _MOBILE.fullmatch(text):
         return text

@@ -1,5 +1,5 @@
 """申诉 and 回访 numbers: an answer an upheld appeal leaves out of the rates (flag
-``appealed``), the case's appeal (its answers named, the state it returns to), the appeal's
+``appealed``), the case's appeal (where each answer stands, the state it returns to), its
 steps, and the number a resident may leave on the QR form for a call back
 
 Revision ID: 0026
@@ -31,9 +31,8 @@ def upgrade():
         batch.add_column(sa.Column('appeal_from', sa.String(length=15), nullable=True))
         batch.create_check_constraint('appeal_from', "appeal_from in ('verifying', 'rectifying')")
     with op.batch_alter_table('rectification_case_answers') as batch:
-        batch.add_column(
-            sa.Column('appealed', sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+        batch.add_column(sa.Column('appeal', sa.String(length=10), nullable=True))
+        batch.create_check_constraint('appeal', "appeal in ('pending', 'upheld', 'rejected')")
     with op.batch_alter_table('rectification_steps') as batch:
         batch.drop_constraint('kind', type_='check')
         batch.create_check_constraint(
@@ -66,7 +65,8 @@ def downgrade():
         batch.drop_constraint('kind', type_='check')
         batch.create_check_constraint('kind', f"kind in ({KINDS})")
     with op.batch_alter_table('rectification_case_answers') as batch:
-        batch.drop_column('appealed')
+        batch.drop_constraint('appeal', type_='check')
+        batch.drop_column('appeal')
     with op.batch_alter_table('rectification_cases') as batch:
         batch.drop_constraint('appeal_from', type_='check')
         batch.drop_column('appeal_from')

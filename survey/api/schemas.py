@@ -219,8 +219,9 @@ class CaseStepSchema(Schema):
 
     kind = fields.String(
         metadata={
-            "description": "opened / joined / verified / complex / rectified / "
-            "followup_missed / followed_up / unreachable / overdue"
+            "description": "opened / joined / complaint / verified / complex / rectified / "
+            "followup_missed / followed_up / unreachable / overdue / appealed / "
+            "appeal_upheld / appeal_rejected"
         }
     )
     label = fields.String(attribute="kind_label")
@@ -257,6 +258,10 @@ class CaseSchema(Schema):
 
 class CaseDetailSchema(CaseSchema):
     steps = fields.List(fields.Nested(CaseStepSchema))
+    excluded_answers = fields.Function(
+        lambda case: sum(link.excluded for link in case.answers),
+        metadata={"description": "申诉成立、不计入满意率的差评数"},
+    )
 
 
 AnswerPageSchema = page_schema(AnswerSchema, "AnswerPageSchema")

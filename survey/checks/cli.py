@@ -30,8 +30,9 @@ def purge_roster_command(days):
 @click.command("rotate-field-key")
 @with_appcontext
 def rotate_field_key_command():
-    """Encrypt every roster entry and staged roster file again under the first key of
-    FIELD_ENCRYPTION_KEY (set as NEW,OLD), and their number digests; safe to stop and rerun."""
+    """Encrypt every roster entry, staged roster file and number left on the QR form for
+    回访 again under the first key of FIELD_ENCRYPTION_KEY (set as NEW,OLD), and the roster's
+    number digests; safe to stop and rerun."""
     done = rotate_field_key(db.session, current_app.extensions["field_cipher"])
     current_app.logger.info("rotate-field-key: %s", done.summary)
     click.echo(f"{done.summary}。")

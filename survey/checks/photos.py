@@ -167,3 +167,19 @@ def uploaded_photos(files, max_bytes: int, most: int, max_pixels: int) -> list[C
         except BadPhoto as err:
             raise BadPhoto(f"照片“{upload.filename}”：{err}") from None
     return cleaned
+
+
+def photos_limit(config) -> int:
+    """The most bytes of photos one form may send: VISIT_MAX_PHOTOS of PHOTO_MAX_BYTES."""
+    return config["PHOTO_MAX_BYTES"] * config["VISIT_MAX_PHOTOS"]
+
+
+def too_many_photos(config, sent: int) -> str:
+    """What a staff member is told when a form's photos came to ``sent`` bytes, over the
+    limit: its fields could not be read either."""
+    each = megabytes(config["PHOTO_MAX_BYTES"])
+    return (
+        f"这次提交的照片一共约 {megabytes(sent)}，超过了上限 {megabytes(photos_limit(config))}"
+        f"（最多 {config['VISIT_MAX_PHOTOS']} 张，每张不超过 {each}）。"
+        "填写的内容没能收到，请重新填写，并少选几张照片。"
+    )

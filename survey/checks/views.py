@@ -26,7 +26,7 @@ from survey.checks.models import (
     Visit,
     VisitPhoto,
 )
-from survey.checks.photos import MAX_SIDE, BadPhoto, megabytes, uploaded_photos
+from survey.checks.photos import MAX_SIDE, BadPhoto, photos_limit, too_many_photos, uploaded_photos
 from survey.checks.roster_files import RosterFileError
 from survey.checks.roster_job import ROSTER_JOB
 from survey.checks.schemas import (
@@ -565,14 +565,7 @@ def _visit_too_large():
     user = current_user
     if not user.is_authenticated or user.role not in STAFF_ROLES or user.must_change_password:
         return None
-    config = current_app.config
-    limit = config["PHOTO_MAX_BYTES"] * config["VISIT_MAX_PHOTOS"]
-    sent = megabytes(request.content_length or 0)
-    message = (
-        f"这次提交的照片一共约 {sent}，超过了上限 {megabytes(limit)}（最多 "
-        f"{config['VISIT_MAX_PHOTOS']} 张，每张不超过 {megabytes(config['PHOTO_MAX_BYTES'])}）。"
-        "填写的内容没能收到，请重新填写，并少选几张照片。"
-    )
+    message = too_many_photos(current_app.config, request.content_length or 0)
     try:  # a site or home visit not found here: the plain 413 page (an error handler runs this)
         return _visit_form(
             _site(request.view_args["site_id"]), 413, {"photos": [message]}, body_read=False
@@ -583,10 +576,7 @@ def _visit_too_large():
 
 @bp.post("/sites/<int:site_id>/visits/new")
 @role_required(*STAFF_ROLES)
-@upload_limit(
-    lambda c: c["PHOTO_MAX_BYTES"] * c["VISIT_MAX_PHOTOS"] + FORM_OVERHEAD,
-    too_large=_visit_too_large,
-)
+@upload_limit(lambda c: photos_limit(c) + FORM_OVERHEAD, too_large=_visit_too_large)
 def visit_create(site_id):
     """Record a visit with its checklist, findings and photos; refused, the form comes back
     with every field as typed and the reason."""

@@ -37,6 +37,21 @@ def set_followup_deadline(case: Case, calendar: WorkCalendar, rules: dict, done:
     case.followup_due = _after(case, calendar, done, rules["followup_days"])
 
 
+#: The deadlines still ahead of a case at each step an appeal may return it to.
+AHEAD = {"verifying": ("verify_due", "rectify_due"), "rectifying": ("rectify_due",)}
+
+
+def extend_by_appeal(case: Case, calendar: WorkCalendar, appealed: date, decided: date) -> int:
+    """Move the deadlines still ahead of the case (back at its step) on by the working days
+    its 申诉 took, from the day after it was made to the day it was decided: the county is
+    not charged for the city's time. Returns those days."""
+    days = calendar.working_days_between(appealed, decided).count
+    if days:
+        for column in AHEAD[case.state]:
+            setattr(case, column, _after(case, calendar, getattr(case, column), days))
+    return days
+
+
 def save_rules(session: Session, actor: Actor, project: Project, values: dict) -> None:
     """Set the project's deadlines (working days, DEFAULT_DAYS' keys); audited. Cases
     already open keep the deadlines they were given."""

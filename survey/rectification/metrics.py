@@ -1,8 +1,7 @@
-"""What the bureau is judged by in 整改 (docs/METRICS.md, "整改"): per county of a project,
-the bad ratings, cases, 整改率, 按期整改率, cases overdue and 回访满意率, over the cases whose
-first bad answer arrived within the dashboard's dates."""
+"""What the bureau is judged by in 整改 (docs/METRICS.md, "整改"): per county or site of a
+project, the bad ratings, cases, 整改率, 按期整改率, cases overdue, 回访满意率 and upheld
+appeals, over the cases whose first bad answer arrived within the dashboard's dates."""
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -21,7 +20,7 @@ def shown_share(value: float | None) -> str:
 
 @dataclass
 class CaseCounts:
-    """One county's (or the project's) cases, as counted for the rates."""
+    """One county's or site's (or the project's) cases, as counted for the rates."""
 
     name: str
     bad_answers: int = 0
@@ -36,8 +35,11 @@ class CaseCounts:
     #: ``satisfied_from`` or better, as for every rate).
     followed_up: int = 0
     satisfied: int = 0
+    #: Bad answers left out by an upheld 申诉, and the cases that closed so (all of theirs).
     appeals_upheld: int = 0
-    counties: list = field(default_factory=list)
+    closed_by_appeal: int = 0
+    #: The same per county or per site (case_counts' ``by``), by name.
+    groups: list = field(default_factory=list)
 
     @staticmethod
     def _share(part: int, whole: int) -> float | None:
@@ -46,7 +48,7 @@ class CaseCounts:
     @property
     def rectified_rate(self) -> float | None:
         """整改率: rectified cases of the cases to rectify (an upheld appeal's are not)."""
-        return self._share(self.rectified, self.cases - self.appeals_upheld)
+        return self._share(self.rectified, self.cases - self.closed_by_appeal)
 
     @property
     def on_time_rate(self) -> float | None:
@@ -70,29 +72,52 @@ class CaseCounts:
         if case.followup_score is not None:
             self.followed_up += 1
             self.satisfied += case.followup_score >= satisfied_from
-        self.appeals_upheld += case.outcome == "appeal_upheld"
+        self.appeals_upheld += sum(link.excluded for link in case.answers)
+        self.closed_by_appeal += case.outcome == "appeal_upheld"
+
+
+#: What case_counts may group by → the name of a case's group.
+GROUP_NAMES = {"county": lambda case: case.region.name, "site": lambda case: case.site.name}
 
 
 def case_counts(
-    session: Session, scope: Scope, project: Project, first: date | None, last: date | None
+    session: Session,
+    scope: Scope,
+    project: Project,
+    first: date | None,
+    last: date | None,
+    *,
+    by: str = "county",
+    county_id: int | None = None,
+    site_id: int | None = None,
 ) -> CaseCounts:
-    """The project's counts in scope (its ``counties`` the same per county, by name), over
-    the cases whose first bad answer arrived from ``first`` to ``last`` (either open)."""
+    """The project's counts in scope (its ``groups`` the same per county or per site, as
+    ``by`` says, by name), over the cases whose first bad answer arrived from ``first`` to
+    ``last`` (either open), of one county or one site when given."""
     query = (
         select(Case)
         .where(Case.project_id == project.id, scope.where(Case.region_id))
-        .options(selectinload(Case.steps), selectinload(Case.answers), joinedload(Case.region))
+        .options(
+            selectinload(Case.steps),
+            selectinload(Case.answers),
+            joinedload(Case.region),
+            joinedload(Case.site),
+        )
     )
     if first:
         query = query.where(Case.arrived_on >= first)
     if last:
         query = query.where(Case.arrived_on <= last)
+    if county_id:
+        query = query.where(Case.region_id == county_id)
+    if site_id:
+        query = query.where(Case.site_id == site_id)
+    name_of = GROUP_NAMES[by]
     total = CaseCounts(project.name)
-    by_county: dict[str, CaseCounts] = defaultdict(lambda: CaseCounts(""))
+    groups: dict[str, CaseCounts] = {}
     for case in session.scalars(query):
         total.add(case, project.satisfied_from)
-        county = by_county[case.region.name]
-        county.name = case.region.name
-        county.add(case, project.satisfied_from)
-    total.counties = sorted(by_county.values(), key=lambda c: c.name)
+        name = name_of(case)
+        groups.setdefault(name, CaseCounts(name)).add(case, project.satisfied_from)
+    total.groups = sorted(groups.values(), key=lambda c: c.name)
     return total

@@ -4,23 +4,13 @@ working-day deadlines; their timeline of steps; the answers that opened or joine
 
 from datetime import date, datetime
 
-from sqlalchemy import (
-    JSON,
-    CheckConstraint,
-    ForeignKey,
-    Index,
-    LargeBinary,
-    String,
-    Text,
-    false,
-    text,
-)
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from survey.accounts.models import User
 from survey.db import db, label_of, now_utc, one_of
 from survey.regions.models import Region
-from survey.responses.models import APPEALED, Response
+from survey.responses.models import Response
 from survey.sites.models import Project, Site
 
 
@@ -205,10 +195,15 @@ class RectificationRules(db.Model):
     followup_days: Mapped[int] = mapped_column(default=DEFAULT_DAYS["followup_days"])
 
 
+#: Where an answer stands in a 申诉, as stored → as shown.
+APPEAL_STATES = {"pending": "申诉中", "upheld": "申诉成立，不计入满意率", "rejected": "申诉驳回"}
+
+
 class CaseAnswer(db.Model):
     """A bad answer and the case it opened or joined: each answer is in one case at most."""
 
     __tablename__ = "rectification_case_answers"
+    __table_args__ = (one_of("appeal", APPEAL_STATES),)
 
     response_id: Mapped[int] = mapped_column(
         ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
@@ -217,19 +212,23 @@ class CaseAnswer(db.Model):
         ForeignKey("rectification_cases.id", ondelete="CASCADE"), index=True
     )
 
-    #: Named in the county's 申诉 (under appeal, or upheld: the answer is then left out of
-    #: the rates, flag ``appealed``); a rejected 申诉 clears it.
-    appealed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    #: Where the answer stands in a 申诉 (APPEAL_STATES): None until the county names it;
+    #: ``upheld`` leaves it out of the rates (its flag ``appealed``); a ``rejected`` one may
+    #: not be appealed again (an appeal would stop its case's clock once more).
+    appeal: Mapped[str | None] = mapped_column(String(10))
 
     case: Mapped[Case] = relationship(back_populates="answers")
     response: Mapped[Response] = relationship()
 
     @property
+    def excluded(self) -> bool:
+        """Left out of the rates by an upheld 申诉."""
+        return self.appeal == "upheld"
+
+    @property
     def appeal_label(self) -> str:
-        """Where the answer stands in a 申诉: 申诉中, 申诉成立 (left out of the rates), or ""."""
-        if not self.appealed:
-            return ""
-        return "申诉成立，不计入满意率" if self.response.flag == APPEALED else "申诉中"
+        """Where the answer stands in a 申诉, as the case page says it ("" for none)."""
+        return APPEAL_STATES[self.appeal] if self.appeal else ""
 
 
 class CaseStep(db.Model):

@@ -8,7 +8,7 @@ one line on the case's timeline and one in the audit log.
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from survey.accounts.services import Actor, record
@@ -28,11 +28,8 @@ from survey.rectification.models import (
 )
 from survey.rectification.workdays import WorkCalendar
 from survey.regions.scope import Scope
-from survey.responses.models import CHANNELS, Response, ResponseContact
+from survey.responses.models import BAD_SCORES, CHANNELS, Response, ResponseContact
 from survey.responses.rollups import local_day
-
-#: The overall scores that open a case: 非常不满意 and 不满意.
-BAD_SCORES = (1, 2)
 
 
 class CaseError(FieldError):
@@ -254,12 +251,14 @@ class CallBack:
 def followup_number(session: Session, case: Case) -> CallBack | None:
     """Whom to call back: the roster entry of the case's first phone answer still on the
     roster, else the number the first resident who left one on the QR form left (a visit
-    answer leaves none); None when there is neither."""
+    answer leaves none); None when there is neither. An answer an upheld 申诉 left out is
+    not called back."""
+    not_left_out = or_(CaseAnswer.appeal.is_(None), CaseAnswer.appeal != "upheld")
     on_roster = (
         select(Resident)
         .join(CallTask, CallTask.resident_id == Resident.id)
         .join(CaseAnswer, CaseAnswer.response_id == CallTask.response_id)
-        .where(CaseAnswer.case_id == case.id)
+        .where(CaseAnswer.case_id == case.id, not_left_out)
         .order_by(CaseAnswer.response_id)
         .limit(1)
     )
@@ -268,7 +267,7 @@ def followup_number(session: Session, case: Case) -> CallBack | None:
     left = (
         select(ResponseContact)
         .join(CaseAnswer, CaseAnswer.response_id == ResponseContact.response_id)
-        .where(CaseAnswer.case_id == case.id)
+        .where(CaseAnswer.case_id == case.id, not_left_out)
         .order_by(CaseAnswer.response_id)
         .limit(1)
     )
@@ -316,8 +315,8 @@ def follow_up(session: Session, actor: Actor, case: Case, now: datetime, values:
 
 
 def close_unreachable(session: Session, actor: Actor, case: Case, now: datetime) -> None:
-    """无法回访 for a case with no number to call (its answers came by QR code or visit).
-    Raises CaseError when it has one or is no longer 待回访."""
+    """无法回访 for a case with no number to call (no phone answer on the roster, no number
+    left on the QR form). Raises CaseError when it has one or is no longer 待回访."""
     expect_state(case, "following_up")
     if followup_number(session, case) is not None:
         raise CaseError("_schema", "这个整改单有回访电话，请先拨打。")

@@ -5,11 +5,13 @@ from functools import partial
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import NotFound
 
 from survey import downloads
 from survey.accounts.access import SETUP_ROLES, current_actor, role_required, user_scope
 from survey.accounts.models import STAFF_ROLES
-from survey.checks.photos import BadPhoto, uploaded_photos
+from survey.checks.photos import BadPhoto, photos_limit, too_many_photos, uploaded_photos
 from survey.db import app_now, db, write_transaction
 from survey.form_posts import submitted
 from survey.questionnaires.models import SATISFACTION_LEVELS
@@ -30,6 +32,7 @@ from survey.regions.scope import get_in_scope
 from survey.responses.models import CHANNELS, Response
 from survey.responses.rollups import local_day
 from survey.sites.scoping import project_to_set_up
+from survey.uploads import FORM_OVERHEAD, upload_limit
 
 bp = Blueprint("rectification", __name__, url_prefix="/cases")
 
@@ -74,7 +77,8 @@ def index():
     )
 
 
-def _case_page(case: Case, errors=None, phone: str | None = None) -> str:
+def _case_page(case: Case, errors=None, phone: str | None = None, form=None) -> str:
+    """The case page; its forms filled in with ``form`` (default: what was posted)."""
     callable_back = case.state == "following_up" and (
         services.followup_number(db.session, case) is not None
     )
@@ -91,7 +95,7 @@ def _case_page(case: Case, errors=None, phone: str | None = None) -> str:
         today=local_day(_now()),
         assumed=assumption_note(case.assumed_years),
         errors=errors or {},
-        form=request.form,
+        form=request.form if form is None else form,
         channels=CHANNELS,
         levels=SATISFACTION_LEVELS,
     )
@@ -131,8 +135,30 @@ def verify(case_id):
     return _step(case_id, "verifying", verify_schema, apply)
 
 
+def _photos_too_large():
+    """A step whose photos together exceed the request limit: its fields could not be read,
+    so the case page comes back with the reason under the photos it was sending (None: not
+    a staff member's, or a case not theirs: the plain 413 page)."""
+    user = current_user
+    if not user.is_authenticated or user.role not in STAFF_ROLES or user.must_change_password:
+        return None
+    try:
+        found = _case(request.view_args["case_id"])
+    except NotFound:
+        return None
+    message = too_many_photos(current_app.config, request.content_length or 0)
+    errors = {PHOTO_FIELDS[request.endpoint]: [message]}
+    return _case_page(found, errors, form=MultiDict()), 413  # the body was never read
+
+
+#: Each step's photos, as the case page names their field (its errors are shown under it).
+PHOTO_FIELDS = {"rectification.rectify": "photos", "rectification.appeal": "appeal-photos"}
+_with_photos = upload_limit(lambda c: photos_limit(c) + FORM_OVERHEAD, too_large=_photos_too_large)
+
+
 @bp.post("/<int:case_id>/rectify")
 @role_required(*STAFF_ROLES)
+@_with_photos
 def rectify(case_id):
     """整改完成: what was done, with photos (re-encoded like a visit's)."""
 
@@ -146,7 +172,7 @@ def rectify(case_id):
 
 def _step_with_photos(case_id: int, state: str, schema, apply):
     """A step's POST with photos (re-encoded like a visit's): a bad photo is the page again
-    with its reason (422), nothing stored."""
+    with its reason under them (422), nothing stored."""
     config = current_app.config
     try:
         photos = uploaded_photos(
@@ -156,12 +182,13 @@ def _step_with_photos(case_id: int, state: str, schema, apply):
             config["PHOTO_MAX_PIXELS"],
         )
     except BadPhoto as err:
-        return _case_page(_case(case_id), {"photos": [str(err)]}), 422
+        return _case_page(_case(case_id), {PHOTO_FIELDS[request.endpoint]: [str(err)]}), 422
     return _step(case_id, state, schema, lambda case, values: apply(case, values, photos))
 
 
 @bp.post("/<int:case_id>/appeal")
 @role_required("county")
+@_with_photos
 def appeal(case_id):
     """申诉: the county names the answers it believes malicious, with its evidence (text
     and photos); the city decides."""
@@ -182,7 +209,7 @@ def decide(case_id):
     """The city's decision on a 申诉: upheld (the answers leave the rates) or rejected."""
 
     def apply(case, values):
-        appeals.decide(db.session, current_actor(), case, _now(), values)
+        appeals.decide(db.session, current_actor(), case, work_calendar(db.session), _now(), values)
 
     return _step(case_id, "appealing", decision_schema, apply)
 
@@ -219,7 +246,7 @@ def reveal(case_id):
         phone = services.reveal_followup_phone(
             db.session, current_actor(), found, current_app.extensions["field_cipher"]
         )
-    if phone is None:  # answers by QR code or visit: nobody to call
+    if phone is None:  # no roster entry, no number left on the form: nobody to call
         return _case_page(found, {"_schema": ["这个整改单没有回访电话。"]}), 409
     return _case_page(found, phone=phone)
 

@@ -23,6 +23,9 @@ from survey.db import db, now_utc, one_of
 from survey.questionnaires.models import Question, QuestionnaireVersion
 from survey.sites.models import Site
 
+#: The overall scores of a bad rating, 非常不满意 and 不满意: each opens a 整改单
+#: (survey.rectification).
+BAD_SCORES = (1, 2)
 #: The channels an answer comes by, as stored → as shown.
 CHANNELS = {"qr": "扫码评价", "phone": "电话抽查", "visit": "现场暗访"}
 #: Review states of an answer flagged as suspected stuffing, as reviewers read them.
@@ -158,9 +161,10 @@ class FormNonce(db.Model):
 
 class ResponseContact(db.Model):
     """The number a resident left at the end of the QR form for a call back (回访) about
-    their answer: encrypted with the field key like a roster's, shown only to the county
-    calling back (audited), purged with the roster (``flask purge-roster``), never
-    exported. Kept beside the answer, not in it, so no listing of answers can carry it."""
+    their answer, kept only with a bad rating or a comment: encrypted with the field key
+    like a roster's, shown only on its case to the staff calling back (each reveal
+    audited), purged with the roster (``flask purge-roster``), never exported. Kept beside
+    the answer, not in it, so no listing of answers can carry it."""
 
     __tablename__ = "response_contacts"
 

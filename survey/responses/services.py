@@ -10,7 +10,7 @@ from survey.db import now_utc, take_turns
 from survey.driver_statements import DriverStatement
 from survey.questionnaires.models import OVERALL_KEY, Question, QuestionnaireVersion
 from survey.responses import answers_store, nonces, stuffing
-from survey.responses.models import Answer, FormNonce, Response, ResponseContact
+from survey.responses.models import BAD_SCORES, Answer, FormNonce, Response, ResponseContact
 from survey.sites.models import Project, Site, SiteToken
 from survey.sites.tokens import ProjectFinished, RetiredToken, SiteNotBuilt, normalize_token
 
@@ -265,7 +265,8 @@ def submit_from_resident(
 ) -> Submission:
     """Store a resident's validated answer (form or API) to ``target``, flagged when it
     looks like stuffing (``stuffing.reasons``), with the encrypted number they left for
-    回访 (``contact``; a replacement without one keeps the number left before). Call
+    回访 (``contact``), kept only where there may be something to call back about (a bad
+    rating or a comment); a replacement without one takes the earlier one away. Call
     inside the write transaction."""
     reasons = stuffing.reasons(
         checks.counter,
@@ -293,9 +294,26 @@ def submit_from_resident(
         nonce=target.nonce,
         origin=origin,
     )
-    if contact is not None and submitted.outcome != "duplicate":
-        session.merge(ResponseContact(response_id=submitted.response_id, phone_token=contact))
+    if not (answers[OVERALL_KEY] in BAD_SCORES or comment):
+        contact = None
+    if submitted.outcome == "created" and contact is not None:
+        session.add(ResponseContact(response_id=submitted.response_id, phone_token=contact))
+    elif submitted.outcome == "updated":
+        _replace_contact(session, submitted.response_id, contact)
     return submitted
+
+
+def _replace_contact(session: Session, response_id: int, contact: str | None) -> None:
+    """The replaced answer's number for 回访 is ``contact`` now (None: none), its retention
+    counted from now. (A new answer's is added as it is: nothing to look up.)"""
+    found = session.get(ResponseContact, response_id)
+    if contact is None:
+        if found is not None:
+            session.delete(found)
+    elif found is None:
+        session.add(ResponseContact(response_id=response_id, phone_token=contact))
+    else:
+        found.phone_token, found.created_at = contact, now_utc()
 
 
 def _duplicate(session: Session, nonce: str) -> Submission:

@@ -60,7 +60,7 @@ def summary_rows(
         header += ["差评整改单", "整改率", "按期整改率", "整改超期", "回访满意率", "申诉成立"]
     if progress is not None:
         header += ["平均进度", "时间进度", "进度预警"]
-    by_name = {county.name: county for county in cases.counties} if cases else {}
+    by_name = {county.name: county for county in cases.groups} if cases else {}
     progress_of = {c.region.name: c for c in progress.counties} if progress else {}
     yield header
     for row in rows:

@@ -163,16 +163,25 @@ def _cases(pdf: FPDF, cases: CaseCounts) -> None:
         pdf.cell(0, 6, "本月没有差评整改单。", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
         return
-    widths = [34, 18, 18, 26, 28, 16, 30]
-    header = ["县（市、区）", "差评", "整改单", "整改率", "按期整改率", "超期", "回访满意率"]
+    widths = [34, 18, 18, 26, 28, 16, 30, 20]
+    header = [
+        "县（市、区）",
+        "差评",
+        "整改单",
+        "整改率",
+        "按期整改率",
+        "超期",
+        "回访满意率",
+        "申诉成立",
+    ]
     pdf.set_fill_color(238, 243, 240)
     for width, text in zip(widths, header, strict=True):
         pdf.cell(width, 7, text, border=1, fill=True)
     pdf.ln()
-    for row in [*cases.counties, cases]:
+    for row in [*cases.groups, cases]:
         cells = [row.name if row is not cases else "合计", str(row.bad_answers), str(row.cases)]
         cells += [shown_share(row.rectified_rate), shown_share(row.on_time_rate), str(row.overdue)]
-        cells += [shown_share(row.followup_rate)]
+        cells += [shown_share(row.followup_rate), str(row.appeals_upheld)]
         for width, text in zip(widths, cells, strict=True):
             pdf.cell(width, 7, text, border=1)
         pdf.ln()

@@ -151,7 +151,7 @@ def project(project_id):
     cases = case_counts(db.session, scope, project, filters.date_from, filters.date_to)
     overdue = [
         summaries.Alert("overdue", county.name, f"{county.overdue_open} 个整改单超期未办结")
-        for county in cases.counties
+        for county in cases.groups
         if county.overdue_open
     ]
     # Progress on the last day shown (today by the app's clock, or the filter's end).
@@ -193,7 +193,18 @@ def county(project_id, county_id):
     filters = summaries.Filters(filters.date_from, filters.date_to, county.id, filters.channel)
     rows = summaries.by_site(db.session, scope, project, filters)
     flagged.left_out(db.session, scope, [project.id], filters).attach(rows, "site")
-    return _page("county.html", project=project, county=county, filters=filters, rows=rows)
+    cases = case_counts(
+        db.session,
+        scope,
+        project,
+        filters.date_from,
+        filters.date_to,
+        by="site",
+        county_id=county.id,
+    )
+    return _page(
+        "county.html", project=project, county=county, filters=filters, rows=rows, cases=cases
+    )
 
 
 @bp.get("/sites/<int:site_id>")
@@ -229,6 +240,15 @@ def site(site_id):
         visits=visits,
         left_out=left_out.by("site").get(site.id),
         appealed=left_out.by("site", "appealed").get(site.id),
+        cases=case_counts(
+            db.session,
+            scope,
+            project,
+            filters.date_from,
+            filters.date_to,
+            by="site",
+            site_id=site.id,
+        ),
     )
 
 

@@ -43,6 +43,7 @@ def test_phone_numbers_are_normalised(raw, expected):
         ("12812345678", "11 位"),
         ("2123456", "区号"),
         ("138abc45678", "数字以外"),
+        ("13٨١٢٣٤١٢٣٤", "数字以外"),  # Arabic-Indic digits: stored as typed, never dialled
         ("0578-123", "位数"),
     ],
 )

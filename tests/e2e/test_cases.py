@@ -36,6 +36,16 @@ def _photo() -> bytes:
     return out.getvalue()
 
 
+def _send_with_photo(page, field: str, text: str, photos: str, button: str) -> None:
+    """Fill a step's text and one photo, and send it with ``button``."""
+    page.fill(field, text)
+    page.locator(photos).set_input_files(
+        {"name": "photo.jpg", "mimeType": "image/jpeg", "buffer": _photo()}
+    )
+    with page.expect_navigation():
+        page.get_by_role("button", name=button).click()
+
+
 def _site(server, county: str, n: int) -> tuple[str, str]:
     """The ``n``-th site (name, live code) of the demo project in ``county``."""
     return server.sql(
@@ -100,12 +110,7 @@ def test_a_qr_rating_with_a_number_is_verified_rectified_called_back_and_closed(
     with desk.expect_navigation():
         desk.get_by_role("button", name="核实完毕，开始整改").click()
     assert "整改中" in _main(desk)
-    desk.fill("#done", "更换了保温餐车")
-    desk.locator("#photos").set_input_files(
-        {"name": "after.jpg", "mimeType": "image/jpeg", "buffer": _photo()}
-    )
-    with desk.expect_navigation():
-        desk.get_by_role("button", name="整改完成").click()
+    _send_with_photo(desk, "#done", "更换了保温餐车", "#photos", "整改完成")
     assert "待回访" in _main(desk) and "更换了保温餐车" in _main(desk)
     photo = desk.get_by_alt_text("整改照片 1")
     assert photo.evaluate("img => img.complete && img.naturalWidth") > 0
@@ -183,12 +188,8 @@ def test_an_appeal_upheld_by_the_city_leaves_the_rating_out_of_the_rate(browse, 
     _open(county, server, case_id)
     county.get_by_text("提出申诉").click()
     county.locator("input[name=answers]").check()
-    county.fill("#reason", "该留言系辱骂，评价人当天未到过本中心（见监控截图）")
-    county.locator("#appeal-photos").set_input_files(
-        {"name": "monitor.jpg", "mimeType": "image/jpeg", "buffer": _photo()}
-    )
-    with county.expect_navigation():
-        county.get_by_role("button", name="提交申诉").click()
+    why = "该留言系辱骂，评价人当天未到过本中心（见监控截图）"
+    _send_with_photo(county, "#reason", why, "#appeal-photos", "提交申诉")
     assert "申诉中" in _main(county) and "等待市级审核" in _main(county)
 
     city = staff("lishui")

@@ -149,3 +149,36 @@ def test_purge_and_key_rotation_take_the_numbers_with_the_roster(app, client, wo
     with app.app_context():
         again = rotate_field_key(db.session, FieldCipher(f"{new},{FIELD_KEY}"))
     assert again.contacts == 0 and kept == next(iter(_contacts(app)))
+
+
+def test_a_number_is_kept_only_where_there_may_be_a_call_back_and_can_be_taken_back(
+    app, client, world
+):
+    token = world["liandu"].token
+    _send(app.test_client(), token, overall="5", phone="13900000001")  # satisfied, no words
+    _send(app.test_client(), token, overall="5", comment="希望多开几天", phone="13900000002")
+    assert [FieldCipher(FIELD_KEY).decrypt(t) for t in _contacts(app).values()] == ["13900000002"]
+    # The same phone answers again (it replaces its answer): a new number replaces the
+    # old one; none takes it away.
+    _send(client, token, comment="饭菜凉", phone="13900000003")
+    (mine,) = set(_contacts(app)) - {next(iter(_contacts(app)))}
+    _send(client, token, comment="饭菜凉", phone="13900000004")
+    assert FieldCipher(FIELD_KEY).decrypt(_contacts(app)[mine]) == "13900000004"
+    _send(client, token, comment="饭菜凉")
+    assert mine not in _contacts(app) and len(_contacts(app)) == 1
+
+
+def test_the_resident_whose_rating_an_appeal_left_out_is_not_called_back(app, world):
+    token = world["liandu"].token
+    _send(app.test_client(), token, comment="骂人的话", phone="13812345678")
+    _send(app.test_client(), token, overall="2", comment="饭菜凉")
+    sweep_cases(app)
+    (case,) = _cases(app)
+    (abusive,) = _contacts(app)
+    liandu, city = staff_client(app, "liandu"), staff_client(app, "lishui")
+    _post(liandu, f"/cases/{case.id}/appeal", {"answers": str(abusive), "reason": "辱骂"})
+    _post(city, f"/cases/{case.id}/decide", {"decision": "upheld", "note": "属实"})
+    _post(liandu, f"/cases/{case.id}/verify", {"finding": "属实"})
+    _post(liandu, f"/cases/{case.id}/rectify", {"done": "已整改"})
+    page = liandu.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "待回访" in page and "没有留下联系电话" in page and "显示回访电话" not in page

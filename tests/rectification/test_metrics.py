@@ -2,6 +2,7 @@
 worked out by hand (docs/METRICS.md, "整改")."""
 
 import io
+import re
 from datetime import UTC, datetime
 
 import openpyxl
@@ -69,7 +70,7 @@ def test_the_rates_match_the_counts_worked_out_by_hand(app, counted):
     with app.app_context():
         project = db.session.get(Project, counted)
         total = case_counts(db.session, EVERYTHING, project, None, None)
-        liandu = next(c for c in total.counties if c.name == "莲都区")
+        liandu = next(c for c in total.groups if c.name == "莲都区")
     assert (liandu.bad_answers, liandu.cases, liandu.rectified, liandu.on_time) == (4, 3, 2, 1)
     assert (liandu.overdue, liandu.followed_up, liandu.satisfied) == (2, 2, 1)
     assert liandu.rectified_rate == pytest.approx(2 / 3)
@@ -80,7 +81,7 @@ def test_the_rates_match_the_counts_worked_out_by_hand(app, counted):
     # By the dates the first bad answer arrived: 青田县's came on Oct 20.
     with app.app_context():
         early = case_counts(db.session, EVERYTHING, project, None, ARRIVED.date())
-    assert (early.cases, [c.name for c in early.counties]) == (3, ["莲都区"])
+    assert (early.cases, [c.name for c in early.groups]) == (3, ["莲都区"])
 
 
 def test_the_dashboard_shows_them_to_the_city_and_a_county_its_own(app, counted):
@@ -94,6 +95,32 @@ def test_the_dashboard_shows_them_to_the_city_and_a_county_its_own(app, counted)
         staff_client(app, "liandu").get(f"/dashboard/projects/{counted}").get_data(as_text=True)
     )
     assert "青田县" not in county.split("差评整改")[1]
+
+
+def _cells(page: str, name: str) -> list[str]:
+    """The cells of the 差评整改 table's row named ``name``."""
+    table = page.split("<h2>差评整改</h2>")[1].split("</table>")[0]
+    row = next(r for r in table.split("<tr")[1:] if f"<td>{name}</td>" in r)
+    return re.findall(r"<td>(.*?)</td>", row.replace("\n", ""))
+
+
+def test_a_countys_page_counts_per_site_and_a_sites_page_its_own(app, counted):
+    with app.app_context():
+        sites = db.session.scalars(db.select(Site).order_by(Site.id)).all()
+        liandu_id, names = sites[0].region_id, [site.name for site in sites]
+        site_ids = [site.id for site in sites]
+    city = staff_client(app, "liandu")
+    page = city.get(f"/dashboard/projects/{counted}/counties/{liandu_id}").get_data(as_text=True)
+    # 第0: rectified on time, satisfied on 回访; 第1: two answers, late, not satisfied;
+    # 第2: open and overdue. 青田县's site is not the county's.
+    assert _cells(page, names[0])[1:7] == ["1", "1", "100.0%（1）", "100.0%", "0", "100.0%（1 人）"]
+    assert _cells(page, names[1])[1:3] == ["2", "1"]
+    assert "1" in _cells(page, names[2])[5]
+    assert _cells(page, "合计")[1:3] == ["4", "3"]
+    assert names[3] not in page.split("<h2>差评整改</h2>")[1]
+    site = city.get(f"/dashboard/sites/{site_ids[1]}").get_data(as_text=True)
+    assert _cells(site, names[1])[1:4] == ["2", "1", "100.0%（1）"]
+    assert "合计" not in site.split("<h2>差评整改</h2>")[1].split("</table>")[0]
 
 
 def test_the_monthly_report_and_its_pdf_count_the_months_cases(app, counted):
