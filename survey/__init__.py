@@ -183,6 +183,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from survey.jobs.cli import jobs_command
     from survey.jobs.metrics import read_queue_depth
     from survey.jobs.views import bp as jobs_blueprint
+    from survey.progress.views import bp as progress_blueprint
     from survey.rectification.holiday_views import bp as holidays_blueprint
     from survey.rectification.sweep import cases_command, sweep_cases
     from survey.rectification.views import bp as cases_blueprint
@@ -238,6 +239,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(stats_blueprint)
     app.register_blueprint(jobs_blueprint)
     app.register_blueprint(cases_blueprint)
+    app.register_blueprint(progress_blueprint)
     app.register_blueprint(api_tokens_blueprint)
     app.register_blueprint(holidays_blueprint)
     app.config["API_SPEC_OPTIONS"] = {"components": {"securitySchemes": SECURITY_SCHEMES}}

@@ -120,7 +120,11 @@ def site_maker(app):
                 if proj is None:
                     questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
                     proj = Project(
-                        name=project, year=2022, region=city, questionnaire=questionnaire
+                        name=project,
+                        year=2022,
+                        region=city,
+                        questionnaire=questionnaire,
+                        open_from_start=True,  # answered at once, as every project before 进度
                     )
                 site = Site(project=proj, region=region, name=name, **kw)
                 session.add(site)

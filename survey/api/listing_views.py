@@ -19,7 +19,9 @@ from survey.api.schemas import (
     VisitPageSchema,
 )
 from survey.api.views import NO_PROJECT, SITE_READERS, project_or_404
-from survey.db import db, now_utc
+from survey.db import app_now, db, now_utc
+from survey.progress.schemas import ProjectProgressSchema
+from survey.progress.services import progress_on
 from survey.rectification.models import Case
 from survey.regions.scope import Scope
 from survey.responses.rollups import local_day
@@ -98,6 +100,18 @@ def case(case_id):
     if found is None or not scope.covers(found.region_id):
         abort(404, message=NO_CASE)
     return found
+
+
+@blp.get("/projects/<int:project_id>/progress")
+@blp.response(200, ProjectProgressSchema)
+@blp.alt_response(404, description=NO_PROJECT)
+@documented(blp)
+def progress(project_id):
+    """A project's progress (进度) today: per county its sites, average progress against time
+    progress (month / 12 × 100) and 进度预警; per site its confirmed milestone and when it was
+    confirmed, the next milestone and its planned date (docs/METRICS.md, 进度)."""
+    scope, project = _project(project_id, STAFF_ROLES)
+    return progress_on(db.session, project, local_day(app_now(current_app)), scope)
 
 
 @_paged("calls", CallPageSchema)

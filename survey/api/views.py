@@ -26,6 +26,7 @@ from survey.sites.scoping import project_in_scope, projects_in_scope
 from survey.sites.tokens import (
     ProjectFinished,
     RetiredToken,
+    SiteNotBuilt,
     find_live_token,
     list_sites,
     qr_symbol,
@@ -40,6 +41,8 @@ RETIRED = "此二维码已停用，请使用现场新张贴的二维码。"
 UNKNOWN = "没有这个点位，或它的二维码已停用。"
 #: 409, not 410: the project may reopen, and its links then work again.
 FINISHED = "本次评价已结束，不再接收评价。"
+#: 409 too: the link will work once the site is built.
+NOT_BUILT = "本点位尚未建成，建成后欢迎评价。"
 
 
 def _link_or_404(token: str, answered: bool = True):
@@ -53,6 +56,8 @@ def _link_or_404(token: str, answered: bool = True):
         abort(404, message=UNKNOWN)
     if answered and link.site.project.is_finished:
         abort(409, message=FINISHED)
+    if answered and not link.site.survey_open:
+        abort(409, message=NOT_BUILT)
     return link
 
 
@@ -152,7 +157,7 @@ def site_qr(token, fmt):
 @blp.arguments(ApiSubmissionSchema)
 @blp.response(201, SubmissionResultSchema)
 @blp.alt_response(200, schema=SubmissionResultSchema, description="这个 nonce 已提交过，未重复记录")
-@blp.alt_response(409, description=FINISHED + "未记录。")
+@blp.alt_response(409, description=FINISHED + "或" + NOT_BUILT + "未记录。")
 def submit(data, token):
     """Submit a resident's answers; the same rules as the form, a nonce counts once, and
     suspected stuffing is stored flagged (``flagged``), out of the rates until reviewed."""
@@ -160,6 +165,8 @@ def submit(data, token):
         target = senders.submission_target(db.session, token, data["nonce"])
     except RetiredToken:
         abort(410, message=RETIRED)
+    except SiteNotBuilt:
+        abort(409, message=NOT_BUILT)
     except ProjectFinished:
         abort(409, message=FINISHED)
     except nonces.NonceError:

@@ -129,23 +129,39 @@ def megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
 
 
+def read_within(upload, max_bytes: int) -> tuple[bytes, int | None]:
+    """An uploaded file's bytes, read no further than ``max_bytes`` + 1; and its whole size
+    when it is larger (else None), for the message that names it."""
+    data = upload.stream.read(max_bytes + 1)
+    if len(data) <= max_bytes:
+        return data, None
+    upload.stream.seek(0, io.SEEK_END)
+    return data, upload.stream.tell()
+
+
+def chosen_uploads(files, most: int, max_bytes: int, what: str, unit: str, error=BadPhoto):
+    """(upload, its bytes) for each of the uploaded ``files`` chosen (the ones left empty
+    skipped). Raises ``error`` saying it in Chinese of ``what`` they are, counted in
+    ``unit`` (照片, 张): more than ``most`` chosen, or one larger than ``max_bytes``."""
+    chosen = [f for f in files if f.filename]
+    if len(chosen) > most:
+        raise error(f"选了 {len(chosen)} {unit}{what}，每次最多上传 {most} {unit}。")
+    for upload in chosen:
+        data, size = read_within(upload, max_bytes)
+        if size is not None:
+            raise error(
+                f"{what}“{upload.filename}”有 {megabytes(size)}，"
+                f"超过了每{unit} {megabytes(max_bytes)} 的上限。"
+            )
+        yield upload, data
+
+
 def uploaded_photos(files, max_bytes: int, most: int, max_pixels: int) -> list[CleanPhoto]:
     """The uploaded ``files`` (Werkzeug's FileStorage; the ones left empty skipped),
     cleaned. Raises BadPhoto naming the photo and what is wrong with it: more than
     ``most``, larger than ``max_bytes``, not a JPEG or PNG, too many pixels."""
-    chosen = [f for f in files if f.filename]
-    if len(chosen) > most:
-        raise BadPhoto(f"选了 {len(chosen)} 张照片，每次最多上传 {most} 张。")
     cleaned = []
-    for upload in chosen:
-        data = upload.stream.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            upload.stream.seek(0, io.SEEK_END)
-            size = upload.stream.tell()
-            raise BadPhoto(
-                f"照片“{upload.filename}”有 {megabytes(size)}，"
-                f"超过了每张 {megabytes(max_bytes)} 的上限。"
-            )
+    for upload, data in chosen_uploads(files, most, max_bytes, "照片", "张"):
         try:
             cleaned.append(clean_photo(data, max_pixels))
         except BadPhoto as err:

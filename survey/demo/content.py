@@ -8,6 +8,15 @@ LISHUI = {
     "kind": "康养联合体",
     #: Its visit checklist: the acceptance standard, §一(一)5 (``survey.sites.checklists``).
     "checklist": "care_union",
+    #: Milestone records (survey.progress): every site confirmed on ``on_track``'s days
+    #: (percent → day of the year), but the ``behind`` county's second and later sites only
+    #: as far as ``behind``'s — below time progress from June on (docs/METRICS.md, 进度).
+    "progress": {
+        "on_track": {20: (4, 20), 40: (5, 25), 60: (8, 20), 80: (9, 10), 100: (9, 22)},
+        "late_county": "莲都区",
+        "others": {20: (4, 20), 40: (5, 25), 60: (8, 20), 80: (9, 20), 100: (10, 12)},
+        "behind": {20: (4, 20), 40: (6, 15)},
+    },
     "targets": {
         "开发区": 1,
         "莲都区": 2,
@@ -42,6 +51,12 @@ WENZHOU = {
     "kind": "居家养老服务照料中心",
     #: Its visit checklist: the 提升指南 of 附件2, 必备 items marked.
     "checklist": "day_care",
+    "progress": {
+        "on_track": {25: (3, 20), 50: (6, 20), 75: (9, 20), 100: (10, 25)},
+        "late_county": "文成县",
+        "others": {25: (3, 20), 50: (6, 20), 75: (9, 20), 100: (10, 25)},
+        "behind": {25: (3, 20), 50: (7, 10)},
+    },
     "targets": {
         "鹿城区": 11,
         "龙湾区": 7,

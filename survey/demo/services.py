@@ -1,7 +1,7 @@
 """Building the demo: regions, the two seed projects, their sites, and weeks of answers."""
 
 import random
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -10,6 +10,7 @@ from survey.accounts.models import User
 from survey.accounts.services import create_user, reset_one_time_password
 from survey.db import now_utc
 from survey.demo.content import COMMENTS, LISHUI, PLACES, STREETS, WENZHOU
+from survey.progress.models import MilestoneRecord
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.services import create_questionnaire
 from survey.rectification.services import open_none_before_now
@@ -72,8 +73,13 @@ def _add_project(session: Session, seed: dict, rng: random.Random) -> Project | 
     province = _region(session, PROVINCE, "province", None)
     city = _region(session, seed["city"], "city", province)
     questionnaire = create_questionnaire(session, f"{seed['kind']}满意度问卷", DEFAULT_QUESTIONS)
+    # Its sites are answered already (the demo's weeks of answers): open from the start.
     project = Project(
-        name=seed["project"], year=seed["year"], region=city, questionnaire=questionnaire
+        name=seed["project"],
+        year=seed["year"],
+        region=city,
+        questionnaire=questionnaire,
+        open_from_start=True,
     )
     session.add(project)
     starter_checklist(session, project, seed["checklist"])
@@ -87,6 +93,41 @@ def _add_project(session: Session, seed: dict, rng: random.Random) -> Project | 
             issue_token(session, site)
     session.flush()
     return project
+
+
+def _schedule(progress: dict, county: str, first: bool) -> dict:
+    if county != progress["late_county"]:
+        return progress["others"]
+    return progress["on_track"] if first else progress["behind"]
+
+
+def _add_progress(session: Session, project: Project, progress: dict) -> int:
+    """The sites' milestone records, confirmed on the seed's days of the project's year
+    (at 10:00 in Shanghai): one county falls behind time progress. How many."""
+    records, seen = [], set()
+    for site in project.sites:
+        county = site.region.name
+        schedule = _schedule(progress, county, county not in seen)
+        seen.add(county)
+        for percent, (month, day) in schedule.items():
+            at = datetime(project.year, month, day, 2, 0, tzinfo=UTC)
+            records.append(
+                MilestoneRecord(
+                    project_id=project.id,
+                    site=site,
+                    region_id=site.region_id,
+                    percent=percent,
+                    state="confirmed",
+                    reached_on=at.date(),
+                    note="",
+                    recorded_at=at,
+                    decided_at=at,
+                    reason="",
+                )
+            )
+        site.completed = 100 in schedule
+    session.add_all(records)
+    return len(records)
 
 
 def _add_responses(session: Session, project: Project, rng: random.Random) -> int:
@@ -134,6 +175,7 @@ def load_demo(session: Session, seed: int = 2022) -> dict:
         if project is not None:
             added.append(project.name)
             responses += _add_responses(session, project, rng)
+            _add_progress(session, project, content["progress"])
     if responses:  # the demo's months of answers are history: no 整改单 for them
         open_none_before_now(session)
 

@@ -12,7 +12,7 @@ from survey.questionnaires.models import OVERALL_KEY, Question, QuestionnaireVer
 from survey.responses import answers_store, nonces, stuffing
 from survey.responses.models import BAD_SCORES, Answer, FormNonce, Response, ResponseContact
 from survey.sites.models import Project, Site, SiteToken
-from survey.sites.tokens import ProjectFinished, RetiredToken, normalize_token
+from survey.sites.tokens import ProjectFinished, RetiredToken, SiteNotBuilt, normalize_token
 
 _responses, _nonces = Response.__table__, FormNonce.__table__
 _NONCE_RESPONSE = (
@@ -40,7 +40,9 @@ _TARGET = DriverStatement(
         _tokens.c.retired_at,
         _sites.c.id.label("site_id"),
         _sites.c.active,
+        _sites.c.completed,
         _projects.c.status.label("project_status"),
+        _projects.c.open_from_start,
         _questions.c.id,
         _questions.c.key,
         _questions.c.kind,
@@ -117,9 +119,10 @@ def submission_target(
     query for the submission hot path.
 
     Returns None for an unknown token or an inactive site. Raises RetiredToken for a replaced
-    token, ProjectFinished when the site's project is finished, and nonces.NonceError for a
-    nonce that is forged, expired, another site's, or names a version that is not of the
-    site's questionnaire.
+    token, ProjectFinished when the site's project is finished, SiteNotBuilt (a
+    ProjectFinished) when the site is not built and its project waits for that, and
+    nonces.NonceError for a nonce that is forged, expired, another site's, or names a
+    version that is not of the site's questionnaire.
     """
     key = normalize_token(token) or ""
     version_id, nonce, served_at = nonces.verify(secret_key, key, signed_nonce, max_age_seconds)
@@ -131,6 +134,8 @@ def submission_target(
         raise RetiredToken(key)
     if rows[0].project_status == "finished":
         raise ProjectFinished(key)
+    if not (rows[0].completed or rows[0].open_from_start):
+        raise SiteNotBuilt(key)
     if rows[0].id is None:
         raise nonces.NonceError("the form's questionnaire version is gone")
     return SubmissionTarget(key, rows[0].site_id, version_id, nonce, rows, served_at)

@@ -34,14 +34,15 @@ NO_STORE = {"Cache-Control": "no-store"}
 NONCE_EXPIRED = "这个页面打开太久了，您的选择还在，请再点一次“提交评价”。"
 
 
-def _finished(link: SiteToken):
-    """The kind 「本次评价已结束」 page of a finished project's link. Opening it answers 200:
-    the link is right and may work again if the project reopens (410 says "gone for good",
-    and some browsers then show their own error page); a submission answers 409, as it
-    stored nothing."""
+def _closed(link: SiteToken, template: str):
+    """The kind page of a link that takes no answers now but may again: 「本次评价已结束」
+    (``responses/finished.html``: the project is finished and may reopen) or 「本点位尚未建成」
+    (``responses/not_built.html``: the site opens when it is built). Opening it answers 200:
+    the link is right (410 says "gone for good", and some browsers then show their own error
+    page); a submission answers 409, as it stored nothing."""
     project = link.site.project
     page = render_template(
-        "responses/finished.html",
+        template,
         site=link.site,
         hotline=hotline_link(project.hotline or current_app.config["HOTLINE"]),
     )
@@ -56,7 +57,9 @@ def _link_or_404(token: str) -> SiteToken:
     if link is None:
         abort(404)
     if link.site.project.is_finished:
-        abort(_finished(link))
+        abort(_closed(link, "responses/finished.html"))
+    if not link.site.survey_open:
+        abort(_closed(link, "responses/not_built.html"))
     return link
 
 
@@ -153,7 +156,7 @@ def submit(token):
     except RetiredToken:
         abort(410)
     except ProjectFinished:
-        _link_or_404(token)  # answers the 「本次评价已结束」 page
+        _link_or_404(token)  # answers the 「本次评价已结束」 or 「尚未建成」 page
         abort(409)  # reopened in the meantime: the resident may submit again
     except nonces.NonceError:
         return _refuse(token, posted, {"_page": [NONCE_EXPIRED]})

@@ -3,7 +3,16 @@
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 from survey.accounts.models import User
@@ -39,6 +48,10 @@ class Project(db.Model):
     questionnaire_id: Mapped[int] = mapped_column(ForeignKey("questionnaires.id"), index=True)
     #: The lowest overall level counted as satisfied (3: 非常满意, 满意 and 基本满意).
     satisfied_from: Mapped[int] = mapped_column(default=3, server_default="3")
+    #: Residents may answer at every site from the start; otherwise a site's survey opens
+    #: when it is built (``Site.completed``, reached 100 % progress). Migration 0027 set it
+    #: for every project made before progress was kept, so no live link closed.
+    open_from_start: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     region: Mapped[Region] = relationship()
@@ -121,6 +134,9 @@ class Site(db.Model):
     #: Who to ask at the site (a name or a phone number the site posts publicly).
     contact: Mapped[str] = mapped_column(String(100), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True)
+    #: Built: its last milestone (100 %) confirmed by the city. Kept by survey.progress, read
+    #: by the resident form, which opens only then unless the project opens from the start.
+    completed: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     project: Mapped[Project] = relationship(back_populates="sites")
@@ -136,6 +152,11 @@ class Site(db.Model):
         return live[0] if live else None
 
     level_label = label_of("level", SITE_LEVELS)
+
+    @property
+    def survey_open(self) -> bool:
+        """Residents may answer here: the site is built, or its project opens from the start."""
+        return self.completed or self.project.open_from_start
 
 
 class SiteToken(db.Model):

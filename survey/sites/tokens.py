@@ -105,6 +105,12 @@ class ProjectFinished(Exception):
     """The site's project is finished: its links take no more answers until it reopens."""
 
 
+class SiteNotBuilt(ProjectFinished):
+    """The site is not built yet (below 100 % progress) and its project does not open
+    surveys from the start: its link takes no answers until it is. A kind of closed link,
+    so whatever refuses a finished project's answer refuses it too."""
+
+
 def find_live_token(session: Session, token: str) -> SiteToken | None:
     """The live token row of an active site, or None when unknown or the site is inactive.
 

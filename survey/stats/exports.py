@@ -12,6 +12,7 @@ from werkzeug.exceptions import NotFound
 
 from survey.downloads import Percent, write_rows
 from survey.jobs.kinds import JobRefused, Output, Progress
+from survey.progress.metrics import ProjectProgress
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.rectification.metrics import CaseCounts
 from survey.regions.models import Region
@@ -39,10 +40,14 @@ def _share(value: float | None):
 
 
 def summary_rows(
-    rows: list[Summary], group: str, cases: CaseCounts | None = None
+    rows: list[Summary],
+    group: str,
+    cases: CaseCounts | None = None,
+    progress: ProjectProgress | None = None,
 ) -> Iterator[list]:
     """The summary table, header first: combined and per-channel rates with n and interval;
-    by county with ``cases``, each county's 整改 too (docs/METRICS.md, "整改")."""
+    by county with ``cases``, each county's 整改 too (docs/METRICS.md, "整改"), and with
+    ``progress`` its average progress, time progress and 进度预警 ("进度")."""
     header = ["县（市、区）" if group == "county" else "点位"]
     if group == "site":
         header.append("县（市、区）")
@@ -53,7 +58,10 @@ def summary_rows(
     header += ["家属代答", "自评与抽查差异显著"]
     if cases is not None:
         header += ["差评整改单", "整改率", "按期整改率", "整改超期", "回访满意率", "申诉成立"]
+    if progress is not None:
+        header += ["平均进度", "时间进度", "进度预警"]
     by_name = {county.name: county for county in cases.groups} if cases else {}
+    progress_of = {c.region.name: c for c in progress.counties} if progress else {}
     yield header
     for row in rows:
         combined = row.combined
@@ -68,6 +76,12 @@ def summary_rows(
             county = by_name.get(row.name, CaseCounts(row.name))
             cells += [county.cases, _share(county.rectified_rate), _share(county.on_time_rate)]
             cells += [county.overdue, _share(county.followup_rate), county.appeals_upheld]
+        if progress is not None:
+            found = progress_of.get(row.name)
+            average = found.average if found else None
+            cells += [_share(None if average is None else average / 100)]
+            cells += [Percent(progress.time_progress / 100)]
+            cells += ["；".join(found.warnings) if found else ""]
         yield cells
 
 

@@ -8,6 +8,8 @@ from fpdf import FPDF
 from sqlalchemy.orm import Session
 
 from qr import fonts
+from survey.progress.metrics import ProjectProgress, percent_text
+from survey.progress.services import progress_on, report_states
 from survey.rectification.metrics import CaseCounts, case_counts, shown_share
 from survey.regions.scope import Scope
 from survey.sites.models import Project
@@ -25,14 +27,25 @@ class MonthlyReport:
     months: list[tuple[str, dict[str, Rate], Rate]]
     #: The month's 整改 (cases whose first bad answer arrived in it), per county and in all.
     cases: CaseCounts
+    #: Progress at the month's end (or today, within it), per county with its warnings.
+    progress: ProjectProgress
+    #: Each county's report on the month: (county, its report or None, its state).
+    reported: list
+
+    @property
+    def progress_day(self) -> date:
+        return self.progress.day
 
     @property
     def trend_svg(self):
         return charts.trend(self.months)
 
 
-def monthly_report(session: Session, scope: Scope, project: Project, month: date) -> MonthlyReport:
-    """The report of ``month`` (its first day): totals, counties, alerts and a year's trend."""
+def monthly_report(
+    session: Session, scope: Scope, project: Project, month: date, today: date
+) -> MonthlyReport:
+    """The report of ``month`` (its first day) on ``today``: totals, counties, alerts, a
+    year's trend, 整改, and progress with each county's warnings and monthly report."""
     start = month.replace(day=1)
     end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     filters = summaries.Filters(start, end)
@@ -46,6 +59,7 @@ def monthly_report(session: Session, scope: Scope, project: Project, month: date
     left_out = flagged.left_out(session, scope, [project.id], filters)
     left_out.attach([total], "project")
     left_out.attach(view.counties, "county")
+    progress = progress_on(session, project, min(end, today), scope)
     return MonthlyReport(
         project=project,
         month=start,
@@ -54,6 +68,10 @@ def monthly_report(session: Session, scope: Scope, project: Project, month: date
         alerts=summaries.alerts(session, scope, project, filters, start, view),
         months=months,
         cases=case_counts(session, scope, project, start, end),
+        progress=progress,
+        reported=report_states(
+            session, project, [c.region for c in progress.counties], start, today
+        ),
     )
 
 
@@ -113,6 +131,7 @@ def pdf_bytes(report: MonthlyReport) -> bytes:
     pdf.cell(0, 8, "近一年月度满意率", new_x="LMARGIN", new_y="NEXT")
     _trend(pdf, report.months)
     _cases(pdf, report.cases)
+    _progress(pdf, report)
     pdf.set_font("noto", size=13)
     pdf.cell(0, 8, "提醒", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("noto", size=10)
@@ -165,6 +184,38 @@ def _cases(pdf: FPDF, cases: CaseCounts) -> None:
         cells += [shown_share(row.followup_rate), str(row.appeals_upheld)]
         for width, text in zip(widths, cells, strict=True):
             pdf.cell(width, 7, text, border=1)
+        pdf.ln()
+    pdf.ln(3)
+
+
+def _progress(pdf: FPDF, report: MonthlyReport) -> None:
+    """Progress against time progress per county, its warnings and its monthly report's
+    state (docs/METRICS.md, "进度")."""
+    progress = report.progress
+    pdf.set_font("noto", size=13)
+    pdf.cell(0, 8, "项目进度与进度预警", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("noto", size=10)
+    pdf.multi_cell(
+        0,
+        6,
+        f"截至 {progress.day}：平均进度 {percent_text(progress.average)}，"
+        f"时间进度 {percent_text(progress.time_progress)}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    widths = [34, 22, 22, 26, 76]
+    header = ["县（市、区）", "平均进度", "时间进度", "月报", "进度预警"]
+    pdf.set_fill_color(238, 243, 240)
+    for width, text in zip(widths, header, strict=True):
+        pdf.cell(width, 7, text, border=1, fill=True)
+    pdf.ln()
+    states = {region.id: state for region, _, state in report.reported}
+    for county in progress.counties:
+        cells = [county.region.name, percent_text(county.average)]
+        cells += [percent_text(county.time_progress), states.get(county.region.id, "")]
+        cells += ["；".join(county.warnings) or "无"]
+        for width, text in zip(widths, cells, strict=True):
+            pdf.cell(width, 7, text[:40], border=1)
         pdf.ln()
     pdf.ln(3)
 

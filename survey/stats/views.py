@@ -15,9 +15,10 @@ from survey.accounts.access import acting_user, client_ip, current_actor, role_r
 from survey.accounts.models import STAFF_ROLES
 from survey.accounts.services import record_export
 from survey.checks.models import TASK_STATUSES, CallTask, Visit
-from survey.db import db, now_utc, write_transaction
+from survey.db import app_now, db, write_transaction
 from survey.form_posts import submitted
 from survey.jobs.queue import queue_of
+from survey.progress.services import progress_on
 from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.rectification.metrics import case_counts
 from survey.regions.models import Region
@@ -43,6 +44,7 @@ ALERT_KINDS = {
     "drop": "环比显著下降",
     "discrepancy": "自评与抽查差异显著",
     "overdue": "整改超期",
+    "progress": "进度预警",
 }
 
 
@@ -97,7 +99,9 @@ def _project(project_id: int) -> tuple[Scope, Project]:
 
 
 def _today() -> date:
-    return local_day(now_utc())
+    """Today by the app's clock (a test's or APP_CLOCK): the month alerts and progress's
+    time progress are read on."""
+    return local_day(app_now(current_app))
 
 
 def _page(template: str, **context):
@@ -126,7 +130,9 @@ def overview():
         p.id: len(summaries.alerts(db.session, scope, p, filters, filters.date_to or _today()))
         for p in projects
     }
-    return _page("overview.html", rows=rows, alerts=alerts)
+    day = filters.date_to or _today()
+    progress = {p.id: progress_on(db.session, p, day, scope) for p in projects}
+    return _page("overview.html", rows=rows, alerts=alerts, progress=progress)
 
 
 @bp.get("/projects/<int:project_id>")
@@ -145,13 +151,22 @@ def project(project_id):
         for county in cases.groups
         if county.overdue_open
     ]
+    # Progress on the last day shown (today by the app's clock, or the filter's end).
+    progress = progress_on(db.session, project, filters.date_to or _today(), scope)
+    behind = [
+        summaries.Alert("progress", county.region.name, "；".join(county.warnings))
+        for county in progress.warned
+    ]
     return _page(
         "project.html",
         project=project,
         rows=view.counties,
-        alerts=summaries.alerts(db.session, scope, project, filters, month, view) + overdue,
+        alerts=summaries.alerts(db.session, scope, project, filters, month, view)
+        + overdue
+        + behind,
         counties=_counties(scope, project),
         cases=cases,
+        progress=progress,
     )
 
 
@@ -257,10 +272,11 @@ def summary_export(project_id, fmt):
     query = summaries.by_county if group == "county" else summaries.by_site
     summary = query(db.session, scope, project, filters)
     flagged.left_out(db.session, scope, [project.id], filters).attach(summary, group)
-    cases = None
+    cases = progress = None
     if group == "county":
         cases = _case_counts(scope, project, filters)
-    rows = exports.summary_rows(summary, group, cases)
+        progress = progress_on(db.session, project, filters.date_to or _today(), scope)
+    rows = exports.summary_rows(summary, group, cases, progress)
     reply = downloads.send(rows, f"{project.name}-满意度汇总-{group}", fmt)
     _audit_export(f"{project.name}：按{'县' if group == 'county' else '点位'}汇总（{fmt}）")
     return reply
@@ -296,7 +312,7 @@ def responses_export(project_id, fmt):
 def report(project_id):
     """The monthly report of a project, laid out for A4 paper."""
     scope, project = _project(project_id)
-    content = reports.monthly_report(db.session, scope, project, _month())
+    content = reports.monthly_report(db.session, scope, project, _month(), _today())
     return render_template(
         "stats/report.html",
         report=content,
@@ -311,7 +327,7 @@ def report(project_id):
 def report_pdf(project_id):
     """The monthly report as a PDF."""
     scope, project = _project(project_id)
-    content = reports.monthly_report(db.session, scope, project, _month())
+    content = reports.monthly_report(db.session, scope, project, _month(), _today())
     reply = downloads.send_pdf(
         reports.pdf_bytes(content), f"{project.name}-{content.month:%Y-%m}-月报"
     )

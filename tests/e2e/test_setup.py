@@ -109,6 +109,14 @@ def test_admin_creates_a_project_from_a_starter_and_imports_a_gbk_site_list(desk
     )[0]
     assert count == IMPORTED
 
+    # A new project's surveys open as each site is built (进度 100 %); this one opens its
+    # sites' surveys from the start, so its posters are answered at once.
+    desk.goto(_project_url(server).replace("/admin/", "/progress/") + "/milestones")
+    desk.get_by_label("点位建成前就开放群众评价", exact=False).check()
+    with desk.expect_navigation():
+        desk.get_by_role("button", name="保存").click()
+    assert "进度节点已保存。" in _main(desk)
+
 
 def test_admin_adds_a_question_to_the_questionnaire(desk, server):
     desk.goto(_project_url(server))

@@ -333,6 +333,32 @@ ROUTES: dict[str, Route] = {
     # A county appeals its case; only the city decides.
     "rectification.appeal": scoped(("county",), _per_county("/cases/{id}/appeal", "cases", "POST")),
     "rectification.decide": scoped(("city",), _per_county("/cases/{id}/decide", "cases", "POST")),
+    # 进度: a county records its sites' milestones, its city confirms them; the projects'
+    # milestones are set up by admins and the city; monthly reports per county.
+    "progress.index": lists(ALL, _fixed("/progress/")),
+    "progress.project": scoped(ALL, _per_city("/progress/projects/{p}")),
+    "progress.site": scoped(ALL, _per_county("/progress/sites/{id}", "sites")),
+    "progress.record": scoped(
+        ("county",), _per_county("/progress/sites/{id}/records", "sites", "POST")
+    ),
+    "progress.confirm": scoped(
+        ("city",), _per_county("/progress/records/{id}/confirm", "progress_records", "POST")
+    ),
+    "progress.return_record": scoped(
+        ("city",), _per_county("/progress/records/{id}/return", "progress_records", "POST")
+    ),
+    "progress.evidence_file": scoped(ALL, _per_county("/progress/files/{id}", "progress_files")),
+    "progress.milestones": scoped(
+        SETUP,
+        _both(
+            _per_city("/progress/projects/{p}/milestones"),
+            _per_city("/progress/projects/{p}/milestones", "POST"),
+        ),
+    ),
+    "progress.reports": scoped(ALL, _per_city("/progress/projects/{p}/reports?month=2026-03")),
+    "progress.send_report": scoped(
+        ("county",), _per_city("/progress/projects/{p}/reports", "POST")
+    ),
     # A background job is its asker's alone.
     "jobs.job": scoped(ALL, _per_user("/jobs/{id}", "jobs", 0)),
     "jobs.download": scoped(ALL, _per_user("/jobs/{id}/download", "jobs", 0)),
@@ -429,6 +455,7 @@ ROUTES: dict[str, Route] = {
     "api_lists.alerts": scoped(STAFF, _per_city("/api/v1/projects/{p}/alerts?month=2026-11")),
     "api_lists.calls": scoped(STAFF, _per_city("/api/v1/projects/{p}/calls")),
     "api_lists.cases": scoped(STAFF, _per_city("/api/v1/projects/{p}/cases")),
+    "api_lists.progress": scoped(STAFF, _per_city("/api/v1/projects/{p}/progress")),
     "api_lists.case": scoped(STAFF, _per_county("/api/v1/cases/{id}", "cases")),
     "api_lists.visits": scoped(STAFF, _per_city("/api/v1/projects/{p}/visits?limit=1")),
     "api_lists.site_links": scoped(

@@ -20,6 +20,7 @@ from survey.accounts.services import hash_password
 from survey.api.models import ApiToken
 from survey.checks.models import CallTask, HomeVisit, Resident, VisitPhoto
 from survey.db import db, write_transaction
+from survey.progress.models import MilestoneRecord
 from survey.questionnaires.defaults import DEFAULT_QUESTIONS
 from survey.questionnaires.services import create_questionnaire
 from survey.rectification.models import Case, CaseStep, StepPhoto
@@ -133,6 +134,9 @@ class World:
     #: Each county's 整改单 (verified and rectified) and the photo of its 整改.
     cases: dict[str, int] = field(default_factory=dict)
     case_photos: dict[str, int] = field(default_factory=dict)
+    #: Each county's milestone record (20 %, waiting) of its main site and the record's photo.
+    progress_records: dict[str, int] = field(default_factory=dict)
+    progress_files: dict[str, int] = field(default_factory=dict)
     #: Each setting-up user's finished background job (a project's posters).
     jobs: dict[str, list[int]] = field(default_factory=dict)
     #: Records a user's own POST may use up, by user name.
@@ -164,7 +168,11 @@ def _base(world: World) -> None:
     for key, name in PROJECTS.items():
         questionnaire = create_questionnaire(session, f"{name}问卷", DEFAULT_QUESTIONS)
         projects[key] = Project(
-            name=name, year=2026, region=regions[key], questionnaire=questionnaire
+            name=name,
+            year=2026,
+            region=regions[key],
+            questionnaire=questionnaire,
+            open_from_start=True,
         )
         session.add(projects[key])
     sites = {}
@@ -296,7 +304,7 @@ def _county_records(app, world: World, key: str, clients: dict) -> None:
     reply = staff.post(
         f"/checks/tasks/{tasks[2]}/attempts", {"outcome": "completed", "q.overall": "4"}
     )
-    assert reply.status_code == 302, reply.get_data(as_text=True)[:1000]
+    assert reply.status_code == 302, reply.get_data(as_text=True)[-3000:]
     site_id = world.sites[key]
     reply = staff.post_files(
         f"/checks/sites/{site_id}/visits/new",
@@ -310,7 +318,7 @@ def _county_records(app, world: World, key: str, clients: dict) -> None:
     )
     world.visits[key] = _id_at_end(reply)
     reply = staff.post(f"/checks/visits/{world.visits[key]}/interviews", {"q.overall": "5"})
-    assert reply.status_code == 302, reply.get_data(as_text=True)[:1000]
+    assert reply.status_code == 302, reply.get_data(as_text=True)[-3000:]
     with app.app_context():
         session = db.session
         world.photos[key] = session.scalar(
@@ -414,6 +422,27 @@ def _cases(app, world: World, clients: dict) -> None:
             )
 
 
+def _progress(app, world: World, clients: dict) -> None:
+    """Each county's user records its main site's first milestone with a photo (20 % of a
+    康养联合体, 25 % of a 照料中心)."""
+    for key in COUNTIES:
+        url = f"/progress/sites/{world.sites[key]}"
+        first = "20" if city_of(key) == "A" else "25"
+        fields = {
+            "percent": first,
+            "reached_on": "2026-03-01",
+            "photos": (jpeg_with_gps(), "a.jpg"),
+        }
+        reply = clients[COUNTY_USERS[key]].post_files(f"{url}/records", fields)
+        assert reply.status_code == 302, reply.get_data(as_text=True)[-3000:]
+        with app.app_context():
+            found = db.session.scalars(
+                select(MilestoneRecord).where(MilestoneRecord.site_id == world.sites[key])
+            ).one()
+            world.progress_records[key] = found.id
+            world.progress_files[key] = found.files[0].id
+
+
 def _jobs(world: World, clients: dict) -> None:
     """A finished posters job per user who sets projects up (the admin's for city A)."""
     for username in SETUP_USERS:
@@ -436,6 +465,7 @@ def build(app) -> World:
     _site_imports(world, clients)
     _jobs(world, clients)
     _cases(app, world, clients)
+    _progress(app, world, clients)
     # An admin's work names the site it was done to; its audit line has no region.
     for key in ("A1", "B1"):
         assert clients["admin"].post(f"/admin/sites/{world.sites[key]}/rotate").status_code == 302

@@ -36,7 +36,13 @@ def make_world(app, make_site, make_user) -> World:
             city = Region(name="温州市", level="city")
             county = Region(name="鹿城区", level="county", parent=city)
             questionnaire = create_questionnaire(session, "问卷", DEFAULT_QUESTIONS)
-            project = Project(name="照料中心", year=2025, region=city, questionnaire=questionnaire)
+            project = Project(
+                name="照料中心",
+                year=2025,
+                region=city,
+                questionnaire=questionnaire,
+                open_from_start=True,
+            )
             site = Site(project=project, region=county, name="五马街道照料中心")
             session.add(site)
         wenzhou_project_id, lucheng = project.id, site.id

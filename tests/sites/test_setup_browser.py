@@ -100,6 +100,18 @@ def _download_posters(page, tmp_path) -> int:
         pdf.close()
 
 
+def _open_surveys_from_start(app, page, live_server) -> None:
+    """A new project's surveys open when each site is built (进度 100 %); this bureau
+    opens them from the start on the project's 进度节点 page."""
+    with app.app_context():
+        project_id = db.session.scalars(select(Project.id)).one()
+    page.goto(f"{live_server}/progress/projects/{project_id}/milestones")
+    page.get_by_label("点位建成前就开放群众评价", exact=False).check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="保存").click()
+    expect(page.get_by_text("进度节点已保存。")).to_be_visible()
+
+
 def test_a_bureau_sets_up_a_project_in_the_browser_and_a_resident_answers_it(
     app, live_server, chromium, make_user, tmp_path
 ):
@@ -111,6 +123,7 @@ def test_a_bureau_sets_up_a_project_in_the_browser_and_a_resident_answers_it(
     _import_sites(page)
     _add_question(page)
     assert _download_posters(page, tmp_path) == 28
+    _open_surveys_from_start(app, page, live_server)
     desk.close()
 
     with app.app_context():
