@@ -33,9 +33,10 @@ def _open_project(page, server, name: str) -> None:
 def _answers_on_overview(page, server, name: str) -> int:
     """The project's answers as the overview says: n of the combined rate plus 家属代答."""
     page.goto(f"{server.url}/dashboard/")
-    row = page.locator("tbody tr", has_text=name).inner_text()
-    cells = row.split("\t")
-    return int(re.search(r"n=(\d+)", cells[1]).group(1)) + int(cells[-2])
+    headers = page.locator("thead th").all_inner_texts()
+    cells = page.locator("tbody tr", has_text=name).inner_text().split("\t")
+    combined, proxy = cells[headers.index("综合满意率")], cells[headers.index("家属代答")]
+    return int(re.search(r"n=(\d+)", combined).group(1)) + int(proxy)
 
 
 def _ranked(page) -> list[str]:
