@@ -156,14 +156,16 @@ def chosen_uploads(files, most: int, max_bytes: int, what: str, unit: str, error
         yield upload, data
 
 
-def uploaded_photos(files, max_bytes: int, most: int, max_pixels: int) -> list[CleanPhoto]:
+def uploaded_photos(files, config) -> list[CleanPhoto]:
     """The uploaded ``files`` (Werkzeug's FileStorage; the ones left empty skipped),
     cleaned. Raises BadPhoto naming the photo and what is wrong with it: more than
-    ``most``, larger than ``max_bytes``, not a JPEG or PNG, too many pixels."""
+    VISIT_MAX_PHOTOS, larger than PHOTO_MAX_BYTES, not a JPEG or PNG, more pixels than
+    PHOTO_MAX_PIXELS (the app's ``config``)."""
+    most, max_bytes = config["VISIT_MAX_PHOTOS"], config["PHOTO_MAX_BYTES"]
     cleaned = []
     for upload, data in chosen_uploads(files, most, max_bytes, "照片", "张"):
         try:
-            cleaned.append(clean_photo(data, max_pixels))
+            cleaned.append(clean_photo(data, config["PHOTO_MAX_PIXELS"]))
         except BadPhoto as err:
             raise BadPhoto(f"照片“{upload.filename}”：{err}") from None
     return cleaned

@@ -550,13 +550,7 @@ def visit_new(site_id):
 
 def _photos() -> list:
     """The visit form's photos, cleaned (survey.checks.photos.uploaded_photos)."""
-    config = current_app.config
-    return uploaded_photos(
-        request.files.getlist("photos"),
-        config["PHOTO_MAX_BYTES"],
-        config["VISIT_MAX_PHOTOS"],
-        config["PHOTO_MAX_PIXELS"],
-    )
+    return uploaded_photos(request.files.getlist("photos"), current_app.config)
 
 
 def _visit_too_large():

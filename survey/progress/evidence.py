@@ -4,7 +4,7 @@ file at most PHOTO_MAX_BYTES (20 MB)."""
 
 from dataclasses import dataclass
 
-from survey.checks.photos import BadPhoto, chosen_uploads, uploaded_photos
+from survey.checks.photos import BadPhoto, chosen_uploads, photos_limit, uploaded_photos
 
 #: PDFs one record may carry.
 MAX_DOCUMENTS = 6
@@ -45,12 +45,7 @@ def uploaded_evidence(photos, documents, config) -> list[Evidence]:
     """The photos and PDFs of a record's form (Werkzeug FileStorage lists), checked and
     ready to store; at least one. Raises BadEvidence naming the file and the reason."""
     try:
-        cleaned = uploaded_photos(
-            photos,
-            config["PHOTO_MAX_BYTES"],
-            config["VISIT_MAX_PHOTOS"],
-            config["PHOTO_MAX_PIXELS"],
-        )
+        cleaned = uploaded_photos(photos, config)
     except BadPhoto as err:
         raise BadEvidence(str(err)) from None
     extension = {"image/jpeg": "jpg", "image/png": "png"}
@@ -66,4 +61,4 @@ def uploaded_evidence(photos, documents, config) -> list[Evidence]:
 
 def evidence_limit(config) -> int:
     """The largest body a record's form may send: every photo and PDF at its limit."""
-    return config["PHOTO_MAX_BYTES"] * (config["VISIT_MAX_PHOTOS"] + MAX_DOCUMENTS)
+    return photos_limit(config) + config["PHOTO_MAX_BYTES"] * MAX_DOCUMENTS

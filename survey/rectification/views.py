@@ -173,14 +173,8 @@ def rectify(case_id):
 def _step_with_photos(case_id: int, state: str, schema, apply):
     """A step's POST with photos (re-encoded like a visit's): a bad photo is the page again
     with its reason under them (422), nothing stored."""
-    config = current_app.config
     try:
-        photos = uploaded_photos(
-            request.files.getlist("photos"),
-            config["PHOTO_MAX_BYTES"],
-            config["VISIT_MAX_PHOTOS"],
-            config["PHOTO_MAX_PIXELS"],
-        )
+        photos = uploaded_photos(request.files.getlist("photos"), current_app.config)
     except BadPhoto as err:
         return _case_page(_case(case_id), {PHOTO_FIELDS[request.endpoint]: [str(err)]}), 422
     return _step(case_id, state, schema, lambda case, values: apply(case, values, photos))
