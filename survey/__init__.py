@@ -21,6 +21,7 @@ from survey.db import (
 )
 from survey.field_cipher import HOW_TO_MAKE_A_KEY, FieldCipher, new_key
 from survey.json_provider import OrjsonProvider
+from survey.observability import allowed_networks
 from survey.responses import stuffing
 from survey.responses.before_flask import BeforeFlask
 from survey.responses.cached_form import FORM_PREFIXES
@@ -127,6 +128,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.extensions["calling_hours"] = CallingHours.parse(
         app.config["CALLING_HOURS"], app.config["TIMEZONE"]
     )
+    app.extensions["metrics_allow"] = allowed_networks(app.config["METRICS_ALLOW"])
     if app.config["APP_CLOCK"]:
         app.extensions["clock"] = fixed_clock(app.config["APP_CLOCK"])
     app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"

@@ -105,6 +105,18 @@ def test_metrics_count_requests_by_route_and_answers_by_outcome(client, make_sit
 def test_metrics_answer_only_the_allowed_networks(app, client):
     outside = {"REMOTE_ADDR": "203.0.113.9"}
     assert client.get("/metrics", environ_base=outside).status_code == 404
-    app.config["METRICS_ALLOW"] = "203.0.113.0/24"
-    assert client.get("/metrics", environ_base=outside).status_code == 200
-    assert client.get("/metrics").status_code == 404  # loopback is no longer listed
+    allowed = create_app(
+        app_settings(app.config["DATABASE_URL"]) | {"METRICS_ALLOW": " 203.0.113.0/24, "}
+    )
+    try:
+        assert allowed.test_client().get("/metrics", environ_base=outside).status_code == 200
+        assert allowed.test_client().get("/metrics").status_code == 404  # loopback not listed
+    finally:
+        with allowed.app_context():
+            db.engine.dispose()
+
+
+@pytest.mark.parametrize("setting", ["10.0.0.0/8,intranet", "10.0.0.0/33", "300.1.1.1"])
+def test_a_malformed_metrics_network_stops_the_app_from_starting(app, setting):
+    with pytest.raises(ValueError, match="METRICS_ALLOW"):
+        create_app(app_settings(app.config["DATABASE_URL"]) | {"METRICS_ALLOW": setting})
