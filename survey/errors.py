@@ -142,9 +142,12 @@ def handle_server_error(error: InternalServerError):
 _SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
 
 
-def _unavailable(error: OperationalError | InterfaceError) -> bool:
+def database_unavailable(error: Exception) -> bool:
     """Whether the database itself could not answer, as against refusing the statement
-    (SQLite reports a missing table as an OperationalError too: that is a 500)."""
+    (SQLite reports a missing table as an OperationalError too: that is a 500) or any other
+    error."""
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
     if error.connection_invalidated or isinstance(error, InterfaceError):
         return True
     if isinstance(error.orig, sqlite3.OperationalError):
@@ -161,7 +164,7 @@ def handle_database_down(error: OperationalError | InterfaceError):
         db.session.rollback()
     except SQLAlchemyError:  # the connection is gone: the pool drops it
         pass
-    if not _unavailable(error):
+    if not database_unavailable(error):
         current_app.log_exception((type(error), error, error.__traceback__))
         return handle_http_error(InternalServerError(original_exception=error))
     current_app.logger.error(

@@ -93,6 +93,9 @@ def test_postgresql_stopped_answers_503_and_comes_back_by_itself(stack):
     assert staff.get("/dashboard/").status_code == 200
     failures = [line for line in stack.app.errors() if "Exception on" in line]
     assert failures == []  # every request answered by a handler, none a 500
+    # The outage's answer was logged as a 503 in one line, with no traceback of its first try.
+    log = stack.app.log.read_text()
+    assert "database unavailable (POST /s/" in log and "could not be stored here" not in log
 
 
 def test_redis_stopped_the_form_answers_and_logins_keep_working(stack):

@@ -17,7 +17,7 @@ import logging
 
 from flask import Flask
 
-from survey import headers
+from survey import errors, headers
 from survey.db import db, serving_request
 from survey.responses import answering, cached_form
 from survey.sites.tokens import normalize_token
@@ -70,8 +70,11 @@ def _take(app: Flask, environ: dict, token: str, body: bytes) -> list[tuple[str,
             taken = answering.take(db.session, token, posted, readable, client)
         except answering.REFUSALS:
             return None
-        except Exception:  # Flask answers it as it answers any error
-            log.warning("an answer could not be stored here; Flask tries again", exc_info=True)
+        except Exception as err:  # Flask answers it as it answers any error
+            # With the database down, Flask's view fails too and answers 503 with one log
+            # line: a traceback here for every answer of an outage would be noise.
+            if not errors.database_unavailable(err):
+                log.warning("an answer could not be stored here; Flask tries again", exc_info=True)
             return None
         secure = environ.get("wsgi.url_scheme") == "https"
         return [
