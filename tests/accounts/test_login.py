@@ -1,7 +1,9 @@
 """Staff login (minimal here; lockout, rate limits and session ends come with staff accounts)."""
 
+from survey.accounts import services as accounts_services
 from survey.accounts.models import User
 from survey.db import db, write_transaction
+from tests.conftest import PRODUCTION_HASHER
 from tests.helpers import change_password, csrf_of, login_form
 
 
@@ -85,3 +87,13 @@ def test_changing_the_password_needs_a_csrf_token(client, make_user):
     login_form(client, "admin", password)
     data = {"current": password, "new": "a new good password", "confirm": "a new good password"}
     assert client.post("/account/password", data=data).status_code == 400
+
+
+def test_the_app_hashes_passwords_with_owasps_argon2id(monkeypatch):
+    """The tests hash at argon2id's cheapest (tests/conftest.py); the app's own hasher has
+    OWASP's parameters, and a hash it made verifies."""
+    monkeypatch.setattr(accounts_services, "_hasher", PRODUCTION_HASHER)
+    stored = accounts_services.hash_password("Passwort-2026")
+    assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert accounts_services._verify(stored, "Passwort-2026")
+    assert not accounts_services._verify(stored, "Passwort-2027")
