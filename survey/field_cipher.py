@@ -19,7 +19,12 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-__all__ = ["FieldCipher", "InvalidToken", "new_key"]
+__all__ = ["ALONE", "FieldCipher", "InvalidToken", "new_key"]
+
+#: A column's ``info`` for one token of this cipher that nothing beside it depends on (no
+#: digest, not a file of several tokens): ``flask rotate-field-key`` finds every column so
+#: marked and encrypts it again, so a new encrypted column cannot be forgotten there.
+ALONE = {"field_token": "alone"}
 
 #: How to make a key, for the messages that ask for one.
 HOW_TO_MAKE_A_KEY = (

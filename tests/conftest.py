@@ -98,6 +98,26 @@ def pytest_configure(config):
         os.environ["TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
 
 
+#: Markers of the slow modules, slowest kind first (see pytest_collection_modifyitems).
+SLOW_FIRST = ("bench", "services", "browser")
+
+
+@pytest.hookimpl(trylast=True)  # after tests/e2e/conftest.py marks its tests `browser`
+def pytest_collection_modifyitems(items):
+    """Modules that start servers, benchmarks or Chromium run first, so that neither xdist
+    worker is left with one of them at the end while the other has nothing to do: with
+    ``--dist loadfile`` the workers take whole modules in collection order, and these
+    (collected last, as tests/test_*.py sort after the folders) made the last minutes of a
+    run one worker's. A module keeps its place among modules of its kind, and its tests their
+    order."""
+    weight = {}
+    for item in items:
+        kinds = [SLOW_FIRST.index(m.name) for m in item.iter_markers() if m.name in SLOW_FIRST]
+        key = item.nodeid.split("::", 1)[0]
+        weight[key] = min([weight.get(key, len(SLOW_FIRST)), *kinds])
+    items.sort(key=lambda item: weight[item.nodeid.split("::", 1)[0]])
+
+
 def _reset_postgresql(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:

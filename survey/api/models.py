@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from survey import field_cipher
 from survey.accounts.models import User
 from survey.db import db, label_of, now_utc, one_of
 from survey.regions.models import Region
@@ -32,7 +33,7 @@ class ApiToken(db.Model):
     webhook_url: Mapped[str | None] = mapped_column(String(500))
     #: The key signing each webhook POST (HMAC-SHA256), encrypted with the field key
     #: (``survey.field_cipher``): the sender must read it back, so it cannot be a digest.
-    webhook_secret: Mapped[str | None] = mapped_column(Text)
+    webhook_secret: Mapped[str | None] = mapped_column(Text, info=field_cipher.ALONE)
     #: The webhook sweep's place: answers up to this id were looked at.
     webhook_after_id: Mapped[int] = mapped_column(default=0, server_default="0")
 

@@ -95,19 +95,15 @@ def _negative_answers(session: Session, token: ApiToken) -> list[Response]:
     return list(session.scalars(query).unique())
 
 
-def collect(session: Session, cipher: FieldCipher, now: datetime) -> int:
+def collect(session: Session, now: datetime) -> int:
     """Queue a delivery for every 差评 stored since each live webhook's place, and move
-    the place past them; the number queued. Its webhook secret is re-encrypted under the
-    current field key (``rotate-field-key`` moves the rosters only). One write transaction
-    per token."""
+    the place past them; the number queued. One write transaction per token."""
     queued = 0
     webhooks = select(ApiToken).where(
         ApiToken.revoked_at.is_(None), ApiToken.webhook_url.is_not(None)
     )
     for token in session.scalars(webhooks).all():
         with write_transaction(session, token):
-            if not cipher.is_current(token.webhook_secret):
-                token.webhook_secret = cipher.rotate(token.webhook_secret)
             for answer in _negative_answers(session, token):
                 if answer.created_at > now - SETTLE:
                     break
@@ -229,7 +225,7 @@ def run_once(session: Session, now: datetime | None = None, post: Post = http_po
     due. Returns the counts of ``deliver_due`` and ``queued``."""
     cipher = current_app.extensions["field_cipher"]
     now = now or now_utc()
-    queued = collect(session, cipher, now)
+    queued = collect(session, now)
     return {"queued": queued, **deliver_due(session, cipher, now, post)}
 
 

@@ -1,9 +1,10 @@
 """Moving the stored personal data to the first key of FIELD_ENCRYPTION_KEY
 (``flask rotate-field-key``), while the app keeps serving.
 
-Every encrypted value (residents' names, numbers and notes; staged roster files; the
-numbers residents left on the QR form for 回访) is
-encrypted again under the first key and every number's digest is computed again under it.
+Every encrypted value (residents' names, numbers and notes; staged roster files; and every
+column marked ``field_cipher.ALONE``: the numbers residents left on the QR form for 回访,
+the API tokens' webhook secrets) is encrypted again under the first key, and every
+number's digest is computed again under it.
 The work goes in batches, each in its own short write transaction; a value already under the
 first key is left alone, so the command may be stopped and started again, and a second run
 changes nothing. Once a run reports nothing left, the older keys can be removed.
@@ -11,14 +12,13 @@ changes nothing. Once a run reports nothing left, the older keys can be removed.
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Column, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from survey.accounts.services import COMMAND, record
 from survey.checks.models import Resident, RosterImport
-from survey.db import write_transaction
-from survey.field_cipher import FieldCipher, InvalidToken
-from survey.responses.models import ResponseContact
+from survey.db import db, write_transaction
+from survey.field_cipher import ALONE, FieldCipher, InvalidToken
 
 #: Residents per transaction: a few hundred milliseconds of work, then the lock is free.
 BATCH = 500
@@ -26,14 +26,6 @@ BATCH = 500
 TOKENS = ("name_token", "phone_token", "note_token")
 
 _residents = Resident.__table__
-_contacts = ResponseContact.__table__
-_update_contact = (
-    update(_contacts)
-    .where(
-        _contacts.c.response_id == bindparam("row_id"), _contacts.c.phone_token == bindparam("old")
-    )
-    .values(phone_token=bindparam("new"))
-)
 _update_resident = (
     update(_residents)
     .where(_residents.c.id == bindparam("row_id"))
@@ -48,7 +40,8 @@ class Rotation:
     rotated: int = 0
     current: int = 0
     files: int = 0
-    contacts: int = 0
+    #: Values of the columns marked ``ALONE`` re-encrypted, by table.
+    alone: dict[str, int] = field(default_factory=dict)
     #: Rows no configured key decrypts (the key they need was removed or never set).
     unreadable: list[str] = field(default_factory=list)
     #: Residents whose number is on the county's roster twice, once under each key (added
@@ -61,7 +54,8 @@ class Rotation:
         return (
             f"名单人员重新加密 {self.rotated} 人（已是新密钥 {self.current} 人），"
             f"待确认的名单文件重新加密 {self.files} 个，"
-            f"扫码评价留下的回访电话重新加密 {self.contacts} 个"
+            f"扫码评价留下的回访电话重新加密 {self.alone.get('response_contacts', 0)} 个，"
+            f"接口令牌的推送密钥重新加密 {self.alone.get('api_tokens', 0)} 个"
         )
 
 
@@ -86,7 +80,8 @@ def rotate_field_key(session: Session, cipher: FieldCipher, batch: int = BATCH) 
                     session.execute(_update_resident, changes)
             done.rotated += len(changes)
     _rotate_staged_files(session, cipher, done)
-    _rotate_contacts(session, cipher, done, batch)
+    for column in alone_columns():
+        _rotate_column(session, cipher, column, done, batch)
     with write_transaction(session):
         record(session, "field_key_rotated", COMMAND, done.summary)
     return done
@@ -156,27 +151,47 @@ def _rotate_staged_files(session: Session, cipher: FieldCipher, done: Rotation) 
         done.files += 1
 
 
-def _rotate_contacts(session: Session, cipher: FieldCipher, done: Rotation, batch: int) -> None:
-    """The numbers residents left on the QR form, a batch per transaction; one changed
-    meanwhile (left again with a new answer) keeps its new token."""
-    last = 0
+def alone_columns() -> list[Column]:
+    """Every column marked ``field_cipher.ALONE``, in the tables' order."""
+    return [
+        column
+        for table in db.metadata.sorted_tables
+        for column in table.columns
+        if column.info == ALONE
+    ]
+
+
+def _rotate_column(
+    session: Session, cipher: FieldCipher, column: Column, done: Rotation, batch: int
+) -> None:
+    """One column's tokens, a batch per transaction, walking its table's one-column primary
+    key; a value changed meanwhile (a number left again with a new answer) keeps its new
+    token."""
+    table = column.table
+    (key,) = table.primary_key.columns
+    change = (
+        update(table)
+        .where(key == bindparam("row_id"), column == bindparam("old"))
+        .values({column.name: bindparam("new")})
+    )
+    done.alone.setdefault(table.name, 0)
+    last = None
     while True:
-        query = select(_contacts.c.response_id, _contacts.c.phone_token)
-        query = query.where(_contacts.c.response_id > last).order_by(_contacts.c.response_id)
-        rows = session.execute(query.limit(batch)).all()
+        query = select(key, column).where(column.is_not(None)).order_by(key).limit(batch)
+        rows = session.execute(query if last is None else query.where(key > last)).all()
         session.rollback()  # end the read (it wrote nothing): the write takes the lock briefly
         if not rows:
             return
-        last = rows[-1].response_id
+        last = rows[-1][0]
         changes = []
-        for response_id, token in rows:
+        for row_id, token in rows:
             if cipher.is_current(token):
                 continue
             try:
-                changes.append({"row_id": response_id, "old": token, "new": cipher.rotate(token)})
+                changes.append({"row_id": row_id, "old": token, "new": cipher.rotate(token)})
             except InvalidToken:
-                done.unreadable.append(f"response_contacts.response_id={response_id}")
+                done.unreadable.append(f"{table.name}.{key.name}={row_id}")
         if changes:
             with write_transaction(session):
-                session.execute(_update_contact, changes)
-            done.contacts += len(changes)
+                session.execute(change, changes)
+            done.alone[table.name] += len(changes)

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from survey import field_cipher
 from survey.db import db, now_utc, one_of
 from survey.questionnaires.models import Question, QuestionnaireVersion
 from survey.sites.models import Site
@@ -172,7 +173,7 @@ class ResponseContact(db.Model):
         ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True
     )
     #: The normalised number (survey.phones), encrypted (survey.field_cipher).
-    phone_token: Mapped[str] = mapped_column(Text)
+    phone_token: Mapped[str] = mapped_column(Text, info=field_cipher.ALONE)
     created_at: Mapped[datetime] = mapped_column(default=now_utc, index=True)
 
 

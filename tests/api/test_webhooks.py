@@ -8,11 +8,15 @@ import threading
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
+import pytest
+
 from survey.api import webhooks
 from survey.api.models import ApiToken, WebhookDelivery
+from survey.checks.key_rotation import rotate_field_key
 from survey.db import db, now_utc
+from survey.field_cipher import FieldCipher, InvalidToken, new_key
 from survey.responses.models import Response
-from tests.helpers import answer, make_token, post
+from tests.helpers import FIELD_KEY, answer, make_token, post
 
 HOOK = "https://hook.example/survey"
 
@@ -67,15 +71,43 @@ def test_a_new_negative_answer_is_posted_once_signed(app, make_site):
     assert counts == {"queued": 1, "delivered": 1, "retried": 0, "failed": 0}
     ((url, body, headers),) = receiver.got
     assert url == HOOK
-    expected = hmac.new(
-        secret.encode(), headers["X-Survey-Timestamp"].encode() + b"." + body, hashlib.sha256
-    ).hexdigest()
-    assert headers["X-Survey-Signature"] == f"sha256={expected}"
+    assert headers["X-Survey-Signature"] == _signature(secret, headers, body)
     sent = json.loads(body)
     assert sent["event"] == "negative_answer" and sent["answer"]["overall"] == 2
     assert sent["answer"]["site_id"] == site.id and sent["project"]["id"] == site.project_id
     # Nothing new: nothing sent again.
     assert _run(app, _later()) == {"queued": 0, "delivered": 0, "retried": 0, "failed": 0}
+
+
+def _signature(secret, headers, body):
+    stamp = headers["X-Survey-Timestamp"].encode()
+    return "sha256=" + hmac.new(secret.encode(), stamp + b"." + body, hashlib.sha256).hexdigest()
+
+
+def test_key_rotation_moves_webhook_secrets_and_posts_stay_signed_alike(app, make_site):
+    """``flask rotate-field-key`` re-encrypts every webhook secret (revoked tokens' too), so
+    the old key can go; the receiver's secret does not change."""
+    site = make_site()
+    _, secret = make_token(app, "莲都区", webhook_url=HOOK)
+    make_token(app, "莲都区", name="已吊销的系统", webhook_url=HOOK + "/old")
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(
+            db.update(ApiToken).where(ApiToken.name == "已吊销的系统").values(revoked_at=now_utc())
+        )
+    new = new_key()
+    with app.app_context():
+        done = rotate_field_key(db.session, FieldCipher(f"{new},{FIELD_KEY}"))
+        stored = db.session.scalars(db.select(ApiToken.webhook_secret)).all()
+    assert done.alone["api_tokens"] == 2 and "推送密钥重新加密 2 个" in done.summary
+    for token in stored:
+        with pytest.raises(InvalidToken):
+            FieldCipher(FIELD_KEY).decrypt(token)
+    app.extensions["field_cipher"] = FieldCipher(new)  # the old key removed
+    answer(app.test_client(), site.token, overall="1")
+    receiver = Receiver(204)
+    assert _run(app, _later(), receiver)["delivered"] == 1
+    ((_, body, headers),) = receiver.got
+    assert headers["X-Survey-Signature"] == _signature(secret, headers, body)
 
 
 def test_flagged_answers_are_not_swept(app, make_site):
