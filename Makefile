@@ -42,10 +42,10 @@ format: venv
 	$(BIN)/ruff format .
 
 test: lint
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 check: lint
-	TEST_DATABASE_URL= $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not browser and not bench and not services"
+	TEST_DATABASE_URL= $(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not browser and not bench and not services"
 
 bench: venv
 	$(BIN)/python bench/submit.py
