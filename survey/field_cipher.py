@@ -23,7 +23,7 @@ __all__ = ["ALONE", "FieldCipher", "InvalidToken", "new_key"]
 
 #: A column's ``info`` for one token of this cipher that nothing beside it depends on (no
 #: digest, not a file of several tokens): ``flask rotate-field-key`` finds every column so
-#: marked and encrypts it again, so a new encrypted column cannot be forgotten there.
+#: marked and encrypts it again, so marking a new encrypted column is all it takes.
 ALONE = {"field_token": "alone"}
 
 #: How to make a key, for the messages that ask for one.
