@@ -3,7 +3,7 @@
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 
 from survey.accounts.access import (
     client_ip,
@@ -51,6 +51,15 @@ def _try_later(page: str, form, field, message: str, wait: TryLater):
     field.errors.append(message.format(seconds=wait.seconds))
     headers = {"Retry-After": str(wait.seconds)}
     return render_template(page, form=form), 429, headers
+
+
+@bp.get("/")
+def start():
+    """The server's address, as ``make run`` prints it: staff go to their home page, or to
+    the login first (residents come by their site's QR link, never here)."""
+    if current_user.is_authenticated:
+        return redirect(home_url(current_user))
+    return redirect(url_for(".login"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

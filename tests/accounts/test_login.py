@@ -97,3 +97,10 @@ def test_the_app_hashes_passwords_with_owasps_argon2id(monkeypatch):
     assert stored.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
     assert accounts_services._verify(stored, "Passwort-2026")
     assert not accounts_services._verify(stored, "Passwort-2027")
+
+
+def test_the_servers_address_leads_to_the_login_then_home(client, make_user):
+    reply = client.get("/")
+    assert reply.status_code == 302 and reply.headers["Location"] == "/login"
+    login_form(client, "admin", make_user())
+    assert client.get("/").headers["Location"] == "/admin/"

@@ -167,6 +167,7 @@ ROUTES: dict[str, Route] = {
     "static": public("stylesheets and scripts"),
     "health.healthz": public("the load balancer's check; says nothing of any region"),
     "metrics.metrics": public("counts by route for the scraper; loopback or METRICS_ALLOW only"),
+    "accounts.start": public("a redirect to the login or the user's home page"),
     "accounts.login": public("the login page"),
     "form.show": public("the resident form, by the site's link token on its poster"),
     "form.submit": public("a resident's answer, by link token"),
