@@ -1,5 +1,7 @@
 """Staff login (minimal here; lockout, rate limits and session ends come with staff accounts)."""
 
+import pytest
+
 from survey.accounts import services as accounts_services
 from survey.accounts.models import User
 from survey.db import db, write_transaction
@@ -67,6 +69,7 @@ def test_a_one_time_password_must_be_replaced_before_anything_else(app, client, 
         (password, "short", None, "至少 10 位"),
         (password, "a new good password", "another one here", "不一样"),
         (password, password, None, "不能和现在的一样"),
+        (password, "1234567890", None, "太容易被猜到"),
     ]:
         reply = change_password(client, current, new, confirm)
         assert reply.status_code == 400
@@ -104,3 +107,28 @@ def test_the_servers_address_leads_to_the_login_then_home(client, make_user):
     assert reply.status_code == 302 and reply.headers["Location"] == "/login"
     login_form(client, "admin", make_user())
     assert client.get("/").headers["Location"] == "/admin/"
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "1234567890",
+        "13812345678",  # a phone number
+        "aaaaaaaaaaaa",
+        "abababababab",
+        "abcdefghijk",
+        "9876543210",
+        "Password2026!",
+        "qwertyuiop",
+        "my liandu 2026",
+    ],
+)
+def test_a_password_a_guesser_tries_first_is_refused(password):
+    assert accounts_services.guessable(password, "liandu")
+
+
+@pytest.mark.parametrize(
+    "password", ["a new good password", "e2e-Passwort-2026", "丽水民政2026年康养", "Tr0ub4dor&3x"]
+)
+def test_other_passwords_of_ten_characters_are_taken(password):
+    assert not accounts_services.guessable(password, "liandu")
