@@ -4,7 +4,7 @@ import io
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from fpdf import FPDF
+from fpdf import FPDF, FontFace
 from sqlalchemy.orm import Session
 
 from qr import fonts
@@ -114,18 +114,12 @@ def pdf_bytes(report: MonthlyReport) -> bytes:
         new_y="NEXT",
     )
     pdf.ln(2)
-    widths = [40, 30, 22, 30, 30, 28]
-    header = ["县（市、区）", "满意率", "回答", "扫码", "电话抽查", "现场暗访"]
-    pdf.set_fill_color(238, 243, 240)
-    for width, text in zip(widths, header, strict=True):
-        pdf.cell(width, 8, text, border=1, fill=True)
-    pdf.ln()
+    rows = []
     for row in report.counties:
         cells = [row.name, _pct(row.combined), str(row.combined.n)]
-        cells += [_pct(row.channels[ch]) for ch in ("qr", "phone", "visit")]
-        for width, text in zip(widths, cells, strict=True):
-            pdf.cell(width, 7, text, border=1)
-        pdf.ln()
+        rows.append(cells + [_pct(row.channels[ch]) for ch in ("qr", "phone", "visit")])
+    header = ["县（市、区）", "满意率", "回答", "扫码", "电话抽查", "现场暗访"]
+    _table(pdf, [40, 30, 22, 30, 30, 28], header, rows)
     pdf.ln(4)
     pdf.set_font("noto", size=13)
     pdf.cell(0, 8, "近一年月度满意率", new_x="LMARGIN", new_y="NEXT")
@@ -163,28 +157,13 @@ def _cases(pdf: FPDF, cases: CaseCounts) -> None:
         pdf.cell(0, 6, "本月没有差评整改单。", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
         return
-    widths = [34, 18, 18, 26, 28, 16, 30, 20]
-    header = [
-        "县（市、区）",
-        "差评",
-        "整改单",
-        "整改率",
-        "按期整改率",
-        "超期",
-        "回访满意率",
-        "申诉成立",
-    ]
-    pdf.set_fill_color(238, 243, 240)
-    for width, text in zip(widths, header, strict=True):
-        pdf.cell(width, 7, text, border=1, fill=True)
-    pdf.ln()
+    header = ["县（市、区）", "差评", "整改单", "整改率", "按期整改率", "超期", "回访满意率"]
+    rows = []
     for row in [*cases.groups, cases]:
         cells = [row.name if row is not cases else "合计", str(row.bad_answers), str(row.cases)]
         cells += [shown_share(row.rectified_rate), shown_share(row.on_time_rate), str(row.overdue)]
-        cells += [shown_share(row.followup_rate), str(row.appeals_upheld)]
-        for width, text in zip(widths, cells, strict=True):
-            pdf.cell(width, 7, text, border=1)
-        pdf.ln()
+        rows.append([*cells, shown_share(row.followup_rate), str(row.appeals_upheld)])
+    _table(pdf, [30, 16, 18, 24, 26, 16, 28, 22], [*header, "申诉成立"], rows)
     pdf.ln(3)
 
 
@@ -203,21 +182,39 @@ def _progress(pdf: FPDF, report: MonthlyReport) -> None:
         new_x="LMARGIN",
         new_y="NEXT",
     )
-    widths = [34, 22, 22, 26, 76]
-    header = ["县（市、区）", "平均进度", "时间进度", "月报", "进度预警"]
-    pdf.set_fill_color(238, 243, 240)
-    for width, text in zip(widths, header, strict=True):
-        pdf.cell(width, 7, text, border=1, fill=True)
-    pdf.ln()
     states = {region.id: state for region, _, state in report.reported}
+    rows = []
     for county in progress.counties:
         cells = [county.region.name, percent_text(county.average)]
         cells += [percent_text(county.time_progress), states.get(county.region.id, "")]
-        cells += ["；".join(county.warnings) or "无"]
-        for width, text in zip(widths, cells, strict=True):
-            pdf.cell(width, 7, text[:40], border=1)
-        pdf.ln()
+        rows.append([*cells, "；".join(county.warnings) or "无"])
+    header = ["县（市、区）", "平均进度", "时间进度", "月报", "进度预警"]
+    _table(pdf, [30, 20, 20, 22, 88], header, rows)
     pdf.ln(3)
+
+
+#: The tables' heading row.
+_HEADINGS = FontFace(fill_color=(238, 243, 240))
+
+
+def _table(pdf: FPDF, widths: list[int], header: list[str], rows: list[list[str]]) -> None:
+    """A table as wide as the page's text (180 mm), every cell's text wrapped within its
+    column, the heading row repeated on a new page (fpdf2's tables). Black on white,
+    whatever the chart drawn before it left set."""
+    pdf.set_fill_color(255, 255, 255)
+    pdf.set_text_color(0, 0, 0)
+    pdf.set_draw_color(0, 0, 0)
+    with pdf.table(
+        col_widths=widths,
+        width=sum(widths),
+        align="LEFT",
+        text_align="LEFT",
+        line_height=6,
+        headings_style=_HEADINGS,
+        first_row_as_headings=True,
+    ) as table:
+        for cells in [header, *rows]:
+            table.row(cells)
 
 
 def _trend(pdf: FPDF, months) -> None:

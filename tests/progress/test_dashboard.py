@@ -3,12 +3,16 @@ behind), the monthly report (page and PDF: averages, warnings, who reported and 
 and the per-county summary export; county reports due by the 25th, late ones marked."""
 
 import io
+import re
 
 import openpyxl
 import pypdfium2
+from fpdf import FPDF
 
+from qr import fonts
 from survey.db import db
 from survey.progress.models import MonthlyReport
+from survey.stats import reports
 from tests.helpers import post, staff_client
 from tests.progress.conftest import record
 
@@ -75,3 +79,27 @@ def test_the_county_summary_export_carries_progress(app, world):
     by_county = {row[0]: row for row in rows[1:]}
     assert by_county["莲都区"][-3] == 0 and round(by_county["莲都区"][-2], 3) == 0.833
     assert by_county["莲都区"][-1].startswith("平均进度 0.0% 低于时间进度 83.3%")
+
+
+def test_a_long_warning_wraps_within_the_pdf_page():
+    """The report's tables wrap each cell within its column: a county's long warnings are
+    printed whole, and nothing runs past the page's right margin."""
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.set_margins(15, 15, 15)
+    pdf.add_font("noto", fname=str(fonts.FONT_PATH))
+    pdf.add_page()
+    pdf.set_font("noto", size=10)
+    warning = "平均进度 70.0% 低于时间进度 100.0%；3 个点位超过计划时间未达到进度；" * 2
+    header = ["县（市、区）", "平均进度", "时间进度", "月报", "进度预警"]
+    reports._table(
+        pdf, [30, 20, 20, 22, 88], header, [["莲都区", "70.0%", "100.0%", "逾期未报", warning]]
+    )
+    document = pypdfium2.PdfDocument(bytes(pdf.output()))
+    try:
+        page = document[0]
+        text = page.get_textpage()
+        assert re.sub(r"\s", "", warning) in re.sub(r"\s", "", text.get_text_range())
+        right = max(text.get_charbox(i)[2] for i in range(text.count_chars()))
+        assert right <= page.get_width() - 15 / 25.4 * 72 + 1  # within the right margin
+    finally:
+        document.close()
