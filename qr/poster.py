@@ -146,7 +146,7 @@ def layout(content: PosterContent, size: str = "A5") -> Layout:
     # The bottom lines are placed upwards from the foot; the QR code takes what is between.
     foot = height - 6 * k
     notes = [
-        ("匿名评价 · 不收集姓名和电话", 11, GREY),
+        ("匿名评价 · 不收集姓名 · 电话自愿留下", 11, GREY),
         (f"不方便扫码？请拨打 {content.hotline}", 16, INK),
     ]
     for text, pt, color in notes:

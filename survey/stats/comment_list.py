@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from survey.questionnaires.models import SATISFACTION_LEVELS
 from survey.regions.scope import Scope
 from survey.responses.answers import ReadAnswer, answers_by_response
 from survey.responses.models import Response
@@ -30,6 +31,11 @@ class Comment:
     left_out: bool = False
     #: The answer's id (to mark the comment as a complaint: a 整改单).
     response_id: int | None = None
+
+    @property
+    def overall_label(self) -> str:
+        """The rating in the form's words (非常满意 … 非常不满意)."""
+        return SATISFACTION_LEVELS[self.overall]
 
     @property
     def negative(self) -> bool:

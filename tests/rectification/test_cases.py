@@ -270,6 +270,7 @@ def test_a_comment_marked_as_a_complaint_opens_a_case_from_that_day(app, world):
     liandu = staff_client(app, "liandu")
     comments = liandu.get(f"/dashboard/projects/{world['liandu'].project_id}/comments")
     assert "作为投诉转整改单" in comments.get_data(as_text=True)
+    assert "<td>满意</td>" in comments.get_data(as_text=True)  # the rating in words, not 4
     page = f"/dashboard/projects/{world['liandu'].project_id}/comments"
     token = csrf_of(liandu.get(page).data)
     reply = liandu.post(f"/cases/complaints/{response_id}", data={"csrf_token": token})
