@@ -43,7 +43,6 @@ class SampleSite:
     project: Project
     region: Region
     name: str = "某某点位（示例）"
-    level_label: str = "乡镇级"
 
 
 def _preview(project: Project, draft) -> str:

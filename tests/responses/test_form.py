@@ -19,6 +19,7 @@ def test_form_names_the_project_and_site(client, make_site):
     assert "碧湖镇康养联合体" in text
     assert "2022年建成康养联合体20家" in text
     assert "莲都区" in text
+    assert "乡镇级" not in text and "市县级" not in text  # the bureau's grading, not a resident's
 
 
 def test_form_offers_the_five_national_levels_best_first(client, make_site):
