@@ -132,10 +132,13 @@ def _checked_rows(
             continue
         site_id = codes.get(row.site.upper()) or codes.get(row.site)
         if site_id is None:
-            yield Problem(row.line, "点位码有误：没有这个点位" if row.site else "点位码为空")
+            # The column may hold codes or names (roster_files), and only the user's own
+            # counties' sites count.
+            missing = "点位有误：您管理的地区里没有这个点位（按点位码或名称查找）"
+            yield Problem(row.line, missing if row.site else "点位为空")
             continue
         if site_id == AMBIGUOUS:
-            yield Problem(row.line, "点位码有误：多个县有这个名称的点位，请改填点位码")
+            yield Problem(row.line, "点位有误：多个县有这个名称的点位，请改填点位码")
             continue
         digest = cipher.digest(phone)
         yield ValidRow(row.line, row.name, phone, digest, site_id, regions[site_id], row.note)

@@ -66,7 +66,8 @@ def test_bad_rows_are_reported_by_line_and_only_valid_rows_import(staff, world, 
     page = client.get(reply.headers["Location"]).get_data(as_text=True)
     assert "可以导入 2 行" in page and "有问题 5 行" in page
     assert "第 3 行" in page and "电话有误" in page
-    assert "第 4 行" in page and "没有这个点位" in page
+    assert "第 4 行" in page and "您管理的地区里没有这个点位（按点位码或名称查找）" in page
+    assert "点位码有误" not in page  # the column may hold names: it is 点位
     assert "第 5 行" in page and "与第 2 行的电话号码重复" in page
     assert "第 6 行" in page and "姓名为空" in page
     assert "第 7 行" in page
