@@ -35,7 +35,7 @@ def _audit(app) -> list[str]:
 def test_an_admin_enters_the_2027_notice_and_sees_it_listed(app, admin):
     listed = admin.get("/admin/holidays/")
     assert listed.status_code == 200
-    assert "来自 chinese-calendar" in listed.text and "2026年" in listed.text
+    assert "系统内置" in listed.text and "2026年" in listed.text
     assert "10月1日至10月7日" in listed.text  # 2026's National Day, from the package
     reply = post(admin, NEW, GOOD, page=NEW)
     assert reply.status_code == 302 and reply.headers["Location"] == "/admin/holidays/"
@@ -73,7 +73,7 @@ def test_a_year_the_package_covers_opens_with_its_days_to_correct(app, admin):
     page = "/admin/holidays/2026"
     assert post(admin, page, corrected, page=page).status_code == 302
     assert _audit(app) == ["2026年（覆盖 chinese-calendar）：放假 8 天，调休上班 0 天；更正"]
-    assert "取代 chinese-calendar 的数据" in admin.get("/admin/holidays/").text
+    assert "取代内置数据" in admin.get("/admin/holidays/").text
 
 
 @pytest.mark.parametrize(
