@@ -157,13 +157,22 @@ def _cases(pdf: FPDF, cases: CaseCounts) -> None:
         pdf.cell(0, 6, "本月没有差评整改单。", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
         return
-    header = ["县（市、区）", "差评", "整改单", "整改率", "按期整改率", "超期", "回访满意率"]
+    header = [
+        "县（市、区）",
+        "差评",
+        "整改单",
+        "整改率",
+        "按期整改率",
+        "超期",
+        "回访满意率",
+        "申诉成立",
+    ]
     rows = []
     for row in [*cases.groups, cases]:
         cells = [row.name if row is not cases else "合计", str(row.bad_answers), str(row.cases)]
         cells += [shown_share(row.rectified_rate), shown_share(row.on_time_rate), str(row.overdue)]
         rows.append([*cells, shown_share(row.followup_rate), str(row.appeals_upheld)])
-    _table(pdf, [30, 16, 18, 24, 26, 16, 28, 22], [*header, "申诉成立"], rows)
+    _table(pdf, [30, 16, 18, 24, 26, 16, 28, 22], header, rows)
     pdf.ln(3)
 
 
